@@ -1,0 +1,61 @@
+//! The page shell and the routes.
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use crate::ui::home::Home;
+use crate::ui::name_prompt::NamePrompt;
+use crate::ui::not_found::NotFound;
+use crate::ui::room_page::RoomPage;
+use crate::ui::state::Chat;
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
+                <meta name="color-scheme" content="light dark"/>
+                <meta name="description" content="Natter: real-time chat rooms by topic."/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let chat = Chat::new();
+    provide_context(chat);
+    // The socket lives in the browser only; effects never run on the server.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |started: Option<()>| {
+        if started.is_none() {
+            crate::ui::live::start(chat);
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/natter.css"/>
+        <Title text="Natter"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=Home/>
+                // Async: the status code (404 for an unknown room) is set before sending.
+                <Route path=path!("/r/:room") view=RoomPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+        <NamePrompt/>
+    }
+}

@@ -1,0 +1,15 @@
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> Result<(), natter::server::Error> {
+    use clap::Parser;
+    let config = natter::server::config::Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+        .init();
+    natter::server::run(config).await
+}
+
+#[cfg(not(feature = "ssr"))]
+fn main() {
+    // The browser build has no binary; its entry point is `natter::hydrate`.
+}

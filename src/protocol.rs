@@ -1,0 +1,388 @@
+//! The wire: every type that crosses between browser and server, compiled for both sides.
+//!
+//! Live traffic is JSON text frames on one WebSocket per tab (`/ws`): the browser sends
+//! [`ClientFrame`]s, the server pushes [`ServerEvent`]s. Joining rooms and reading history
+//! go through server functions, which return the DTOs below.
+//!
+//! Ordering rests on one number: every room has a monotonically increasing [`Seq`]. Each
+//! stored message has its own; presence events carry the seq of the room's newest message
+//! when they happened, so a client can place them in the timeline. A client that has seen
+//! up to seq N of a room asks for "after N" and misses nothing and sees nothing twice.
+//!
+//! The validation helpers here run on both sides: the browser uses them to explain a
+//! mistake before sending, the server to refuse it regardless of what the browser did.
+
+use serde::{Deserialize, Serialize};
+
+/// Position of a message in its room; 1 is the first message, 0 means "nothing yet".
+pub type Seq = u64;
+
+/// Longest message, in characters (not bytes).
+pub const MAX_MESSAGE_CHARS: usize = 4_000;
+/// Longest username, in characters, after trimming.
+pub const MAX_NAME_CHARS: usize = 32;
+/// How many messages a history page holds.
+pub const HISTORY_PAGE: u32 = 50;
+/// Largest frame the server reads. A 4,000-character message of 4-byte characters, JSON
+/// escaped, stays well below it.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// A room as the room list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomInfo {
+    pub slug: String,
+    pub title: String,
+    pub topic: String,
+    /// Distinct users online in the room now.
+    pub online: u32,
+}
+
+/// One stored chat message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub seq: Seq,
+    /// The id its sender made for it; lets the sender match it to its pending copy.
+    pub cid: String,
+    pub author: String,
+    pub text: String,
+    /// Server time when stored, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+}
+
+/// What `join_room` answers: enough to draw the room without waiting for anything else.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinedRoom {
+    pub room: RoomInfo,
+    /// Names of the users in the room now, sorted case-insensitively.
+    pub online: Vec<String>,
+    /// The newest messages (or those after the client's `after`), oldest first. Every
+    /// message with a higher seq will arrive on the WebSocket.
+    pub messages: Vec<ChatMessage>,
+    /// Whether older messages exist before the first one returned.
+    pub has_more: bool,
+}
+
+/// A page of older messages, oldest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub messages: Vec<ChatMessage>,
+    pub has_more: bool,
+}
+
+/// Browser → server, on the WebSocket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Must come first: who this tab is. `user` is the browser's random id, so that two
+    /// tabs of one person count once and keep the name between them.
+    Hello { user: String, name: String },
+    /// Post `text` to `room`. `cid` is made by the client; a retry with the same `cid`
+    /// is stored once.
+    Send {
+        room: String,
+        cid: String,
+        text: String,
+    },
+}
+
+/// Server → browser, on the WebSocket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
+pub enum ServerEvent {
+    /// Answer to `hello`: the id server functions use to subscribe this socket to rooms.
+    Welcome { conn: String, name: String },
+    /// A stored message.
+    Message { room: String, msg: ChatMessage },
+    /// A user came online in the room.
+    Joined {
+        room: String,
+        seq: Seq,
+        name: String,
+    },
+    /// A user left the room (switched away, closed the last tab, lost the connection).
+    Left {
+        room: String,
+        seq: Seq,
+        name: String,
+    },
+    /// Online counts of every room, sent when they change (coalesced).
+    Counts { rooms: Vec<RoomCount> },
+    /// Something the client sent was refused; `cid` names the message when it was one.
+    Error {
+        code: ErrorCode,
+        message: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cid: Option<String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomCount {
+    pub slug: String,
+    pub online: u32,
+}
+
+/// Why the server refused a frame. Stable strings on the wire, so clients can branch on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Not JSON, or JSON of the wrong shape.
+    Malformed,
+    /// JSON with a `t` this server does not know.
+    UnknownType,
+    /// Binary frames carry nothing in this protocol.
+    Binary,
+    /// A frame other than `hello` before `hello`, or a second `hello`.
+    HelloFirst,
+    BadName,
+    NameTaken,
+    NoSuchRoom,
+    /// Sending to a room this socket has not joined.
+    NotInRoom,
+    BadMessage,
+    /// Too many messages too fast.
+    RateLimited,
+    /// The server is overloaded or its storage failed; retrying later may work.
+    Unavailable,
+}
+
+/// Why a frame could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("frame is {0} bytes; the limit is {MAX_FRAME_BYTES}")]
+    TooLarge(usize),
+    #[error("unknown frame type {0:?}")]
+    UnknownType(String),
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+}
+
+impl DecodeError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            DecodeError::TooLarge(_) | DecodeError::Malformed(_) => ErrorCode::Malformed,
+            DecodeError::UnknownType(_) => ErrorCode::UnknownType,
+        }
+    }
+}
+
+impl ClientFrame {
+    /// Decodes one text frame, telling an unknown type apart from broken JSON.
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        if text.len() > MAX_FRAME_BYTES {
+            return Err(DecodeError::TooLarge(text.len()));
+        }
+        serde_json::from_str(text).map_err(|err| {
+            // Only on the error path: look at the tag alone to say which mistake it was.
+            #[derive(Deserialize)]
+            struct Tag {
+                t: String,
+            }
+            const KNOWN: [&str; 2] = ["hello", "send"];
+            match serde_json::from_str::<Tag>(text) {
+                Ok(Tag { t }) if !KNOWN.contains(&t.as_str()) => DecodeError::UnknownType(t),
+                _ => DecodeError::Malformed(err.to_string()),
+            }
+        })
+    }
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("client frames always serialise")
+    }
+}
+
+impl ServerEvent {
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("server events always serialise")
+    }
+
+    pub fn decode(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+/// Errors of server functions, shown to the user as they are.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("There is no room called “{0}”.")]
+    NoSuchRoom(String),
+    #[error("{0}")]
+    BadName(String),
+    #[error("“{0}” is taken by someone online. Pick another name.")]
+    NameTaken(String),
+    /// The socket the call names is gone (closed, or the server restarted).
+    #[error("Not connected to the chat server.")]
+    NotConnected,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("The server could not do that: {0}")]
+    Server(String),
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(err: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        AppError::Server(err.to_string())
+    }
+}
+
+/// Trims a username and checks it: 1–32 characters of letters, digits, spaces and `_ - .`.
+pub fn normalize_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if chars == 0 {
+        return Err("Pick a name.".into());
+    }
+    if chars > MAX_NAME_CHARS {
+        return Err(format!("Names are at most {MAX_NAME_CHARS} characters."));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.')))
+    {
+        return Err(format!(
+            "Names may hold letters, digits, spaces and _ - . but not “{bad}”."
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The form under which names are compared: "Ana" and "ana" are the same person.
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// Trims a message and checks it is neither empty nor over [`MAX_MESSAGE_CHARS`].
+pub fn normalize_text(raw: &str) -> Result<&str, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err("Empty messages are not sent.".into());
+    }
+    let chars = text.chars().count();
+    if chars > MAX_MESSAGE_CHARS {
+        return Err(format!(
+            "Messages are at most {MAX_MESSAGE_CHARS} characters; this one has {chars}."
+        ));
+    }
+    Ok(text)
+}
+
+/// Ids made by clients (user ids, message ids): 8–64 characters of `[A-Za-z0-9_-]`.
+pub fn is_valid_client_id(id: &str) -> bool {
+    (8..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Room slugs: 1–32 characters of `[a-z0-9-]`.
+pub fn is_valid_slug(slug: &str) -> bool {
+    (1..=32).contains(&slug.len())
+        && slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_round_trip_with_a_type_tag() {
+        let send = ClientFrame::Send {
+            room: "tech".into(),
+            cid: "abcdefgh12".into(),
+            text: "hi".into(),
+        };
+        let json = send.encode();
+        assert_eq!(
+            json,
+            r#"{"t":"send","room":"tech","cid":"abcdefgh12","text":"hi"}"#
+        );
+        assert_eq!(ClientFrame::decode(&json), Ok(send));
+    }
+
+    #[test]
+    fn unknown_type_is_told_apart_from_malformed() {
+        assert_eq!(
+            ClientFrame::decode(r#"{"t":"dance","room":"x"}"#),
+            Err(DecodeError::UnknownType("dance".into()))
+        );
+        for bad in [
+            "",
+            "not json",
+            "{",
+            "[1,2]",
+            r#"{"room":"x"}"#,
+            r#"{"t":"send","room":"x"}"#,
+            r#"{"t":"send","room":5,"cid":"abcdefgh","text":"x"}"#,
+            r#"{"t":7}"#,
+        ] {
+            assert!(
+                matches!(ClientFrame::decode(bad), Err(DecodeError::Malformed(_))),
+                "{bad:?} should be malformed"
+            );
+        }
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_parsing() {
+        let big = format!(
+            r#"{{"t":"send","room":"x","cid":"abcdefgh","text":"{}"}}"#,
+            "a".repeat(MAX_FRAME_BYTES)
+        );
+        assert!(matches!(
+            ClientFrame::decode(&big),
+            Err(DecodeError::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn server_events_use_stable_names() {
+        let ev = ServerEvent::Error {
+            code: ErrorCode::NoSuchRoom,
+            message: "no".into(),
+            cid: None,
+        };
+        assert_eq!(
+            ev.encode(),
+            r#"{"t":"error","code":"no_such_room","message":"no"}"#
+        );
+        assert_eq!(ServerEvent::decode(&ev.encode()).unwrap(), ev);
+    }
+
+    #[test]
+    fn names_are_trimmed_and_checked() {
+        assert_eq!(normalize_name("  Ana Lu "), Ok("Ana Lu".into()));
+        assert_eq!(normalize_name("jo_e-1.x"), Ok("jo_e-1.x".into()));
+        assert_eq!(normalize_name("Zoë"), Ok("Zoë".into()));
+        assert!(normalize_name("   ").is_err());
+        assert!(normalize_name(&"a".repeat(33)).is_err());
+        assert!(normalize_name(&"é".repeat(32)).is_ok());
+        assert!(normalize_name("<b>").is_err());
+        assert!(normalize_name("a\tb").is_err());
+        assert_eq!(name_key("ANA"), name_key("ana"));
+    }
+
+    #[test]
+    fn texts_are_trimmed_and_limited_in_characters() {
+        assert_eq!(normalize_text("  hi \n"), Ok("hi"));
+        assert!(normalize_text(" \n ").is_err());
+        assert!(normalize_text(&"€".repeat(MAX_MESSAGE_CHARS)).is_ok());
+        assert!(normalize_text(&"a".repeat(MAX_MESSAGE_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn ids_and_slugs_are_checked() {
+        assert!(is_valid_client_id("abcd-EFG_123"));
+        assert!(!is_valid_client_id("short"));
+        assert!(!is_valid_client_id("has space in it"));
+        assert!(!is_valid_client_id(&"a".repeat(65)));
+        assert!(is_valid_slug("general"));
+        assert!(is_valid_slug("rust-lang"));
+        assert!(!is_valid_slug("General"));
+        assert!(!is_valid_slug("../etc"));
+        assert!(!is_valid_slug(""));
+    }
+}

@@ -1,0 +1,35 @@
+//! Rooms: listing them, and joining or leaving one with a tab's live connection.
+
+use leptos::prelude::*;
+
+use crate::protocol::{AppError, JoinedRoom, RoomInfo, Seq};
+
+/// Every room, with how many are online in each.
+#[server(endpoint = "list_rooms")]
+pub async fn list_rooms() -> Result<Vec<RoomInfo>, AppError> {
+    let state = crate::server::state::app_state()?;
+    Ok(state.hub.room_infos())
+}
+
+/// Subscribes the WebSocket `conn` (the token its `welcome` gave) to `room`, leaving
+/// `leave` first. Returns the room's newest messages — or, with `after`, only those after
+/// that seq — and who is online. Live events continue on the socket from there.
+#[server(endpoint = "join_room")]
+pub async fn join_room(
+    conn: String,
+    room: String,
+    leave: Option<String>,
+    after: Option<Seq>,
+) -> Result<JoinedRoom, AppError> {
+    let state = crate::server::state::app_state()?;
+    state.hub.join(&conn, &room, leave.as_deref(), after).await
+}
+
+/// Unsubscribes the WebSocket `conn` from `room`.
+#[server(endpoint = "leave_room")]
+pub async fn leave_room(conn: String, room: String) -> Result<(), AppError> {
+    let state = crate::server::state::app_state()?;
+    let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
+    state.hub.leave(&conn, &room);
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! Command-line flags and their environment variables (`natter --help` lists them).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::connection::ConnectionLimits;
+use super::rate_limit::Rate;
+
+#[derive(clap::Parser, Debug, Clone)]
+#[command(
+    name = "natter",
+    version,
+    about = "Natter: real-time multi-room chat server"
+)]
+pub struct Config {
+    /// Address to serve HTTP and WebSockets on.
+    #[arg(long, env = "NATTER_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+
+    /// SQLite database file; created, with its schema, on first start.
+    #[arg(long, env = "NATTER_DATABASE", default_value = "natter.db")]
+    pub database: PathBuf,
+
+    /// Folder with the built front end (cargo-leptos writes it to target/site).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+
+    /// Events queued for one client before it is cut off as too slow.
+    #[arg(long, env = "NATTER_QUEUE", default_value_t = 1024)]
+    pub queue: usize,
+
+    /// Messages per second one connection may send, sustained.
+    #[arg(long, env = "NATTER_SEND_RATE", default_value_t = 5.0)]
+    pub send_rate: f64,
+
+    /// Messages one connection may send in a burst.
+    #[arg(long, env = "NATTER_SEND_BURST", default_value_t = 20.0)]
+    pub send_burst: f64,
+
+    /// Log filter, in tracing's EnvFilter syntax.
+    #[arg(long, env = "NATTER_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl Config {
+    pub fn limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            queue: self.queue.max(1),
+            sends: Rate {
+                per_second: self.send_rate,
+                burst: self.send_burst.max(1.0),
+            },
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! One WebSocket connection: `hello`, then a reader and a writer that share nothing but
+//! the connection's [`Outbox`].
+//!
+//! The writer feeds every queued frame and flushes once per batch, so a busy socket costs
+//! one write per batch rather than one per message. The reader handles the client's
+//! frames; a frame it cannot use gets an `error` event and changes nothing.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::hub::{Conn, Hub};
+use super::outbox::{CloseReason, Frame, Outbox};
+use super::rate_limit::{Rate, TokenBucket};
+use super::room::SendRequest;
+use super::state::AppState;
+use super::store::NewMessage;
+use crate::protocol::{
+    is_valid_client_id, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
+    MAX_FRAME_BYTES,
+};
+
+/// The client must say `hello` this soon after connecting.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// A ping this often keeps proxies from dropping a quiet connection...
+const PING_EVERY: Duration = Duration::from_secs(25);
+/// ...and a connection that sends nothing at all, not even a pong, for this long is dead.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a close frame may take to go out before the socket is just dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Frames written per flush at most.
+const WRITE_BATCH: usize = 128;
+
+/// Per-connection limits, from the server's configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// Frames queued for one client before it is cut off as too slow.
+    pub queue: usize,
+    pub sends: Rate,
+}
+
+const TOO_BIG: CloseReason = CloseReason {
+    code: 1009,
+    reason: "frame too large",
+};
+const BROKEN: CloseReason = CloseReason {
+    code: 1002,
+    reason: "protocol error",
+};
+const IDLE: CloseReason = CloseReason {
+    code: 1001,
+    reason: "idle timeout",
+};
+
+/// `GET /ws`: upgrades to the live event stream.
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    let hub = state.hub.clone();
+    let limits = state.limits;
+    // A small read buffer keeps idle connections cheap; frames are small.
+    ws.read_buffer_size(4 * 1024)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| serve(socket, hub, limits))
+}
+
+async fn serve(mut socket: WebSocket, hub: Arc<Hub>, limits: ConnectionLimits) {
+    let Some((conn, queue)) = greet(&mut socket, &hub, limits).await else {
+        return;
+    };
+    tracing::debug!(conn = conn.id, name = %conn.name, "connected");
+    let (sink, stream) = socket.split();
+    let writer = tokio::spawn(write_loop(sink, queue, conn.outbox.clone()));
+    read_loop(stream, &hub, &conn, limits).await;
+    hub.disconnect(&conn);
+    conn.outbox.close(CloseReason {
+        code: 1000,
+        reason: "bye",
+    });
+    let _ = writer.await;
+    tracing::debug!(conn = conn.id, "disconnected");
+}
+
+/// Waits for `hello` and registers the connection. On any mistake, tells the client why
+/// and closes.
+async fn greet(
+    socket: &mut WebSocket,
+    hub: &Hub,
+    limits: ConnectionLimits,
+) -> Option<(Arc<Conn>, mpsc::Receiver<Frame>)> {
+    let first = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
+    let refusal = match first {
+        Ok(Some(Ok(Message::Text(text)))) => match ClientFrame::decode(text.as_str()) {
+            Ok(ClientFrame::Hello { user, name }) if is_valid_client_id(&user) => {
+                let (outbox, queue) = Outbox::new(limits.queue);
+                match hub.connect(&user, &name, outbox) {
+                    Ok(conn) => {
+                        let welcome = ServerEvent::Welcome {
+                            conn: conn.token.clone(),
+                            name: conn.name.clone(),
+                        };
+                        if socket
+                            .send(Message::Text(welcome.encode().into()))
+                            .await
+                            .is_err()
+                        {
+                            hub.disconnect(&conn);
+                            return None;
+                        }
+                        return Some((conn, queue));
+                    }
+                    Err(AppError::NameTaken(name)) => {
+                        (ErrorCode::NameTaken, AppError::NameTaken(name).to_string())
+                    }
+                    Err(err) => (ErrorCode::BadName, err.to_string()),
+                }
+            }
+            Ok(ClientFrame::Hello { .. }) => (ErrorCode::Malformed, "bad user id".to_owned()),
+            Ok(_) => (ErrorCode::HelloFirst, "say hello first".to_owned()),
+            Err(err) => (err.code(), err.to_string()),
+        },
+        Ok(Some(Ok(Message::Binary(_)))) => {
+            (ErrorCode::Binary, "binary frames are not used".into())
+        }
+        _ => return None,
+    };
+    let (code, message) = refusal;
+    let event = ServerEvent::Error {
+        code,
+        message: message.clone(),
+        cid: None,
+    };
+    let _ = socket.send(Message::Text(event.encode().into())).await;
+    let close = CloseFrame {
+        code: 1008,
+        reason: truncate(&message, 120).into(),
+    };
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(close)))).await;
+    None
+}
+
+async fn write_loop(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Frame>,
+    outbox: Outbox,
+) {
+    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    loop {
+        tokio::select! {
+            biased;
+            _ = outbox.closed() => break,
+            received = queue.recv_many(&mut batch, WRITE_BATCH) => {
+                if received == 0 {
+                    break;
+                }
+                let write = async {
+                    for frame in batch.drain(..) {
+                        sink.feed(Message::Text(frame)).await?;
+                    }
+                    sink.flush().await
+                };
+                // A client that stops reading blocks this write; its queue then fills up
+                // and `closed` fires, which must win.
+                tokio::select! {
+                    result = write => if result.is_err() { return },
+                    _ = outbox.closed() => break,
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    if let Some(reason) = outbox.close_reason() {
+        let close = CloseFrame {
+            code: reason.code,
+            reason: reason.reason.into(),
+        };
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(close)))).await;
+    }
+}
+
+async fn read_loop(
+    mut stream: SplitStream<WebSocket>,
+    hub: &Hub,
+    conn: &Conn,
+    limits: ConnectionLimits,
+) {
+    let mut sends = TokenBucket::new(limits.sends);
+    loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => next,
+            _ = conn.outbox.closed() => return,
+        };
+        let message = match next {
+            Err(_elapsed) => return conn.outbox.close(IDLE),
+            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return,
+            Ok(Some(Err(err))) => {
+                tracing::debug!(conn = conn.id, %err, "websocket read failed");
+                return conn.outbox.close(read_error_reason(&err));
+            }
+            Ok(Some(Ok(message))) => message,
+        };
+        let refusal = match message {
+            Message::Text(text) => handle_text(hub, conn, text.as_str(), &mut sends),
+            Message::Binary(_) => Err(refuse(
+                ErrorCode::Binary,
+                "binary frames are not used",
+                None,
+            )),
+            // Pings are answered by the socket itself; any frame proves the client alive.
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Ok(()),
+        };
+        if let Err(event) = refusal {
+            conn.outbox.push(&event.encode().into());
+        }
+    }
+}
+
+fn handle_text(
+    hub: &Hub,
+    conn: &Conn,
+    text: &str,
+    sends: &mut TokenBucket,
+) -> Result<(), ServerEvent> {
+    let frame =
+        ClientFrame::decode(text).map_err(|err| refuse(err.code(), &err.to_string(), None))?;
+    match frame {
+        ClientFrame::Hello { .. } => Err(refuse(ErrorCode::HelloFirst, "already said hello", None)),
+        ClientFrame::Send { room, cid, text } => {
+            if !is_valid_client_id(&cid) {
+                return Err(refuse(
+                    ErrorCode::Malformed,
+                    "message ids are 8–64 characters of A-Z a-z 0-9 _ -",
+                    None,
+                ));
+            }
+            let fail = |code, message: &str| refuse(code, message, Some(cid.clone()));
+            let Some(target) = hub.room(&room) else {
+                return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
+            };
+            if !conn.has_joined(&room) {
+                return Err(fail(
+                    ErrorCode::NotInRoom,
+                    "join the room before sending to it",
+                ));
+            }
+            let text = normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
+            if !sends.try_take(Instant::now()) {
+                return Err(fail(ErrorCode::RateLimited, "slow down: too many messages"));
+            }
+            let request = SendRequest {
+                msg: NewMessage {
+                    cid: cid.clone(),
+                    author: conn.name.clone(),
+                    text: text.to_owned(),
+                    at_ms: now_ms(),
+                },
+                from: conn.outbox.clone(),
+            };
+            target
+                .submit(request)
+                .map_err(|code| fail(code, "the room is busy; try again"))
+        }
+    }
+}
+
+/// The close code for a frame the socket could not read. axum hides tungstenite's error
+/// type, so its message is all there is to go on.
+fn read_error_reason(err: &axum::Error) -> CloseReason {
+    let text = err.to_string();
+    if text.contains("too long") || text.contains("too big") {
+        TOO_BIG
+    } else if text.contains("UTF-8") || text.contains("utf-8") {
+        CloseReason {
+            code: 1007,
+            reason: "text frame is not valid UTF-8",
+        }
+    } else {
+        BROKEN
+    }
+}
+
+fn refuse(code: ErrorCode, message: &str, cid: Option<String>) -> ServerEvent {
+    ServerEvent::Error {
+        code,
+        message: message.to_owned(),
+        cid,
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn truncate(text: &str, max_bytes: usize) -> &str {
+    let mut end = text.len().min(max_bytes);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

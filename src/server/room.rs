@@ -1,0 +1,244 @@
+//! One live room: its subscribers, who is present, and the task that stores its messages.
+//!
+//! Each room has a single writer task. Sends queue up in front of it; it stores them in
+//! batches (one transaction each) and publishes them in seq order, so every subscriber sees
+//! the room's messages in the same order as the history.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::mpsc;
+
+use super::outbox::{Frame, Outbox};
+use super::store::{NewMessage, RoomRecord, Store};
+use crate::protocol::{ChatMessage, ErrorCode, RoomInfo, Seq, ServerEvent};
+
+/// Sends waiting for the writer, per room. When it is full, senders are told to retry.
+const WRITE_QUEUE: usize = 4_096;
+/// How many queued sends the writer stores in one transaction.
+const WRITE_BATCH: usize = 256;
+
+pub type ConnId = u64;
+
+/// A connection as a room sees it.
+pub struct Member<'a> {
+    pub conn: ConnId,
+    pub user: &'a str,
+    pub name: &'a str,
+    pub outbox: &'a Outbox,
+}
+
+/// A message on its way to the writer, with the outbox of whoever sent it.
+pub struct SendRequest {
+    pub msg: NewMessage,
+    pub from: Outbox,
+}
+
+pub struct Room {
+    pub record: RoomRecord,
+    live: Mutex<Live>,
+    writer: mpsc::Sender<SendRequest>,
+    /// Set when the room's online count changes; the hub sends coalesced counts.
+    counts_dirty: Arc<AtomicBool>,
+}
+
+struct Live {
+    /// Seq of the newest message published to subscribers.
+    published: Seq,
+    subscribers: HashMap<ConnId, Outbox>,
+    /// Present users by user id, with how many of their tabs are here: two tabs count once.
+    present: HashMap<String, Presence>,
+}
+
+struct Presence {
+    name: String,
+    tabs: u32,
+}
+
+impl Room {
+    /// Creates the room and starts its writer task.
+    pub fn start(
+        record: RoomRecord,
+        last_seq: Seq,
+        store: Arc<dyn Store>,
+        counts_dirty: Arc<AtomicBool>,
+    ) -> Arc<Room> {
+        let (writer, queue) = mpsc::channel(WRITE_QUEUE);
+        let room = Arc::new(Room {
+            record,
+            live: Mutex::new(Live {
+                published: last_seq,
+                subscribers: HashMap::new(),
+                present: HashMap::new(),
+            }),
+            writer,
+            counts_dirty,
+        });
+        tokio::spawn(run_writer(room.clone(), store, queue));
+        room
+    }
+
+    pub fn slug(&self) -> &str {
+        &self.record.slug
+    }
+
+    pub fn info(&self) -> RoomInfo {
+        RoomInfo {
+            slug: self.record.slug.clone(),
+            title: self.record.title.clone(),
+            topic: self.record.topic.clone(),
+            online: self.online_count(),
+        }
+    }
+
+    pub fn online_count(&self) -> u32 {
+        self.live().present.len() as u32
+    }
+
+    /// Seq of the newest message pushed to subscribers.
+    pub fn published(&self) -> Seq {
+        self.live().published
+    }
+
+    /// Names of the users here now, sorted case-insensitively.
+    pub fn online(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .live()
+            .present
+            .values()
+            .map(|p| p.name.clone())
+            .collect();
+        names.sort_by_key(|n| n.to_lowercase());
+        names
+    }
+
+    /// Adds a subscriber and returns the seq it starts after: every message with a higher
+    /// seq will be pushed to it. Announces the user when this is their first tab here.
+    pub fn subscribe(&self, member: Member<'_>) -> Seq {
+        let mut live = self.live();
+        live.subscribers.insert(member.conn, member.outbox.clone());
+        let presence = live
+            .present
+            .entry(member.user.to_owned())
+            .or_insert_with(|| Presence {
+                name: member.name.to_owned(),
+                tabs: 0,
+            });
+        presence.tabs += 1;
+        if presence.tabs == 1 {
+            let event = ServerEvent::Joined {
+                room: self.record.slug.clone(),
+                seq: live.published,
+                name: member.name.to_owned(),
+            };
+            live.broadcast(&event.encode().into());
+            self.counts_dirty.store(true, Ordering::Relaxed);
+        }
+        live.published
+    }
+
+    /// Removes a subscriber; announces the user's leaving when it was their last tab here.
+    pub fn unsubscribe(&self, conn: ConnId, user: &str) {
+        let mut live = self.live();
+        if live.subscribers.remove(&conn).is_none() {
+            return;
+        }
+        let Some(presence) = live.present.get_mut(user) else {
+            return;
+        };
+        presence.tabs -= 1;
+        if presence.tabs == 0 {
+            let name = live
+                .present
+                .remove(user)
+                .map(|p| p.name)
+                .unwrap_or_default();
+            let event = ServerEvent::Left {
+                room: self.record.slug.clone(),
+                seq: live.published,
+                name,
+            };
+            live.broadcast(&event.encode().into());
+            self.counts_dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Hands a message to the writer. Fails at once, rather than waiting, when the room's
+    /// write queue is full.
+    pub fn submit(&self, request: SendRequest) -> Result<(), ErrorCode> {
+        self.writer
+            .try_send(request)
+            .map_err(|_| ErrorCode::Unavailable)
+    }
+
+    fn publish(&self, msg: ChatMessage) {
+        let seq = msg.seq;
+        // Encoded once, outside the lock; every subscriber gets the same bytes.
+        let frame: Frame = ServerEvent::Message {
+            room: self.record.slug.clone(),
+            msg,
+        }
+        .encode()
+        .into();
+        let mut live = self.live();
+        live.published = seq;
+        live.broadcast(&frame);
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, Live> {
+        // A panic while holding this lock cannot leave `Live` half-updated in a way that
+        // matters more than losing the room, so carry on with the data.
+        self.live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Live {
+    /// Queues `frame` for every subscriber. Never blocks: a full queue cuts that one
+    /// subscriber off, and its connection task cleans up.
+    fn broadcast(&self, frame: &Frame) {
+        for outbox in self.subscribers.values() {
+            outbox.push(frame);
+        }
+    }
+}
+
+async fn run_writer(
+    room: Arc<Room>,
+    store: Arc<dyn Store>,
+    mut queue: mpsc::Receiver<SendRequest>,
+) {
+    let mut requests = Vec::with_capacity(WRITE_BATCH);
+    while queue.recv_many(&mut requests, WRITE_BATCH).await > 0 {
+        let batch: Vec<NewMessage> = requests.iter().map(|r| r.msg.clone()).collect();
+        match store.append(room.record.id, &batch).await {
+            Ok(stored) => {
+                for (request, appended) in requests.drain(..).zip(stored) {
+                    if appended.fresh {
+                        room.publish(appended.msg);
+                    } else {
+                        // A retry of a message the room already has: remind only the sender.
+                        let event = ServerEvent::Message {
+                            room: room.record.slug.clone(),
+                            msg: appended.msg,
+                        };
+                        request.from.push(&event.encode().into());
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::error!(room = %room.record.slug, %err, "storing messages failed");
+                for request in requests.drain(..) {
+                    let event = ServerEvent::Error {
+                        code: ErrorCode::Unavailable,
+                        message: "The message could not be stored; try again.".into(),
+                        cid: Some(request.msg.cid),
+                    };
+                    request.from.push(&event.encode().into());
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! The storage seam. Rooms, messages and presence code talk to [`Store`] and never see SQL,
+//! so a PostgreSQL implementation can sit beside [`SqliteStore`] later.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use crate::protocol::{ChatMessage, HistoryPage, Seq};
+
+/// A room as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoomRecord {
+    pub id: i64,
+    pub slug: String,
+    pub title: String,
+    pub topic: String,
+}
+
+/// A message to store; the store gives it its seq.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMessage {
+    pub cid: String,
+    pub author: String,
+    pub text: String,
+    pub at_ms: i64,
+}
+
+/// The outcome of storing one [`NewMessage`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    pub msg: ChatMessage,
+    /// False when the room already held a message with this client id: `msg` is that
+    /// earlier message, and nothing new was stored.
+    pub fresh: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("storage failed: {0}")]
+pub struct StoreError(String);
+
+impl StoreError {
+    pub fn new(err: impl std::fmt::Display) -> Self {
+        StoreError(err.to_string())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Every room, in a stable order.
+    async fn rooms(&self) -> StoreResult<Vec<RoomRecord>>;
+
+    /// Stores a batch of messages in one room, in order, in one transaction, giving each
+    /// the next seq. Returns one [`Appended`] per input, in input order, once committed.
+    async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>>;
+
+    /// Up to `limit` messages with seq < `before`, oldest first, and whether older ones
+    /// exist.
+    async fn page_before(&self, room: i64, before: Seq, limit: u32) -> StoreResult<HistoryPage>;
+
+    /// Messages with `after` < seq ≤ `upto`, oldest first, at most `limit`.
+    async fn range(
+        &self,
+        room: i64,
+        after: Seq,
+        upto: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatMessage>>;
+
+    /// The highest seq stored in the room (0 when empty).
+    async fn last_seq(&self, room: i64) -> StoreResult<Seq>;
+}

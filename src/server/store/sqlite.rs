@@ -1,0 +1,358 @@
+//! Embedded SQLite: the default store, nothing to install.
+//!
+//! SQLite allows one writer at a time, so writes go through a pool of exactly one
+//! connection (they queue in-process instead of failing with SQLITE_BUSY), while reads use
+//! their own pool and, thanks to WAL mode, never wait for the writer.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{Appended, NewMessage, RoomRecord, Store, StoreError, StoreResult};
+use crate::protocol::{ChatMessage, HistoryPage, Seq};
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(StoreError::new)?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")
+            .map_err(StoreError::new)?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode survives a killed process; only power loss can undo the
+            // newest commits.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(StoreError::new)?;
+        sqlx::migrate!("./migrations")
+            .run(&writer)
+            .await
+            .map_err(StoreError::new)?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(StoreError::new)?;
+        Ok(SqliteStore { writer, reader })
+    }
+}
+
+fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
+    ChatMessage {
+        seq: row.get::<i64, _>("seq") as Seq,
+        cid: row.get("cid"),
+        author: row.get("author"),
+        text: row.get("text"),
+        at_ms: row.get("at_ms"),
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn rooms(&self) -> StoreResult<Vec<RoomRecord>> {
+        let rows = sqlx::query("SELECT id, slug, title, topic FROM rooms ORDER BY id")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(rows
+            .iter()
+            .map(|row| RoomRecord {
+                id: row.get("id"),
+                slug: row.get("slug"),
+                title: row.get("title"),
+                topic: row.get("topic"),
+            })
+            .collect())
+    }
+
+    async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
+        let mut tx = self.writer.begin().await.map_err(StoreError::new)?;
+        // The single writer connection makes read-then-insert safe: nobody else can take
+        // the next seq between the two.
+        let mut last: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
+                .bind(room)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(StoreError::new)?;
+        let mut out = Vec::with_capacity(batch.len());
+        for new in batch {
+            let existing = sqlx::query(&format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND cid = ?"
+            ))
+            .bind(room)
+            .bind(&new.cid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::new)?;
+            if let Some(row) = existing {
+                out.push(Appended {
+                    msg: message_from_row(&row),
+                    fresh: false,
+                });
+                continue;
+            }
+            last += 1;
+            sqlx::query(
+                "INSERT INTO messages (room_id, seq, cid, author, text, at_ms) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(room)
+            .bind(last)
+            .bind(&new.cid)
+            .bind(&new.author)
+            .bind(&new.text)
+            .bind(new.at_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::new)?;
+            out.push(Appended {
+                msg: ChatMessage {
+                    seq: last as Seq,
+                    cid: new.cid.clone(),
+                    author: new.author.clone(),
+                    text: new.text.clone(),
+                    at_ms: new.at_ms,
+                },
+                fresh: true,
+            });
+        }
+        tx.commit().await.map_err(StoreError::new)?;
+        Ok(out)
+    }
+
+    async fn page_before(&self, room: i64, before: Seq, limit: u32) -> StoreResult<HistoryPage> {
+        // One row more than asked tells whether older messages exist.
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND seq < ? \
+             ORDER BY seq DESC LIMIT ?"
+        ))
+        .bind(room)
+        .bind(before.min(i64::MAX as u64) as i64)
+        .bind(limit as i64 + 1)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(StoreError::new)?;
+        let has_more = rows.len() > limit as usize;
+        let mut messages: Vec<ChatMessage> = rows
+            .iter()
+            .take(limit as usize)
+            .map(message_from_row)
+            .collect();
+        messages.reverse();
+        Ok(HistoryPage { messages, has_more })
+    }
+
+    async fn range(
+        &self,
+        room: i64,
+        after: Seq,
+        upto: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<ChatMessage>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND seq > ? AND seq <= ? \
+             ORDER BY seq LIMIT ?"
+        ))
+        .bind(room)
+        .bind(after.min(i64::MAX as u64) as i64)
+        .bind(upto.min(i64::MAX as u64) as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(StoreError::new)?;
+        Ok(rows.iter().map(message_from_row).collect())
+    }
+
+    async fn last_seq(&self, room: i64) -> StoreResult<Seq> {
+        let last: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
+                .bind(room)
+                .fetch_one(&self.reader)
+                .await
+                .map_err(StoreError::new)?;
+        Ok(last as Seq)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        (dir, store)
+    }
+
+    fn new(cid: &str, text: &str) -> NewMessage {
+        NewMessage {
+            cid: cid.into(),
+            author: "ana".into(),
+            text: text.into(),
+            at_ms: 1_700_000_000_000,
+        }
+    }
+
+    async fn room_id(store: &SqliteStore, slug: &str) -> i64 {
+        store
+            .rooms()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.slug == slug)
+            .unwrap()
+            .id
+    }
+
+    #[tokio::test]
+    async fn starts_with_the_topic_rooms() {
+        let (_dir, store) = store().await;
+        let slugs: Vec<String> = store
+            .rooms()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.slug)
+            .collect();
+        assert_eq!(slugs, ["general", "random", "tech", "music", "games"]);
+    }
+
+    #[tokio::test]
+    async fn seqs_count_up_per_room_without_gaps() {
+        let (_dir, store) = store().await;
+        let (general, tech) = (
+            room_id(&store, "general").await,
+            room_id(&store, "tech").await,
+        );
+        let a = store
+            .append(general, &[new("c-000001", "a"), new("c-000002", "b")])
+            .await
+            .unwrap();
+        let b = store.append(tech, &[new("c-000003", "x")]).await.unwrap();
+        let c = store
+            .append(general, &[new("c-000004", "c")])
+            .await
+            .unwrap();
+        let seqs = |v: &[Appended]| v.iter().map(|a| a.msg.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(&a), [1, 2]);
+        assert_eq!(seqs(&b), [1]);
+        assert_eq!(seqs(&c), [3]);
+        assert_eq!(store.last_seq(general).await.unwrap(), 3);
+        assert_eq!(store.last_seq(tech).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_retried_send_is_stored_once() {
+        let (_dir, store) = store().await;
+        let room = room_id(&store, "general").await;
+        let first = store
+            .append(room, &[new("retry-me-1", "hello")])
+            .await
+            .unwrap();
+        assert!(first[0].fresh);
+        // Again later, and twice within one batch: still one message.
+        let again = store
+            .append(
+                room,
+                &[
+                    new("retry-me-1", "hello"),
+                    new("other-01", "x"),
+                    new("other-01", "x"),
+                ],
+            )
+            .await
+            .unwrap();
+        assert!(!again[0].fresh);
+        assert_eq!(again[0].msg, first[0].msg);
+        assert!(again[1].fresh);
+        assert!(!again[2].fresh);
+        assert_eq!(again[2].msg.seq, again[1].msg.seq);
+        assert_eq!(store.last_seq(room).await.unwrap(), 2);
+        // The same client id in another room is another message.
+        let tech = room_id(&store, "tech").await;
+        assert!(
+            store
+                .append(tech, &[new("retry-me-1", "hello")])
+                .await
+                .unwrap()[0]
+                .fresh
+        );
+    }
+
+    #[tokio::test]
+    async fn history_pages_walk_back_to_the_beginning() {
+        let (_dir, store) = store().await;
+        let room = room_id(&store, "general").await;
+        let batch: Vec<NewMessage> = (1..=120)
+            .map(|i| new(&format!("cid-{i:05}"), &format!("m{i}")))
+            .collect();
+        store.append(room, &batch).await.unwrap();
+
+        let newest = store.page_before(room, Seq::MAX, 50).await.unwrap();
+        assert_eq!(newest.messages.first().unwrap().seq, 71);
+        assert_eq!(newest.messages.last().unwrap().seq, 120);
+        assert!(newest.has_more);
+
+        let middle = store.page_before(room, 71, 50).await.unwrap();
+        assert_eq!((middle.messages[0].seq, middle.messages[49].seq), (21, 70));
+        assert!(middle.has_more);
+
+        let oldest = store.page_before(room, 21, 50).await.unwrap();
+        assert_eq!(oldest.messages.len(), 20);
+        assert_eq!(oldest.messages[0].seq, 1);
+        assert_eq!(oldest.messages[0].text, "m1");
+        assert!(!oldest.has_more);
+
+        let exact = store.page_before(room, 51, 50).await.unwrap();
+        assert_eq!(exact.messages.len(), 50);
+        assert!(
+            !exact.has_more,
+            "a page that ends at seq 1 has nothing before it"
+        );
+
+        let range = store.range(room, 100, 105, 50).await.unwrap();
+        assert_eq!(
+            range.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [101, 102, 103, 104, 105]
+        );
+    }
+
+    #[tokio::test]
+    async fn messages_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keep.db");
+        {
+            let store = SqliteStore::open(&path).await.unwrap();
+            let room = room_id(&store, "music").await;
+            store
+                .append(room, &[new("persist-1", "<b>still here</b>")])
+                .await
+                .unwrap();
+        }
+        let store = SqliteStore::open(&path).await.unwrap();
+        let room = room_id(&store, "music").await;
+        let page = store.page_before(room, Seq::MAX, 50).await.unwrap();
+        assert_eq!(page.messages.len(), 1);
+        assert_eq!(page.messages[0].text, "<b>still here</b>");
+        assert_eq!(store.rooms().await.unwrap().len(), 5, "migrations run once");
+    }
+}

@@ -1,0 +1,62 @@
+//! `/`: sends the visitor to a room — the one they were in last, or a random one.
+
+use leptos::prelude::*;
+
+use crate::rooms::list_rooms;
+
+#[component]
+pub fn Home() -> impl IntoView {
+    let rooms = Resource::new(|| (), |_| list_rooms());
+
+    #[cfg(feature = "hydrate")]
+    {
+        let chat = crate::ui::state::use_chat();
+        let navigate = leptos_router::hooks::use_navigate();
+        Effect::new(move |_| {
+            let ready = chat.identity.with(Option::is_some) && !chat.asking_name.get();
+            let Some(Ok(list)) = rooms.get() else { return };
+            if !ready || list.is_empty() {
+                return;
+            }
+            let slug = crate::ui::live::last_room()
+                .filter(|last| list.iter().any(|r| &r.slug == last))
+                .unwrap_or_else(|| {
+                    let pick = (js_sys::Math::random() * list.len() as f64) as usize;
+                    list[pick.min(list.len() - 1)].slug.clone()
+                });
+            let options = leptos_router::NavigateOptions {
+                replace: true,
+                ..Default::default()
+            };
+            navigate(&format!("/r/{slug}"), options);
+        });
+    }
+
+    view! {
+        <main class="home">
+            <h1 class="brand">"Natter"</h1>
+            <p>"Real-time chat rooms by topic."</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = rooms.await.unwrap_or_default();
+                    view! {
+                        <ul class="home-rooms">
+                            {list
+                                .into_iter()
+                                .map(|r| {
+                                    view! {
+                                        <li>
+                                            <a href=format!("/r/{}", r.slug)>"#" {r.title}</a>
+                                            " — "
+                                            {r.topic}
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}

@@ -1,0 +1,269 @@
+//! The message pane: history on top, live messages below, our pending ones last. Stays
+//! pinned to the bottom while the reader is there; scrolling to the top loads older pages.
+
+use leptos::html;
+use leptos::prelude::*;
+
+use super::state::use_chat;
+use super::timeline::{Line, LineKey, Pending};
+use crate::protocol::ChatMessage;
+
+/// Consecutive messages of one author within this long are drawn as one group.
+const GROUP_MS: i64 = 5 * 60 * 1000;
+
+/// A line as drawn: `continued` messages omit the author and time.
+#[derive(Clone, PartialEq)]
+struct Row {
+    key: LineKey,
+    line: Line,
+    continued: bool,
+}
+
+#[component]
+pub fn MessageList() -> impl IntoView {
+    let chat = use_chat();
+    let scroller = NodeRef::<html::Div>::new();
+    let rows = Memo::new(move |_| {
+        chat.timeline.with(|t| {
+            let mut previous: Option<&ChatMessage> = None;
+            t.lines()
+                .map(|(key, line)| {
+                    let continued = match (line, previous) {
+                        (Line::Message(m), Some(p)) => {
+                            p.author == m.author && m.at_ms - p.at_ms < GROUP_MS
+                        }
+                        _ => false,
+                    };
+                    previous = match line {
+                        Line::Message(m) => Some(m),
+                        Line::Notice(_) => None,
+                    };
+                    Row {
+                        key: *key,
+                        line: line.clone(),
+                        continued,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let pending = move || chat.timeline.with(|t| t.pending().to_vec());
+    let room = move || chat.timeline.with(|t| t.room.clone());
+
+    #[cfg(feature = "hydrate")]
+    let load_older = scrolling::install(chat, scroller);
+    #[cfg(not(feature = "hydrate"))]
+    let load_older = |_: ()| {};
+
+    let edge = move || {
+        chat.timeline.with(|t| {
+            if !t.loaded {
+                view! { <p class="edge">"Loading messages…"</p> }.into_any()
+            } else if t.has_more {
+                view! {
+                    <button class="edge link-button" on:click=move |_| load_older(())>
+                        "Load older messages"
+                    </button>
+                }
+                .into_any()
+            } else {
+                view! { <p class="edge beginning">"This is the very beginning of #" {t.room.clone()} "."</p> }
+                    .into_any()
+            }
+        })
+    };
+
+    view! {
+        <div class="timeline" node_ref=scroller tabindex="0" aria-label=move || format!("Messages in #{}", room())>
+            {edge}
+            <ol class="lines" role="log" aria-live="polite" aria-relevant="additions">
+                <For each=move || rows.get() key=|row| (row.key, row.continued) let:row>
+                    {render_row(row)}
+                </For>
+                <For each=pending key=|p| (p.cid.clone(), p.error.clone()) let:p>
+                    <PendingLine pending=p/>
+                </For>
+            </ol>
+        </div>
+    }
+}
+
+fn render_row(row: Row) -> AnyView {
+    match row.line {
+        Line::Notice(text) => view! { <li class="notice">{text}</li> }.into_any(),
+        Line::Message(msg) => {
+            let hue = name_hue(&msg.author);
+            view! {
+                <li class="msg" class:continued=row.continued data-seq=msg.seq>
+                    <div class="meta">
+                        <span class="author" style=format!("--hue:{hue}")>{msg.author}</span>
+                        <time>{clock(msg.at_ms)}</time>
+                    </div>
+                    <p class="text">{msg.text}</p>
+                </li>
+            }
+            .into_any()
+        }
+    }
+}
+
+#[component]
+fn PendingLine(pending: Pending) -> impl IntoView {
+    let chat = use_chat();
+    let me = chat.name().unwrap_or_default();
+    let hue = name_hue(&me);
+    let cid = pending.cid.clone();
+    let failed = pending.error.clone();
+    let is_failed = failed.is_some();
+    let data_cid = cid.clone();
+    view! {
+        <li class="msg pending" class:failed=is_failed data-cid=data_cid>
+            <div class="meta">
+                <span class="author" style=format!("--hue:{hue}")>{me}</span>
+                <span class="state">{if is_failed { "not sent" } else { "sending…" }}</span>
+            </div>
+            <p class="text">{pending.text}</p>
+            {failed.map(|why| {
+                let retry_cid = cid.clone();
+                view! {
+                    <p class="send-error" role="alert">
+                        {why} " "
+                        <button class="link-button" on:click=move |_| retry(retry_cid.clone())>"Retry"</button>
+                        " · "
+                        <button class="link-button" on:click=move |_| discard(cid.clone())>"Discard"</button>
+                    </p>
+                }
+            })}
+        </li>
+    }
+}
+
+fn retry(cid: String) {
+    let chat = use_chat();
+    if let Some(p) = chat.timeline.try_update(|t| t.take_pending(&cid)).flatten() {
+        #[cfg(feature = "hydrate")]
+        {
+            let room = chat.timeline.with_untracked(|t| t.room.clone());
+            super::live::send_message(chat, &room, p.text);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = p;
+    }
+}
+
+fn discard(cid: String) {
+    let chat = use_chat();
+    chat.timeline.update(|t| {
+        t.take_pending(&cid);
+    });
+}
+
+/// A stable colour per name, so a reader can follow who is talking.
+fn name_hue(name: &str) -> u32 {
+    name.to_lowercase()
+        .bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
+        % 360
+}
+
+/// "14:05" in the reader's time zone.
+#[cfg(feature = "hydrate")]
+fn clock(at_ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// Messages are only drawn in the browser; the server has no reader's time zone.
+#[cfg(not(feature = "hydrate"))]
+fn clock(at_ms: i64) -> String {
+    let minutes = at_ms.div_euclid(60_000);
+    format!("{:02}:{:02}", minutes / 60 % 24, minutes % 60)
+}
+
+#[cfg(feature = "hydrate")]
+mod scrolling {
+    use leptos::html;
+    use leptos::prelude::*;
+    use leptos::task::spawn_local;
+
+    use crate::messages::history;
+    use crate::ui::state::Chat;
+
+    /// How close to an edge counts as "at" it, in pixels.
+    const NEAR: i32 = 120;
+
+    /// Keeps the pane pinned to the bottom while the reader is there and loads older pages
+    /// when they reach the top. Returns the "load older" action.
+    pub fn install(chat: Chat, scroller: NodeRef<html::Div>) -> impl Fn(()) + Copy + 'static {
+        let pinned = StoredValue::new(true);
+        // Distance from the bottom to restore after older messages are put on top.
+        let anchor = StoredValue::new(None::<i32>);
+        let loading = StoredValue::new(false);
+
+        let load_older = move |_: ()| {
+            let (room, before, more) = chat
+                .timeline
+                .with_untracked(|t| (t.room.clone(), t.first_seq(), t.has_more));
+            let Some(before) = before.filter(|_| more && !loading.get_value()) else {
+                return;
+            };
+            loading.set_value(true);
+            spawn_local(async move {
+                let page = history(room.clone(), before).await;
+                loading.set_value(false);
+                match page {
+                    Ok(page) if chat.timeline.with_untracked(|t| t.room == room) => {
+                        if let Some(el) = scroller.get_untracked() {
+                            anchor.set_value(Some(el.scroll_height() - el.scroll_top()));
+                        }
+                        chat.timeline.update(|t| t.add_older(page));
+                    }
+                    Ok(_) => {}
+                    Err(err) => leptos::logging::warn!("loading history failed: {err}"),
+                }
+            });
+        };
+
+        let _ = Effect::new(move |_| {
+            chat.timeline.track();
+            request_animation_frame(move || {
+                let Some(el) = scroller.get_untracked() else {
+                    return;
+                };
+                if let Some(from_bottom) = anchor.get_value() {
+                    anchor.set_value(None);
+                    el.set_scroll_top(el.scroll_height() - from_bottom);
+                } else if pinned.get_value() {
+                    el.set_scroll_top(el.scroll_height());
+                }
+            });
+        });
+
+        Effect::new(move |_| {
+            let Some(el) = scroller.get() else { return };
+            let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new({
+                let el = el.clone();
+                move || {
+                    let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
+                    pinned.set_value(from_bottom < NEAR);
+                    if el.scroll_top() < NEAR {
+                        load_older(());
+                    }
+                }
+            });
+            use wasm_bindgen::JsCast;
+            let _ = el.add_event_listener_with_callback("scroll", handler.as_ref().unchecked_ref());
+            // Lives as long as the page: the pane is never torn down without it.
+            handler.forget();
+        });
+
+        // Sending a message brings the reader back down to it.
+        Effect::new(move |_| {
+            if chat.timeline.with(|t| t.pending().len()) > 0 {
+                pinned.set_value(true);
+            }
+        });
+
+        load_older
+    }
+}

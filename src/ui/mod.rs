@@ -1,0 +1,13 @@
+//! The user interface: components rendered on the server and hydrated in the browser.
+
+pub mod composer;
+pub mod home;
+#[cfg(feature = "hydrate")]
+pub mod live;
+pub mod message_list;
+pub mod name_prompt;
+pub mod not_found;
+pub mod room_page;
+pub mod sidebar;
+pub mod state;
+pub mod timeline;

@@ -1,0 +1,142 @@
+//! `/r/:room`: the chat itself — sidebar, header, messages, composer.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::composer::Composer;
+use super::message_list::MessageList;
+use super::not_found::NotFound;
+use super::sidebar::Sidebar;
+use super::state::{use_chat, Status};
+use crate::protocol::RoomInfo;
+use crate::rooms::list_rooms;
+
+#[component]
+pub fn RoomPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = Memo::new(move |_| params.read().get("room").unwrap_or_default());
+    let rooms = Resource::new(|| (), |_| list_rooms());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rooms.await {
+                    Ok(list) => view! { <ChatLayout rooms=list slug/> }.into_any(),
+                    Err(err) => view! { <p class="page-error">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ChatLayout(rooms: Vec<RoomInfo>, slug: Memo<String>) -> impl IntoView {
+    let chat = use_chat();
+    let rooms = StoredValue::new(rooms);
+    let current = Memo::new(move |_| {
+        let slug = slug.get();
+        rooms.with_value(|list| list.iter().find(|r| r.slug == slug).cloned())
+    });
+
+    #[cfg(feature = "hydrate")]
+    join_on_change(chat, current);
+
+    view! {
+        <Show when=move || current.with(Option::is_some) fallback=|| view! { <NotFound/> }>
+            <Title text=move || format!("#{} · Natter", slug.get())/>
+            <div class="chat" class:drawer-open=move || chat.drawer_open.get()>
+                <Sidebar rooms=rooms.get_value() current=slug/>
+                <div class="scrim" aria-hidden="true" on:click=move |_| chat.drawer_open.set(false)></div>
+                <main class="room">
+                    <RoomHeader current/>
+                    <MessageList/>
+                    <Composer room=slug/>
+                </main>
+            </div>
+        </Show>
+    }
+}
+
+#[component]
+fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
+    let chat = use_chat();
+    let title = move || current.with(|r| r.as_ref().map(|r| r.title.clone()).unwrap_or_default());
+    let topic = move || current.with(|r| r.as_ref().map(|r| r.topic.clone()).unwrap_or_default());
+    let status = move || match chat.status.get() {
+        Status::Connecting => Some("connecting…"),
+        Status::Reconnecting => Some("reconnecting…"),
+        Status::Idle | Status::Online => None,
+    };
+    view! {
+        <header class="room-header">
+            <button
+                class="icon-button menu-button"
+                aria-label="Rooms and people"
+                aria-controls="sidebar"
+                aria-expanded=move || chat.drawer_open.get().to_string()
+                on:click=move |_| chat.drawer_open.update(|open| *open = !*open)
+            >
+                <svg viewBox="0 0 24 24" aria-hidden="true" width="22" height="22">
+                    <path d="M3 6h18M3 12h18M3 18h18" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
+                </svg>
+            </button>
+            <div class="room-title">
+                <h1><span class="hash">"#"</span>{title}</h1>
+                <p class="topic">{topic}</p>
+            </div>
+            {move || status().map(|s| view! { <span class="status" role="status">{s}</span> })}
+            <button
+                class="people-count"
+                aria-label=move || format!("{} online; show who", chat.online.with(Vec::len))
+                on:click=move |_| chat.drawer_open.set(true)
+            >
+                <span class="dot" aria-hidden="true"></span>
+                {move || chat.online.with(Vec::len)}
+            </button>
+        </header>
+    }
+}
+
+/// Joins the room in the URL whenever it changes or the socket (re)connects, and puts
+/// the answer on screen. A rejoin on the same room asks only for what was missed.
+#[cfg(feature = "hydrate")]
+fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
+    use super::timeline::Timeline;
+    use crate::rooms::{join_room, leave_room};
+    use leptos::task::spawn_local;
+
+    Effect::new(move |_| {
+        let Some(room) = current.get() else { return };
+        let conn = chat.conn.get();
+        let slug = room.slug;
+        if chat.timeline.with_untracked(|t| t.room != slug) {
+            chat.timeline.set(Timeline::for_room(&slug));
+            chat.online.set(Vec::new());
+            chat.drawer_open.set(false);
+            super::live::remember_room(&slug);
+        }
+        let Some(conn) = conn else { return };
+        let after = chat
+            .timeline
+            .with_untracked(|t| if t.loaded { t.last_seq() } else { None });
+        let leave = chat.joined_room.get_untracked().filter(|r| *r != slug);
+        spawn_local(async move {
+            let answer = join_room(conn.clone(), slug.clone(), leave, after).await;
+            let still_here = chat.timeline.with_untracked(|t| t.room == slug)
+                && chat.conn.get_untracked().as_deref() == Some(conn.as_str());
+            match answer {
+                Ok(joined) if still_here => {
+                    chat.joined_room.set(Some(slug));
+                    chat.online.set(joined.online.clone());
+                    chat.timeline.update(|t| t.apply_join(joined, after));
+                    super::live::resend_pending(chat);
+                }
+                // The user moved on while this was under way.
+                Ok(_) => {
+                    let _ = leave_room(conn, slug).await;
+                }
+                Err(err) => leptos::logging::warn!("joining {slug} failed: {err}"),
+            }
+        });
+    });
+}

@@ -1,0 +1,229 @@
+//! What a room's message pane shows, as plain data: stored messages keyed by seq,
+//! presence notices placed between them, and the user's own messages not yet confirmed.
+//!
+//! Keying by seq is what makes the history fetch and the live stream join cleanly: a
+//! message that arrives both ways lands on the same key once, and order is the key order.
+
+use std::collections::BTreeMap;
+
+use crate::protocol::{ChatMessage, HistoryPage, JoinedRoom, Seq};
+
+/// Messages are `(seq, 0)`; a notice that happened after message `seq` is `(seq, n)`.
+pub type LineKey = (Seq, u32);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    Message(ChatMessage),
+    Notice(String),
+}
+
+/// A message of ours on its way to the server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub cid: String,
+    pub text: String,
+    /// Why the server refused it, if it did.
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    pub room: String,
+    lines: BTreeMap<LineKey, Line>,
+    notices: u32,
+    pending: Vec<Pending>,
+    /// Older messages exist on the server.
+    pub has_more: bool,
+    /// The first join answered; before that the pane shows "loading".
+    pub loaded: bool,
+}
+
+impl Timeline {
+    pub fn for_room(room: &str) -> Self {
+        Timeline {
+            room: room.to_owned(),
+            ..Timeline::default()
+        }
+    }
+
+    pub fn lines(&self) -> impl Iterator<Item = (&LineKey, &Line)> {
+        self.lines.iter()
+    }
+
+    pub fn pending(&self) -> &[Pending] {
+        &self.pending
+    }
+
+    /// Seq of the newest message held, if any.
+    pub fn last_seq(&self) -> Option<Seq> {
+        self.message_seqs().next_back()
+    }
+
+    /// Seq of the oldest message held, if any.
+    pub fn first_seq(&self) -> Option<Seq> {
+        self.message_seqs().next()
+    }
+
+    fn message_seqs(&self) -> impl DoubleEndedIterator<Item = Seq> + '_ {
+        self.lines
+            .iter()
+            .filter(|(_, line)| matches!(line, Line::Message(_)))
+            .map(|((seq, _), _)| *seq)
+    }
+
+    /// A stored message, live or from history. Idempotent.
+    pub fn add_message(&mut self, msg: ChatMessage) {
+        self.pending.retain(|p| p.cid != msg.cid);
+        self.lines.insert((msg.seq, 0), Line::Message(msg));
+    }
+
+    /// A line such as "ana joined", placed after message `after`.
+    pub fn add_notice(&mut self, after: Seq, text: String) {
+        self.notices += 1;
+        self.lines.insert((after, self.notices), Line::Notice(text));
+    }
+
+    /// The answer to a join. With `after` (a rejoin after a reconnect) the answer holds
+    /// what was missed; if it does not continue from `after`, what is held is stale and
+    /// is replaced.
+    pub fn apply_join(&mut self, joined: JoinedRoom, after: Option<Seq>) {
+        let continues = match (after, joined.messages.first()) {
+            (Some(after), Some(first)) => first.seq <= after + 1,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if !continues {
+            self.lines.clear();
+            self.has_more = joined.has_more;
+        }
+        for msg in joined.messages {
+            self.add_message(msg);
+        }
+        self.loaded = true;
+    }
+
+    /// An older page, fetched while scrolling up.
+    pub fn add_older(&mut self, page: HistoryPage) {
+        for msg in page.messages {
+            self.add_message(msg);
+        }
+        self.has_more = page.has_more;
+    }
+
+    pub fn add_pending(&mut self, cid: String, text: String) {
+        self.pending.push(Pending {
+            cid,
+            text,
+            error: None,
+        });
+    }
+
+    pub fn fail_pending(&mut self, cid: &str, error: String) {
+        if let Some(p) = self.pending.iter_mut().find(|p| p.cid == cid) {
+            p.error = Some(error);
+        }
+    }
+
+    /// Takes a message out of the pending list, returning it (to retry or discard).
+    pub fn take_pending(&mut self, cid: &str) -> Option<Pending> {
+        let index = self.pending.iter().position(|p| p.cid == cid)?;
+        Some(self.pending.remove(index))
+    }
+
+    /// Pending messages not refused by the server: these are (re)sent on connect.
+    pub fn unsent(&self) -> impl Iterator<Item = &Pending> {
+        self.pending.iter().filter(|p| p.error.is_none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(seq: Seq) -> ChatMessage {
+        ChatMessage {
+            seq,
+            cid: format!("cid-{seq:04}"),
+            author: "ana".into(),
+            text: format!("m{seq}"),
+            at_ms: 0,
+        }
+    }
+
+    fn joined(seqs: std::ops::RangeInclusive<Seq>, has_more: bool) -> JoinedRoom {
+        JoinedRoom {
+            room: crate::protocol::RoomInfo {
+                slug: "general".into(),
+                title: "General".into(),
+                topic: String::new(),
+                online: 1,
+            },
+            online: vec!["ana".into()],
+            messages: seqs.map(msg).collect(),
+            has_more,
+        }
+    }
+
+    fn seqs(t: &Timeline) -> Vec<LineKey> {
+        t.lines().map(|(k, _)| *k).collect()
+    }
+
+    #[test]
+    fn live_messages_and_history_merge_without_duplicates() {
+        let mut t = Timeline::for_room("general");
+        // Live events may beat the join's answer.
+        t.add_message(msg(51));
+        t.add_message(msg(52));
+        t.apply_join(joined(3..=52, true), None);
+        assert_eq!(t.first_seq(), Some(3));
+        assert_eq!(t.last_seq(), Some(52));
+        assert_eq!(t.lines().count(), 50);
+        assert!(t.has_more && t.loaded);
+
+        t.add_older(HistoryPage {
+            messages: (1..=2).map(msg).collect(),
+            has_more: false,
+        });
+        assert_eq!(t.first_seq(), Some(1));
+        assert!(!t.has_more);
+    }
+
+    #[test]
+    fn notices_sit_after_the_message_they_followed() {
+        let mut t = Timeline::for_room("general");
+        t.apply_join(joined(1..=2, false), None);
+        t.add_notice(2, "bo joined".into());
+        t.add_message(msg(3));
+        t.add_notice(3, "bo left".into());
+        assert_eq!(seqs(&t), [(1, 0), (2, 0), (2, 1), (3, 0), (3, 2)]);
+    }
+
+    #[test]
+    fn a_rejoin_fills_the_gap_or_starts_over() {
+        let mut t = Timeline::for_room("general");
+        t.apply_join(joined(1..=10, false), None);
+        // Missed 11..=12 while away: appended.
+        t.apply_join(joined(11..=12, false), Some(10));
+        assert_eq!(t.lines().count(), 12);
+        assert!(!t.has_more);
+        // Missed too much: the server sent the newest page instead; the old lines go.
+        t.apply_join(joined(500..=549, true), Some(12));
+        assert_eq!(t.first_seq(), Some(500));
+        assert_eq!(t.lines().count(), 50);
+        assert!(t.has_more);
+    }
+
+    #[test]
+    fn pending_messages_clear_when_confirmed() {
+        let mut t = Timeline::for_room("general");
+        t.add_pending("cid-0001".into(), "m1".into());
+        t.add_pending("cid-0002".into(), "m2".into());
+        t.fail_pending("cid-0002", "too long".into());
+        assert_eq!(t.unsent().count(), 1);
+        t.add_message(msg(1));
+        assert_eq!(t.pending().len(), 1);
+        assert_eq!(t.pending()[0].error.as_deref(), Some("too long"));
+        assert!(t.take_pending("cid-0002").is_some());
+        assert!(t.pending().is_empty());
+    }
+}

@@ -1,0 +1,397 @@
+//! The real router on a loopback port, driven by real WebSocket and HTTP clients: the
+//! protocol as a browser speaks it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use natter::protocol::{ClientFrame, ErrorCode, JoinedRoom, ServerEvent};
+use natter::server::config::Config;
+use natter::server::hub::Hub;
+use natter::server::state::AppState;
+use natter::server::store::{SqliteStore, Store};
+use natter::server::{leptos_options, router};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+struct Server {
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("test.db");
+    let config = Config::parse_from([
+        "natter",
+        "--addr",
+        "127.0.0.1:0",
+        "--database",
+        db.to_str().unwrap(),
+    ]);
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database).await.unwrap());
+    let state = AppState {
+        leptos_options: leptos_options(&config),
+        hub: Hub::start(store).await.unwrap(),
+        limits: config.limits(),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    Server { addr, _dir: dir }
+}
+
+/// Connects and says hello; returns the socket and the first event the server sent.
+async fn connect(server: &Server, user: &str, name: &str) -> (Socket, ServerEvent) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
+        .await
+        .unwrap();
+    let hello = ClientFrame::Hello {
+        user: user.into(),
+        name: name.into(),
+    };
+    ws.send(Message::text(hello.encode())).await.unwrap();
+    let first = next_event(&mut ws).await;
+    (ws, first)
+}
+
+async fn welcome(server: &Server, user: &str, name: &str) -> (Socket, String) {
+    match connect(server, user, name).await {
+        (ws, ServerEvent::Welcome { conn, .. }) => (ws, conn),
+        (_, other) => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+/// The next event, skipping online counts (they come on a timer).
+async fn next_event(ws: &mut Socket) -> ServerEvent {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("an event within 5 s")
+            .expect("socket open")
+            .expect("readable frame");
+        match frame {
+            Message::Text(text) => match ServerEvent::decode(text.as_str()).unwrap() {
+                ServerEvent::Counts { .. } => continue,
+                event => return event,
+            },
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
+
+/// Nothing but counts arrives for a little while.
+async fn assert_quiet(ws: &mut Socket) {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, ws.next()).await {
+        if let Message::Text(text) = &frame {
+            if let Ok(ServerEvent::Counts { .. }) = ServerEvent::decode(text.as_str()) {
+                continue;
+            }
+        }
+        panic!("expected silence, got {frame:?}");
+    }
+}
+
+/// POSTs a server function the way the browser does (URL-encoded arguments).
+async fn call(server: &Server, function: &str, args: &[(&str, &str)]) -> (u16, String) {
+    let body: String = args
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let request = format!(
+        "POST /api/{function} HTTP/1.0\r\nHost: {}\r\nAccept: application/json\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn join(server: &Server, conn: &str, room: &str) -> JoinedRoom {
+    let (status, body) = call(server, "join_room", &[("conn", conn), ("room", room)]).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn send(ws: &mut Socket, room: &str, cid: &str, text: &str) {
+    let frame = ClientFrame::Send {
+        room: room.into(),
+        cid: cid.into(),
+        text: text.into(),
+    };
+    ws.send(Message::text(frame.encode())).await.unwrap();
+}
+
+#[tokio::test]
+async fn two_users_chat_live_and_history_matches() {
+    let server = start().await;
+    let (mut ana, ana_conn) = welcome(&server, "user-ana-0001", "ana").await;
+    let joined = join(&server, &ana_conn, "general").await;
+    assert_eq!(joined.online, ["ana"]);
+    assert!(joined.messages.is_empty());
+    assert!(
+        matches!(next_event(&mut ana).await, ServerEvent::Joined { name, .. } if name == "ana")
+    );
+
+    let (mut bo, bo_conn) = welcome(&server, "user-bo-00001", "Bo").await;
+    let joined = join(&server, &bo_conn, "general").await;
+    assert_eq!(joined.online, ["ana", "Bo"]);
+    assert!(matches!(next_event(&mut ana).await, ServerEvent::Joined { name, .. } if name == "Bo"));
+    assert!(matches!(
+        next_event(&mut bo).await,
+        ServerEvent::Joined { .. }
+    ));
+
+    send(&mut bo, "general", "msg-0000001", "  hello <b>ana</b>  ").await;
+    for ws in [&mut ana, &mut bo] {
+        match next_event(ws).await {
+            ServerEvent::Message { room, msg } => {
+                assert_eq!(room, "general");
+                assert_eq!((msg.seq, msg.author.as_str()), (1, "Bo"));
+                assert_eq!(msg.text, "hello <b>ana</b>", "trimmed, stored as given");
+                assert_eq!(msg.cid, "msg-0000001");
+            }
+            other => panic!("expected the message, got {other:?}"),
+        }
+    }
+
+    // A retry of the same send: the sender is reminded of the stored copy, nobody else
+    // sees it again, and it is stored once.
+    send(&mut bo, "general", "msg-0000001", "hello <b>ana</b>").await;
+    assert!(matches!(next_event(&mut bo).await, ServerEvent::Message { msg, .. } if msg.seq == 1));
+    assert_quiet(&mut ana).await;
+    send(&mut ana, "general", "msg-0000002", "hi Bo").await;
+    assert!(matches!(next_event(&mut bo).await, ServerEvent::Message { msg, .. } if msg.seq == 2));
+
+    let (_carl, carl_conn) = welcome(&server, "user-carl-001", "carl").await;
+    let history = join(&server, &carl_conn, "general").await;
+    let seqs: Vec<u64> = history.messages.iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, [1, 2]);
+    assert!(!history.has_more);
+
+    // Resuming after seq 1 returns only what came after it.
+    let (status, body) = call(
+        &server,
+        "join_room",
+        &[("conn", &carl_conn), ("room", "general"), ("after", "1")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let resumed: JoinedRoom = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        resumed.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [2]
+    );
+}
+
+#[tokio::test]
+async fn switching_and_closing_move_people_between_rooms() {
+    let server = start().await;
+    let (mut ana, ana_conn) = welcome(&server, "user-ana-0001", "ana").await;
+    join(&server, &ana_conn, "general").await;
+    next_event(&mut ana).await; // ana joined
+
+    // Two tabs of one user count once.
+    let (bo1, bo1_conn) = welcome(&server, "user-bo-00001", "bo").await;
+    let (mut bo2, bo2_conn) = welcome(&server, "user-bo-00001", "bo").await;
+    join(&server, &bo1_conn, "general").await;
+    assert!(matches!(next_event(&mut ana).await, ServerEvent::Joined { name, .. } if name == "bo"));
+    let joined = join(&server, &bo2_conn, "general").await;
+    assert_eq!(joined.online, ["ana", "bo"]);
+    assert_quiet(&mut ana).await;
+
+    // One tab moves to tech: bo is still in general through the other.
+    let (status, _) = call(
+        &server,
+        "join_room",
+        &[("conn", &bo1_conn), ("room", "tech"), ("leave", "general")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_quiet(&mut ana).await;
+
+    // The other tab closes: now bo has left general.
+    bo2.close(None).await.unwrap();
+    drop(bo2);
+    assert!(matches!(next_event(&mut ana).await, ServerEvent::Left { name, .. } if name == "bo"));
+    let (status, body) = call(&server, "list_rooms", &[]).await;
+    assert_eq!(status, 200);
+    let rooms: Vec<natter::protocol::RoomInfo> = serde_json::from_str(&body).unwrap();
+    let online = |slug: &str| rooms.iter().find(|r| r.slug == slug).unwrap().online;
+    assert_eq!((online("general"), online("tech")), (1, 1));
+    drop(bo1);
+}
+
+#[tokio::test]
+async fn online_names_are_unique_ignoring_case() {
+    let server = start().await;
+    let (_ana, _) = welcome(&server, "user-ana-0001", "Ana").await;
+    match connect(&server, "user-other-01", "ana").await {
+        (_, ServerEvent::Error { code, .. }) => assert_eq!(code, ErrorCode::NameTaken),
+        (_, other) => panic!("expected name_taken, got {other:?}"),
+    }
+    // The same person in a second tab keeps the name.
+    let (_tab2, _) = welcome(&server, "user-ana-0001", "Ana").await;
+    let (status, body) = call(
+        &server,
+        "check_name",
+        &[("user", "user-other-01"), ("name", " ANA ")],
+    )
+    .await;
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("NameTaken"), "{body}");
+    let (status, body) = call(
+        &server,
+        "check_name",
+        &[("user", "user-other-01"), ("name", " Zoë ")],
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "\"Zoë\""));
+    for bad in ["", "<script>", &"x".repeat(33)] {
+        match connect(&server, "user-bad-0001", bad).await {
+            (_, ServerEvent::Error { code, .. }) => assert_eq!(code, ErrorCode::BadName),
+            (_, other) => panic!("expected bad_name for {bad:?}, got {other:?}"),
+        }
+    }
+}
+
+async fn expect_error(ws: &mut Socket, code: ErrorCode) {
+    match next_event(ws).await {
+        ServerEvent::Error { code: got, .. } => assert_eq!(got, code),
+        other => panic!("expected {code:?}, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bad_frames_get_clear_errors_and_store_nothing() {
+    let server = start().await;
+    let (mut ws, conn) = welcome(&server, "user-ana-0001", "ana").await;
+    join(&server, &conn, "general").await;
+    next_event(&mut ws).await; // joined
+
+    ws.send(Message::text("not json")).await.unwrap();
+    expect_error(&mut ws, ErrorCode::Malformed).await;
+    ws.send(Message::text(r#"{"t":"dance"}"#)).await.unwrap();
+    expect_error(&mut ws, ErrorCode::UnknownType).await;
+    ws.send(Message::binary(vec![0xff, 0x00, 0x13]))
+        .await
+        .unwrap();
+    expect_error(&mut ws, ErrorCode::Binary).await;
+    ws.send(Message::text(
+        ClientFrame::Hello {
+            user: "user-ana-0001".into(),
+            name: "x".into(),
+        }
+        .encode(),
+    ))
+    .await
+    .unwrap();
+    expect_error(&mut ws, ErrorCode::HelloFirst).await;
+    send(&mut ws, "nowhere", "msg-0000001", "hi").await;
+    expect_error(&mut ws, ErrorCode::NoSuchRoom).await;
+    send(&mut ws, "tech", "msg-0000002", "hi").await;
+    expect_error(&mut ws, ErrorCode::NotInRoom).await;
+    send(&mut ws, "general", "msg-0000003", "  \n ").await;
+    expect_error(&mut ws, ErrorCode::BadMessage).await;
+    send(&mut ws, "general", "msg-0000004", &"a".repeat(4_001)).await;
+    expect_error(&mut ws, ErrorCode::BadMessage).await;
+    send(&mut ws, "general", "bad id!", "hi").await;
+    expect_error(&mut ws, ErrorCode::Malformed).await;
+
+    // Still connected, and the first real message is seq 1: nothing above was stored.
+    send(&mut ws, "general", "msg-0000005", &"é".repeat(4_000)).await;
+    assert!(matches!(next_event(&mut ws).await, ServerEvent::Message { msg, .. } if msg.seq == 1));
+
+    // Joining an unknown room, or with a made-up connection, is refused.
+    let (status, body) = call(
+        &server,
+        "join_room",
+        &[("conn", &conn), ("room", "nowhere")],
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert!(body.contains("NoSuchRoom"), "{body}");
+    let (status, body) = call(
+        &server,
+        "join_room",
+        &[("conn", "made-up"), ("room", "general")],
+    )
+    .await;
+    assert_eq!(status, 500);
+    assert!(body.contains("NotConnected"), "{body}");
+}
+
+#[tokio::test]
+async fn a_frame_over_the_limit_closes_with_1009() {
+    let server = start().await;
+    let (mut ws, _) = welcome(&server, "user-ana-0001", "ana").await;
+    ws.send(Message::text(
+        "x".repeat(natter::protocol::MAX_FRAME_BYTES + 1),
+    ))
+    .await
+    .unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Close(Some(frame)))) => {
+                assert_eq!(u16::from(frame.code), 1009);
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+    // The server is fine.
+    let (_ws, _) = welcome(&server, "user-bo-00001", "bo").await;
+}
+
+#[tokio::test]
+async fn pages_and_health() {
+    let server = start().await;
+    let get = |path: &'static str| async move {
+        let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+        tcp.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut response = String::new();
+        tcp.read_to_string(&mut response).await.unwrap();
+        response
+    };
+    assert!(get("/healthz").await.starts_with("HTTP/1.0 200"));
+    let room = get("/r/tech").await;
+    assert!(room.starts_with("HTTP/1.0 200"), "{room}");
+    assert!(
+        room.contains("Code, gadgets"),
+        "the topic is rendered on the server"
+    );
+    let missing = get("/r/no-such-room").await;
+    assert!(missing.starts_with("HTTP/1.0 404"), "{missing}");
+    assert!(missing.contains("No such room"));
+}
