@@ -74,7 +74,13 @@ pub fn MessageList() -> impl IntoView {
     };
 
     view! {
-        <div class="timeline" node_ref=scroller tabindex="0" aria-label=move || format!("Messages in #{}", room())>
+        <div
+            class="timeline"
+            node_ref=scroller
+            tabindex="0"
+            aria-label=move || format!("Messages in #{}", room())
+            data-loaded=move || chat.timeline.with(|t| t.loaded).to_string()
+        >
             {edge}
             <ol class="lines" role="log" aria-live="polite" aria-relevant="additions">
                 <For each=move || rows.get() key=|row| (row.key, row.continued) let:row>
@@ -160,10 +166,12 @@ fn discard(cid: String) {
 
 /// A stable colour per name, so a reader can follow who is talking.
 fn name_hue(name: &str) -> u32 {
-    name.to_lowercase()
+    // FNV-1a spreads short, similar names far apart on the colour wheel.
+    let hash = name
+        .to_lowercase()
         .bytes()
-        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32))
-        % 360
+        .fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193));
+    hash % 360
 }
 
 /// "14:05" in the reader's time zone.

@@ -1,0 +1,129 @@
+// Starts a real natter server (the release build) on a free loopback port with its own
+// database, and headless Chromium from Debian, for the tests in this folder.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const artifacts = join(root, 'end2end', 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const probe = createServer();
+    probe.on('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => ok(port));
+    });
+  });
+}
+
+export async function startServer(extraArgs = []) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'natter-e2e-'));
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(
+    join(root, 'target', 'release', 'natter'),
+    ['--addr', `127.0.0.1:${port}`, '--database', join(dir, 'e2e.db'), ...extraArgs],
+    {
+      cwd: root,
+      env: { ...process.env, LEPTOS_SITE_ROOT: join(root, 'target', 'site'), NATTER_LOG: 'warn' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`natter exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error('natter did not start within 15 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
+  });
+}
+
+export const PHONE = { width: 360, height: 740 };
+export const DESKTOP = { width: 1280, height: 800 };
+
+/// A new browser context (a new person) whose page records script errors and dialogs.
+export async function newPerson(browser, { viewport = DESKTOP } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));
+  page.on('dialog', async (dialog) => {
+    page.problems.push(`dialog: ${dialog.message()}`);
+    await dialog.dismiss();
+  });
+  return { context, page };
+}
+
+/// Opens `path`, picks `name` in the name form and waits until the room is on screen.
+export async function arrive(page, url, path, name) {
+  await page.goto(url + path);
+  await page.locator('#name-input').fill(name);
+  await page.locator('.name-form button[type=submit]').click();
+  await page.locator('.name-form').waitFor({ state: 'detached' });
+  await roomReady(page);
+}
+
+/// The room's messages are loaded and its online list includes us.
+export async function roomReady(page) {
+  await page.locator('.timeline[data-loaded=true]').waitFor();
+}
+
+export function onlineList(page) {
+  return page.locator('.online-list li');
+}
+
+export async function say(page, text) {
+  await page.locator('#message').fill(text);
+  await page.locator('#message').press('Enter');
+}
+
+export function message(page, text) {
+  return page.locator('.lines .msg:not(.pending) .text', { hasText: text });
+}
+
+/// Waits until `read()` returns something deeply equal to `want`, or fails with both.
+export async function eventually(read, want, timeout = 5_000) {
+  const deadline = Date.now() + timeout;
+  let got;
+  for (;;) {
+    got = await read();
+    if (JSON.stringify(got) === JSON.stringify(want)) return;
+    if (Date.now() > deadline) {
+      throw new Error(`expected ${JSON.stringify(want)}, got ${JSON.stringify(got)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
