@@ -89,7 +89,11 @@ async fn next_event(ws: &mut Socket) -> ServerEvent {
 
 /// Nothing but counts arrives for a little while.
 async fn assert_quiet(ws: &mut Socket) {
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(300);
+    assert_quiet_for(ws, Duration::from_millis(300)).await
+}
+
+async fn assert_quiet_for(ws: &mut Socket, quiet: Duration) {
+    let deadline = tokio::time::Instant::now() + quiet;
     while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, ws.next()).await {
         if let Message::Text(text) = &frame {
             if let Ok(ServerEvent::Counts { .. }) = ServerEvent::decode(text.as_str()) {
@@ -245,6 +249,30 @@ async fn switching_and_closing_move_people_between_rooms() {
     let online = |slug: &str| rooms.iter().find(|r| r.slug == slug).unwrap().online;
     assert_eq!((online("general"), online("tech")), (1, 1));
     drop(bo1);
+}
+
+#[tokio::test]
+async fn a_quick_reconnect_is_not_announced_but_a_lost_connection_is() {
+    let server = start().await;
+    let (mut ana, ana_conn) = welcome(&server, "user-ana-0001", "ana").await;
+    join(&server, &ana_conn, "general").await;
+    next_event(&mut ana).await; // ana joined
+    let (bo, bo_conn) = welcome(&server, "user-bo-00001", "bo").await;
+    join(&server, &bo_conn, "general").await;
+    assert!(matches!(next_event(&mut ana).await, ServerEvent::Joined { name, .. } if name == "bo"));
+
+    // A reload: the socket drops and a new one joins at once.
+    drop(bo);
+    let (bo, bo_conn) = welcome(&server, "user-bo-00001", "bo").await;
+    let joined = join(&server, &bo_conn, "general").await;
+    assert_eq!(joined.online, ["ana", "bo"]);
+    assert_quiet_for(&mut ana, natter::server::hub::LEAVE_GRACE + Duration::from_millis(500)).await;
+
+    // The connection is lost for good: bo leaves once the grace period is over.
+    drop(bo);
+    let started = tokio::time::Instant::now();
+    assert!(matches!(next_event(&mut ana).await, ServerEvent::Left { name, .. } if name == "bo"));
+    assert!(started.elapsed() >= natter::server::hub::LEAVE_GRACE - Duration::from_millis(100));
 }
 
 #[tokio::test]

@@ -74,7 +74,9 @@ describe('chatting', () => {
 
   test('closing the tab takes the person offline', async () => {
     await bo.page.close();
-    await eventually(() => names(ana.page), ['ana']);
+    // After the server's grace period (3 s), which spares reloads a "left … joined".
+    await eventually(() => names(ana.page), ['ana'], 10_000);
+    await ana.page.locator('.notice', { hasText: 'Bo left' }).nth(1).waitFor();
     bo.page = await bo.context.newPage();
     bo.page.problems = [];
   });

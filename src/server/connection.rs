@@ -90,7 +90,7 @@ async fn serve(mut socket: WebSocket, hub: Arc<Hub>, limits: ConnectionLimits) {
 /// and closes.
 async fn greet(
     socket: &mut WebSocket,
-    hub: &Hub,
+    hub: &Arc<Hub>,
     limits: ConnectionLimits,
 ) -> Option<(Arc<Conn>, mpsc::Receiver<Frame>)> {
     let first = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;

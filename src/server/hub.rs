@@ -20,6 +20,10 @@ use crate::protocol::{
 };
 
 const COUNTS_EVERY: Duration = Duration::from_millis(500);
+/// How long a user whose connection dropped still counts as present. A reload or a phone
+/// switching networks comes back within it, and the room does not read "left … joined".
+/// Leaving on purpose (switching rooms) takes effect at once.
+pub const LEAVE_GRACE: Duration = Duration::from_secs(3);
 /// On a resume, at most this many missed messages are replayed; past that the client gets
 /// the newest page and starts over, as a new visitor would.
 const MAX_CATCH_UP: u64 = 1_000;
@@ -156,14 +160,31 @@ impl Hub {
         Ok(conn)
     }
 
-    /// Takes a closed connection out of its rooms and frees its name.
-    pub fn disconnect(&self, conn: &Conn) {
+    /// Takes a closed connection out of its rooms. Its user stays present in those rooms,
+    /// and keeps the name, for [`LEAVE_GRACE`].
+    pub fn disconnect(self: &Arc<Self>, conn: &Conn) {
         lock(&self.conns).remove(&conn.token);
-        for room in conn.joined().drain(..) {
-            room.unsubscribe(conn.id, &conn.user);
-        }
+        let lingering: Vec<Arc<Room>> = conn
+            .joined()
+            .drain(..)
+            .filter(|room| room.unsubscribe(conn.id))
+            .collect();
+        let hub = Arc::downgrade(self);
+        let (user, name) = (conn.user.clone(), conn.name.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(LEAVE_GRACE).await;
+            for room in lingering {
+                room.release(&user);
+            }
+            if let Some(hub) = hub.upgrade() {
+                hub.release_name(&name);
+            }
+        });
+    }
+
+    fn release_name(&self, name: &str) {
         let mut names = lock(&self.names);
-        let key = name_key(&conn.name);
+        let key = name_key(name);
         if let Some(claim) = names.get_mut(&key) {
             claim.conns -= 1;
             if claim.conns == 0 {
@@ -240,7 +261,9 @@ impl Hub {
             };
             joined.swap_remove(index)
         };
-        room.unsubscribe(conn.id, &conn.user);
+        if room.unsubscribe(conn.id) {
+            room.release(&conn.user);
+        }
     }
 
     /// Closes every connection, telling clients why.

@@ -138,22 +138,23 @@ impl Room {
         live.published
     }
 
-    /// Removes a subscriber; announces the user's leaving when it was their last tab here.
-    pub fn unsubscribe(&self, conn: ConnId, user: &str) {
+    /// Stops pushing events to `conn`. Returns whether it was subscribed; if so, the
+    /// caller owes a [`Room::release`] for its user.
+    pub fn unsubscribe(&self, conn: ConnId) -> bool {
+        self.live().subscribers.remove(&conn).is_some()
+    }
+
+    /// Drops one tab of `user` from the room's presence; announces their leaving when it
+    /// was the last. Kept apart from [`Room::unsubscribe`] so that a dropped connection
+    /// can linger for a moment (see the hub) and a reload does not read "left, joined".
+    pub fn release(&self, user: &str) {
         let mut live = self.live();
-        if live.subscribers.remove(&conn).is_none() {
-            return;
-        }
         let Some(presence) = live.present.get_mut(user) else {
             return;
         };
         presence.tabs -= 1;
         if presence.tabs == 0 {
-            let name = live
-                .present
-                .remove(user)
-                .map(|p| p.name)
-                .unwrap_or_default();
+            let name = live.present.remove(user).map(|p| p.name).unwrap_or_default();
             let event = ServerEvent::Left {
                 room: self.record.slug.clone(),
                 seq: live.published,
