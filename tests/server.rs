@@ -142,6 +142,17 @@ async fn join(server: &Server, conn: &str, room: &str) -> JoinedRoom {
     serde_json::from_str(&body).unwrap()
 }
 
+/// Connects, joins `room` and reads the announcement of one's own arrival.
+async fn arrive(server: &Server, user: &str, name: &str, room: &str) -> (Socket, String) {
+    let (mut ws, conn) = welcome(server, user, name).await;
+    join(server, &conn, room).await;
+    match next_event(&mut ws).await {
+        ServerEvent::Joined { name: who, .. } => assert_eq!(who, name),
+        other => panic!("expected our own arrival, got {other:?}"),
+    }
+    (ws, conn)
+}
+
 async fn send(ws: &mut Socket, room: &str, cid: &str, text: &str) {
     let frame = ClientFrame::Send {
         room: room.into(),
@@ -216,9 +227,7 @@ async fn two_users_chat_live_and_history_matches() {
 #[tokio::test]
 async fn switching_and_closing_move_people_between_rooms() {
     let server = start().await;
-    let (mut ana, ana_conn) = welcome(&server, "user-ana-0001", "ana").await;
-    join(&server, &ana_conn, "general").await;
-    next_event(&mut ana).await; // ana joined
+    let (mut ana, _) = arrive(&server, "user-ana-0001", "ana", "general").await;
 
     // Two tabs of one user count once.
     let (bo1, bo1_conn) = welcome(&server, "user-bo-00001", "bo").await;
@@ -254,9 +263,7 @@ async fn switching_and_closing_move_people_between_rooms() {
 #[tokio::test]
 async fn a_quick_reconnect_is_not_announced_but_a_lost_connection_is() {
     let server = start().await;
-    let (mut ana, ana_conn) = welcome(&server, "user-ana-0001", "ana").await;
-    join(&server, &ana_conn, "general").await;
-    next_event(&mut ana).await; // ana joined
+    let (mut ana, _) = arrive(&server, "user-ana-0001", "ana", "general").await;
     let (bo, bo_conn) = welcome(&server, "user-bo-00001", "bo").await;
     join(&server, &bo_conn, "general").await;
     assert!(matches!(next_event(&mut ana).await, ServerEvent::Joined { name, .. } if name == "bo"));
@@ -266,7 +273,11 @@ async fn a_quick_reconnect_is_not_announced_but_a_lost_connection_is() {
     let (bo, bo_conn) = welcome(&server, "user-bo-00001", "bo").await;
     let joined = join(&server, &bo_conn, "general").await;
     assert_eq!(joined.online, ["ana", "bo"]);
-    assert_quiet_for(&mut ana, natter::server::hub::LEAVE_GRACE + Duration::from_millis(500)).await;
+    assert_quiet_for(
+        &mut ana,
+        natter::server::hub::LEAVE_GRACE + Duration::from_millis(500),
+    )
+    .await;
 
     // The connection is lost for good: bo leaves once the grace period is over.
     drop(bo);
@@ -318,9 +329,7 @@ async fn expect_error(ws: &mut Socket, code: ErrorCode) {
 #[tokio::test]
 async fn bad_frames_get_clear_errors_and_store_nothing() {
     let server = start().await;
-    let (mut ws, conn) = welcome(&server, "user-ana-0001", "ana").await;
-    join(&server, &conn, "general").await;
-    next_event(&mut ws).await; // joined
+    let (mut ws, conn) = arrive(&server, "user-ana-0001", "ana", "general").await;
 
     ws.send(Message::text("not json")).await.unwrap();
     expect_error(&mut ws, ErrorCode::Malformed).await;

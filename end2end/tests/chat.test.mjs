@@ -120,6 +120,25 @@ describe('chatting', () => {
     assert.equal(await page.locator('.pending').count(), 0);
     await page.locator('#message').fill('');
   });
+
+  test('a person can change their name, and it sticks', async () => {
+    const page = ana.page;
+    await page.locator('.whoami button', { hasText: 'Change name' }).click();
+    await page.locator('.name-form h2', { hasText: 'Change your name' }).waitFor();
+    await page.locator('#name-input').fill(' Ana Lu ');
+    await page.locator('.name-form button[type=submit]').click();
+    await page.locator('.whoami strong', { hasText: 'Ana Lu' }).waitFor();
+    // The old name goes like a closed tab, after the grace period.
+    await eventually(() => names(page), ['Ana Lu'], 10_000);
+    await page.reload();
+    await roomReady(page);
+    assert.equal(await page.locator('.whoami strong').innerText(), 'Ana Lu');
+    await say(page, 'new name, same me');
+    assert.equal(
+      await page.locator('.lines .msg:not(.pending)', { hasText: 'same me' }).locator('.author').innerText(),
+      'Ana Lu',
+    );
+  });
 });
 
 describe('pages', () => {
@@ -135,8 +154,10 @@ describe('pages', () => {
   });
 
   test('a new visitor picks a name and lands in a random room', async () => {
-    const { page } = await newPerson(browser);
+    const { page } = await newPerson(browser, { viewport: PHONE });
     await page.goto(server.url + '/');
+    await page.locator('#name-input').waitFor();
+    await page.screenshot({ path: join(artifacts, 'phone-welcome.png') });
     await page.locator('#name-input').fill('newbie');
     await page.locator('.name-form button[type=submit]').click();
     await page.waitForURL(/\/r\/(general|random|tech|music|games)$/);

@@ -174,7 +174,7 @@ impl Hub {
         tokio::spawn(async move {
             tokio::time::sleep(LEAVE_GRACE).await;
             for room in lingering {
-                room.release(&user);
+                room.release(&user, &name);
             }
             if let Some(hub) = hub.upgrade() {
                 hub.release_name(&name);
@@ -262,7 +262,7 @@ impl Hub {
             joined.swap_remove(index)
         };
         if room.unsubscribe(conn.id) {
-            room.release(&conn.user);
+            room.release(&conn.user, &conn.name);
         }
     }
 

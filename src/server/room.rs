@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::outbox::{Frame, Outbox};
 use super::store::{NewMessage, RoomRecord, Store};
-use crate::protocol::{ChatMessage, ErrorCode, RoomInfo, Seq, ServerEvent};
+use crate::protocol::{name_key, ChatMessage, ErrorCode, RoomInfo, Seq, ServerEvent};
 
 /// Sends waiting for the writer, per room. When it is full, senders are told to retry.
 const WRITE_QUEUE: usize = 4_096;
@@ -47,7 +47,8 @@ struct Live {
     /// Seq of the newest message published to subscribers.
     published: Seq,
     subscribers: HashMap<ConnId, Outbox>,
-    /// Present users by user id, with how many of their tabs are here: two tabs count once.
+    /// Present people by [`presence_key`], with how many of their tabs are here: two tabs
+    /// count once.
     present: HashMap<String, Presence>,
 }
 
@@ -120,7 +121,7 @@ impl Room {
         live.subscribers.insert(member.conn, member.outbox.clone());
         let presence = live
             .present
-            .entry(member.user.to_owned())
+            .entry(presence_key(member.user, member.name))
             .or_insert_with(|| Presence {
                 name: member.name.to_owned(),
                 tabs: 0,
@@ -144,17 +145,23 @@ impl Room {
         self.live().subscribers.remove(&conn).is_some()
     }
 
-    /// Drops one tab of `user` from the room's presence; announces their leaving when it
-    /// was the last. Kept apart from [`Room::unsubscribe`] so that a dropped connection
-    /// can linger for a moment (see the hub) and a reload does not read "left, joined".
-    pub fn release(&self, user: &str) {
+    /// Drops one tab of `user` under `name` from the room's presence; announces their
+    /// leaving when it was the last. Kept apart from [`Room::unsubscribe`] so that a
+    /// dropped connection can linger for a moment (see the hub) and a reload does not read
+    /// "left, joined".
+    pub fn release(&self, user: &str, name: &str) {
+        let key = presence_key(user, name);
         let mut live = self.live();
-        let Some(presence) = live.present.get_mut(user) else {
+        let Some(presence) = live.present.get_mut(&key) else {
             return;
         };
         presence.tabs -= 1;
         if presence.tabs == 0 {
-            let name = live.present.remove(user).map(|p| p.name).unwrap_or_default();
+            let name = live
+                .present
+                .remove(&key)
+                .map(|p| p.name)
+                .unwrap_or_default();
             let event = ServerEvent::Left {
                 room: self.record.slug.clone(),
                 seq: live.published,
@@ -194,6 +201,13 @@ impl Room {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// One person under one name: someone who renames shows up under the new name at once
+/// while the old one leaves like any closed tab.
+fn presence_key(user: &str, name: &str) -> String {
+    // User ids never contain '/', so the key is unambiguous.
+    format!("{user}/{}", name_key(name))
 }
 
 impl Live {

@@ -167,10 +167,9 @@ fn discard(cid: String) {
 /// A stable colour per name, so a reader can follow who is talking.
 fn name_hue(name: &str) -> u32 {
     // FNV-1a spreads short, similar names far apart on the colour wheel.
-    let hash = name
-        .to_lowercase()
-        .bytes()
-        .fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193));
+    let hash = name.to_lowercase().bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    });
     hash % 360
 }
 
