@@ -276,14 +276,6 @@ pub fn is_valid_client_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// Room slugs: 1–32 characters of `[a-z0-9-]`.
-pub fn is_valid_slug(slug: &str) -> bool {
-    (1..=32).contains(&slug.len())
-        && slug
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -374,15 +366,10 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_slugs_are_checked() {
+    fn client_ids_are_checked() {
         assert!(is_valid_client_id("abcd-EFG_123"));
         assert!(!is_valid_client_id("short"));
         assert!(!is_valid_client_id("has space in it"));
         assert!(!is_valid_client_id(&"a".repeat(65)));
-        assert!(is_valid_slug("general"));
-        assert!(is_valid_slug("rust-lang"));
-        assert!(!is_valid_slug("General"));
-        assert!(!is_valid_slug("../etc"));
-        assert!(!is_valid_slug(""));
     }
 }

@@ -162,7 +162,11 @@ describe('pages', () => {
     await page.locator('.name-form button[type=submit]').click();
     await page.waitForURL(/\/r\/(general|random|tech|music|games)$/);
     await roomReady(page);
-    assert.deepEqual(await onlineList(page).allInnerTexts(), ['newbie']);
+    // On a phone the list sits in the closed drawer: read its text, not what is shown.
+    await eventually(
+      () => onlineList(page).allTextContents().then((l) => l.map((s) => s.trim())),
+      ['newbie'],
+    );
     assert.deepEqual(page.problems, []);
   });
 

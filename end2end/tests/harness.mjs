@@ -80,6 +80,10 @@ export async function newPerson(browser, { viewport = DESKTOP } = {}) {
   const page = await context.newPage();
   page.problems = [];
   page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));
+  page.on('console', (msg) => {
+    // Hydration mismatches and panics show up here, not as page errors.
+    if (msg.type() === 'error') page.problems.push(`console: ${msg.text()}`);
+  });
   page.on('dialog', async (dialog) => {
     page.problems.push(`dialog: ${dialog.message()}`);
     await dialog.dismiss();

@@ -281,8 +281,12 @@ fn save(key: &str, value: &str) {
 /// unlike `crypto.randomUUID`).
 pub fn new_id() -> String {
     let mut bytes = [0u8; 16];
-    if let Ok(crypto) = window().crypto() {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    let filled = window()
+        .crypto()
+        .and_then(|crypto| crypto.get_random_values_with_u8_array(&mut bytes))
+        .is_ok();
+    if !filled {
+        bytes.fill_with(|| (js_sys::Math::random() * 256.0) as u8);
     }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
