@@ -221,6 +221,27 @@ describe('pages', () => {
     assert.deepEqual(texts, Array.from({ length: 120 }, (_, i) => `line ${i + 1}`));
   });
 
+  test('history survives a server restart, and the page reconnects by itself', async () => {
+    const { page } = await newPerson(browser);
+    await arrive(page, server.url, '/r/random', 'survivor');
+    await say(page, 'before the restart');
+    await message(page, 'before the restart').waitFor();
+    await server.restart();
+    await page.locator('.status', { hasText: 'reconnecting' }).waitFor();
+    await page.locator('.status').waitFor({ state: 'detached', timeout: 15_000 });
+    await say(page, 'after the restart');
+    await message(page, 'after the restart').waitFor();
+    const { page: later } = await newPerson(browser);
+    await arrive(later, server.url, '/r/random', 'latecomer');
+    const texts = await later.locator('.lines .msg .text').allInnerTexts();
+    assert.deepEqual(texts, ['before the restart', 'after the restart']);
+    const seqs = await later.locator('.lines .msg').evaluateAll((els) => els.map((e) => e.dataset.seq));
+    assert.deepEqual(seqs, ['1', '2']);
+    // The socket's close on kill is logged by the browser, not an error of ours.
+    page.problems = page.problems.filter((p) => !p.includes('WebSocket'));
+    assert.deepEqual(page.problems, []);
+  });
+
   test('phone and desktop layouts fit, with the drawer on phones', async () => {
     const phone = await newPerson(browser, { viewport: PHONE });
     await arrive(phone.page, server.url, '/r/general', 'thumbs');

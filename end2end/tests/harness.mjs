@@ -28,6 +28,22 @@ export async function startServer(extraArgs = []) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'natter-e2e-'));
   const url = `http://127.0.0.1:${port}`;
+  let child = await spawnNatter(url, port, dir, extraArgs);
+  return {
+    url,
+    /// Kills the process and starts a new one on the same port and database.
+    async restart() {
+      await stop(child, 'SIGKILL');
+      child = await spawnNatter(url, port, dir, extraArgs);
+    },
+    async stop() {
+      await stop(child, 'SIGTERM');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function spawnNatter(url, port, dir, extraArgs) {
   const child = spawn(
     join(root, 'target', 'release', 'natter'),
     ['--addr', `127.0.0.1:${port}`, '--database', join(dir, 'e2e.db'), ...extraArgs],
@@ -41,19 +57,19 @@ export async function startServer(extraArgs = []) {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`natter exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
+      if ((await fetch(`${url}/healthz`)).ok) return child;
     } catch {}
     if (Date.now() > deadline) throw new Error('natter did not start within 15 s');
     await new Promise((r) => setTimeout(r, 100));
   }
-  return {
-    url,
-    async stop() {
-      child.kill('SIGTERM');
-      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+}
+
+function stop(child, signal) {
+  return new Promise((done) => {
+    if (child.exitCode !== null || child.signalCode !== null) return done();
+    child.once('exit', done);
+    child.kill(signal);
+  });
 }
 
 export function launchBrowser() {
