@@ -40,6 +40,7 @@ describe('chatting', () => {
     assert.equal(await ana.page.locator('.pending').count(), 0, 'nothing left pending');
     const authors = await ana.page.locator('.lines .msg .author').allInnerTexts();
     assert.deepEqual(authors, ['ana', 'Bo']);
+    assert.deepEqual(await ana.page.locator('.lines .day').allInnerTexts(), ['Today']);
     // The room list counts both of them.
     await eventually(
       () => ana.page.locator('a.room-link[href="/r/general"] .count').innerText(),

@@ -11,12 +11,14 @@ use crate::protocol::ChatMessage;
 /// Consecutive messages of one author within this long are drawn as one group.
 const GROUP_MS: i64 = 5 * 60 * 1000;
 
-/// A line as drawn: `continued` messages omit the author and time.
+/// A line as drawn: `continued` messages omit the author and time; `day` is set on the
+/// first message of each day, which gets a divider above it.
 #[derive(Clone, PartialEq)]
 struct Row {
     key: LineKey,
     line: Line,
     continued: bool,
+    day: Option<String>,
 }
 
 #[component]
@@ -26,11 +28,19 @@ pub fn MessageList() -> impl IntoView {
     let rows = Memo::new(move |_| {
         chat.timeline.with(|t| {
             let mut previous: Option<&ChatMessage> = None;
+            let mut last_day = None;
             t.lines()
                 .map(|(key, line)| {
+                    let day = match line {
+                        Line::Message(m) => {
+                            let (day, label) = day_of(m.at_ms);
+                            (last_day.replace(day) != Some(day)).then_some(label)
+                        }
+                        Line::Notice(_) => None,
+                    };
                     let continued = match (line, previous) {
                         (Line::Message(m), Some(p)) => {
-                            p.author == m.author && m.at_ms - p.at_ms < GROUP_MS
+                            day.is_none() && p.author == m.author && m.at_ms - p.at_ms < GROUP_MS
                         }
                         _ => false,
                     };
@@ -42,6 +52,7 @@ pub fn MessageList() -> impl IntoView {
                         key: *key,
                         line: line.clone(),
                         continued,
+                        day,
                     }
                 })
                 .collect::<Vec<_>>()
@@ -83,7 +94,11 @@ pub fn MessageList() -> impl IntoView {
         >
             {edge}
             <ol class="lines" role="log" aria-live="polite" aria-relevant="additions">
-                <For each=move || rows.get() key=|row| (row.key, row.continued) let:row>
+                <For
+                    each=move || rows.get()
+                    key=|row| (row.key, row.continued, row.day.is_some())
+                    let:row
+                >
                     {render_row(row)}
                 </For>
                 <For each=pending key=|p| (p.cid.clone(), p.error.clone()) let:p>
@@ -99,7 +114,15 @@ fn render_row(row: Row) -> AnyView {
         Line::Notice(text) => view! { <li class="notice">{text}</li> }.into_any(),
         Line::Message(msg) => {
             let hue = name_hue(&msg.author);
+            let divider = row.day.map(|day| {
+                view! {
+                    <li class="day" role="separator">
+                        <span>{day}</span>
+                    </li>
+                }
+            });
             view! {
+                {divider}
                 <li class="msg" class:continued=row.continued data-seq=msg.seq>
                     <div class="meta">
                         <span class="author" style=format!("--hue:{hue}")>{msg.author}</span>
@@ -180,11 +203,46 @@ fn clock(at_ms: i64) -> String {
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }
 
+/// The reader's calendar day of `at_ms`, and how to name it: "Today", "Yesterday", or
+/// the date.
+#[cfg(feature = "hydrate")]
+fn day_of(at_ms: i64) -> (i64, String) {
+    use wasm_bindgen::JsValue;
+    let key = |d: &js_sys::Date| {
+        d.get_full_year() as i64 * 10_000 + d.get_month() as i64 * 100 + d.get_date() as i64
+    };
+    let date = js_sys::Date::new(&JsValue::from_f64(at_ms as f64));
+    let now = js_sys::Date::new_0();
+    let yesterday = js_sys::Date::new(&JsValue::from_f64(now.get_time() - 86_400_000.0));
+    let day = key(&date);
+    let label = if day == key(&now) {
+        "Today".to_owned()
+    } else if day == key(&yesterday) {
+        "Yesterday".to_owned()
+    } else {
+        let options = js_sys::Object::new();
+        for (k, v) in [("weekday", "long"), ("month", "long"), ("day", "numeric")] {
+            let _ = js_sys::Reflect::set(&options, &k.into(), &v.into());
+        }
+        if date.get_full_year() != now.get_full_year() {
+            let _ = js_sys::Reflect::set(&options, &"year".into(), &"numeric".into());
+        }
+        String::from(date.to_locale_date_string("default", &options))
+    };
+    (day, label)
+}
+
 /// Messages are only drawn in the browser; the server has no reader's time zone.
 #[cfg(not(feature = "hydrate"))]
 fn clock(at_ms: i64) -> String {
     let minutes = at_ms.div_euclid(60_000);
     format!("{:02}:{:02}", minutes / 60 % 24, minutes % 60)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn day_of(at_ms: i64) -> (i64, String) {
+    let day = at_ms.div_euclid(86_400_000);
+    (day, format!("Day {day}"))
 }
 
 #[cfg(feature = "hydrate")]
