@@ -46,7 +46,15 @@ pub struct Conn {
     pub user: String,
     pub name: String,
     pub outbox: Outbox,
-    joined: Mutex<Vec<Arc<Room>>>,
+    joined: Mutex<Joined>,
+}
+
+/// The rooms a connection is subscribed to. Once `closed`, it joins nothing more: a join
+/// racing the disconnect must not leave a subscriber (and a presence) behind.
+#[derive(Default)]
+struct Joined {
+    rooms: Vec<Arc<Room>>,
+    closed: bool,
 }
 
 /// A name held by the user id that claimed it, for as long as it has connections.
@@ -65,12 +73,12 @@ impl Conn {
         }
     }
 
-    fn joined(&self) -> MutexGuard<'_, Vec<Arc<Room>>> {
-        self.joined.lock().unwrap_or_else(|p| p.into_inner())
+    fn joined(&self) -> MutexGuard<'_, Joined> {
+        lock(&self.joined)
     }
 
     pub fn has_joined(&self, slug: &str) -> bool {
-        self.joined().iter().any(|r| r.slug() == slug)
+        self.joined().rooms.iter().any(|r| r.slug() == slug)
     }
 }
 
@@ -164,11 +172,15 @@ impl Hub {
     /// and keeps the name, for [`LEAVE_GRACE`].
     pub fn disconnect(self: &Arc<Self>, conn: &Conn) {
         lock(&self.conns).remove(&conn.token);
-        let lingering: Vec<Arc<Room>> = conn
-            .joined()
-            .drain(..)
-            .filter(|room| room.unsubscribe(conn.id))
-            .collect();
+        let lingering: Vec<Arc<Room>> = {
+            let mut joined = conn.joined();
+            joined.closed = true;
+            joined
+                .rooms
+                .drain(..)
+                .filter(|room| room.unsubscribe(conn.id))
+                .collect()
+        };
         let hub = Arc::downgrade(self);
         let (user, name) = (conn.user.clone(), conn.name.clone());
         tokio::spawn(async move {
@@ -207,19 +219,32 @@ impl Hub {
         after: Option<Seq>,
     ) -> Result<JoinedRoom, AppError> {
         let conn = self.conn(token).ok_or(AppError::NotConnected)?;
+        self.join_conn(&conn, slug, leave, after).await
+    }
+
+    async fn join_conn(
+        &self,
+        conn: &Conn,
+        slug: &str,
+        leave: Option<&str>,
+        after: Option<Seq>,
+    ) -> Result<JoinedRoom, AppError> {
         let room = self
             .room(slug)
             .ok_or_else(|| AppError::NoSuchRoom(slug.to_owned()))?
             .clone();
         if let Some(old) = leave.filter(|old| *old != slug) {
-            self.leave(&conn, old);
+            self.leave(conn, old);
         }
         let start = {
             let mut joined = conn.joined();
-            if joined.iter().any(|r| Arc::ptr_eq(r, &room)) {
+            if joined.closed {
+                return Err(AppError::NotConnected);
+            }
+            if joined.rooms.iter().any(|r| Arc::ptr_eq(r, &room)) {
                 None
             } else {
-                joined.push(room.clone());
+                joined.rooms.push(room.clone());
                 Some(room.subscribe(conn.member()))
             }
         };
@@ -256,10 +281,10 @@ impl Hub {
     pub fn leave(&self, conn: &Conn, slug: &str) {
         let room = {
             let mut joined = conn.joined();
-            let Some(index) = joined.iter().position(|r| r.slug() == slug) else {
+            let Some(index) = joined.rooms.iter().position(|r| r.slug() == slug) else {
                 return;
             };
-            joined.swap_remove(index)
+            joined.rooms.swap_remove(index)
         };
         if room.unsubscribe(conn.id) {
             room.release(&conn.user, &conn.name);
@@ -318,4 +343,24 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 fn random_token() -> String {
     let bits: u128 = rand::rng().random();
     format!("{bits:032x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::store::SqliteStore;
+
+    #[tokio::test]
+    async fn a_join_racing_a_disconnect_leaves_nobody_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+        let hub = Hub::start(store).await.unwrap();
+        let (outbox, _queue) = Outbox::new(8);
+        let conn = hub.connect("user-ana-0001", "ana", outbox).unwrap();
+        // The server function looked the connection up just before it closed.
+        hub.disconnect(&conn);
+        let joined = hub.join_conn(&conn, "general", None, None).await;
+        assert_eq!(joined, Err(AppError::NotConnected));
+        assert_eq!(hub.room("general").unwrap().online_count(), 0);
+    }
 }
