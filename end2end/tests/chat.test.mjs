@@ -48,6 +48,23 @@ describe('chatting', () => {
     );
   });
 
+  test('a second tab of the same person counts once', async () => {
+    const tab = await ana.context.newPage();
+    await tab.goto(server.url + '/r/general');
+    await roomReady(tab);
+    await eventually(() => names(tab), ['ana', 'Bo']);
+    await message(tab, 'second line').waitFor();
+    const count = (page) => page.locator('a.room-link[href="/r/general"] .count').innerText();
+    await bo.page.waitForTimeout(700); // counts are sent at most every 500 ms
+    assert.equal(await count(bo.page), '2');
+    assert.equal(await count(tab), '2');
+    await tab.close();
+    // Bo never saw a second ana, nor ana leaving.
+    await bo.page.waitForTimeout(3_500);
+    assert.deepEqual(await names(bo.page), ['ana', 'Bo']);
+    assert.equal(await bo.page.locator('.notice', { hasText: 'ana left' }).count(), 0);
+  });
+
   test('a reload shows the history and keeps the name', async () => {
     await ana.page.reload();
     await roomReady(ana.page);
@@ -248,6 +265,8 @@ describe('pages', () => {
     await arrive(phone.page, server.url, '/r/general', 'thumbs');
     await say(phone.page, 'Typing on a phone, with a fairly long line that has to wrap nicely');
     await message(phone.page, 'fairly long').waitFor();
+    await say(phone.page, 'https://example.com/' + 'a-very-long-unbroken-path'.repeat(8));
+    await message(phone.page, 'unbroken-path').waitFor();
     const overflow = await phone.page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );
