@@ -265,8 +265,6 @@ describe('pages', () => {
     await arrive(phone.page, server.url, '/r/general', 'thumbs');
     await say(phone.page, 'Typing on a phone, with a fairly long line that has to wrap nicely');
     await message(phone.page, 'fairly long').waitFor();
-    await say(phone.page, 'https://example.com/' + 'a-very-long-unbroken-path'.repeat(8));
-    await message(phone.page, 'unbroken-path').waitFor();
     const overflow = await phone.page.evaluate(
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );
@@ -275,6 +273,13 @@ describe('pages', () => {
     assert.equal(await phone.page.locator('.sidebar').isVisible(), false, 'drawer closed');
     await phone.page.locator('#message').fill('A draft in the composer');
     await phone.page.screenshot({ path: join(artifacts, 'phone-room.png') });
+    await say(phone.page, 'https://example.com/' + 'a-very-long-unbroken-path'.repeat(8));
+    await message(phone.page, 'unbroken-path').waitFor();
+    assert.equal(
+      await phone.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth),
+      0,
+      'long unbroken text wraps',
+    );
     await phone.page.locator('.menu-button').click();
     await phone.page.locator('.sidebar a.room-link[href="/r/games"]').waitFor({ state: 'visible' });
     await phone.page.waitForTimeout(300); // the slide-in transition
