@@ -44,7 +44,11 @@ fn ChatLayout(rooms: Vec<RoomInfo>, slug: Memo<String>) -> impl IntoView {
     view! {
         <Show when=move || current.with(Option::is_some) fallback=|| view! { <NotFound/> }>
             <Title text=move || format!("#{} · Natter", slug.get())/>
-            <div class="chat" class:drawer-open=move || chat.drawer_open.get()>
+            <div
+                class="chat"
+                class:drawer-open=move || chat.drawer_open.get()
+                data-status=move || format!("{:?}", chat.status.get()).to_lowercase()
+            >
                 <Sidebar rooms=rooms.get_value() current=slug/>
                 <div class="scrim" aria-hidden="true" on:click=move |_| chat.drawer_open.set(false)></div>
                 <main class="room">
@@ -62,11 +66,8 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
     let chat = use_chat();
     let title = move || current.with(|r| r.as_ref().map(|r| r.title.clone()).unwrap_or_default());
     let topic = move || current.with(|r| r.as_ref().map(|r| r.topic.clone()).unwrap_or_default());
-    let status = move || match chat.status.get() {
-        Status::Connecting => Some("connecting…"),
-        Status::Reconnecting => Some("reconnecting…"),
-        Status::Idle | Status::Online => None,
-    };
+    // The first connect takes a blink; only a lost connection is worth a word.
+    let status = move || (chat.status.get() == Status::Reconnecting).then_some("reconnecting…");
     view! {
         <header class="room-header">
             <button
