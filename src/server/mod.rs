@@ -62,11 +62,14 @@ pub async fn run(config: Config) -> Result<(), Error> {
 }
 
 /// cargo-leptos bakes the front end's file names into the binary it builds; a plain
-/// `cargo build` gets the same defaults from Cargo.toml's metadata.
+/// `cargo build` (tests) gets the same defaults as Cargo.toml's metadata.
 pub fn leptos_options(config: &Config) -> LeptosOptions {
-    let mut options = get_configuration(None)
+    let built_by_cargo_leptos = option_env!("LEPTOS_OUTPUT_NAME").is_some();
+    let mut options = built_by_cargo_leptos
+        .then(|| get_configuration(None).ok())
+        .flatten()
         .map(|conf| conf.leptos_options)
-        .unwrap_or_else(|_| LeptosOptions::builder().output_name("natter").build());
+        .unwrap_or_else(|| LeptosOptions::builder().output_name("natter").build());
     options.site_addr = config.addr;
     options.site_root = config.site_root.clone().into();
     options

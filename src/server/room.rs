@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 
 use super::outbox::{Frame, Outbox};
-use super::store::{NewMessage, RoomRecord, Store};
+use super::store::{Appended, NewMessage, RoomRecord, Store};
 use crate::protocol::{name_key, ChatMessage, ErrorCode, RoomInfo, Seq, ServerEvent};
 
 /// Sends waiting for the writer, per room. When it is full, senders are told to retry.
@@ -227,31 +227,39 @@ async fn run_writer(
 ) {
     let mut requests = Vec::with_capacity(WRITE_BATCH);
     while queue.recv_many(&mut requests, WRITE_BATCH).await > 0 {
-        let batch: Vec<NewMessage> = requests.iter().map(|r| r.msg.clone()).collect();
+        let (batch, senders): (Vec<NewMessage>, Vec<Outbox>) =
+            requests.drain(..).map(|r| (r.msg, r.from)).unzip();
         match store.append(room.record.id, &batch).await {
-            Ok(stored) => {
-                for (request, appended) in requests.drain(..).zip(stored) {
-                    if appended.fresh {
-                        room.publish(appended.msg);
-                    } else {
+            Ok(outcomes) => {
+                for ((new, sender), outcome) in batch.into_iter().zip(senders).zip(outcomes) {
+                    match outcome {
+                        Appended::Stored(seq) => room.publish(ChatMessage {
+                            seq,
+                            cid: new.cid,
+                            author: new.author,
+                            text: new.text,
+                            at_ms: new.at_ms,
+                        }),
                         // A retry of a message the room already has: remind only the sender.
-                        let event = ServerEvent::Message {
-                            room: room.record.slug.clone(),
-                            msg: appended.msg,
-                        };
-                        request.from.push(&event.encode().into());
+                        Appended::Duplicate(msg) => {
+                            let event = ServerEvent::Message {
+                                room: room.record.slug.clone(),
+                                msg,
+                            };
+                            sender.push(&event.encode().into());
+                        }
                     }
                 }
             }
             Err(err) => {
                 tracing::error!(room = %room.record.slug, %err, "storing messages failed");
-                for request in requests.drain(..) {
+                for (new, sender) in batch.into_iter().zip(senders) {
                     let event = ServerEvent::Error {
                         code: ErrorCode::Unavailable,
                         message: "The message could not be stored; try again.".into(),
-                        cid: Some(request.msg.cid),
+                        cid: Some(new.cid),
                     };
-                    request.from.push(&event.encode().into());
+                    sender.push(&event.encode().into());
                 }
             }
         }

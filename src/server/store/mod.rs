@@ -27,11 +27,21 @@ pub struct NewMessage {
 
 /// The outcome of storing one [`NewMessage`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Appended {
-    pub msg: ChatMessage,
-    /// False when the room already held a message with this client id: `msg` is that
-    /// earlier message, and nothing new was stored.
-    pub fresh: bool,
+pub enum Appended {
+    /// Stored now, with this seq.
+    Stored(Seq),
+    /// The room already held a message with this client id (a retried send): that
+    /// message. Nothing new was stored.
+    Duplicate(ChatMessage),
+}
+
+impl Appended {
+    pub fn seq(&self) -> Seq {
+        match self {
+            Appended::Stored(seq) => *seq,
+            Appended::Duplicate(msg) => msg.seq,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

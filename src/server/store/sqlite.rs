@@ -104,10 +104,7 @@ impl Store for SqliteStore {
             .await
             .map_err(StoreError::new)?;
             if let Some(row) = existing {
-                out.push(Appended {
-                    msg: message_from_row(&row),
-                    fresh: false,
-                });
+                out.push(Appended::Duplicate(message_from_row(&row)));
                 continue;
             }
             last += 1;
@@ -124,16 +121,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::new)?;
-            out.push(Appended {
-                msg: ChatMessage {
-                    seq: last as Seq,
-                    cid: new.cid.clone(),
-                    author: new.author.clone(),
-                    text: new.text.clone(),
-                    at_ms: new.at_ms,
-                },
-                fresh: true,
-            });
+            out.push(Appended::Stored(last as Seq));
         }
         tx.commit().await.map_err(StoreError::new)?;
         Ok(out)
@@ -252,7 +240,7 @@ mod tests {
             .append(general, &[new("c-000004", "c")])
             .await
             .unwrap();
-        let seqs = |v: &[Appended]| v.iter().map(|a| a.msg.seq).collect::<Vec<_>>();
+        let seqs = |v: &[Appended]| v.iter().map(Appended::seq).collect::<Vec<_>>();
         assert_eq!(seqs(&a), [1, 2]);
         assert_eq!(seqs(&b), [1]);
         assert_eq!(seqs(&c), [3]);
@@ -268,7 +256,7 @@ mod tests {
             .append(room, &[new("retry-me-1", "hello")])
             .await
             .unwrap();
-        assert!(first[0].fresh);
+        assert_eq!(first, [Appended::Stored(1)]);
         // Again later, and twice within one batch: still one message.
         let again = store
             .append(
@@ -281,21 +269,17 @@ mod tests {
             )
             .await
             .unwrap();
-        assert!(!again[0].fresh);
-        assert_eq!(again[0].msg, first[0].msg);
-        assert!(again[1].fresh);
-        assert!(!again[2].fresh);
-        assert_eq!(again[2].msg.seq, again[1].msg.seq);
+        match &again[0] {
+            Appended::Duplicate(msg) => assert_eq!((msg.seq, msg.text.as_str()), (1, "hello")),
+            other => panic!("expected the stored copy, got {other:?}"),
+        }
+        assert_eq!(again[1], Appended::Stored(2));
+        assert!(matches!(&again[2], Appended::Duplicate(msg) if msg.seq == 2));
         assert_eq!(store.last_seq(room).await.unwrap(), 2);
         // The same client id in another room is another message.
         let tech = room_id(&store, "tech").await;
-        assert!(
-            store
-                .append(tech, &[new("retry-me-1", "hello")])
-                .await
-                .unwrap()[0]
-                .fresh
-        );
+        let other_room = store.append(tech, &[new("retry-me-1", "hello")]).await;
+        assert_eq!(other_room.unwrap(), [Appended::Stored(1)]);
     }
 
     #[tokio::test]
