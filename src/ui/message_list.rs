@@ -62,9 +62,9 @@ pub fn MessageList() -> impl IntoView {
     let room = move || chat.timeline.with(|t| t.room.clone());
 
     #[cfg(feature = "hydrate")]
-    let load_older = scrolling::install(chat, scroller);
+    let (load_older, on_scroll) = scrolling::install(chat, scroller);
     #[cfg(not(feature = "hydrate"))]
-    let load_older = |_: ()| {};
+    let (load_older, on_scroll) = (|_: ()| {}, |_: ()| {});
 
     let edge = move || {
         chat.timeline.with(|t| {
@@ -91,6 +91,7 @@ pub fn MessageList() -> impl IntoView {
             tabindex="0"
             aria-label=move || format!("Messages in #{}", room())
             data-loaded=move || chat.timeline.with(|t| t.loaded).to_string()
+            on:scroll=move |_| on_scroll(())
         >
             {edge}
             <ol class="lines" role="log" aria-live="polite" aria-relevant="additions">
@@ -258,8 +259,11 @@ mod scrolling {
     const NEAR: i32 = 120;
 
     /// Keeps the pane pinned to the bottom while the reader is there and loads older pages
-    /// when they reach the top. Returns the "load older" action.
-    pub fn install(chat: Chat, scroller: NodeRef<html::Div>) -> impl Fn(()) + Copy + 'static {
+    /// when they reach the top. Returns the "load older" action and the scroll handler.
+    pub fn install(
+        chat: Chat,
+        scroller: NodeRef<html::Div>,
+    ) -> (impl Fn(()) + Copy + 'static, impl Fn(()) + Copy + 'static) {
         let pinned = StoredValue::new(true);
         // Distance from the bottom to restore after older messages are put on top.
         let anchor = StoredValue::new(None::<i32>);
@@ -289,7 +293,7 @@ mod scrolling {
             });
         };
 
-        let _ = Effect::new(move |_| {
+        Effect::new(move |_| {
             chat.timeline.track();
             request_animation_frame(move || {
                 let Some(el) = scroller.get_untracked() else {
@@ -304,23 +308,17 @@ mod scrolling {
             });
         });
 
-        Effect::new(move |_| {
-            let Some(el) = scroller.get() else { return };
-            let handler = wasm_bindgen::closure::Closure::<dyn Fn()>::new({
-                let el = el.clone();
-                move || {
-                    let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
-                    pinned.set_value(from_bottom < NEAR);
-                    if el.scroll_top() < NEAR {
-                        load_older(());
-                    }
-                }
-            });
-            use wasm_bindgen::JsCast;
-            let _ = el.add_event_listener_with_callback("scroll", handler.as_ref().unchecked_ref());
-            // Lives as long as the page: the pane is never torn down without it.
-            handler.forget();
-        });
+        // Where the reader is: pinned to the bottom, or at the top wanting older pages.
+        let on_scroll = move |_: ()| {
+            let Some(el) = scroller.get_untracked() else {
+                return;
+            };
+            let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
+            pinned.set_value(from_bottom < NEAR);
+            if el.scroll_top() < NEAR {
+                load_older(());
+            }
+        };
 
         // Sending a message brings the reader back down to it.
         Effect::new(move |_| {
@@ -329,6 +327,6 @@ mod scrolling {
             }
         });
 
-        load_older
+        (load_older, on_scroll)
     }
 }
