@@ -22,6 +22,7 @@ pub async fn join_room(
     after: Option<Seq>,
 ) -> Result<JoinedRoom, AppError> {
     let state = crate::server::state::app_state()?;
+    let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
     state.hub.join(&conn, &room, leave.as_deref(), after).await
 }
 

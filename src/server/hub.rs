@@ -15,8 +15,8 @@ use super::outbox::{CloseReason, Frame, Outbox};
 use super::room::{ConnId, Member, Room};
 use super::store::{Store, StoreResult};
 use crate::protocol::{
-    name_key, normalize_name, AppError, JoinedRoom, RoomCount, RoomInfo, Seq, ServerEvent,
-    HISTORY_PAGE,
+    name_key, normalize_name, AppError, HistoryPage, JoinedRoom, RoomCount, RoomInfo, Seq,
+    ServerEvent, HISTORY_PAGE,
 };
 
 const COUNTS_EVERY: Duration = Duration::from_millis(500);
@@ -113,10 +113,6 @@ impl Hub {
         Ok(hub)
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     pub fn room(&self, slug: &str) -> Option<&Arc<Room>> {
         self.by_slug.get(slug)
     }
@@ -205,24 +201,13 @@ impl Hub {
         }
     }
 
-    /// Subscribes the connection `token` to `slug` (leaving `leave` first, if given) and
-    /// returns what the client needs to draw the room. Live messages start right after the
-    /// last one returned: nothing is missed and nothing comes twice.
+    /// Subscribes `conn` to `slug` (leaving `leave` first, if given) and returns what the
+    /// client needs to draw the room. Live messages start right after the last one
+    /// returned: nothing is missed and nothing comes twice.
     ///
     /// `after` is the newest seq the client already has, when it is coming back to the
     /// room; then only what it missed is returned.
     pub async fn join(
-        &self,
-        token: &str,
-        slug: &str,
-        leave: Option<&str>,
-        after: Option<Seq>,
-    ) -> Result<JoinedRoom, AppError> {
-        let conn = self.conn(token).ok_or(AppError::NotConnected)?;
-        self.join_conn(&conn, slug, leave, after).await
-    }
-
-    async fn join_conn(
         &self,
         conn: &Conn,
         slug: &str,
@@ -275,6 +260,17 @@ impl Hub {
             messages,
             has_more,
         })
+    }
+
+    /// The page of messages of `slug` just before `before`, oldest first.
+    pub async fn history(&self, slug: &str, before: Seq) -> Result<HistoryPage, AppError> {
+        let room = self
+            .room(slug)
+            .ok_or_else(|| AppError::NoSuchRoom(slug.to_owned()))?;
+        self.store
+            .page_before(room.record.id, before, HISTORY_PAGE)
+            .await
+            .map_err(server_error)
     }
 
     /// Unsubscribes the connection from `slug`, if it was there.
@@ -359,7 +355,7 @@ mod tests {
         let conn = hub.connect("user-ana-0001", "ana", outbox).unwrap();
         // The server function looked the connection up just before it closed.
         hub.disconnect(&conn);
-        let joined = hub.join_conn(&conn, "general", None, None).await;
+        let joined = hub.join(&conn, "general", None, None).await;
         assert_eq!(joined, Err(AppError::NotConnected));
         assert_eq!(hub.room("general").unwrap().online_count(), 0);
     }

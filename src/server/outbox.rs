@@ -87,10 +87,6 @@ impl Outbox {
     pub fn close_reason(&self) -> Option<CloseReason> {
         self.inner.reason.get().copied()
     }
-
-    pub fn is_closed(&self) -> bool {
-        self.inner.closed.is_cancelled()
-    }
 }
 
 #[cfg(test)]
@@ -103,9 +99,8 @@ mod tests {
         let frame = Frame::from("x");
         assert!(outbox.push(&frame));
         assert!(outbox.push(&frame));
-        assert!(!outbox.is_closed());
+        assert_eq!(outbox.close_reason(), None);
         assert!(!outbox.push(&frame), "third frame does not fit");
-        assert!(outbox.is_closed());
         assert_eq!(outbox.close_reason(), Some(CloseReason::TOO_SLOW));
         assert_eq!(rx.try_recv().unwrap().as_str(), "x");
     }
