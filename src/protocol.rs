@@ -83,6 +83,10 @@ pub enum ClientFrame {
         cid: String,
         text: String,
     },
+    /// "Are you there?" The server answers `pong`. Browsers cannot see WebSocket pings,
+    /// so this is how a page notices a connection that died without closing (a laptop
+    /// waking up, a phone changing networks).
+    Ping,
 }
 
 /// Server → browser, on the WebSocket.
@@ -91,8 +95,14 @@ pub enum ClientFrame {
 pub enum ServerEvent {
     /// Answer to `hello`: the id server functions use to subscribe this socket to rooms.
     Welcome { conn: String, name: String },
-    /// A stored message.
+    /// A stored message. For its sender, when subscribed to the room, this is also the
+    /// confirmation that it is stored.
     Message { room: String, msg: ChatMessage },
+    /// The sender's message `cid` is stored (durably) as `seq`. Sent only to the sender,
+    /// and only when the `message` event does not reach it: a retry of a message already
+    /// stored, or a send to a room this socket is not subscribed to (an outbox flushed
+    /// after a reconnect).
+    Ack { room: String, cid: String, seq: Seq },
     /// A user came online in the room.
     Joined {
         room: String,
@@ -107,6 +117,8 @@ pub enum ServerEvent {
     },
     /// Online counts of every room, sent when they change (coalesced).
     Counts { rooms: Vec<RoomCount> },
+    /// Answer to `ping`.
+    Pong,
     /// Something the client sent was refused; `cid` names the message when it was one.
     Error {
         code: ErrorCode,
@@ -137,13 +149,18 @@ pub enum ErrorCode {
     BadName,
     NameTaken,
     NoSuchRoom,
-    /// Sending to a room this socket has not joined.
-    NotInRoom,
     BadMessage,
     /// Too many messages too fast.
     RateLimited,
     /// The server is overloaded or its storage failed; retrying later may work.
     Unavailable,
+}
+
+impl ErrorCode {
+    /// Whether a refused message may go through if sent again later, unchanged.
+    pub fn is_transient(self) -> bool {
+        matches!(self, ErrorCode::RateLimited | ErrorCode::Unavailable)
+    }
 }
 
 /// Why a frame could not be decoded.
@@ -178,7 +195,7 @@ impl ClientFrame {
             struct Tag {
                 t: String,
             }
-            const KNOWN: [&str; 2] = ["hello", "send"];
+            const KNOWN: [&str; 3] = ["hello", "send", "ping"];
             match serde_json::from_str::<Tag>(text) {
                 Ok(Tag { t }) if !KNOWN.contains(&t.as_str()) => DecodeError::UnknownType(t),
                 _ => DecodeError::Malformed(err.to_string()),
@@ -215,6 +232,8 @@ pub enum AppError {
     NotConnected,
     #[error("{0}")]
     Invalid(String),
+    #[error("Too many requests; slow down.")]
+    RateLimited,
     #[error("The server could not do that: {0}")]
     Server(String),
 }

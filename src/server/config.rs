@@ -3,7 +3,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use super::connection::ConnectionLimits;
+use super::outbox::QueueBound;
 use super::rate_limit::Rate;
 
 #[derive(clap::Parser, Debug, Clone)]
@@ -29,6 +32,15 @@ pub struct Config {
     #[arg(long, env = "NATTER_QUEUE", default_value_t = 1024)]
     pub queue: usize,
 
+    /// Bytes queued for one client before it is cut off as too slow.
+    #[arg(long, env = "NATTER_QUEUE_BYTES", default_value_t = 512 * 1024)]
+    pub queue_bytes: usize,
+
+    /// Seconds without a frame from a client (the server pings it at half this) before
+    /// its connection is taken for dead and closed.
+    #[arg(long, env = "NATTER_IDLE_TIMEOUT", default_value_t = 60)]
+    pub idle_timeout: u64,
+
     /// Messages per second one connection may send, sustained.
     #[arg(long, env = "NATTER_SEND_RATE", default_value_t = 5.0)]
     pub send_rate: f64,
@@ -45,7 +57,11 @@ pub struct Config {
 impl Config {
     pub fn limits(&self) -> ConnectionLimits {
         ConnectionLimits {
-            queue: self.queue.max(1),
+            queue: QueueBound {
+                frames: self.queue.max(1),
+                bytes: self.queue_bytes.max(1024),
+            },
+            idle: Duration::from_secs(self.idle_timeout.max(1)),
             sends: Rate {
                 per_second: self.send_rate,
                 burst: self.send_burst.max(1.0),

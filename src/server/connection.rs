@@ -16,7 +16,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
 use super::hub::{Conn, Hub};
-use super::outbox::{CloseReason, Frame, Outbox};
+use super::outbox::{CloseReason, Frame, Outbox, QueueBound};
 use super::rate_limit::{Rate, TokenBucket};
 use super::room::SendRequest;
 use super::state::AppState;
@@ -26,12 +26,9 @@ use crate::protocol::{
     MAX_FRAME_BYTES,
 };
 
-/// The client must say `hello` this soon after connecting.
+/// The client must say `hello` this soon after connecting (or within the idle timeout,
+/// if shorter).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
-/// A ping this often keeps proxies from dropping a quiet connection...
-const PING_EVERY: Duration = Duration::from_secs(25);
-/// ...and a connection that sends nothing at all, not even a pong, for this long is dead.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a close frame may take to go out before the socket is just dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Frames written per flush at most.
@@ -40,8 +37,12 @@ const WRITE_BATCH: usize = 128;
 /// Per-connection limits, from the server's configuration.
 #[derive(Clone, Copy, Debug)]
 pub struct ConnectionLimits {
-    /// Frames queued for one client before it is cut off as too slow.
-    pub queue: usize,
+    /// What may be queued for one client before it is cut off as too slow.
+    pub queue: QueueBound,
+    /// A connection that sends nothing at all, not even a pong, for this long is dead.
+    /// The server pings at half of it, which also keeps proxies from dropping a quiet
+    /// connection.
+    pub idle: Duration,
     pub sends: Rate,
 }
 
@@ -62,8 +63,11 @@ const IDLE: CloseReason = CloseReason {
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     let hub = state.hub.clone();
     let limits = state.limits;
-    // A small read buffer keeps idle connections cheap; frames are small.
+    // A small read buffer keeps idle connections cheap; frames are small. The write
+    // buffer is flushed once per batch anyway, and a small one bounds what a client that
+    // stops reading holds beyond its queue.
     ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(32 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| serve(socket, hub, limits))
@@ -75,7 +79,12 @@ async fn serve(mut socket: WebSocket, hub: Arc<Hub>, limits: ConnectionLimits) {
     };
     tracing::debug!(conn = conn.id, name = %conn.name, "connected");
     let (sink, stream) = socket.split();
-    let writer = tokio::spawn(write_loop(sink, queue, conn.outbox.clone()));
+    let writer = tokio::spawn(write_loop(
+        sink,
+        queue,
+        conn.outbox.clone(),
+        limits.idle / 2,
+    ));
     read_loop(stream, &hub, &conn, limits).await;
     hub.disconnect(&conn);
     conn.outbox.close(CloseReason {
@@ -83,7 +92,12 @@ async fn serve(mut socket: WebSocket, hub: Arc<Hub>, limits: ConnectionLimits) {
         reason: "bye",
     });
     let _ = writer.await;
-    tracing::debug!(conn = conn.id, "disconnected");
+    match conn.outbox.close_reason() {
+        Some(reason) if reason.code != 1000 => {
+            tracing::info!(conn = conn.id, name = %conn.name, code = reason.code, reason = reason.reason, "connection closed");
+        }
+        _ => tracing::debug!(conn = conn.id, "disconnected"),
+    }
 }
 
 /// Waits for `hello` and registers the connection. On any mistake, tells the client why
@@ -93,7 +107,7 @@ async fn greet(
     hub: &Arc<Hub>,
     limits: ConnectionLimits,
 ) -> Option<(Arc<Conn>, mpsc::Receiver<Frame>)> {
-    let first = tokio::time::timeout(HELLO_TIMEOUT, socket.recv()).await;
+    let first = tokio::time::timeout(HELLO_TIMEOUT.min(limits.idle), socket.recv()).await;
     let refusal = match first {
         Ok(Some(Ok(Message::Text(text)))) => match ClientFrame::decode(text.as_str()) {
             Ok(ClientFrame::Hello { user, name }) if is_valid_client_id(&user) => {
@@ -148,9 +162,10 @@ async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
     mut queue: mpsc::Receiver<Frame>,
     outbox: Outbox,
+    ping_every: Duration,
 ) {
     let mut batch = Vec::with_capacity(WRITE_BATCH);
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
     loop {
         tokio::select! {
             biased;
@@ -159,6 +174,7 @@ async fn write_loop(
                 if received == 0 {
                     break;
                 }
+                outbox.taken(&batch);
                 let write = async {
                     for frame in batch.drain(..) {
                         sink.feed(Message::Text(frame)).await?;
@@ -197,7 +213,7 @@ async fn read_loop(
     let mut sends = TokenBucket::new(limits.sends);
     loop {
         let next = tokio::select! {
-            next = tokio::time::timeout(IDLE_TIMEOUT, stream.next()) => next,
+            next = tokio::time::timeout(limits.idle, stream.next()) => next,
             _ = conn.outbox.closed() => return,
         };
         let message = match next {
@@ -235,6 +251,10 @@ fn handle_text(
         ClientFrame::decode(text).map_err(|err| refuse(err.code(), &err.to_string(), None))?;
     match frame {
         ClientFrame::Hello { .. } => Err(refuse(ErrorCode::HelloFirst, "already said hello", None)),
+        ClientFrame::Ping => {
+            conn.outbox.push(&ServerEvent::Pong.encode().into());
+            Ok(())
+        }
         ClientFrame::Send { room, cid, text } => {
             if !is_valid_client_id(&cid) {
                 return Err(refuse(
@@ -244,15 +264,11 @@ fn handle_text(
                 ));
             }
             let fail = |code, message: &str| refuse(code, message, Some(cid.clone()));
+            // Joining is not required: an outbox flushed after a reconnect holds messages
+            // for rooms the tab has since left. Rooms are public either way.
             let Some(target) = hub.room(&room) else {
                 return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
             };
-            if !conn.has_joined(&room) {
-                return Err(fail(
-                    ErrorCode::NotInRoom,
-                    "join the room before sending to it",
-                ));
-            }
             let text = normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
             if !sends.try_take(Instant::now()) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many messages"));
@@ -264,7 +280,8 @@ fn handle_text(
                     text: text.to_owned(),
                     at_ms: now_ms(),
                 },
-                from: conn.outbox.clone(),
+                from: conn.id,
+                reply: conn.outbox.clone(),
             };
             target
                 .submit(request)

@@ -7,11 +7,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 
 use super::outbox::{CloseReason, Frame, Outbox};
+use super::rate_limit::{Rate, TokenBucket};
 use super::room::{ConnId, Member, Room};
 use super::store::{Store, StoreResult};
 use crate::protocol::{
@@ -27,6 +28,12 @@ pub const LEAVE_GRACE: Duration = Duration::from_secs(3);
 /// On a resume, at most this many missed messages are replayed; past that the client gets
 /// the newest page and starts over, as a new visitor would.
 const MAX_CATCH_UP: u64 = 1_000;
+/// Joins (and room switches) one connection may make: plenty for a person clicking
+/// through rooms, and a script asking thousands per second is refused cheaply.
+const JOIN_RATE: Rate = Rate {
+    per_second: 5.0,
+    burst: 20.0,
+};
 
 pub struct Hub {
     store: Arc<dyn Store>,
@@ -47,6 +54,7 @@ pub struct Conn {
     pub name: String,
     pub outbox: Outbox,
     joined: Mutex<Joined>,
+    joins: Mutex<TokenBucket>,
 }
 
 /// The rooms a connection is subscribed to. Once `closed`, it joins nothing more: a join
@@ -75,10 +83,6 @@ impl Conn {
 
     fn joined(&self) -> MutexGuard<'_, Joined> {
         lock(&self.joined)
-    }
-
-    pub fn has_joined(&self, slug: &str) -> bool {
-        self.joined().rooms.iter().any(|r| r.slug() == slug)
     }
 }
 
@@ -159,6 +163,7 @@ impl Hub {
             name,
             outbox,
             joined: Mutex::default(),
+            joins: Mutex::new(TokenBucket::new(JOIN_RATE)),
         });
         lock(&self.conns).insert(conn.token.clone(), conn.clone());
         Ok(conn)
@@ -214,6 +219,9 @@ impl Hub {
         leave: Option<&str>,
         after: Option<Seq>,
     ) -> Result<JoinedRoom, AppError> {
+        if !lock(&conn.joins).try_take(Instant::now()) {
+            return Err(AppError::RateLimited);
+        }
         let room = self
             .room(slug)
             .ok_or_else(|| AppError::NoSuchRoom(slug.to_owned()))?
@@ -351,7 +359,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
         let hub = Hub::start(store).await.unwrap();
-        let (outbox, _queue) = Outbox::new(8);
+        let (outbox, _queue) = Outbox::new(super::super::outbox::QueueBound {
+            frames: 8,
+            bytes: 1 << 16,
+        });
         let conn = hub.connect("user-ana-0001", "ana", outbox).unwrap();
         // The server function looked the connection up just before it closed.
         hub.disconnect(&conn);

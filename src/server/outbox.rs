@@ -1,9 +1,11 @@
-//! A connection's outgoing queue: bounded, shared by everything that pushes to the socket.
+//! A connection's outgoing queue: bounded by count and by bytes, shared by everything that
+//! pushes to the socket.
 //!
 //! Producers (rooms, the hub) never wait on a client: [`Outbox::push`] either queues the
 //! frame at once or, when the queue is full, cuts the connection off. The client then
 //! reconnects and catches up from history, and nobody else in the room is slowed down.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
@@ -39,16 +41,29 @@ pub struct Outbox {
 
 struct Inner {
     tx: mpsc::Sender<Frame>,
+    /// Bytes queued and not yet taken by the writer; at most `max_bytes`.
+    bytes: AtomicUsize,
+    max_bytes: usize,
     closed: CancellationToken,
     reason: OnceLock<CloseReason>,
 }
 
+/// How much one connection may have queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueBound {
+    pub frames: usize,
+    pub bytes: usize,
+}
+
 impl Outbox {
-    /// A queue of at most `capacity` frames, and its receiving end for the socket writer.
-    pub fn new(capacity: usize) -> (Outbox, mpsc::Receiver<Frame>) {
-        let (tx, rx) = mpsc::channel(capacity);
+    /// A queue within `bound`, and its receiving end for the socket writer, which must
+    /// report what it takes with [`Outbox::taken`].
+    pub fn new(bound: QueueBound) -> (Outbox, mpsc::Receiver<Frame>) {
+        let (tx, rx) = mpsc::channel(bound.frames.max(1));
         let inner = Inner {
             tx,
+            bytes: AtomicUsize::new(0),
+            max_bytes: bound.bytes,
             closed: CancellationToken::new(),
             reason: OnceLock::new(),
         };
@@ -62,14 +77,30 @@ impl Outbox {
 
     /// Queues `frame` without waiting. Returns false when the connection is (now) closed.
     pub fn push(&self, frame: &Frame) -> bool {
+        let len = frame.len();
+        let queued = self.inner.bytes.fetch_add(len, Ordering::Relaxed) + len;
+        // One frame always fits, however big, so a lone large event is never a reason.
+        if queued > self.inner.max_bytes && queued > len {
+            self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
+            self.close(CloseReason::TOO_SLOW);
+            return false;
+        }
         match self.inner.tx.try_send(frame.clone()) {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.close(CloseReason::TOO_SLOW);
+            Err(err) => {
+                self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
+                if matches!(err, mpsc::error::TrySendError::Full(_)) {
+                    self.close(CloseReason::TOO_SLOW);
+                }
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
         }
+    }
+
+    /// The writer took these frames off the queue.
+    pub fn taken(&self, frames: &[Frame]) {
+        let len: usize = frames.iter().map(|f| f.len()).sum();
+        self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
     }
 
     /// Asks the connection to close; the first reason given wins.
@@ -95,7 +126,10 @@ mod tests {
 
     #[test]
     fn a_full_queue_cuts_the_connection_off() {
-        let (outbox, mut rx) = Outbox::new(2);
+        let (outbox, mut rx) = Outbox::new(QueueBound {
+            frames: 2,
+            bytes: 1 << 20,
+        });
         let frame = Frame::from("x");
         assert!(outbox.push(&frame));
         assert!(outbox.push(&frame));
@@ -103,5 +137,33 @@ mod tests {
         assert!(!outbox.push(&frame), "third frame does not fit");
         assert_eq!(outbox.close_reason(), Some(CloseReason::TOO_SLOW));
         assert_eq!(rx.try_recv().unwrap().as_str(), "x");
+    }
+
+    #[test]
+    fn too_many_bytes_cut_the_connection_off() {
+        let (outbox, mut rx) = Outbox::new(QueueBound {
+            frames: 100,
+            bytes: 10,
+        });
+        let frame = Frame::from("12345");
+        assert!(outbox.push(&frame));
+        assert!(outbox.push(&frame));
+        // The writer takes one: room for one more.
+        let first = rx.try_recv().unwrap();
+        outbox.taken(&[first]);
+        assert!(outbox.push(&frame));
+        assert_eq!(outbox.close_reason(), None);
+        assert!(!outbox.push(&frame), "eleven bytes do not fit in ten");
+        assert_eq!(outbox.close_reason(), Some(CloseReason::TOO_SLOW));
+    }
+
+    #[test]
+    fn one_large_frame_always_fits() {
+        let (outbox, _rx) = Outbox::new(QueueBound {
+            frames: 100,
+            bytes: 10,
+        });
+        assert!(outbox.push(&Frame::from("x".repeat(50))));
+        assert_eq!(outbox.close_reason(), None);
     }
 }

@@ -29,10 +29,12 @@ pub struct Member<'a> {
     pub outbox: &'a Outbox,
 }
 
-/// A message on its way to the writer, with the outbox of whoever sent it.
+/// A message on its way to the writer, with the connection that sent it, which is told
+/// once the message is stored.
 pub struct SendRequest {
     pub msg: NewMessage,
-    pub from: Outbox,
+    pub from: ConnId,
+    pub reply: Outbox,
 }
 
 pub struct Room {
@@ -180,8 +182,10 @@ impl Room {
             .map_err(|_| ErrorCode::Unavailable)
     }
 
-    fn publish(&self, msg: ChatMessage) {
-        let seq = msg.seq;
+    /// Pushes a newly stored message to every subscriber. Its sender learns it is stored
+    /// from that same event or, when not subscribed, from an `ack`.
+    fn publish(&self, msg: ChatMessage, from: ConnId, reply: &Outbox) {
+        let (seq, cid) = (msg.seq, msg.cid.clone());
         // Encoded once, outside the lock; every subscriber gets the same bytes.
         let frame: Frame = ServerEvent::Message {
             room: self.record.slug.clone(),
@@ -189,9 +193,24 @@ impl Room {
         }
         .encode()
         .into();
-        let mut live = self.live();
-        live.published = seq;
-        live.broadcast(&frame);
+        let sender_subscribed = {
+            let mut live = self.live();
+            live.published = seq;
+            live.broadcast(&frame);
+            live.subscribers.contains_key(&from)
+        };
+        if !sender_subscribed {
+            self.ack(reply, cid, seq);
+        }
+    }
+
+    fn ack(&self, reply: &Outbox, cid: String, seq: Seq) {
+        let event = ServerEvent::Ack {
+            room: self.record.slug.clone(),
+            cid,
+            seq,
+        };
+        reply.push(&event.encode().into());
     }
 
     fn live(&self) -> std::sync::MutexGuard<'_, Live> {
@@ -227,33 +246,36 @@ async fn run_writer(
 ) {
     let mut requests = Vec::with_capacity(WRITE_BATCH);
     while queue.recv_many(&mut requests, WRITE_BATCH).await > 0 {
-        let (batch, senders): (Vec<NewMessage>, Vec<Outbox>) =
-            requests.drain(..).map(|r| (r.msg, r.from)).unzip();
+        let (batch, senders): (Vec<NewMessage>, Vec<(ConnId, Outbox)>) = requests
+            .drain(..)
+            .map(|r| (r.msg, (r.from, r.reply)))
+            .unzip();
+        // Nothing is published before the commit: a confirmed message survives a crash.
         match store.append(room.record.id, &batch).await {
             Ok(outcomes) => {
-                for ((new, sender), outcome) in batch.into_iter().zip(senders).zip(outcomes) {
+                for ((new, (from, reply)), outcome) in batch.into_iter().zip(senders).zip(outcomes)
+                {
                     match outcome {
-                        Appended::Stored(seq) => room.publish(ChatMessage {
-                            seq,
-                            cid: new.cid,
-                            author: new.author,
-                            text: new.text,
-                            at_ms: new.at_ms,
-                        }),
-                        // A retry of a message the room already has: remind only the sender.
-                        Appended::Duplicate(msg) => {
-                            let event = ServerEvent::Message {
-                                room: room.record.slug.clone(),
-                                msg,
-                            };
-                            sender.push(&event.encode().into());
-                        }
+                        Appended::Stored(seq) => room.publish(
+                            ChatMessage {
+                                seq,
+                                cid: new.cid,
+                                author: new.author,
+                                text: new.text,
+                                at_ms: new.at_ms,
+                            },
+                            from,
+                            &reply,
+                        ),
+                        // A retry of a message the room already has (and has published):
+                        // confirm it to the sender only.
+                        Appended::Duplicate(msg) => room.ack(&reply, msg.cid, msg.seq),
                     }
                 }
             }
             Err(err) => {
                 tracing::error!(room = %room.record.slug, %err, "storing messages failed");
-                for (new, sender) in batch.into_iter().zip(senders) {
+                for (new, (_, sender)) in batch.into_iter().zip(senders) {
                     let event = ServerEvent::Error {
                         code: ErrorCode::Unavailable,
                         message: "The message could not be stored; try again.".into(),

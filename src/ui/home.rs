@@ -18,7 +18,7 @@ pub fn Home() -> impl IntoView {
             if !ready || list.is_empty() {
                 return;
             }
-            let slug = crate::ui::live::last_room()
+            let slug = crate::ui::persist::last_room()
                 .filter(|last| list.iter().any(|r| &r.slug == last))
                 .unwrap_or_else(|| {
                     let pick = (js_sys::Math::random() * list.len() as f64) as usize;

@@ -1,46 +1,85 @@
 //! The browser's side of the live connection (feature `hydrate` only): one WebSocket per
-//! tab, reconnected with backoff, plus the identity kept in `localStorage`.
+//! tab, reconnected with backoff, and the outbox flushed through it.
 //!
-//! A supervisor task owns the socket. Anything that must make it reconnect at once — a new
-//! name, the browser coming back online — "kicks" it through a channel.
+//! A supervisor task owns the socket. The browser's hints reach it as [`Kick`]s: coming
+//! back online or to the tab skips the backoff (or, when connected, checks the socket is
+//! still alive); going offline drops the socket at once instead of waiting for it to time
+//! out.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures::future::{select, Either};
 use futures::{SinkExt, StreamExt};
 use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
+use gloo_timers::future::IntervalStream;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use super::outbox::{Outbox, Queued};
+use super::persist;
 use super::state::{Chat, Identity, Status};
 use crate::protocol::{ClientFrame, ErrorCode, ServerEvent};
 
-const IDENTITY_KEY: &str = "natter.identity";
-const LAST_ROOM_KEY: &str = "natter.room";
+/// Messages sent and not yet confirmed, at most. Enough to flush an outbox quickly, few
+/// enough to stay inside the server's burst allowance, so none is refused out of order.
+const SEND_WINDOW: usize = 8;
+/// With nothing heard for this long, ask the server whether the socket is alive...
+const QUIET_MS: f64 = 25_000.0;
+/// ...and give up on it when the answer takes longer than this.
+const PONG_WAIT_MS: f64 = 8_000.0;
+/// A refusal that may pass later (rate limit, overload) is retried after this.
+const RETRY_AFTER: Duration = Duration::from_secs(2);
+/// Without network, look again this often anyway: `navigator.onLine` can be wrong.
+const OFFLINE_RECHECK: Duration = Duration::from_secs(30);
 
 thread_local! {
     /// Frames for the current socket, if one is open.
     static OUTGOING: RefCell<Option<UnboundedSender<String>>> = const { RefCell::new(None) };
     /// Wakes the supervisor.
-    static KICK: RefCell<Option<UnboundedSender<()>>> = const { RefCell::new(None) };
+    static KICK: RefCell<Option<UnboundedSender<Kick>>> = const { RefCell::new(None) };
+    /// When the current socket last heard from the server, and when it last asked
+    /// whether the server is there (ms since the epoch).
+    static HEARD: Cell<f64> = const { Cell::new(0.0) };
+    static PROBED: Cell<Option<f64>> = const { Cell::new(None) };
+    /// Counter to order messages made within one millisecond.
+    static MADE: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Reads the stored identity and starts the connection. Called once, after hydration.
+/// Something that should change what the supervisor is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kick {
+    /// A new name: reconnect under it now.
+    Restart,
+    /// The network may be back, or the user is looking again: connect now if not
+    /// connected, else make sure the socket still works.
+    Wake,
+    /// The browser lost the network: the socket is useless, drop it.
+    Offline,
+}
+
+/// Reads what this browser kept (identity, outbox) and starts the connection. Called
+/// once, after hydration.
 pub fn start(chat: Chat) {
-    let identity = load_identity();
+    let identity = persist::load_identity();
     if identity.is_none() {
         chat.asking_name.set(true);
     }
     chat.identity.set(identity);
     chat.identity_loaded.set(true);
+    chat.outbox.set(Outbox::restore(persist::load_queued()));
 
     let (kick_tx, kicks) = unbounded();
     KICK.with(|k| *k.borrow_mut() = Some(kick_tx));
-    // Coming back online or to the tab: do not wait for the backoff timer.
-    let _ = window_event_listener(leptos::ev::online, |_| kick());
-    let _ = window_event_listener(leptos::ev::focus, |_| kick_if_offline());
+    let _ = window_event_listener(leptos::ev::online, |_| kick(Kick::Wake));
+    let _ = window_event_listener(leptos::ev::offline, |_| kick(Kick::Offline));
+    let _ = window_event_listener(leptos::ev::focus, |_| kick(Kick::Wake));
+    let _ = window_event_listener(leptos::ev::visibilitychange, |_| {
+        if !document().hidden() {
+            kick(Kick::Wake);
+        }
+    });
     spawn_local(supervise(chat, kicks));
 }
 
@@ -52,59 +91,53 @@ pub fn set_name(chat: Chat, name: String) {
         .map(|i| i.user)
         .unwrap_or_else(new_id);
     let identity = Identity { user, name };
-    save(
-        IDENTITY_KEY,
-        &serde_json::to_string(&identity).unwrap_or_default(),
-    );
+    persist::save_identity(&identity);
     chat.identity.set(Some(identity));
     chat.name_problem.set(None);
     chat.asking_name.set(false);
-    kick();
+    kick(Kick::Restart);
 }
 
-/// Queues a message as pending and sends it if the room is joined; otherwise it goes out
-/// after the next join.
+/// Puts a message in the outbox (and storage) and sends it if connected; otherwise it
+/// goes out once connected, even after a reload.
 pub fn send_message(chat: Chat, room: &str, text: String) {
-    let cid = new_id();
-    chat.timeline
-        .update(|t| t.add_pending(cid.clone(), text.clone()));
-    if chat.joined_room.get_untracked().as_deref() == Some(room) {
+    let item = Queued {
+        room: room.to_owned(),
+        cid: new_id(),
+        text,
+        made: js_sys::Date::now()
+            + f64::from(MADE.with(|m| m.replace(m.get() + 1) % 1000)) / 1000.0,
+        error: None,
+        in_flight: false,
+    };
+    persist::save_queued(&item);
+    chat.outbox.update(|outbox| outbox.add(item));
+    flush_outbox(chat);
+}
+
+/// Sends what the outbox holds, oldest first, within the send window. Does nothing until
+/// the socket is welcomed; every welcome flushes.
+pub fn flush_outbox(chat: Chat) {
+    if chat.conn.get_untracked().is_none() || OUTGOING.with(|out| out.borrow().is_none()) {
+        return;
+    }
+    if chat.outbox.with_untracked(Outbox::is_empty) {
+        return;
+    }
+    let mut batch = Vec::new();
+    chat.outbox
+        .update(|outbox| batch = outbox.take_to_send(SEND_WINDOW));
+    for item in batch {
         send_frame(&ClientFrame::Send {
-            room: room.to_owned(),
-            cid,
-            text,
+            room: item.room,
+            cid: item.cid,
+            text: item.text,
         });
     }
 }
 
-/// Sends every pending message of the open room again; the server stores each once.
-pub fn resend_pending(chat: Chat) {
-    let (room, frames) = chat.timeline.with_untracked(|t| {
-        let frames: Vec<ClientFrame> = t
-            .unsent()
-            .map(|p| ClientFrame::Send {
-                room: t.room.clone(),
-                cid: p.cid.clone(),
-                text: p.text.clone(),
-            })
-            .collect();
-        (t.room.clone(), frames)
-    });
-    if chat.joined_room.get_untracked().as_deref() == Some(room.as_str()) {
-        frames.iter().for_each(send_frame);
-    }
-}
-
-pub fn remember_room(slug: &str) {
-    save(LAST_ROOM_KEY, slug);
-}
-
-pub fn last_room() -> Option<String> {
-    storage()?.get_item(LAST_ROOM_KEY).ok().flatten()
-}
-
-/// Sends on the current socket. Without one the frame is dropped: pending messages are
-/// sent again after the next join.
+/// Sends on the current socket. Without one the frame is dropped: the outbox sends again
+/// what was not confirmed.
 fn send_frame(frame: &ClientFrame) {
     OUTGOING.with(|out| {
         if let Some(tx) = out.borrow().as_ref() {
@@ -113,17 +146,24 @@ fn send_frame(frame: &ClientFrame) {
     });
 }
 
-fn kick() {
+fn kick(why: Kick) {
     KICK.with(|k| {
         if let Some(tx) = k.borrow().as_ref() {
-            let _ = tx.unbounded_send(());
+            let _ = tx.unbounded_send(why);
         }
     });
 }
 
-fn kick_if_offline() {
-    if OUTGOING.with(|out| out.borrow().is_none()) {
-        kick();
+fn browser_online() -> bool {
+    window().navigator().on_line()
+}
+
+/// Asks the server for a `pong`; the heartbeat in [`run_socket`] gives up on the socket
+/// if none comes.
+fn probe() {
+    if OUTGOING.with(|out| out.borrow().is_some()) && PROBED.get().is_none() {
+        PROBED.set(Some(js_sys::Date::now()));
+        send_frame(&ClientFrame::Ping);
     }
 }
 
@@ -133,9 +173,13 @@ enum Ended {
     NameRefused,
     /// Closed or never opened; `welcomed` if it had worked for a while.
     Lost { welcomed: bool },
+    /// Cut short by a kick.
+    Kicked(Kick),
+    /// The page is going away.
+    Stopped,
 }
 
-async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<()>) {
+async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<Kick>) {
     let mut failures: u32 = 0;
     loop {
         let identity = chat
@@ -149,25 +193,55 @@ async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<()>) {
             }
             continue;
         };
+        if !browser_online() {
+            chat.status.set(Status::Offline);
+            let wait = Box::pin(gloo_timers::future::sleep(OFFLINE_RECHECK));
+            if let Either::Right((None, _)) = select(wait, kicks.next()).await {
+                return;
+            }
+            if !browser_online() {
+                continue;
+            }
+        }
         chat.status.set(if failures == 0 {
             Status::Connecting
         } else {
             Status::Reconnecting
         });
-        let socket = Box::pin(run_socket(chat, identity));
-        let outcome = select(socket, kicks.next()).await;
+        let ended = {
+            let mut socket = Box::pin(run_socket(chat, identity));
+            loop {
+                match select(socket.as_mut(), kicks.next()).await {
+                    Either::Left((ended, _)) => break ended,
+                    // Connected (or connecting): just check the socket still works.
+                    Either::Right((Some(Kick::Wake), _)) => probe(),
+                    Either::Right((Some(why), _)) => break Ended::Kicked(why),
+                    Either::Right((None, _)) => break Ended::Stopped,
+                }
+            }
+        };
         chat.conn.set(None);
         chat.joined_room.set(None);
-        match outcome {
-            Either::Left((Ended::NameRefused, _)) => failures = 0,
-            Either::Left((Ended::Lost { welcomed }, _)) => {
-                failures = if welcomed { 1 } else { failures + 1 };
-                chat.status.set(Status::Reconnecting);
-                let wait = Box::pin(gloo_timers::future::sleep(backoff(failures)));
-                let _ = select(wait, kicks.next()).await;
+        match ended {
+            Ended::Stopped => return,
+            Ended::NameRefused => failures = 0,
+            Ended::Kicked(Kick::Offline) => {
+                failures = 1;
+                chat.status.set(Status::Offline);
             }
-            // Kicked: a new name, or the network came back. Reconnect now.
-            Either::Right(_) => failures = 0,
+            Ended::Kicked(_) => failures = 0,
+            Ended::Lost { welcomed } => {
+                failures = if welcomed { 1 } else { failures + 1 };
+                chat.status.set(if browser_online() {
+                    Status::Reconnecting
+                } else {
+                    Status::Offline
+                });
+                let wait = Box::pin(gloo_timers::future::sleep(backoff(failures)));
+                if let Either::Right((None, _)) = select(wait, kicks.next()).await {
+                    return;
+                }
+            }
         }
     }
 }
@@ -184,7 +258,7 @@ async fn run_socket(chat: Chat, identity: Identity) -> Ended {
     let Ok(socket) = WebSocket::open(&socket_url()) else {
         return Ended::Lost { welcomed: false };
     };
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, stream) = socket.split();
     let (tx, mut rx) = unbounded::<String>();
     let hello = ClientFrame::Hello {
         user: identity.user,
@@ -199,37 +273,111 @@ async fn run_socket(chat: Chat, identity: Identity) -> Ended {
         }
     });
     let _registered = Registered::install(tx);
+    // Whatever the last socket did not get confirmed goes out again on this one.
+    chat.outbox.update(Outbox::socket_changed);
 
+    enum Input {
+        Frame(Result<Message, WebSocketError>),
+        Tick,
+    }
+    let mut inputs = futures::stream::select(
+        stream.map(Input::Frame),
+        IntervalStream::new(1_000).map(|_| Input::Tick),
+    );
+    HEARD.set(js_sys::Date::now());
+    PROBED.set(None);
+    let mut last_tick = js_sys::Date::now();
     let mut welcomed = false;
     let mut refused = false;
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(Message::Text(text)) => match ServerEvent::decode(&text) {
-                Ok(event) => {
-                    match &event {
-                        ServerEvent::Welcome { .. } => welcomed = true,
-                        ServerEvent::Error {
-                            code: ErrorCode::NameTaken | ErrorCode::BadName,
-                            cid: None,
-                            ..
-                        } => refused = true,
-                        _ => {}
-                    }
-                    chat.apply(event);
+    while let Some(input) = inputs.next().await {
+        let text = match input {
+            Input::Tick => {
+                let now = js_sys::Date::now();
+                // A late tick means the page was asleep or throttled: what the heartbeat
+                // measured is meaningless, so ask afresh.
+                let asleep = now - last_tick > 5_000.0;
+                last_tick = now;
+                if asleep {
+                    PROBED.set(None);
+                    probe();
+                } else if !heartbeat_ok(now) {
+                    leptos::logging::log!("no answer from the server; reconnecting");
+                    break;
                 }
-                Err(err) => leptos::logging::warn!("unreadable event: {err}"),
-            },
-            Ok(Message::Bytes(_)) => {}
-            Err(WebSocketError::ConnectionClose(close)) => {
-                leptos::logging::log!("socket closed: {} {}", close.code, close.reason);
+                continue;
             }
-            Err(_) => {}
+            Input::Frame(Ok(Message::Text(text))) => text,
+            Input::Frame(Ok(Message::Bytes(_))) => continue,
+            Input::Frame(Err(WebSocketError::ConnectionClose(close))) => {
+                leptos::logging::log!("socket closed: {} {}", close.code, close.reason);
+                break;
+            }
+            Input::Frame(Err(_)) => break,
+        };
+        HEARD.set(js_sys::Date::now());
+        PROBED.set(None);
+        let event = match ServerEvent::decode(&text) {
+            Ok(event) => event,
+            Err(err) => {
+                leptos::logging::warn!("unreadable event: {err}");
+                continue;
+            }
+        };
+        let after = match &event {
+            ServerEvent::Welcome { .. } => {
+                welcomed = true;
+                AfterApply::Flush
+            }
+            ServerEvent::Message { .. } | ServerEvent::Ack { .. } => AfterApply::Flush,
+            ServerEvent::Error {
+                code: ErrorCode::NameTaken | ErrorCode::BadName,
+                cid: None,
+                ..
+            } => {
+                refused = true;
+                AfterApply::Nothing
+            }
+            ServerEvent::Error {
+                code, cid: Some(_), ..
+            } if code.is_transient() => AfterApply::FlushLater,
+            _ => AfterApply::Nothing,
+        };
+        chat.apply(event);
+        match after {
+            AfterApply::Flush => flush_outbox(chat),
+            AfterApply::FlushLater => spawn_local(async move {
+                gloo_timers::future::sleep(RETRY_AFTER).await;
+                flush_outbox(chat);
+            }),
+            AfterApply::Nothing => {}
         }
     }
     if refused {
         Ended::NameRefused
     } else {
         Ended::Lost { welcomed }
+    }
+}
+
+/// What an event asks of the outbox once applied.
+enum AfterApply {
+    /// A welcome or a confirmation: the window has room.
+    Flush,
+    /// A send was refused for now: try again in a moment.
+    FlushLater,
+    Nothing,
+}
+
+/// Probes a quiet socket; false once a probe has gone unanswered for too long.
+fn heartbeat_ok(now: f64) -> bool {
+    match PROBED.get() {
+        Some(asked) => now - asked < PONG_WAIT_MS,
+        None => {
+            if now - HEARD.get() > QUIET_MS {
+                probe();
+            }
+            true
+        }
     }
 }
 
@@ -257,24 +405,6 @@ fn socket_url() -> String {
     };
     let host = location.host().unwrap_or_default();
     format!("{scheme}://{host}/ws")
-}
-
-fn load_identity() -> Option<Identity> {
-    let text = storage()?.get_item(IDENTITY_KEY).ok()??;
-    let identity: Identity = serde_json::from_str(&text).ok()?;
-    let valid = crate::protocol::is_valid_client_id(&identity.user)
-        && crate::protocol::normalize_name(&identity.name).is_ok();
-    valid.then_some(identity)
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    window().local_storage().ok().flatten()
-}
-
-fn save(key: &str, value: &str) {
-    if let Some(storage) = storage() {
-        let _ = storage.set_item(key, value);
-    }
 }
 
 /// 128 random bits as hex, from the browser's CSPRNG (works on plain-HTTP origins too,

@@ -4,8 +4,10 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use super::outbox::Queued;
 use super::state::use_chat;
-use super::timeline::{Line, LineKey, Pending};
+use super::state::Status;
+use super::timeline::{Line, LineKey};
 use crate::protocol::ChatMessage;
 
 /// Consecutive messages of one author within this long are drawn as one group.
@@ -58,7 +60,12 @@ pub fn MessageList() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     });
-    let pending = move || chat.timeline.with(|t| t.pending().to_vec());
+    let pending = move || {
+        chat.timeline.with(|t| {
+            chat.outbox
+                .with(|outbox| outbox.in_room(&t.room).cloned().collect::<Vec<_>>())
+        })
+    };
     let room = move || chat.timeline.with(|t| t.room.clone());
 
     #[cfg(feature = "hydrate")]
@@ -138,7 +145,7 @@ fn render_row(row: Row) -> AnyView {
 }
 
 #[component]
-fn PendingLine(pending: Pending) -> impl IntoView {
+fn PendingLine(pending: Queued) -> impl IntoView {
     let chat = use_chat();
     let me = chat.name().unwrap_or_default();
     let hue = name_hue(&me);
@@ -146,11 +153,17 @@ fn PendingLine(pending: Pending) -> impl IntoView {
     let failed = pending.error.clone();
     let is_failed = failed.is_some();
     let data_cid = cid.clone();
+    let state = move || match (is_failed, chat.status.get()) {
+        (true, _) => "not sent",
+        (false, Status::Online) => "sending…",
+        // Kept in the browser; it goes out by itself once connected.
+        (false, _) => "waiting for connection",
+    };
     view! {
         <li class="msg pending" class:failed=is_failed data-cid=data_cid>
             <div class="meta">
                 <span class="author" style=format!("--hue:{hue}")>{me}</span>
-                <span class="state">{if is_failed { "not sent" } else { "sending…" }}</span>
+                <span class="state">{state}</span>
             </div>
             <p class="text">{pending.text}</p>
             {failed.map(|why| {
@@ -170,22 +183,17 @@ fn PendingLine(pending: Pending) -> impl IntoView {
 
 fn retry(cid: String) {
     let chat = use_chat();
-    if let Some(p) = chat.timeline.try_update(|t| t.take_pending(&cid)).flatten() {
-        #[cfg(feature = "hydrate")]
-        {
-            let room = chat.timeline.with_untracked(|t| t.room.clone());
-            super::live::send_message(chat, &room, p.text);
+    chat.outbox.update(|outbox| {
+        if let Some(item) = outbox.retry(&cid) {
+            super::persist::save_queued(item);
         }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = p;
-    }
+    });
+    #[cfg(feature = "hydrate")]
+    super::live::flush_outbox(chat);
 }
 
 fn discard(cid: String) {
-    let chat = use_chat();
-    chat.timeline.update(|t| {
-        t.take_pending(&cid);
-    });
+    use_chat().remove_from_outbox(&cid);
 }
 
 /// A stable colour per name, so a reader can follow who is talking.
@@ -322,7 +330,8 @@ mod scrolling {
 
         // Sending a message brings the reader back down to it.
         Effect::new(move |_| {
-            if chat.timeline.with(|t| t.pending().len()) > 0 {
+            let room = chat.timeline.with(|t| t.room.clone());
+            if chat.outbox.with(|outbox| outbox.in_room(&room).count()) > 0 {
                 pinned.set_value(true);
             }
         });

@@ -7,6 +7,8 @@ pub mod live;
 pub mod message_list;
 pub mod name_prompt;
 pub mod not_found;
+pub mod outbox;
+pub mod persist;
 pub mod room_page;
 pub mod sidebar;
 pub mod state;

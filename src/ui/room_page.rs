@@ -66,8 +66,13 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
     let chat = use_chat();
     let title = move || current.with(|r| r.as_ref().map(|r| r.title.clone()).unwrap_or_default());
     let topic = move || current.with(|r| r.as_ref().map(|r| r.topic.clone()).unwrap_or_default());
-    // The first connect takes a blink; only a lost connection is worth a word.
-    let status = move || (chat.status.get() == Status::Reconnecting).then_some("reconnecting…");
+    // The first connect takes a blink; only a lost connection is worth a word. What is
+    // written meanwhile waits in the outbox, so the composer stays usable.
+    let status = move || match chat.status.get() {
+        Status::Reconnecting => Some("reconnecting…"),
+        Status::Offline => Some("offline"),
+        _ => None,
+    };
     view! {
         <header class="room-header">
             <button
@@ -114,7 +119,7 @@ fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
             chat.timeline.set(Timeline::for_room(&slug));
             chat.online.set(Vec::new());
             chat.drawer_open.set(false);
-            super::live::remember_room(&slug);
+            super::persist::remember_room(&slug);
         }
         let Some(conn) = conn else { return };
         let after = chat
@@ -130,7 +135,6 @@ fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
                     chat.joined_room.set(Some(slug));
                     chat.online.set(joined.online.clone());
                     chat.timeline.update(|t| t.apply_join(joined, after));
-                    super::live::resend_pending(chat);
                 }
                 // The user moved on while this was under way.
                 Ok(_) => {

@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::outbox::Outbox;
+use super::persist;
 use super::timeline::Timeline;
 use crate::protocol::{ErrorCode, ServerEvent};
 
@@ -25,6 +27,8 @@ pub enum Status {
     Online,
     /// Lost; trying again.
     Reconnecting,
+    /// The browser says it has no network; waiting for it to come back.
+    Offline,
 }
 
 #[derive(Clone, Copy)]
@@ -45,6 +49,8 @@ pub struct Chat {
     /// Online counts by room slug, kept live by `counts` events.
     pub counts: RwSignal<HashMap<String, u32>>,
     pub timeline: RwSignal<Timeline>,
+    /// Our messages not yet confirmed, in every room.
+    pub outbox: RwSignal<Outbox>,
     /// Who is in the open room now.
     pub online: RwSignal<Vec<String>>,
     /// The phone drawer with rooms and people is open.
@@ -63,6 +69,7 @@ impl Chat {
             joined_room: RwSignal::new(None),
             counts: RwSignal::new(HashMap::new()),
             timeline: RwSignal::new(Timeline::default()),
+            outbox: RwSignal::new(Outbox::default()),
             online: RwSignal::new(Vec::new()),
             drawer_open: RwSignal::new(false),
         }
@@ -85,8 +92,12 @@ impl Chat {
                 self.conn.set(Some(conn));
             }
             ServerEvent::Message { room, msg } => {
+                self.remove_from_outbox(&msg.cid);
                 self.in_room(&room, |t| t.add_message(msg));
             }
+            // The message itself comes with the room's history or stream, like any other.
+            ServerEvent::Ack { cid, .. } => self.remove_from_outbox(&cid),
+            ServerEvent::Pong => {}
             ServerEvent::Joined { room, seq, name } => {
                 if self.is_open(&room) {
                     self.online.update(|online| {
@@ -109,13 +120,30 @@ impl Chat {
                     .set(rooms.into_iter().map(|c| (c.slug, c.online)).collect());
             }
             ServerEvent::Error { code, message, cid } => match (cid, code) {
-                (Some(cid), _) => self.timeline.update(|t| t.fail_pending(&cid, message)),
+                // Its room is gone: nowhere to show it, nothing to retry.
+                (Some(cid), ErrorCode::NoSuchRoom) => self.remove_from_outbox(&cid),
+                (Some(cid), code) => self.outbox.update(|outbox| {
+                    if let Some(item) = outbox.refuse(&cid, message, code.is_transient()) {
+                        persist::save_queued(item);
+                    }
+                }),
                 (None, ErrorCode::NameTaken | ErrorCode::BadName) => {
                     self.name_problem.set(Some(message));
                     self.asking_name.set(true);
                 }
                 (None, _) => leptos::logging::warn!("server refused a frame: {message}"),
             },
+        }
+    }
+
+    /// Takes a message out of the outbox, here and in storage, if it is there.
+    pub fn remove_from_outbox(&self, cid: &str) {
+        let held = self.outbox.with_untracked(|outbox| outbox.in_any_room(cid));
+        if held {
+            self.outbox.update(|outbox| {
+                outbox.confirm(cid);
+            });
+            persist::forget_queued(cid);
         }
     }
 

@@ -1,5 +1,5 @@
-//! What a room's message pane shows, as plain data: stored messages keyed by seq,
-//! presence notices placed between them, and the user's own messages not yet confirmed.
+//! What a room's message pane shows, as plain data: stored messages keyed by seq and
+//! presence notices placed between them. (Our own unconfirmed messages are in the outbox.)
 //!
 //! Keying by seq is what makes the history fetch and the live stream join cleanly: a
 //! message that arrives both ways lands on the same key once, and order is the key order.
@@ -17,21 +17,11 @@ pub enum Line {
     Notice(String),
 }
 
-/// A message of ours on its way to the server.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pending {
-    pub cid: String,
-    pub text: String,
-    /// Why the server refused it, if it did.
-    pub error: Option<String>,
-}
-
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timeline {
     pub room: String,
     lines: BTreeMap<LineKey, Line>,
     notices: u32,
-    pending: Vec<Pending>,
     /// Older messages exist on the server.
     pub has_more: bool,
     /// The first join answered; before that the pane shows "loading".
@@ -48,10 +38,6 @@ impl Timeline {
 
     pub fn lines(&self) -> impl Iterator<Item = (&LineKey, &Line)> {
         self.lines.iter()
-    }
-
-    pub fn pending(&self) -> &[Pending] {
-        &self.pending
     }
 
     /// Seq of the newest message held, if any.
@@ -73,7 +59,6 @@ impl Timeline {
 
     /// A stored message, live or from history. Idempotent.
     pub fn add_message(&mut self, msg: ChatMessage) {
-        self.pending.retain(|p| p.cid != msg.cid);
         self.lines.insert((msg.seq, 0), Line::Message(msg));
     }
 
@@ -108,31 +93,6 @@ impl Timeline {
             self.add_message(msg);
         }
         self.has_more = page.has_more;
-    }
-
-    pub fn add_pending(&mut self, cid: String, text: String) {
-        self.pending.push(Pending {
-            cid,
-            text,
-            error: None,
-        });
-    }
-
-    pub fn fail_pending(&mut self, cid: &str, error: String) {
-        if let Some(p) = self.pending.iter_mut().find(|p| p.cid == cid) {
-            p.error = Some(error);
-        }
-    }
-
-    /// Takes a message out of the pending list, returning it (to retry or discard).
-    pub fn take_pending(&mut self, cid: &str) -> Option<Pending> {
-        let index = self.pending.iter().position(|p| p.cid == cid)?;
-        Some(self.pending.remove(index))
-    }
-
-    /// Pending messages not refused by the server: these are (re)sent on connect.
-    pub fn unsent(&self) -> impl Iterator<Item = &Pending> {
-        self.pending.iter().filter(|p| p.error.is_none())
     }
 }
 
@@ -211,19 +171,5 @@ mod tests {
         assert_eq!(t.first_seq(), Some(500));
         assert_eq!(t.lines().count(), 50);
         assert!(t.has_more);
-    }
-
-    #[test]
-    fn pending_messages_clear_when_confirmed() {
-        let mut t = Timeline::for_room("general");
-        t.add_pending("cid-0001".into(), "m1".into());
-        t.add_pending("cid-0002".into(), "m2".into());
-        t.fail_pending("cid-0002", "too long".into());
-        assert_eq!(t.unsent().count(), 1);
-        t.add_message(msg(1));
-        assert_eq!(t.pending().len(), 1);
-        assert_eq!(t.pending()[0].error.as_deref(), Some("too long"));
-        assert!(t.take_pending("cid-0002").is_some());
-        assert!(t.pending().is_empty());
     }
 }

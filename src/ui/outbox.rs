@@ -1,0 +1,186 @@
+//! Messages the user wrote that the server has not confirmed yet, for every room.
+//!
+//! Each one is kept in `localStorage` (see `persist`) until the server says it is stored,
+//! so neither a lost connection nor a reload loses it. Sending is at-least-once: whatever
+//! was not confirmed on one socket is sent again on the next, and the server stores each
+//! client id once, so the room still shows it once.
+
+use serde::{Deserialize, Serialize};
+
+/// One message waiting for its confirmation.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Queued {
+    pub room: String,
+    /// The client-made id the server deduplicates on.
+    pub cid: String,
+    pub text: String,
+    /// When it was written (ms since the epoch, plus a counter): the order to send in.
+    pub made: f64,
+    /// Why the server refused it, for good; it waits for Retry or Discard.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Sent on the current socket; not sent again until that socket is gone.
+    #[serde(skip)]
+    pub in_flight: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outbox {
+    items: Vec<Queued>,
+}
+
+impl Outbox {
+    /// An outbox holding `items` (read back after a reload), in the order they were made.
+    pub fn restore(mut items: Vec<Queued>) -> Self {
+        items.sort_by(|a, b| a.made.total_cmp(&b.made));
+        for item in &mut items {
+            item.in_flight = false;
+        }
+        Outbox { items }
+    }
+
+    pub fn add(&mut self, item: Queued) {
+        if !self.items.iter().any(|q| q.cid == item.cid) {
+            self.items.push(item);
+        }
+    }
+
+    pub fn in_any_room(&self, cid: &str) -> bool {
+        self.items.iter().any(|q| q.cid == cid)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The messages waiting in `room`, oldest first.
+    pub fn in_room<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a Queued> + 'a {
+        self.items.iter().filter(move |q| q.room == room)
+    }
+
+    /// The server stored it: it leaves the outbox. Returns it if it was here.
+    pub fn confirm(&mut self, cid: &str) -> Option<Queued> {
+        let index = self.items.iter().position(|q| q.cid == cid)?;
+        Some(self.items.remove(index))
+    }
+
+    /// The server refused it. A transient refusal (rate limit, overload) leaves it to be
+    /// sent again; any other is kept with its reason until the user decides. Returns the
+    /// changed item, to save.
+    pub fn refuse(&mut self, cid: &str, why: String, transient: bool) -> Option<&Queued> {
+        let item = self.items.iter_mut().find(|q| q.cid == cid)?;
+        item.in_flight = false;
+        if !transient {
+            item.error = Some(why);
+        }
+        Some(item)
+    }
+
+    /// The user chose Retry: it is sent again like a new message, under the same id.
+    pub fn retry(&mut self, cid: &str) -> Option<&Queued> {
+        let item = self.items.iter_mut().find(|q| q.cid == cid)?;
+        item.error = None;
+        item.in_flight = false;
+        Some(item)
+    }
+
+    /// A new socket: nothing is in flight on it yet.
+    pub fn socket_changed(&mut self) {
+        for item in &mut self.items {
+            item.in_flight = false;
+        }
+    }
+
+    /// The messages to send now, oldest first, marked as in flight: as many as keep at
+    /// most `window` in flight. A small window keeps a long outbox from tripping the
+    /// server's rate limit, which would refuse some out of order.
+    pub fn take_to_send(&mut self, window: usize) -> Vec<Queued> {
+        let waiting = self.items.iter().filter(|q| q.error.is_none());
+        let room = window.saturating_sub(waiting.clone().filter(|q| q.in_flight).count());
+        self.items
+            .iter_mut()
+            .filter(|q| q.error.is_none() && !q.in_flight)
+            .take(room)
+            .map(|q| {
+                q.in_flight = true;
+                q.clone()
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(room: &str, cid: &str, made: f64) -> Queued {
+        Queued {
+            room: room.into(),
+            cid: cid.into(),
+            text: format!("text of {cid}"),
+            made,
+            error: None,
+            in_flight: false,
+        }
+    }
+
+    fn cids(items: &[Queued]) -> Vec<&str> {
+        items.iter().map(|q| q.cid.as_str()).collect()
+    }
+
+    #[test]
+    fn sends_in_order_once_per_socket_until_confirmed() {
+        let mut outbox = Outbox::restore(vec![
+            queued("tech", "c2", 2.0),
+            queued("general", "c1", 1.0),
+        ]);
+        outbox.add(queued("general", "c3", 3.0));
+        outbox.add(queued("general", "c3", 3.0));
+        assert_eq!(cids(&outbox.take_to_send(2)), ["c1", "c2"]);
+        assert!(outbox.take_to_send(2).is_empty(), "two in flight already");
+
+        assert!(outbox.confirm("c2").is_some());
+        assert!(outbox.confirm("c2").is_none());
+        assert_eq!(cids(&outbox.take_to_send(2)), ["c3"]);
+        outbox.socket_changed();
+        assert_eq!(cids(&outbox.take_to_send(10)), ["c1", "c3"]);
+        let general: Vec<_> = outbox.in_room("general").map(|q| q.cid.as_str()).collect();
+        assert_eq!(general, ["c1", "c3"]);
+    }
+
+    #[test]
+    fn refusals_wait_for_the_user_unless_transient() {
+        let mut outbox = Outbox::default();
+        outbox.add(queued("general", "c1", 1.0));
+        outbox.add(queued("general", "c2", 2.0));
+        outbox.take_to_send(10);
+        outbox.refuse("c1", "too long".into(), false);
+        outbox.refuse("c2", "slow down".into(), true);
+        assert_eq!(
+            cids(&outbox.take_to_send(10)),
+            ["c2"],
+            "a transient refusal is sent again"
+        );
+        assert_eq!(
+            outbox.in_room("general").next().unwrap().error.as_deref(),
+            Some("too long")
+        );
+
+        outbox.retry("c1");
+        assert_eq!(cids(&outbox.take_to_send(10)), ["c1"]);
+        assert!(outbox.confirm("c1").is_some());
+        assert!(outbox.confirm("c2").is_some());
+        assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn survives_a_round_trip_through_storage() {
+        let mut item = queued("general", "c1", 1.5);
+        item.error = Some("no".into());
+        item.in_flight = true;
+        let json = serde_json::to_string(&item).unwrap();
+        let back: Queued = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.error.as_deref(), Some("no"));
+        assert!(!back.in_flight, "nothing is in flight after a reload");
+    }
+}
