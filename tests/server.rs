@@ -16,13 +16,23 @@ use natter::server::{leptos_options, router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod support;
+
+use support::{
+    arrive, assert_quiet, assert_quiet_for, call, connect, join, next_event, send, welcome, Socket,
+    Target,
+};
 
 struct Server {
     addr: SocketAddr,
     _dir: tempfile::TempDir,
+}
+
+impl Target for Server {
+    fn addr(&self) -> SocketAddr {
+        self.addr
+    }
 }
 
 async fn start() -> Server {
@@ -45,121 +55,6 @@ async fn start() -> Server {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     Server { addr, _dir: dir }
-}
-
-/// Connects and says hello; returns the socket and the first event the server sent.
-async fn connect(server: &Server, user: &str, name: &str) -> (Socket, ServerEvent) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr))
-        .await
-        .unwrap();
-    let hello = ClientFrame::Hello {
-        user: user.into(),
-        name: name.into(),
-    };
-    ws.send(Message::text(hello.encode())).await.unwrap();
-    let first = next_event(&mut ws).await;
-    (ws, first)
-}
-
-async fn welcome(server: &Server, user: &str, name: &str) -> (Socket, String) {
-    match connect(server, user, name).await {
-        (ws, ServerEvent::Welcome { conn, .. }) => (ws, conn),
-        (_, other) => panic!("expected welcome, got {other:?}"),
-    }
-}
-
-/// The next event, skipping online counts (they come on a timer).
-async fn next_event(ws: &mut Socket) -> ServerEvent {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("an event within 5 s")
-            .expect("socket open")
-            .expect("readable frame");
-        match frame {
-            Message::Text(text) => match ServerEvent::decode(text.as_str()).unwrap() {
-                ServerEvent::Counts { .. } => continue,
-                event => return event,
-            },
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected frame {other:?}"),
-        }
-    }
-}
-
-/// Nothing but counts arrives for a little while.
-async fn assert_quiet(ws: &mut Socket) {
-    assert_quiet_for(ws, Duration::from_millis(300)).await
-}
-
-async fn assert_quiet_for(ws: &mut Socket, quiet: Duration) {
-    let deadline = tokio::time::Instant::now() + quiet;
-    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, ws.next()).await {
-        if let Message::Text(text) = &frame {
-            if let Ok(ServerEvent::Counts { .. }) = ServerEvent::decode(text.as_str()) {
-                continue;
-            }
-        }
-        panic!("expected silence, got {frame:?}");
-    }
-}
-
-/// POSTs a server function the way the browser does (URL-encoded arguments).
-async fn call(server: &Server, function: &str, args: &[(&str, &str)]) -> (u16, String) {
-    let body: String = args
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
-    let request = format!(
-        "POST /api/{function} HTTP/1.0\r\nHost: {}\r\nAccept: application/json\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        server.addr,
-        body.len()
-    );
-    tcp.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
-    (status, body)
-}
-
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-async fn join(server: &Server, conn: &str, room: &str) -> JoinedRoom {
-    let (status, body) = call(server, "join_room", &[("conn", conn), ("room", room)]).await;
-    assert_eq!(status, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
-
-/// Connects, joins `room` and reads the announcement of one's own arrival.
-async fn arrive(server: &Server, user: &str, name: &str, room: &str) -> (Socket, String) {
-    let (mut ws, conn) = welcome(server, user, name).await;
-    join(server, &conn, room).await;
-    match next_event(&mut ws).await {
-        ServerEvent::Joined { name: who, .. } => assert_eq!(who, name),
-        other => panic!("expected our own arrival, got {other:?}"),
-    }
-    (ws, conn)
-}
-
-async fn send(ws: &mut Socket, room: &str, cid: &str, text: &str) {
-    let frame = ClientFrame::Send {
-        room: room.into(),
-        cid: cid.into(),
-        text: text.into(),
-    };
-    ws.send(Message::text(frame.encode())).await.unwrap();
 }
 
 #[tokio::test]
