@@ -1,0 +1,183 @@
+// Never losing a message: offline sends, the outbox across a reload, refused messages,
+// and sends the server asks to slow down. Real Chromium against the real server.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import {
+  arrive, artifacts, eventually, launchBrowser, message, newPerson, roomReady, say,
+  startServer,
+} from './harness.mjs';
+
+/// Texts of the stored messages on screen, in order.
+const texts = (page) => page.locator('.lines .msg:not(.pending) .text').allInnerTexts();
+const pending = (page) => page.locator('.lines .msg.pending .text').allInnerTexts();
+const seqs = (page) =>
+  page.locator('.lines .msg:not(.pending)').evaluateAll((els) => els.map((e) => Number(e.dataset.seq)));
+
+/// Makes the page's socket to the server fail (or work again) on demand, the page's HTTP
+/// untouched; `tamper` may rewrite frames the page sends.
+async function controlSocket(context) {
+  const control = { blocked: false, tamper: null };
+  await context.routeWebSocket(/\/ws$/, (ws) => {
+    if (control.blocked) return ws.close({ code: 1011, reason: 'blocked by the test' });
+    const server = ws.connectToServer();
+    ws.onMessage((frame) => {
+      const rewrite = control.tamper;
+      server.send(rewrite ? rewrite(frame) : frame);
+    });
+  });
+  return control;
+}
+
+/// Leaves the socket's own close messages out of a page's recorded problems.
+function problemsBesidesTheSocket(page) {
+  return page.problems.filter((p) => !p.includes('WebSocket'));
+}
+
+describe('never losing a message', () => {
+  let server, browser;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('three messages written offline arrive once, in order, for both people', async () => {
+    const ana = await newPerson(browser);
+    const bo = await newPerson(browser);
+    await arrive(ana.page, server.url, '/r/tech', 'ana');
+    await arrive(bo.page, server.url, '/r/tech', 'bo');
+    await say(ana.page, 'online first');
+    await message(bo.page, 'online first').waitFor();
+
+    await ana.context.setOffline(true);
+    await ana.page.locator('.status', { hasText: 'offline' }).waitFor();
+    for (const text of ['offline one', 'offline two', 'offline three']) await say(ana.page, text);
+    await eventually(() => pending(ana.page), ['offline one', 'offline two', 'offline three']);
+    await ana.page.locator('.msg.pending .state', { hasText: 'waiting for connection' }).first().waitFor();
+    await ana.page.screenshot({ path: join(artifacts, 'desktop-offline.png') });
+    await bo.page.waitForTimeout(500);
+    assert.deepEqual(await texts(bo.page), ['online first'], 'nothing leaks out while offline');
+
+    await ana.context.setOffline(false);
+    const want = ['online first', 'offline one', 'offline two', 'offline three'];
+    await eventually(() => texts(ana.page), want, 10_000);
+    await eventually(() => texts(bo.page), want, 10_000);
+    assert.deepEqual(await pending(ana.page), []);
+    await ana.page.locator('.status').waitFor({ state: 'detached' });
+    for (const page of [ana.page, bo.page]) assert.deepEqual(await seqs(page), [1, 2, 3, 4]);
+
+    // The history agrees: each stored once.
+    await bo.page.reload();
+    await roomReady(bo.page);
+    assert.deepEqual(await texts(bo.page), want);
+    assert.deepEqual(problemsBesidesTheSocket(ana.page), []);
+    assert.deepEqual(bo.page.problems, []);
+  });
+
+  test('unsent messages survive a reload and go out once the server is reachable', async () => {
+    const cleo = await newPerson(browser);
+    const dan = await newPerson(browser);
+    const socket = await controlSocket(cleo.context);
+    await arrive(cleo.page, server.url, '/r/music', 'cleo');
+    await arrive(dan.page, server.url, '/r/music', 'dan');
+
+    socket.blocked = true;
+    await cleo.context.setOffline(true); // drops the open socket; the next ones fail
+    await cleo.context.setOffline(false);
+    await cleo.page.locator('.status', { hasText: 'reconnecting' }).waitFor();
+    await say(cleo.page, 'kept one');
+    await say(cleo.page, 'kept two');
+    await eventually(() => pending(cleo.page), ['kept one', 'kept two']);
+
+    await cleo.page.reload();
+    await eventually(() => pending(cleo.page), ['kept one', 'kept two']);
+    await dan.page.waitForTimeout(300);
+    assert.deepEqual(await texts(dan.page), []);
+
+    socket.blocked = false;
+    // The browser says the network is back: reconnect now rather than after the backoff.
+    await cleo.page.evaluate(() => window.dispatchEvent(new Event('online')));
+    await eventually(() => texts(dan.page), ['kept one', 'kept two'], 10_000);
+    await eventually(() => texts(cleo.page), ['kept one', 'kept two'], 10_000);
+    assert.deepEqual(await pending(cleo.page), []);
+
+    // Confirmed messages leave storage: another reload sends nothing again.
+    await cleo.page.reload();
+    await roomReady(cleo.page);
+    await cleo.page.waitForTimeout(500);
+    assert.deepEqual(await texts(dan.page), ['kept one', 'kept two']);
+    assert.deepEqual(await seqs(dan.page), [1, 2]);
+    assert.deepEqual(problemsBesidesTheSocket(cleo.page), []);
+  });
+
+  test('a refused message says why and can be retried or discarded', async () => {
+    const eve = await newPerson(browser);
+    const socket = await controlSocket(eve.context);
+    await arrive(eve.page, server.url, '/r/games', 'eve');
+
+    // Something between the page and the server mangles the next send into one that is
+    // too long, so the server refuses it.
+    const mangleOnce = () => {
+      socket.tamper = (frame) => {
+        if (!frame.includes('"t":"send"')) return frame;
+        socket.tamper = null;
+        const sent = JSON.parse(frame);
+        return JSON.stringify({ ...sent, text: 'x'.repeat(4_001) });
+      };
+    };
+    mangleOnce();
+    await say(eve.page, 'first try fails');
+    const failed = eve.page.locator('.msg.pending.failed');
+    await failed.locator('.send-error', { hasText: 'at most 4000 characters' }).waitFor();
+    await eve.page.screenshot({ path: join(artifacts, 'desktop-refused.png') });
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    await message(eve.page, 'first try fails').waitFor();
+    assert.equal(await failed.count(), 0);
+
+    mangleOnce();
+    await say(eve.page, 'this one goes away');
+    await failed.waitFor();
+    // A refusal is kept across a reload until the user decides.
+    await eve.page.reload();
+    await roomReady(eve.page);
+    await failed.getByRole('button', { name: 'Discard' }).click();
+    assert.equal(await failed.count(), 0);
+    await eve.page.reload();
+    await roomReady(eve.page);
+    assert.deepEqual(await pending(eve.page), []);
+    assert.deepEqual(await texts(eve.page), ['first try fails']);
+    assert.deepEqual(eve.page.problems, []);
+  });
+});
+
+describe('a server asking to slow down', () => {
+  let server, browser;
+
+  before(async () => {
+    server = await startServer(['--send-rate', '2', '--send-burst', '3']);
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('messages refused for now are sent again by themselves, in order', async () => {
+    const fay = await newPerson(browser);
+    await arrive(fay.page, server.url, '/r/random', 'fay');
+    const want = Array.from({ length: 8 }, (_, i) => `quick ${i + 1}`);
+    for (const text of want) await say(fay.page, text);
+    await eventually(() => texts(fay.page), want, 15_000);
+    assert.deepEqual(await seqs(fay.page), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(await fay.page.locator('.msg.pending.failed').count(), 0);
+    assert.deepEqual(fay.page.problems, []);
+  });
+});
