@@ -16,15 +16,22 @@ const seqs = (page) =>
   page.locator('.lines .msg:not(.pending)').evaluateAll((els) => els.map((e) => Number(e.dataset.seq)));
 
 /// Makes the page's socket to the server fail (or work again) on demand, the page's HTTP
-/// untouched; `tamper` may rewrite frames the page sends.
+/// untouched; `tamper` may rewrite frames the page sends; `muteCurrent()` silently drops
+/// everything the server sends on the socket open now, like a connection that died
+/// without closing.
 async function controlSocket(context) {
-  const control = { blocked: false, tamper: null };
+  const control = { blocked: false, tamper: null, sockets: 0, muted: 0 };
+  control.muteCurrent = () => { control.muted = control.sockets; };
   await context.routeWebSocket(/\/ws$/, (ws) => {
     if (control.blocked) return ws.close({ code: 1011, reason: 'blocked by the test' });
+    const id = ++control.sockets;
     const server = ws.connectToServer();
     ws.onMessage((frame) => {
       const rewrite = control.tamper;
       server.send(rewrite ? rewrite(frame) : frame);
+    });
+    server.onMessage((frame) => {
+      if (control.muted !== id) ws.send(frame);
     });
   });
   return control;
@@ -115,6 +122,33 @@ describe('never losing a message', () => {
     assert.deepEqual(await texts(dan.page), ['kept one', 'kept two']);
     assert.deepEqual(await seqs(dan.page), [1, 2]);
     assert.deepEqual(problemsBesidesTheSocket(cleo.page), []);
+  });
+
+  test('a connection that dies without closing is noticed, and nothing is doubled', async () => {
+    const gus = await newPerson(browser);
+    const hal = await newPerson(browser);
+    const socket = await controlSocket(gus.context);
+    await arrive(gus.page, server.url, '/r/general', 'gus');
+    await arrive(hal.page, server.url, '/r/general', 'hal');
+
+    // The server still gets what gus sends, but nothing comes back: his message is
+    // stored, yet he never sees the confirmation.
+    socket.muteCurrent();
+    await say(gus.page, 'into the void');
+    await message(hal.page, 'into the void').waitFor();
+    assert.deepEqual(await pending(gus.page), ['into the void']);
+
+    // Coming back to the tab makes the page ask the server whether it is there; no
+    // answer, so it reconnects, resends (stored once) and catches up.
+    await gus.page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await eventually(() => texts(gus.page), ['into the void'], 15_000);
+    assert.deepEqual(await pending(gus.page), []);
+    assert.equal(socket.sockets, 2, 'one new socket');
+    await say(gus.page, 'and back');
+    await eventually(() => texts(hal.page), ['into the void', 'and back']);
+    assert.deepEqual(await seqs(hal.page), [1, 2]);
+    assert.deepEqual(await seqs(gus.page), [1, 2]);
+    assert.deepEqual(problemsBesidesTheSocket(gus.page), []);
   });
 
   test('a refused message says why and can be retried or discarded', async () => {
