@@ -1,1 +1,1321 @@
-//! Placeholder.
+//! Hostile or broken input never takes the server down, and never reaches other users.
+//!
+//! Two parts.
+//!
+//! **The wire decoder, by property.** [`ClientFrame::decode`] is the first thing every text
+//! frame meets. Proptest feeds it arbitrary strings, arbitrary bytes (lossily decoded),
+//! JSON-shaped objects with a `t` among the known types, unknown strings and non-strings,
+//! fields of random types, hostile numbers and escapes (NUL, lone surrogates, broken
+//! `\u`), nesting far deeper than any parser should follow, and frames over
+//! [`MAX_FRAME_BYTES`]. It must never panic; oversized input is `TooLarge`; an unknown
+//! string `t` in an otherwise valid object is `UnknownType`; whatever it accepts
+//! re-encodes to the same frame; every generated frame round-trips through `encode`.
+//! [`ServerEvent::decode`] gets the same junk and must not panic either.
+//!
+//! **The live binary, by corpus.** The real `natter` runs with a 2 s idle timeout. Two
+//! bystanders, alice and bob, stay in room `general` throughout, their sockets read all
+//! the time so they answer the server's pings. Then one hostile client after another:
+//! - a table of raw WebSocket cases ([`ws_corpus`]), written byte for byte on a socket
+//!   whose HTTP upgrade this file does itself, before or after `hello`: binary garbage,
+//!   invalid UTF-8, oversized and fragmented-oversized messages, lying length headers,
+//!   oversized and fragmented control frames, reserved opcodes and RSV bits, unmasked
+//!   frames, bad close frames, unknown types, malformed and deeply nested JSON, and sends
+//!   with a bad id, an over-long text or an unknown room. Each has an expected outcome:
+//!   refused with these `error` codes and still open (a `ping` after it is answered), or
+//!   closed with this code, or dropped;
+//! - a table of broken HTTP ([`http_corpus`]): random bytes instead of a request, broken
+//!   upgrades, oversized headers, junk arguments to server functions;
+//! - a flood of 2,000 `join_room` calls from one connection, a few at a time: most are
+//!   refused, and a bystander message crosses the server promptly in the middle of it;
+//! - half-open connections: a client that says hello and then answers no ping, one that
+//!   stalls halfway through a frame, one that upgrades and never says hello. Each is
+//!   closed within the idle timeout plus a margin.
+//!
+//! After every case alice posts to `general` and bob must receive it within 2 s: the
+//! server is up and others are unaffected. At the end the process is still running,
+//! `/healthz` answers 200 and counts only the bystanders' connections, and the stored
+//! history of every room holds exactly the bystanders' messages — no hostile input was
+//! stored. Every case's outcome is printed (`--nocapture`).
+//!
+//! Only observed, not asserted: a TCP connection that never sends a request. The server
+//! has no HTTP header timeout, so it stays open; the test prints what it found.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use natter::protocol::{
+    ChatMessage, ClientFrame, ErrorCode, HistoryPage, ServerEvent, MAX_FRAME_BYTES,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{timeout, timeout_at, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+use support::binary::Natter;
+use support::{call, Socket};
+
+// ───────────────────────────── Part 1: the decoder ─────────────────────────────
+
+mod decoder {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+    use proptest::sample::{select, Index};
+    use serde_json::Value;
+
+    use natter::protocol::DecodeError;
+
+    const KNOWN: [&str; 3] = ["hello", "send", "ping"];
+
+    /// `cases` runs each, and no regression files written into the tree.
+    fn config(cases: u32) -> ProptestConfig {
+        ProptestConfig {
+            cases,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        }
+    }
+
+    /// A piece of the inside of a JSON string: plain text, and escapes valid and not.
+    fn string_piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-zA-Z0-9 _.-]{0,12}",
+            2 => any::<char>().prop_map(String::from),
+            1 => Just(r"\u0000".to_owned()),       // escaped NUL
+            1 => Just("\u{0}".to_owned()),         // raw NUL: not allowed unescaped
+            1 => Just(r"\ud800".to_owned()),       // lone high surrogate
+            1 => Just(r"\udfff".to_owned()),       // lone low surrogate
+            1 => Just(r"\ud83d\ude00".to_owned()), // a proper pair
+            1 => Just(r"\ud83d\u0041".to_owned()), // high surrogate, then not a low one
+            1 => Just(r#"\""#.to_owned()),
+            1 => Just(r"\\\/\b\f\n\r\t".to_owned()),
+            1 => Just(r"\x41".to_owned()),         // not a JSON escape
+            1 => Just(r"\u12".to_owned()),         // truncated escape
+            1 => Just(r"\".to_owned()),            // dangling backslash
+        ]
+    }
+
+    /// A JSON string literal, quotes included; often invalid inside.
+    fn json_string() -> impl Strategy<Value = String> {
+        vec(string_piece(), 0..6).prop_map(|pieces| format!("\"{}\"", pieces.concat()))
+    }
+
+    /// Numbers, including ones no integer or float holds and some that are not JSON.
+    fn json_number() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            "-?[1-9][0-9]{20,400}",
+            "-?[0-9]{1,3}\\.[0-9]{1,40}[eE][+-]?[0-9]{1,7}",
+            select(vec![
+                "-0", "1e999999", "NaN", "Infinity", "01", "1.", ".5", "0x10", "+1"
+            ])
+            .prop_map(str::to_owned),
+        ]
+    }
+
+    /// A key: one of the protocol's field names or anything else, as a JSON literal.
+    fn json_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => select(vec!["t", "user", "name", "room", "cid", "text"])
+                .prop_map(|k| format!("\"{k}\"")),
+            1 => json_string(),
+        ]
+    }
+
+    fn json_object(fields: &[(String, String)]) -> String {
+        let fields: Vec<String> = fields.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+        format!("{{{}}}", fields.join(","))
+    }
+
+    /// JSON-ish text: valid JSON, mostly, with the hostile leaves above.
+    fn json_value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            select(vec!["null", "true", "false"]).prop_map(str::to_owned),
+            json_number(),
+            json_string(),
+        ];
+        leaf.prop_recursive(6, 48, 6, |inner| {
+            prop_oneof![
+                vec(inner.clone(), 0..6).prop_map(|items| format!("[{}]", items.join(","))),
+                vec((json_key(), inner), 0..6).prop_map(|fields| json_object(&fields)),
+            ]
+        })
+    }
+
+    /// The value of `t`: a known type, an unknown one, or not a string at all.
+    fn tag() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => select(KNOWN.to_vec()).prop_map(|t| format!("\"{t}\"")),
+            2 => "[a-z_]{0,10}".prop_map(|t| format!("\"{t}\"")),
+            1 => json_string(),
+            2 => json_value(),
+        ]
+    }
+
+    /// Something shaped like a frame: an object with `t` somewhere among random fields,
+    /// sometimes cut short or with something after it.
+    fn frame_like() -> impl Strategy<Value = String> {
+        let object = (tag(), vec((json_key(), json_value()), 0..6), any::<Index>()).prop_map(
+            |(tag, mut fields, at)| {
+                fields.insert(at.index(fields.len() + 1), ("\"t\"".to_owned(), tag));
+                json_object(&fields)
+            },
+        );
+        (object, 0..4u8, any::<Index>()).prop_map(|(object, mangle, at)| match mangle {
+            // Cut at a character boundary.
+            0 => {
+                let cut = object
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .nth(at.index(object.chars().count()))
+                    .unwrap_or(0);
+                object[..cut].to_owned()
+            }
+            1 => format!("{object} {object}"),
+            2 => format!(" \n\t{object}\r\n "),
+            _ => object,
+        })
+    }
+
+    /// Strictly valid JSON, for the "otherwise valid" objects.
+    fn valid_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("JSON has no NaN or infinity", |f| f.is_finite())
+                .prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                vec(inner.clone(), 0..6).prop_map(Value::Array),
+                vec((any::<String>(), inner), 0..6)
+                    .prop_map(|fields| Value::Object(fields.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn client_frame() -> impl Strategy<Value = ClientFrame> {
+        prop_oneof![
+            (any::<String>(), any::<String>())
+                .prop_map(|(user, name)| ClientFrame::Hello { user, name }),
+            (any::<String>(), any::<String>(), any::<String>())
+                .prop_map(|(room, cid, text)| ClientFrame::Send { room, cid, text }),
+            Just(ClientFrame::Ping),
+        ]
+    }
+
+    /// What holds for every input: no panic (proptest catches one), an unknown type is
+    /// never a known one, and an accepted frame is exactly what it re-encodes to.
+    fn check_decode(input: &str) -> Result<(), TestCaseError> {
+        match ClientFrame::decode(input) {
+            Ok(frame) => prop_assert_eq!(ClientFrame::decode(&frame.encode()), Ok(frame)),
+            Err(DecodeError::TooLarge(len)) => {
+                prop_assert!(input.len() > MAX_FRAME_BYTES);
+                prop_assert_eq!(len, input.len());
+            }
+            Err(DecodeError::UnknownType(t)) => prop_assert!(!KNOWN.contains(&t.as_str())),
+            Err(DecodeError::Malformed(_)) => {}
+        }
+        let _ = ServerEvent::decode(input);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(1000))]
+
+        #[test]
+        fn arbitrary_strings_never_panic(input in any::<String>()) {
+            check_decode(&input)?;
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..1024)) {
+            check_decode(&String::from_utf8_lossy(&bytes))?;
+        }
+
+        #[test]
+        fn valid_frames_round_trip(frame in client_frame()) {
+            prop_assert_eq!(ClientFrame::decode(&frame.encode()), Ok(frame));
+        }
+
+    }
+
+    // Costlier inputs, fewer cases: the property part stays within a few seconds.
+    proptest! {
+        #![proptest_config(config(400))]
+
+        #[test]
+        fn frame_shaped_json_never_panics(input in frame_like()) {
+            check_decode(&input)?;
+        }
+
+        #[test]
+        fn unknown_string_types_are_told_apart(
+            t in any::<String>().prop_filter("unknown", |t| !KNOWN.contains(&t.as_str())),
+            fields in vec(
+                (any::<String>().prop_filter("not the tag", |k| k != "t"), valid_json()),
+                0..5,
+            ),
+            at in any::<Index>(),
+        ) {
+            let mut fields: Vec<(String, String)> = fields
+                .iter()
+                .map(|(k, v)| (Value::from(k.as_str()).to_string(), v.to_string()))
+                .collect();
+            fields.insert(at.index(fields.len() + 1), ("\"t\"".into(), Value::from(t.as_str()).to_string()));
+            let input = json_object(&fields);
+            prop_assume!(input.len() <= MAX_FRAME_BYTES);
+            prop_assert_eq!(ClientFrame::decode(&input), Err(DecodeError::UnknownType(t)));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Up to 70,000 levels: over the size limit it is refused unread; under it the
+        /// parser's depth limit stops it. Either way no stack overflow, no panic.
+        #[test]
+        fn deep_nesting_is_refused(
+            depth in prop_oneof![0usize..300, 0usize..70_000],
+            opener in select(vec!["[", "{\"a\":", "{\"t\":", "[{\"t\":\"send\",\"x\":"]),
+            closed in any::<bool>(),
+        ) {
+            let closer: String = opener
+                .chars()
+                .filter_map(|c| match c { '[' => Some(']'), '{' => Some('}'), _ => None })
+                .rev()
+                .collect();
+            let mut input = opener.repeat(depth);
+            if closed {
+                input.push('1');
+                input.push_str(&closer.repeat(depth));
+            }
+            let decoded = ClientFrame::decode(&input);
+            if input.len() > MAX_FRAME_BYTES {
+                prop_assert_eq!(decoded, Err(DecodeError::TooLarge(input.len())));
+            } else {
+                prop_assert!(matches!(decoded, Err(DecodeError::Malformed(_))), "{decoded:?}");
+            }
+        }
+
+        /// Over the limit is `TooLarge`, whatever the content, counted in bytes.
+        #[test]
+        fn oversized_input_is_too_large(
+            prefix in prop_oneof![frame_like(), any::<String>()],
+            pad in select(vec!["x", " ", "é", "€", "😀", "\\u0000"]),
+            extra in 1usize..4096,
+        ) {
+            let repeats = (MAX_FRAME_BYTES + extra) / pad.len() + 1;
+            let input = format!("{prefix}{}", pad.repeat(repeats));
+            prop_assert_eq!(ClientFrame::decode(&input), Err(DecodeError::TooLarge(input.len())));
+            let _ = ServerEvent::decode(&input);
+        }
+    }
+
+    /// The limit is inclusive: a frame of exactly `MAX_FRAME_BYTES` is parsed.
+    #[test]
+    fn the_size_limit_is_exact() {
+        let frame = |len: usize| {
+            let head = r#"{"t":"send","room":"general","cid":"abcdefgh","text":""#;
+            let text = "a".repeat(len - head.len() - 2);
+            format!("{head}{text}\"}}")
+        };
+        let at_limit = frame(MAX_FRAME_BYTES);
+        assert_eq!(at_limit.len(), MAX_FRAME_BYTES);
+        assert!(matches!(
+            ClientFrame::decode(&at_limit),
+            Ok(ClientFrame::Send { .. })
+        ));
+        assert_eq!(
+            ClientFrame::decode(&frame(MAX_FRAME_BYTES + 1)),
+            Err(DecodeError::TooLarge(MAX_FRAME_BYTES + 1))
+        );
+    }
+}
+
+// ───────────────────────────── Part 2: the live server ─────────────────────────────
+
+/// The server's idle timeout in this test, in seconds.
+const IDLE_SECS: u64 = 2;
+/// How long a bystander's message may take to cross the server.
+const PROMPTLY: Duration = Duration::from_secs(2);
+/// How long any single hostile case may take to play out.
+const CASE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The whole live test, server start included.
+const LIVE_DEADLINE: Duration = Duration::from_secs(50);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_never_takes_the_server_down_or_reaches_other_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Natter::start(
+        &dir.path().join("natter.db"),
+        // The bystanders post after every case, faster than the default burst of 20
+        // allows; the send rate limit is not what this test is about.
+        &["--idle-timeout", "2", "--send-burst", "1000"],
+    )
+    .await;
+    timeout(LIVE_DEADLINE, run_corpus(&server))
+        .await
+        .expect("the hostile corpus finishes within its deadline");
+}
+
+async fn run_corpus(server: &Natter) {
+    let addr = server.addr;
+    let started = Instant::now();
+    let mut alice = Client::arrive(addr, "bystander-alice-01", "alice", "general").await;
+    let mut bob = Client::arrive(addr, "bystander-bob-0001", "bob", "general").await;
+    let mut said = Vec::new();
+
+    // A TCP connection that never sends a byte, held for the whole test; see the end.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+
+    for (n, case) in ws_corpus().into_iter().enumerate() {
+        let outcome = case.play(addr, n).await;
+        println!("{:<52} {outcome}", case.name);
+        case.expect.check(case.name, &outcome);
+        bystanders_unaffected(&mut alice, &mut bob, case.name, &mut said).await;
+    }
+
+    for case in http_corpus(addr) {
+        let answer = exchange(addr, &case.bytes).await;
+        println!("{:<52} {answer}", case.name);
+        case.expect.check(case.name, &answer);
+        bystanders_unaffected(&mut alice, &mut bob, case.name, &mut said).await;
+    }
+
+    join_flood(addr, &mut alice, &mut bob, &mut said).await;
+    half_open(addr).await;
+    bystanders_unaffected(&mut alice, &mut bob, "half-open connections", &mut said).await;
+
+    // Still running, healthy, and holding no hostile connection.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.pid()))
+        .expect("the server process exists");
+    let state = stat.rsplit_once(") ").map(|(_, rest)| &rest[..1]);
+    assert_ne!(state, Some("Z"), "the server process exited: {stat}");
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let (status, body) = healthz(addr).await;
+        assert_eq!(status, 200, "{body}");
+        if body.trim() == "ok 2 connections" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hostile connections linger: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Nothing hostile was stored: general holds the bystanders' messages, the other rooms
+    // nothing.
+    let stored = full_history(addr, "general").await;
+    let texts: Vec<&str> = stored.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts, said,
+        "general holds exactly what the bystanders said"
+    );
+    assert!(stored.iter().all(|m| m.author == "alice"));
+    for room in ["random", "tech", "music", "games"] {
+        assert_eq!(full_history(addr, room).await, vec![], "{room} stays empty");
+    }
+
+    // Not asserted: what the server does with a TCP connection that never sends a request.
+    let held = timeout(Duration::from_millis(100), silent.read(&mut [0; 64])).await;
+    println!(
+        "{:<52} {}",
+        "TCP connection that never sends a request",
+        match held {
+            Err(_) => format!("still open after {:.1} s", started.elapsed().as_secs_f64()),
+            Ok(Ok(0)) => "closed by the server".to_owned(),
+            Ok(other) => format!("{other:?}"),
+        }
+    );
+    println!(
+        "{} bystander messages crossed; live part took {:.1} s",
+        said.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// Alice posts to `general`; bob must get it promptly, and alice her own copy.
+async fn bystanders_unaffected(
+    alice: &mut Client,
+    bob: &mut Client,
+    after: &str,
+    said: &mut Vec<String>,
+) -> Duration {
+    let sent = Instant::now();
+    let text = format!("bystander message {} after: {after}", said.len());
+    alice
+        .post(&format!("bystander-{:04}", said.len()), &text)
+        .await;
+    let context = format!("after “{after}”");
+    let got = bob.expect_message(&text, &context).await;
+    assert_eq!(got.author, "alice", "{context}");
+    let crossed = sent.elapsed();
+    alice.expect_message(&text, &context).await;
+    said.push(text);
+    crossed
+}
+
+// ─────────────────── well-behaved clients: the bystanders ───────────────────
+
+/// A well-behaved client whose socket is read all the time, so that it answers the
+/// server's pings and stays connected however long a case takes. What it receives (but
+/// online counts) arrives on `events`.
+struct Client {
+    conn: String,
+    sink: SplitSink<Socket, Message>,
+    events: mpsc::UnboundedReceiver<ServerEvent>,
+    reader: JoinHandle<()>,
+}
+
+impl Client {
+    async fn arrive(addr: SocketAddr, user: &str, name: &str, room: &str) -> Client {
+        let (ws, conn) = support::arrive(&addr, user, name, room).await;
+        Client::pump(ws, conn)
+    }
+
+    async fn welcome(addr: SocketAddr, user: &str, name: &str) -> Client {
+        let (ws, conn) = support::welcome(&addr, user, name).await;
+        Client::pump(ws, conn)
+    }
+
+    fn pump(ws: Socket, conn: String) -> Client {
+        let (sink, mut stream) = ws.split();
+        let (tx, events) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
+            // Ends, closing the channel, when the socket does.
+            while let Some(Ok(frame)) = stream.next().await {
+                if let Message::Text(text) = frame {
+                    match ServerEvent::decode(text.as_str()) {
+                        Ok(ServerEvent::Counts { .. }) => {}
+                        Ok(event) => {
+                            let _ = tx.send(event);
+                        }
+                        Err(err) => panic!("undecodable event {text:?}: {err}"),
+                    }
+                }
+            }
+        });
+        Client {
+            conn,
+            sink,
+            events,
+            reader,
+        }
+    }
+
+    async fn post(&mut self, cid: &str, text: &str) {
+        let frame = ClientFrame::Send {
+            room: "general".into(),
+            cid: cid.into(),
+            text: text.into(),
+        };
+        self.sink.send(Message::text(frame.encode())).await.unwrap();
+    }
+
+    /// Waits for `text` in `general`, passing over presence; anything else is a failure.
+    async fn expect_message(&mut self, text: &str, context: &str) -> ChatMessage {
+        let deadline = Instant::now() + PROMPTLY;
+        loop {
+            let event = timeout_at(deadline, self.events.recv())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("{context}: “{text}” did not arrive within {PROMPTLY:?}")
+                })
+                .unwrap_or_else(|| panic!("{context}: a bystander's socket closed"));
+            match event {
+                ServerEvent::Message { room, msg } if room == "general" && msg.text == text => {
+                    return msg
+                }
+                ServerEvent::Joined { .. } | ServerEvent::Left { .. } => {}
+                other => panic!("{context}: a bystander got {other:?}"),
+            }
+        }
+    }
+
+    /// `ping` must be answered with `pong`, presence passed over.
+    async fn ping(&mut self) {
+        let ping = ClientFrame::Ping.encode();
+        self.sink.send(Message::text(ping)).await.unwrap();
+        let deadline = Instant::now() + PROMPTLY;
+        loop {
+            match timeout_at(deadline, self.events.recv()).await {
+                Ok(Some(ServerEvent::Pong)) => return,
+                Ok(Some(ServerEvent::Joined { .. } | ServerEvent::Left { .. })) => {}
+                other => panic!("expected pong, got {other:?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+// ───────────────────── raw WebSocket: frames byte for byte ─────────────────────
+
+const FIN: u8 = 0x80;
+const RSV1: u8 = 0x40;
+const CONTINUATION: u8 = 0x0;
+const TEXT: u8 = 0x1;
+const BINARY: u8 = 0x2;
+const CLOSE: u8 = 0x8;
+const PING: u8 = 0x9;
+const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// A client frame as RFC 6455 §5.2 lays it out: `head` is FIN, RSV and opcode; `len` is
+/// what the header claims, `masked` whether the payload is (clients must mask).
+fn encode_frame(head: u8, masked: bool, len: u64, payload: &[u8]) -> Vec<u8> {
+    let mask_bit = if masked { 0x80 } else { 0 };
+    let mut out = vec![head];
+    match len {
+        0..=125 => out.push(mask_bit | len as u8),
+        126..=0xFFFF => {
+            out.push(mask_bit | 126);
+            out.extend((len as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(mask_bit | 127);
+            out.extend(len.to_be_bytes());
+        }
+    }
+    if masked {
+        out.extend(MASK);
+        out.extend(payload.iter().zip(MASK.iter().cycle()).map(|(b, m)| b ^ m));
+    } else {
+        out.extend(payload);
+    }
+    out
+}
+
+/// A well-formed (masked) frame.
+fn frame(head: u8, payload: &[u8]) -> Vec<u8> {
+    encode_frame(head, true, payload.len() as u64, payload)
+}
+
+fn text(json: &str) -> Vec<u8> {
+    frame(FIN | TEXT, json.as_bytes())
+}
+
+fn texts(frames: &[&str]) -> Vec<u8> {
+    frames.iter().flat_map(|json| text(json)).collect()
+}
+
+fn close_frame(code: u16, reason: &[u8]) -> Vec<u8> {
+    frame(FIN | CLOSE, &[&code.to_be_bytes()[..], reason].concat())
+}
+
+/// Deterministic junk (xorshift), so a failure can be replayed.
+fn garbage(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn send_frame(room: &str, cid: &str, text: &str) -> String {
+    ClientFrame::Send {
+        room: room.into(),
+        cid: cid.into(),
+        text: text.into(),
+    }
+    .encode()
+}
+
+/// A WebSocket whose frames this file writes and reads itself.
+struct Raw {
+    tcp: TcpStream,
+    buf: Vec<u8>,
+}
+
+/// How a connection ended, from the client's side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum End {
+    /// Our trailing `ping` was answered: the socket is still open.
+    Open,
+    Eof,
+    Reset,
+    Timeout,
+}
+
+enum Read {
+    Frame(u8, Vec<u8>),
+    End(End),
+}
+
+impl Raw {
+    async fn connect(addr: SocketAddr) -> Raw {
+        Raw {
+            tcp: TcpStream::connect(addr).await.unwrap(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Connects and upgrades to a WebSocket.
+    async fn upgrade(addr: SocketAddr) -> Raw {
+        let mut raw = Raw::connect(addr).await;
+        let request = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        raw.tcp.write_all(request.as_bytes()).await.unwrap();
+        let deadline = Instant::now() + CASE_TIMEOUT;
+        let head_len = loop {
+            if let Some(at) = raw.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            assert!(raw.fill(deadline).await.is_none(), "upgrade failed");
+        };
+        let head = String::from_utf8_lossy(&raw.buf[..head_len]).into_owned();
+        assert!(head.starts_with("HTTP/1.1 101"), "upgrade refused: {head}");
+        raw.buf.drain(..head_len);
+        raw
+    }
+
+    /// Writes, ignoring failures: the server may well have hung up already.
+    async fn write(&mut self, bytes: &[u8]) {
+        let _ = timeout(CASE_TIMEOUT, self.tcp.write_all(bytes)).await;
+    }
+
+    async fn hello(&mut self, user: &str, name: &str) {
+        let hello = ClientFrame::Hello {
+            user: user.into(),
+            name: name.into(),
+        };
+        self.write(&text(&hello.encode())).await;
+        let deadline = Instant::now() + CASE_TIMEOUT;
+        loop {
+            match self.next_frame(deadline).await {
+                Read::Frame(TEXT, payload) => {
+                    let event = ServerEvent::decode(&String::from_utf8_lossy(&payload));
+                    assert!(
+                        matches!(event, Ok(ServerEvent::Welcome { .. })),
+                        "{event:?}"
+                    );
+                    return;
+                }
+                Read::Frame(..) => {}
+                Read::End(end) => panic!("no welcome: {end:?}"),
+            }
+        }
+    }
+
+    /// Reads more bytes; `Some` when the connection ended instead.
+    async fn fill(&mut self, deadline: Instant) -> Option<End> {
+        match timeout_at(deadline, self.tcp.read_buf(&mut self.buf)).await {
+            Err(_) => Some(End::Timeout),
+            Ok(Ok(0)) => Some(End::Eof),
+            Ok(Ok(_)) => None,
+            Ok(Err(err)) if err.kind() == std::io::ErrorKind::ConnectionReset => Some(End::Reset),
+            Ok(Err(err)) => panic!("read failed: {err}"),
+        }
+    }
+
+    /// The next frame from the server (which never masks nor fragments).
+    async fn next_frame(&mut self, deadline: Instant) -> Read {
+        loop {
+            if let Some((opcode, payload, used)) = parse_server_frame(&self.buf) {
+                self.buf.drain(..used);
+                return Read::Frame(opcode, payload);
+            }
+            if let Some(end) = self.fill(deadline).await {
+                return Read::End(end);
+            }
+        }
+    }
+
+    /// Reads until our trailing `ping` is answered or the connection ends, noting every
+    /// `error` event and the close frame on the way.
+    async fn observe(&mut self, within: Duration) -> Outcome {
+        let started = Instant::now();
+        let deadline = started + within;
+        let mut outcome = Outcome::default();
+        let end = loop {
+            match self.next_frame(deadline).await {
+                Read::Frame(TEXT, payload) => {
+                    match ServerEvent::decode(&String::from_utf8_lossy(&payload)) {
+                        Ok(ServerEvent::Error { code, .. }) => outcome.errors.push(code),
+                        Ok(ServerEvent::Pong) if outcome.close.is_none() => break End::Open,
+                        Ok(ServerEvent::Counts { .. }) => {}
+                        other => panic!("unexpected event for a hostile client: {other:?}"),
+                    }
+                }
+                Read::Frame(CLOSE, payload) => {
+                    // No status code in the payload reads as 1005 (RFC 6455 §7.1.5).
+                    let code = payload
+                        .get(..2)
+                        .map_or(1005, |c| u16::from_be_bytes([c[0], c[1]]));
+                    outcome.close = Some(code);
+                }
+                Read::Frame(PING, _) => outcome.pings += 1,
+                Read::Frame(..) => {}
+                Read::End(end) => break end,
+            }
+        };
+        outcome.end = Some(end);
+        outcome.after = started.elapsed();
+        outcome
+    }
+}
+
+/// `(opcode, payload, bytes used)` of the first complete frame in `buf`.
+fn parse_server_frame(buf: &[u8]) -> Option<(u8, Vec<u8>, usize)> {
+    let (&b0, &b1) = (buf.first()?, buf.get(1)?);
+    assert_eq!(b1 & 0x80, 0, "the server masked a frame");
+    let (len, start) = match b1 & 0x7F {
+        126 => (
+            u16::from_be_bytes(buf.get(2..4)?.try_into().unwrap()) as usize,
+            4,
+        ),
+        127 => (
+            u64::from_be_bytes(buf.get(2..10)?.try_into().unwrap()) as usize,
+            10,
+        ),
+        n => (n as usize, 2),
+    };
+    let payload = buf.get(start..start + len)?;
+    Some((b0 & 0x0F, payload.to_vec(), start + len))
+}
+
+/// What a hostile WebSocket client saw.
+#[derive(Debug, Default)]
+struct Outcome {
+    errors: Vec<ErrorCode>,
+    close: Option<u16>,
+    end: Option<End>,
+    pings: usize,
+    after: Duration,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let codes: Vec<String> = self.errors.iter().map(|c| code_name(*c)).collect();
+        if !codes.is_empty() {
+            write!(f, "error [{}], ", codes.join(", "))?;
+        }
+        if let Some(code) = self.close {
+            write!(f, "close {code}, ")?;
+        }
+        match self.end {
+            Some(End::Open) => write!(f, "still open"),
+            Some(end) => write!(f, "{end:?} after {:.2} s", self.after.as_secs_f64()),
+            None => write!(f, "?"),
+        }
+    }
+}
+
+fn code_name(code: ErrorCode) -> String {
+    serde_json::to_value(code)
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// When the hostile bytes come.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum When {
+    /// As the very first frames, in place of `hello`.
+    BeforeHello,
+    /// After a proper `hello`; followed by a `ping`, to see whether the socket is open.
+    AfterHello,
+}
+use When::{AfterHello, BeforeHello};
+
+enum Expect {
+    /// Refused with these `error` codes, one per bad frame; the socket stays open.
+    Refused(&'static [&'static str]),
+    /// Taken without complaint; the socket stays open.
+    Accepted,
+    /// These `error` codes, then a close frame with this code and the connection ends.
+    Closed(&'static [&'static str], u16),
+    /// Closed with one of these codes, no `error` event (the reading side hit a protocol
+    /// violation).
+    ClosedWith(&'static [u16]),
+    /// Hung up without a close frame.
+    Dropped,
+    /// Hung up, with one of these close codes or none.
+    HungUp(&'static [u16]),
+}
+use Expect::{Accepted, Closed, ClosedWith, Dropped, HungUp, Refused};
+
+impl Expect {
+    fn check(&self, case: &str, seen: &Outcome) {
+        let codes: Vec<String> = seen.errors.iter().map(|c| code_name(*c)).collect();
+        let ended = matches!(seen.end, Some(End::Eof | End::Reset));
+        let fine = match self {
+            Refused(want) => codes == *want && seen.end == Some(End::Open),
+            Accepted => codes.is_empty() && seen.end == Some(End::Open),
+            Closed(want, code) => codes == *want && seen.close == Some(*code) && ended,
+            ClosedWith(any) => {
+                codes.is_empty() && seen.close.is_some_and(|c| any.contains(&c)) && ended
+            }
+            Dropped => codes.is_empty() && seen.close.is_none() && ended,
+            HungUp(any) => codes.is_empty() && seen.close.is_none_or(|c| any.contains(&c)) && ended,
+        };
+        assert!(fine, "{case}: got {seen}");
+    }
+}
+
+/// One row of the WebSocket corpus.
+struct WsCase {
+    name: &'static str,
+    when: When,
+    bytes: Vec<u8>,
+    expect: Expect,
+}
+
+fn ws(name: &'static str, when: When, bytes: Vec<u8>, expect: Expect) -> WsCase {
+    WsCase {
+        name,
+        when,
+        bytes,
+        expect,
+    }
+}
+
+impl WsCase {
+    async fn play(&self, addr: SocketAddr, n: usize) -> Outcome {
+        let mut raw = Raw::upgrade(addr).await;
+        if self.when == AfterHello {
+            raw.hello(&format!("hostile-user-{n:04}"), &format!("hostile{n}"))
+                .await;
+        }
+        raw.write(&self.bytes).await;
+        if self.when == AfterHello {
+            raw.write(&text(&ClientFrame::Ping.encode())).await;
+        }
+        raw.observe(CASE_TIMEOUT).await
+    }
+}
+
+/// Hostile WebSocket input, byte for byte, with what the server must do about it.
+#[rustfmt::skip]
+fn ws_corpus() -> Vec<WsCase> {
+    let big_text = "a".repeat(MAX_FRAME_BYTES + 1);
+    let chunk = vec![b'a'; 20 * 1024];
+    let nested = |depth: usize| "[".repeat(depth);
+    vec![
+        // ── instead of hello: a refusal, then close 1008; a broken frame: hang up ──
+        ws("binary garbage before hello", BeforeHello,
+            frame(FIN | BINARY, &garbage(1, 300)), Closed(&["binary"], 1008)),
+        ws("unknown type before hello", BeforeHello,
+            text(r#"{"t":"dance"}"#), Closed(&["unknown_type"], 1008)),
+        ws("malformed JSON before hello", BeforeHello,
+            text(r#"{"t":"hello","user":"#), Closed(&["malformed"], 1008)),
+        ws("send before hello", BeforeHello,
+            text(&send_frame("general", "hostile-cid-0001", "sneaky")), Closed(&["hello_first"], 1008)),
+        ws("hello with a bad user id", BeforeHello,
+            text(r#"{"t":"hello","user":"x y","name":"mallory"}"#), Closed(&["malformed"], 1008)),
+        ws("hello with a bad name", BeforeHello,
+            text(r#"{"t":"hello","user":"hostile-user-name","name":"<script>"}"#), Closed(&["bad_name"], 1008)),
+        ws("hello taking bob's name", BeforeHello,
+            text(r#"{"t":"hello","user":"hostile-user-bob","name":" BOB "}"#), Closed(&["name_taken"], 1008)),
+        ws("invalid UTF-8 before hello", BeforeHello,
+            frame(FIN | TEXT, b"{\"t\":\"hello\xff\xfe\"}"), Dropped),
+        ws("text frame over 64 KiB before hello", BeforeHello,
+            text(&big_text), Dropped),
+        ws("unmasked frame before hello", BeforeHello,
+            encode_frame(FIN | TEXT, false, 12, br#"{"t":"ping"}"#), Dropped),
+        ws("random bytes after the upgrade", BeforeHello,
+            garbage(2, 4096), Dropped),
+        // ── after hello, bad content: refused, and the socket stays open ──
+        ws("binary garbage after hello", AfterHello,
+            [frame(FIN | BINARY, &garbage(3, 300)), frame(FIN | BINARY, &[])].concat(),
+            Refused(&["binary", "binary"])),
+        ws("unknown event types", AfterHello,
+            texts(&[r#"{"t":"dance"}"#, r#"{"t":"","room":"general"}"#, r#"{"t":"Ping"}"#,
+                r#"{"t":"hello\u0000"}"#]),
+            Refused(&["unknown_type"; 4])),
+        // The refusal quotes the tag, escaped: about 3.5 times the input; see the report.
+        ws("unknown type of 30,000 C1 control characters", AfterHello,
+            text(&serde_json::json!({ "t": "\u{85}".repeat(30_000) }).to_string()),
+            Refused(&["unknown_type"])),
+        ws("tag of the wrong type", AfterHello,
+            texts(&[r#"{"t":7}"#, r#"{"t":null}"#, r#"{"t":["ping"]}"#, r#"{"t":{"t":"ping"}}"#]),
+            Refused(&["malformed"; 4])),
+        ws("malformed JSON", AfterHello,
+            texts(&["", "not json", "{", "null", "[]", r#"{"t":"ping"}x"#, r#"{"t":"send"}"#,
+                r#"{"t":"send","room":"general","cid":"hostile-cid-0002","text":"\ud800"}"#,
+                "{\"t\":\"send\",\"room\":\"general\",\"cid\":\"hostile-cid-0003\",\"text\":\"nul\u{0}\"}",
+                r#"{"t":"send","room":"general","cid":"hostile-cid-0004","text":1e999999}"#]),
+            Refused(&["malformed"; 10])),
+        ws("60,000 nested arrays", AfterHello,
+            text(&nested(60_000)), Refused(&["malformed"])),
+        ws("second hello", AfterHello,
+            text(r#"{"t":"hello","user":"hostile-user-again","name":"again"}"#), Refused(&["hello_first"])),
+        ws("send with a bad cid", AfterHello,
+            texts(&[&send_frame("general", "short", "hi"), &send_frame("general", "has spaces in it", "hi"),
+                &send_frame("general", &"x".repeat(65), "hi")]),
+            Refused(&["malformed"; 3])),
+        ws("send with an over-long or empty text", AfterHello,
+            texts(&[&send_frame("general", "hostile-cid-0005", &"é".repeat(4_001)),
+                &send_frame("general", "hostile-cid-0006", &"x".repeat(60_000)),
+                &send_frame("general", "hostile-cid-0007", " \n\t ")]),
+            Refused(&["bad_message"; 3])),
+        ws("send to unknown rooms", AfterHello,
+            texts(&[&send_frame("nowhere", "hostile-cid-0008", "hi"), &send_frame("", "hostile-cid-0009", "hi"),
+                &send_frame("General", "hostile-cid-0010", "hi"),
+                &send_frame(&"r".repeat(10_000), "hostile-cid-0011", "hi")]),
+            Refused(&["no_such_room"; 4])),
+        ws("ping of 125 bytes, the most allowed", AfterHello,
+            frame(FIN | PING, &[7; 125]), Accepted),
+        ws("text split mid-character over fragments", AfterHello,
+            [frame(TEXT, &"{\"t\":\"ping\",\"x\":\"\u{e9}".as_bytes()[..18]),
+             frame(FIN | CONTINUATION, &"\u{e9}\"}".as_bytes()[1..])].concat(),
+            Accepted),
+        // ── after hello, broken WebSocket: closed with the matching code ──
+        ws("100,000 nested arrays (over 64 KiB)", AfterHello,
+            text(&nested(100_000)), Closed(&[], 1009)),
+        ws("text frame over 64 KiB", AfterHello,
+            text(&big_text), Closed(&[], 1009)),
+        ws("fragmented message over 64 KiB", AfterHello,
+            [frame(TEXT, &chunk), frame(CONTINUATION, &chunk), frame(CONTINUATION, &chunk),
+             frame(FIN | CONTINUATION, &chunk)].concat(),
+            Closed(&[], 1009)),
+        ws("header claiming 2^63 bytes", AfterHello,
+            encode_frame(FIN | TEXT, true, 1 << 63, &[]), Closed(&[], 1009)),
+        ws("invalid UTF-8 in a text frame", AfterHello,
+            frame(FIN | TEXT, b"{\"t\":\"ping\",\"x\":\"\xc3\x28\"}"), Closed(&[], 1007)),
+        ws("invalid UTF-8 across fragments", AfterHello,
+            [frame(TEXT, b"{\"t\":\"ping\",\"x\":\"\xe2\x82"), frame(FIN | CONTINUATION, b"\x28\"}")].concat(),
+            Closed(&[], 1007)),
+        ws("overlong UTF-8 encoding of '/'", AfterHello,
+            frame(FIN | TEXT, b"{\"t\":\"ping\",\"x\":\"\xc0\xaf\"}"), Closed(&[], 1007)),
+        // RFC 6455 wants 1002 here; see the report on `read_error_reason`.
+        ws("ping over 125 bytes", AfterHello,
+            frame(FIN | PING, &[7; 200]), ClosedWith(&[1002, 1009])),
+        ws("fragmented ping", AfterHello,
+            frame(PING, b"half"), Closed(&[], 1002)),
+        ws("reserved data opcode 0x3", AfterHello,
+            frame(FIN | 0x3, b"?"), Closed(&[], 1002)),
+        ws("reserved control opcode 0xB", AfterHello,
+            frame(FIN | 0xB, b"?"), Closed(&[], 1002)),
+        ws("RSV1 without an extension", AfterHello,
+            frame(FIN | RSV1 | TEXT, br#"{"t":"ping"}"#), Closed(&[], 1002)),
+        ws("unmasked client frame", AfterHello,
+            encode_frame(FIN | TEXT, false, 12, br#"{"t":"ping"}"#), Closed(&[], 1002)),
+        ws("continuation with nothing to continue", AfterHello,
+            frame(FIN | CONTINUATION, b"{}"), Closed(&[], 1002)),
+        ws("new message inside a fragmented one", AfterHello,
+            [frame(TEXT, b"{\"t\":"), text(r#"{"t":"ping"}"#)].concat(), Closed(&[], 1002)),
+        ws("close frame with a 1-byte payload", AfterHello,
+            frame(FIN | CLOSE, &[3]), Closed(&[], 1002)),
+        ws("close frame with invalid UTF-8 reason", AfterHello,
+            close_frame(1000, b"\xff\xfe"), Closed(&[], 1007)),
+        // The server should answer a close with its own (1002 for code 999, 1000 echoed);
+        // it hangs up without one. See the report on `read_loop`.
+        ws("close frame with reserved code 999", AfterHello,
+            close_frame(999, b""), HungUp(&[1002])),
+        ws("normal close, then more frames", AfterHello,
+            [close_frame(1000, b"bye"), text(r#"{"t":"ping"}"#), frame(FIN | BINARY, b"x")].concat(),
+            HungUp(&[1000])),
+    ]
+}
+
+// ───────────────────────────── broken HTTP ─────────────────────────────
+
+struct HttpCase {
+    name: &'static str,
+    bytes: Vec<u8>,
+    expect: HttpExpect,
+}
+
+enum HttpExpect {
+    /// Answered with this status, or (for input that is not HTTP at all) hung up on.
+    Status(u16),
+    StatusOrHangUp(u16),
+}
+
+/// What the server answered to a raw HTTP exchange.
+struct Answer {
+    status: Option<u16>,
+    body: String,
+    end: End,
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "HTTP {status} {:?}, ", truncate(self.body.trim(), 40))?,
+            None => write!(f, "no response, ")?,
+        }
+        write!(f, "{:?}", self.end)
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+impl HttpExpect {
+    fn check(&self, case: &str, answer: &Answer) {
+        let fine = answer.end != End::Timeout
+            && match self {
+                HttpExpect::Status(want) => answer.status == Some(*want),
+                HttpExpect::StatusOrHangUp(want) => {
+                    answer.status == Some(*want) || answer.status.is_none()
+                }
+            };
+        assert!(fine, "{case}: got {answer}");
+    }
+}
+
+fn http_corpus(addr: SocketAddr) -> Vec<HttpCase> {
+    use HttpExpect::{Status, StatusOrHangUp};
+    let upgrade = |version: &str, key: &str| {
+        format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             {key}Sec-WebSocket-Version: {version}\r\n\r\n"
+        )
+        .into_bytes()
+    };
+    let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let post = |function: &str, body: &str| {
+        format!(
+            "POST /api/{function} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+             Accept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    };
+    let http = |name, bytes, expect| HttpCase {
+        name,
+        bytes,
+        expect,
+    };
+    let huge_header = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\nX-Junk: {}\r\n\r\n",
+        "j".repeat(1 << 20)
+    );
+    let many_headers = format!(
+        "GET / HTTP/1.1\r\nHost: {addr}\r\n{}\r\n",
+        (0..500)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
+    );
+    #[rustfmt::skip]
+    let corpus = vec![
+        http("random bytes instead of an HTTP request", garbage(4, 2048), StatusOrHangUp(400)),
+        http("NUL bytes instead of an HTTP request", vec![0; 1024], StatusOrHangUp(400)),
+        http("GET /ws without upgrade headers",
+            format!("GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes(), Status(400)),
+        http("upgrade with WebSocket version 12", upgrade("12", key), Status(400)),
+        http("upgrade without a key", upgrade("13", ""), Status(400)),
+        http("1 MiB request header", huge_header.into_bytes(), StatusOrHangUp(431)),
+        http("500 request headers", many_headers.into_bytes(), StatusOrHangUp(431)),
+        // Server functions answer every refusal, the client's fault or not, with 500 and
+        // the `AppError` as JSON.
+        http("join_room with an unknown connection",
+            post("join_room", "conn=nobody&room=general"), Status(500)),
+        http("join_room with junk arguments",
+            post("join_room", "conn=%ZZ&room=general&after=-1&&=="), Status(500)),
+        http("history with an absurd cursor",
+            post("history", "room=general&before=99999999999999999999999"), Status(500)),
+    ];
+    corpus
+}
+
+/// Writes `bytes` on a fresh connection and reads the response: until the connection
+/// ends, or (`End::Open`) until a response with a `Content-Length` is complete.
+async fn exchange(addr: SocketAddr, bytes: &[u8]) -> Answer {
+    let mut raw = Raw::connect(addr).await;
+    raw.write(bytes).await;
+    let deadline = Instant::now() + CASE_TIMEOUT;
+    let end = loop {
+        if response_complete(&raw.buf) {
+            break End::Open;
+        }
+        if let Some(end) = raw.fill(deadline).await {
+            break end;
+        }
+    };
+    let response = String::from_utf8_lossy(&raw.buf);
+    Answer {
+        status: response
+            .strip_prefix("HTTP/1.")
+            .and_then(|rest| rest.get(2..5))
+            .and_then(|s| s.parse().ok()),
+        body: response
+            .split_once("\r\n\r\n")
+            .map_or(String::new(), |(_, body)| body.to_owned()),
+        end,
+    }
+}
+
+fn response_complete(buf: &[u8]) -> bool {
+    let Some(head_end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    head.lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|len| len.trim().parse::<usize>().ok())
+        .is_some_and(|len| buf.len() >= head_end + 4 + len)
+}
+
+async fn healthz(addr: SocketAddr) -> (u16, String) {
+    let answer = exchange(addr, b"GET /healthz HTTP/1.0\r\n\r\n").await;
+    (answer.status.unwrap_or(0), answer.body)
+}
+
+// ───────────────────────────── the join flood ─────────────────────────────
+
+const FLOOD_CALLS: usize = 2_000;
+const FLOOD_CONCURRENCY: usize = 8;
+
+/// One connection calls `join_room` 2,000 times as fast as it can, 8 at a time. The join
+/// limit (burst 20, then 5/s) refuses nearly all of them, and meanwhile a bystander
+/// message still crosses the server promptly.
+async fn join_flood(
+    addr: SocketAddr,
+    alice: &mut Client,
+    bob: &mut Client,
+    said: &mut Vec<String>,
+) {
+    let mut flooder = Client::welcome(addr, "hostile-flooder-01", "flooder").await;
+    let conn = flooder.conn.clone();
+    let started = Instant::now();
+    let workers: Vec<JoinHandle<Vec<(u16, String)>>> = (0..FLOOD_CONCURRENCY)
+        .map(|_| {
+            let conn = conn.clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for _ in 0..FLOOD_CALLS / FLOOD_CONCURRENCY {
+                    answers.push(
+                        call(&addr, "join_room", &[("conn", &conn), ("room", "random")]).await,
+                    );
+                }
+                answers
+            })
+        })
+        .collect();
+    // In the middle of the flood.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let crossed = bystanders_unaffected(alice, bob, "during the join flood", said).await;
+    let mut answers = Vec::new();
+    for worker in workers {
+        answers.extend(worker.await.unwrap());
+    }
+    let took = started.elapsed().as_secs_f64();
+    let accepted = answers.iter().filter(|(status, _)| *status == 200).count();
+    let refused: Vec<&(u16, String)> = answers
+        .iter()
+        .filter(|(status, _)| *status != 200)
+        .collect();
+    println!(
+        "{:<52} {accepted} joined, {} refused ({}) in {took:.2} s; meanwhile a bystander \
+         message crossed in {} ms",
+        "2,000 join_room calls from one connection",
+        refused.len(),
+        refused
+            .first()
+            .map_or(String::new(), |(status, body)| format!(
+                "HTTP {status} {body}"
+            )),
+        crossed.as_millis(),
+    );
+    // The burst, plus what refills while the flood lasts; one token of slack for timing.
+    assert!(accepted >= 20, "the burst is let through: {accepted}");
+    assert!(
+        accepted as f64 <= 20.0 + 5.0 * took + 1.0,
+        "{accepted} joins in {took:.2} s is over the limit"
+    );
+    for (status, body) in &refused {
+        assert!(body.contains("RateLimited"), "HTTP {status}: {body}");
+    }
+    // The flooder itself is still served; then it leaves.
+    flooder.ping().await;
+    drop(flooder);
+    bystanders_unaffected(alice, bob, "the join flood", said).await;
+}
+
+// ───────────────────────────── half-open connections ─────────────────────────────
+
+/// Clients that go quiet are closed once the idle timeout passes, whatever state they are
+/// in; all three run at once.
+async fn half_open(addr: SocketAddr) {
+    let window = Duration::from_secs(IDLE_SECS + 3);
+    let silent_after_hello = async {
+        let mut raw = Raw::upgrade(addr).await;
+        raw.hello("hostile-silent-01", "silent").await;
+        raw.observe(window).await
+    };
+    let stalled_mid_frame = async {
+        let mut raw = Raw::upgrade(addr).await;
+        raw.hello("hostile-stalled-01", "stalled").await;
+        // A header announcing 50 masked bytes, then half the mask and nothing more.
+        raw.write(&[FIN | TEXT, 0x80 | 50, MASK[0], MASK[1]]).await;
+        raw.observe(window).await
+    };
+    let never_hello = async {
+        let mut raw = Raw::upgrade(addr).await;
+        raw.observe(window).await
+    };
+    let (silent, stalled, mute) = tokio::join!(silent_after_hello, stalled_mid_frame, never_hello);
+    for (name, outcome, close) in [
+        (
+            "hello, then no pong to the server's pings",
+            &silent,
+            Some(1001),
+        ),
+        ("hello, then half a frame and silence", &stalled, Some(1001)),
+        ("upgrade, then never hello", &mute, None),
+    ] {
+        println!(
+            "{name:<52} {outcome}; server pings left unanswered: {}",
+            outcome.pings
+        );
+        assert_eq!(outcome.close, close, "{name}: {outcome}");
+        assert!(
+            matches!(outcome.end, Some(End::Eof | End::Reset)),
+            "{name}: not closed: {outcome}"
+        );
+        // Closed for being idle: not before the timeout, and not long after it.
+        let after = outcome.after.as_secs_f64();
+        assert!(
+            (IDLE_SECS as f64 - 0.3..=IDLE_SECS as f64 + 3.0).contains(&after),
+            "{name}: closed after {after:.2} s"
+        );
+    }
+    assert!(silent.pings >= 1, "the server pings a quiet client");
+}
+
+// ───────────────────────────── history ─────────────────────────────
+
+/// Every stored message of `room`, oldest first, page by page.
+async fn full_history(addr: SocketAddr, room: &str) -> Vec<ChatMessage> {
+    let mut all = Vec::new();
+    let mut before = 1_000_000.to_string();
+    loop {
+        let (status, body) = call(&addr, "history", &[("room", room), ("before", &before)]).await;
+        assert_eq!(status, 200, "{body}");
+        let page: HistoryPage = serde_json::from_str(&body).unwrap();
+        let first = page.messages.first().map(|m| m.seq);
+        all.splice(0..0, page.messages);
+        match first {
+            Some(seq) if page.has_more => before = seq.to_string(),
+            _ => return all,
+        }
+    }
+}
