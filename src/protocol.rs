@@ -189,6 +189,11 @@ impl ClientFrame {
         if text.len() > MAX_FRAME_BYTES {
             return Err(DecodeError::TooLarge(text.len()));
         }
+        // serde would also read a tagged enum from an array (`["ping"]`); frames are
+        // objects, and only objects are accepted.
+        if !text.trim_start().starts_with('{') {
+            return Err(DecodeError::Malformed("a frame is a JSON object".into()));
+        }
         serde_json::from_str(text).map_err(|err| {
             // Only on the error path: look at the tag alone to say which mistake it was.
             #[derive(Deserialize)]
@@ -197,7 +202,11 @@ impl ClientFrame {
             }
             const KNOWN: [&str; 3] = ["hello", "send", "ping"];
             match serde_json::from_str::<Tag>(text) {
-                Ok(Tag { t }) if !KNOWN.contains(&t.as_str()) => DecodeError::UnknownType(t),
+                // Quoted back in the error: keep it short, so a huge tag cannot make a
+                // huge reply.
+                Ok(Tag { t }) if !KNOWN.contains(&t.as_str()) => {
+                    DecodeError::UnknownType(t.chars().take(32).collect())
+                }
                 _ => DecodeError::Malformed(err.to_string()),
             }
         })
@@ -329,6 +338,8 @@ mod tests {
             r#"{"t":"send","room":"x"}"#,
             r#"{"t":"send","room":5,"cid":"abcdefgh","text":"x"}"#,
             r#"{"t":7}"#,
+            r#"["ping"]"#,
+            r#"["send","general","cid12345","hi"]"#,
         ] {
             assert!(
                 matches!(ClientFrame::decode(bad), Err(DecodeError::Malformed(_))),

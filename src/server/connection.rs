@@ -200,7 +200,14 @@ async fn write_loop(
             code: reason.code,
             reason: reason.reason.into(),
         };
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.send(Message::Close(Some(close)))).await;
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+            // When the client closed first, sending our own close fails, but the socket
+            // has queued the echo of the client's close; the flush sends it.
+            if sink.send(Message::Close(Some(close))).await.is_err() {
+                let _ = sink.flush().await;
+            }
+        })
+        .await;
     }
 }
 
@@ -218,7 +225,13 @@ async fn read_loop(
         };
         let message = match next {
             Err(_elapsed) => return conn.outbox.close(IDLE),
-            Ok(None) | Ok(Some(Ok(Message::Close(_)))) => return,
+            Ok(None) => return,
+            Ok(Some(Ok(Message::Close(_)))) => {
+                return conn.outbox.close(CloseReason {
+                    code: 1000,
+                    reason: "bye",
+                })
+            }
             Ok(Some(Err(err))) => {
                 tracing::debug!(conn = conn.id, %err, "websocket read failed");
                 return conn.outbox.close(read_error_reason(&err));
@@ -294,7 +307,10 @@ fn handle_text(
 /// type, so its message is all there is to go on.
 fn read_error_reason(err: &axum::Error) -> CloseReason {
     let text = err.to_string();
-    if text.contains("too long") || text.contains("too big") {
+    // "Control frame too big" is a protocol violation, not a message over our limit.
+    if text.contains("Control frame") {
+        BROKEN
+    } else if text.contains("too long") || text.contains("too big") {
         TOO_BIG
     } else if text.contains("UTF-8") || text.contains("utf-8") {
         CloseReason {
