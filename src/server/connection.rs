@@ -31,6 +31,9 @@ use crate::protocol::{
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a close frame may take to go out before the socket is just dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The same for a client cut off as too slow: its close frame waits behind everything
+/// already in the socket's buffers, so give it time to read them and learn why.
+const SLOW_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Frames written per flush at most.
 const WRITE_BATCH: usize = 128;
 
@@ -174,10 +177,12 @@ async fn write_loop(
                 if received == 0 {
                     break;
                 }
-                outbox.taken(&batch);
                 let write = async {
                     for frame in batch.drain(..) {
+                        let len = frame.len();
                         sink.feed(Message::Text(frame)).await?;
+                        // Counted as queued until the socket has taken it.
+                        outbox.taken(len);
                     }
                     sink.flush().await
                 };
@@ -200,7 +205,12 @@ async fn write_loop(
             code: reason.code,
             reason: reason.reason.into(),
         };
-        let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        let patience = if reason == CloseReason::TOO_SLOW {
+            SLOW_CLOSE_TIMEOUT
+        } else {
+            CLOSE_TIMEOUT
+        };
+        let _ = tokio::time::timeout(patience, async {
             // When the client closed first, sending our own close fails, but the socket
             // has queued the echo of the client's close; the flush sends it.
             if sink.send(Message::Close(Some(close))).await.is_err() {
