@@ -5,14 +5,16 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::ui::account::AccountDialog;
 use crate::ui::home::Home;
-use crate::ui::name_prompt::NamePrompt;
 use crate::ui::not_found::NotFound;
 use crate::ui::room_page::RoomPage;
 use crate::ui::state::Chat;
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::guard::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -56,6 +58,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:room") view=RoomPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
-        <NamePrompt/>
+        <AccountDialog/>
     }
 }

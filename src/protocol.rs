@@ -21,6 +21,15 @@ pub type Seq = u64;
 pub const MAX_MESSAGE_CHARS: usize = 4_000;
 /// Longest username, in characters, after trimming.
 pub const MAX_NAME_CHARS: usize = 32;
+/// Shortest password, in characters: long enough that guessing takes too long, short
+/// enough for a passphrase of three words.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longest password, in characters: plenty for any passphrase, cheap to hash.
+pub const MAX_PASSWORD_CHARS: usize = 256;
+/// Longest room title, in characters, after trimming.
+pub const MAX_ROOM_TITLE_CHARS: usize = 32;
+/// Longest room topic, in characters, after trimming.
+pub const MAX_TOPIC_CHARS: usize = 200;
 /// How many messages a history page holds.
 pub const HISTORY_PAGE: u32 = 50;
 /// Largest frame the server reads. A 4,000-character message of 4-byte characters, JSON
@@ -60,6 +69,17 @@ pub struct JoinedRoom {
     pub messages: Vec<ChatMessage>,
     /// Whether older messages exist before the first one returned.
     pub has_more: bool,
+    /// The seq the live stream starts after: messages up to it are in this answer (or
+    /// older), every later one comes on the socket — possibly before this answer does.
+    pub upto: Seq,
+}
+
+/// Who this browser's session is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub name: String,
+    /// Signed in to an account (rather than a guest name).
+    pub registered: bool,
 }
 
 /// A page of older messages, oldest first.
@@ -69,13 +89,11 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
-/// Browser → server, on the WebSocket.
+/// Browser → server, on the WebSocket. Who is speaking is not in any frame: the socket
+/// belongs to the session whose cookie opened it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ClientFrame {
-    /// Must come first: who this tab is. `user` is the browser's random id, so that two
-    /// tabs of one person count once and keep the name between them.
-    Hello { user: String, name: String },
     /// Post `text` to `room`. `cid` is made by the client; a retry with the same `cid`
     /// is stored once.
     Send {
@@ -93,7 +111,8 @@ pub enum ClientFrame {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ServerEvent {
-    /// Answer to `hello`: the id server functions use to subscribe this socket to rooms.
+    /// The first event on a socket: the id server functions use to subscribe this socket
+    /// to rooms, and the name the session chats under.
     Welcome { conn: String, name: String },
     /// A stored message. For its sender, when subscribed to the room, this is also the
     /// confirmation that it is stored.
@@ -119,6 +138,8 @@ pub enum ServerEvent {
     Counts { rooms: Vec<RoomCount> },
     /// Answer to `ping`.
     Pong,
+    /// Someone created a room.
+    RoomAdded { room: RoomInfo },
     /// Something the client sent was refused; `cid` names the message when it was one.
     Error {
         code: ErrorCode,
@@ -144,8 +165,11 @@ pub enum ErrorCode {
     UnknownType,
     /// Binary frames carry nothing in this protocol.
     Binary,
-    /// A frame other than `hello` before `hello`, or a second `hello`.
-    HelloFirst,
+    /// The socket was opened without a valid session (never signed in, signed out,
+    /// expired, or revoked by a password change).
+    SignedOut,
+    /// Too many sockets from one address.
+    TooManyConnections,
     BadName,
     NameTaken,
     NoSuchRoom,
@@ -200,7 +224,7 @@ impl ClientFrame {
             struct Tag {
                 t: String,
             }
-            const KNOWN: [&str; 3] = ["hello", "send", "ping"];
+            const KNOWN: [&str; 2] = ["send", "ping"];
             match serde_json::from_str::<Tag>(text) {
                 // Quoted back in the error: keep it short, so a huge tag cannot make a
                 // huge reply.
@@ -243,6 +267,18 @@ pub enum AppError {
     Invalid(String),
     #[error("Too many requests; slow down.")]
     RateLimited,
+    #[error("“{0}” is a registered name. Log in to use it, or pick another.")]
+    NameRegistered(String),
+    #[error("Wrong name or password.")]
+    WrongPassword,
+    #[error("Only registered names can do that.")]
+    NotRegistered,
+    #[error("You are not signed in.")]
+    SignedOut,
+    #[error("There is a room called “{0}” already.")]
+    RoomExists(String),
+    #[error("Too many connections from your address; close some tabs.")]
+    TooManyConnections,
     #[error("The server could not do that: {0}")]
     Server(String),
 }
@@ -294,6 +330,44 @@ pub fn normalize_text(raw: &str) -> Result<&str, String> {
         ));
     }
     Ok(text)
+}
+
+/// Checks a new room's title and topic; returns the trimmed title, the room's address
+/// (lowercase ASCII letters, digits and dashes, made from the title) and the trimmed topic.
+pub fn normalize_room(title: &str, topic: &str) -> Result<(String, String, String), String> {
+    let title = title.trim();
+    let chars = title.chars().count();
+    if chars == 0 {
+        return Err("Give the room a name.".into());
+    }
+    if chars > MAX_ROOM_TITLE_CHARS {
+        return Err(format!(
+            "Room names are at most {MAX_ROOM_TITLE_CHARS} characters."
+        ));
+    }
+    if title.chars().any(char::is_control) {
+        return Err("Room names are one line of text.".into());
+    }
+    let mut slug = String::new();
+    for c in title.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty()
+            && !slug.ends_with('-')
+            && (c.is_whitespace() || c == '-' || c == '_')
+        {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-').to_owned();
+    if slug.is_empty() {
+        return Err("Room names need a letter or digit from a–z or 0–9.".into());
+    }
+    let topic = topic.trim();
+    if topic.chars().count() > MAX_TOPIC_CHARS {
+        return Err(format!("Topics are at most {MAX_TOPIC_CHARS} characters."));
+    }
+    Ok((title.to_owned(), slug, topic.to_owned()))
 }
 
 /// Ids made by clients (user ids, message ids): 8–64 characters of `[A-Za-z0-9_-]`.
@@ -393,6 +467,22 @@ mod tests {
         assert!(normalize_text(" \n ").is_err());
         assert!(normalize_text(&"€".repeat(MAX_MESSAGE_CHARS)).is_ok());
         assert!(normalize_text(&"a".repeat(MAX_MESSAGE_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn room_titles_make_addresses() {
+        let ok = |t: &str| normalize_room(t, "").map(|(_, slug, _)| slug);
+        assert_eq!(ok("  Board Games "), Ok("board-games".into()));
+        assert_eq!(ok("Rust_and -- Go"), Ok("rust-and-go".into()));
+        assert_eq!(
+            ok("<script>alert(1)</script>"),
+            Ok("scriptalert1script".into())
+        );
+        assert!(ok("   ").is_err());
+        assert!(ok("日本語").is_err(), "no a–z/0–9 at all");
+        assert!(ok(&"a".repeat(33)).is_err());
+        assert!(ok("two\nlines").is_err());
+        assert!(normalize_room("ok", &"t".repeat(201)).is_err());
     }
 
     #[test]

@@ -1,23 +1,16 @@
 //! The `natter` binary as an operator runs it: flags, health check, clean shutdown.
 
+mod support;
+
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use natter::protocol::ClientFrame;
+use futures_util::StreamExt;
+use natter::protocol::ServerEvent;
 use tokio_tungstenite::tungstenite::Message;
 
-fn natter() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_natter"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use support::binary::{free_port, natter};
 
 struct Running(Child);
 
@@ -59,23 +52,25 @@ async fn serves_health_and_shuts_down_cleanly_on_sigterm() {
     let mut server = Running(child);
 
     // Up, with its database created (folder included) on first start.
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let started = Instant::now();
-    let (mut ws, _) = loop {
-        match tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws")).await {
-            Ok(ok) => break ok,
-            Err(_) if started.elapsed() < Duration::from_secs(15) => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(err) => panic!("natter did not start: {err}"),
-        }
-    };
+    while let Err(err) = tokio::net::TcpStream::connect(addr).await {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "natter did not start: {err}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert!(db.exists());
-    let hello = ClientFrame::Hello {
-        user: "user-ops-0001".into(),
-        name: "ops".into(),
-    };
-    ws.send(Message::text(hello.encode())).await.unwrap();
-    assert!(matches!(ws.next().await, Some(Ok(Message::Text(_)))));
+    // Signed in as a guest, the session cookie opens a socket that is welcomed by name.
+    let cookie = support::guest_cookie(&addr, None, "ops")
+        .await
+        .unwrap_or_else(|refusal| panic!("signing in: {refusal:?}"));
+    let mut ws = support::open_socket(&addr, Some(&cookie)).await;
+    match support::next_event(&mut ws).await {
+        ServerEvent::Welcome { name, .. } => assert_eq!(name, "ops"),
+        other => panic!("expected welcome, got {other:?}"),
+    }
 
     // SIGTERM: the socket is closed with "going away", and the process exits 0.
     let status = Command::new("kill")

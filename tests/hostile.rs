@@ -14,31 +14,41 @@
 //!
 //! **The live binary, by corpus.** The real `natter` runs with a 2 s idle timeout. Two
 //! bystanders, alice and bob, stay in room `general` throughout, their sockets read all
-//! the time so they answer the server's pings. Then one hostile client after another:
+//! the time so they answer the server's pings. The hostile client signs in as a guest
+//! like anyone (a session cookie); then one hostile connection after another:
 //! - a table of raw WebSocket cases ([`ws_corpus`]), written byte for byte on a socket
-//!   whose HTTP upgrade this file does itself, before or after `hello`: binary garbage,
-//!   invalid UTF-8, oversized and fragmented-oversized messages, lying length headers,
-//!   oversized and fragmented control frames, reserved opcodes and RSV bits, unmasked
-//!   frames, bad close frames, unknown types, malformed and deeply nested JSON, and sends
-//!   with a bad id, an over-long text or an unknown room. Each has an expected outcome:
-//!   refused with these `error` codes and still open (a `ping` after it is answered), or
-//!   closed with this code, or dropped;
+//!   whose HTTP upgrade this file does itself. Without a valid session (no cookie, a forged
+//!   one, a mangled copy of the real one, garbage, or a guest name that another session
+//!   holds online) the socket is refused at once, before the server reads anything from
+//!   it: an `error`, then close 1008. After the welcome of the real session: binary
+//!   garbage, random bytes, invalid UTF-8, oversized and fragmented-oversized messages,
+//!   lying length headers, oversized and fragmented control frames, reserved opcodes and
+//!   RSV bits, unmasked frames, bad close frames, unknown types (the retired `hello` among
+//!   them), malformed and deeply nested JSON, and sends with a bad id, an over-long text
+//!   or an unknown room. Each has an expected outcome: refused with these `error` codes
+//!   and still open (a `ping` after it is answered), or closed with this code;
 //! - a table of broken HTTP ([`http_corpus`]): random bytes instead of a request, broken
-//!   upgrades, oversized headers, junk arguments to server functions;
+//!   upgrades, upgrades and server-function calls from another site's page (403 even with
+//!   the session cookie), oversized headers, guest names that are invalid or taken by a
+//!   bystander, junk arguments to server functions;
 //! - a flood of 2,000 `join_room` calls from one connection, a few at a time: most are
 //!   refused, and a bystander message crosses the server promptly in the middle of it;
-//! - half-open connections: a client that says hello and then answers no ping, one that
-//!   stalls halfway through a frame, one that upgrades and never says hello. Each is
-//!   closed within the idle timeout plus a margin.
+//! - half-open connections, all with the hostile session: one that is welcomed and then
+//!   answers no ping, one that stalls halfway through a frame, one that upgrades and then
+//!   reads nothing and answers nothing. Each is closed for being idle (1001), the first
+//!   two within the idle timeout plus a margin (the third, reading nothing, cannot time
+//!   it).
+//!
+//! - slow HTTP clients (slowloris), watched alongside all of the above: a TCP connection
+//!   that never sends a byte, one that sends half a request header, and one kept alive
+//!   idle after its first request. Each is closed by the server within its header timeout
+//!   ([`HEADER_TIMEOUT`]) plus a margin, and not before that timeout.
 //!
 //! After every case alice posts to `general` and bob must receive it within 2 s: the
 //! server is up and others are unaffected. At the end the process is still running,
 //! `/healthz` answers 200 and counts only the bystanders' connections, and the stored
 //! history of every room holds exactly the bystanders' messages — no hostile input was
 //! stored. Every case's outcome is printed (`--nocapture`).
-//!
-//! Only observed, not asserted: a TCP connection that never sends a request. The server
-//! has no HTTP header timeout, so it stays open; the test prints what it found.
 
 mod support;
 
@@ -50,6 +60,7 @@ use futures_util::{SinkExt, StreamExt};
 use natter::protocol::{
     ChatMessage, ClientFrame, ErrorCode, HistoryPage, ServerEvent, MAX_FRAME_BYTES,
 };
+use natter::server::HEADER_TIMEOUT;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -71,7 +82,7 @@ mod decoder {
 
     use natter::protocol::DecodeError;
 
-    const KNOWN: [&str; 3] = ["hello", "send", "ping"];
+    const KNOWN: [&str; 2] = ["send", "ping"];
 
     /// `cases` runs each, and no regression files written into the tree.
     fn config(cases: u32) -> ProptestConfig {
@@ -123,7 +134,7 @@ mod decoder {
     /// A key: one of the protocol's field names or anything else, as a JSON literal.
     fn json_key() -> impl Strategy<Value = String> {
         prop_oneof![
-            3 => select(vec!["t", "user", "name", "room", "cid", "text"])
+            3 => select(vec!["t", "room", "cid", "text"])
                 .prop_map(|k| format!("\"{k}\"")),
             1 => json_string(),
         ]
@@ -206,8 +217,6 @@ mod decoder {
 
     fn client_frame() -> impl Strategy<Value = ClientFrame> {
         prop_oneof![
-            (any::<String>(), any::<String>())
-                .prop_map(|(user, name)| ClientFrame::Hello { user, name }),
             (any::<String>(), any::<String>(), any::<String>())
                 .prop_map(|(room, cid, text)| ClientFrame::Send { room, cid, text }),
             Just(ClientFrame::Ping),
@@ -377,18 +386,22 @@ async fn run_corpus(server: &Natter) {
     let mut alice = Client::arrive(addr, "bystander-alice-01", "alice", "general").await;
     let mut bob = Client::arrive(addr, "bystander-bob-0001", "bob", "general").await;
     let mut said = Vec::new();
+    let sessions = Sessions::sign_in(addr).await;
+    // Online under the name of the other twin session, until the WebSocket cases are over.
+    let twin_online = Client::open(addr, &sessions.twin_online).await;
 
-    // A TCP connection that never sends a byte, held for the whole test; see the end.
-    let mut silent = TcpStream::connect(addr).await.unwrap();
+    // Slow HTTP clients wait out the header timeout while the rest runs; see the end.
+    let slow = tokio::spawn(slow_clients(addr));
 
-    for (n, case) in ws_corpus().into_iter().enumerate() {
-        let outcome = case.play(addr, n).await;
+    for case in ws_corpus(&sessions) {
+        let outcome = case.play(addr, &sessions).await;
         println!("{:<52} {outcome}", case.name);
         case.expect.check(case.name, &outcome);
         bystanders_unaffected(&mut alice, &mut bob, case.name, &mut said).await;
     }
+    drop(twin_online);
 
-    for case in http_corpus(addr) {
+    for case in http_corpus(addr, &sessions) {
         let answer = exchange(addr, &case.bytes).await;
         println!("{:<52} {answer}", case.name);
         case.expect.check(case.name, &answer);
@@ -396,7 +409,7 @@ async fn run_corpus(server: &Natter) {
     }
 
     join_flood(addr, &mut alice, &mut bob, &mut said).await;
-    half_open(addr).await;
+    half_open(addr, &sessions).await;
     bystanders_unaffected(&mut alice, &mut bob, "half-open connections", &mut said).await;
 
     // Still running, healthy, and holding no hostile connection.
@@ -431,22 +444,56 @@ async fn run_corpus(server: &Natter) {
         assert_eq!(full_history(addr, room).await, vec![], "{room} stays empty");
     }
 
-    // Not asserted: what the server does with a TCP connection that never sends a request.
-    let held = timeout(Duration::from_millis(100), silent.read(&mut [0; 64])).await;
-    println!(
-        "{:<52} {}",
-        "TCP connection that never sends a request",
-        match held {
-            Err(_) => format!("still open after {:.1} s", started.elapsed().as_secs_f64()),
-            Ok(Ok(0)) => "closed by the server".to_owned(),
-            Ok(other) => format!("{other:?}"),
-        }
-    );
+    for (name, closed_after) in slow.await.expect("the slow clients' task") {
+        println!(
+            "{name:<52} closed by the server after {:.1} s",
+            closed_after.as_secs_f64()
+        );
+    }
     println!(
         "{} bystander messages crossed; live part took {:.1} s",
         said.len(),
         started.elapsed().as_secs_f64()
     );
+}
+
+/// Three slow HTTP clients at once: one sends nothing, one half a request header, one a
+/// whole request and then nothing more (an idle kept-alive connection). Each must be
+/// closed by the server after [`HEADER_TIMEOUT`], within a margin; returns how long each
+/// took. Only HTTP: a WebSocket's idle timeout is another matter (see [`half_open`]).
+async fn slow_clients(addr: SocketAddr) -> Vec<(&'static str, Duration)> {
+    let margin = Duration::from_secs(5);
+    let closed_after = move |name: &'static str, sent: String| async move {
+        let mut tcp = TcpStream::connect(addr).await.unwrap();
+        let started = Instant::now();
+        tcp.write_all(sent.as_bytes()).await.unwrap();
+        // Anything the server answers is read and dropped, until it closes.
+        let closed = timeout(HEADER_TIMEOUT + margin, async {
+            let mut buf = [0; 4096];
+            while let Ok(1..) = tcp.read(&mut buf).await {}
+        })
+        .await;
+        let took = started.elapsed();
+        assert!(closed.is_ok(), "{name}: still open after {took:?}");
+        // Not sooner either: the header timeout closed it, not something else.
+        assert!(
+            took >= HEADER_TIMEOUT - Duration::from_millis(500),
+            "{name}: closed after only {took:?}"
+        );
+        (name, took)
+    };
+    let (silent, half, idle) = tokio::join!(
+        closed_after("TCP connection that never sends a request", String::new()),
+        closed_after(
+            "half a request header, then silence",
+            format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nUser-Agent: slow"),
+        ),
+        closed_after(
+            "a request kept alive, then silence",
+            format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\n\r\n"),
+        ),
+    );
+    vec![silent, half, idle]
 }
 
 /// Alice posts to `general`; bob must get it promptly, and alice her own copy.
@@ -491,6 +538,15 @@ impl Client {
     async fn welcome(addr: SocketAddr, user: &str, name: &str) -> Client {
         let (ws, conn) = support::welcome(&addr, user, name).await;
         Client::pump(ws, conn)
+    }
+
+    /// Connects with the session `cookie`.
+    async fn open(addr: SocketAddr, cookie: &str) -> Client {
+        let mut ws = support::open_socket(&addr, Some(cookie)).await;
+        match support::next_event(&mut ws).await {
+            ServerEvent::Welcome { conn, .. } => Client::pump(ws, conn),
+            other => panic!("expected welcome, got {other:?}"),
+        }
     }
 
     fn pump(ws: Socket, conn: String) -> Client {
@@ -565,6 +621,44 @@ impl Client {
 impl Drop for Client {
     fn drop(&mut self) {
         self.reader.abort();
+    }
+}
+
+// ───────────────────────────── the hostile sessions ─────────────────────────────
+
+/// The name the hostile client signs in under.
+const HOSTILE: &str = "hostile";
+
+/// Session cookies (`natter_session=…`) the hostile connections use.
+struct Sessions {
+    /// The hostile client's own guest session, as any browser gets one.
+    hostile: String,
+    /// Two guest sessions of two different browsers under the same name, `twin` (allowed
+    /// while neither is online): the first is held online throughout the WebSocket cases,
+    /// so the second is refused there.
+    twin_online: String,
+    twin_refused: String,
+}
+
+impl Sessions {
+    async fn sign_in(addr: SocketAddr) -> Sessions {
+        let guest = |name: &'static str| async move {
+            support::guest_cookie(&addr, None, name)
+                .await
+                .unwrap_or_else(|refusal| panic!("signing in as {name}: {refusal:?}"))
+        };
+        Sessions {
+            hostile: guest(HOSTILE).await,
+            twin_online: guest("twin").await,
+            twin_refused: guest("twin").await,
+        }
+    }
+
+    /// The hostile session's token, without the cookie's name.
+    fn hostile_token(&self) -> &str {
+        self.hostile
+            .strip_prefix("natter_session=")
+            .expect("a natter_session cookie")
     }
 }
 
@@ -672,14 +766,23 @@ impl Raw {
         }
     }
 
-    /// Connects and upgrades to a WebSocket.
-    async fn upgrade(addr: SocketAddr) -> Raw {
+    /// Connects and upgrades to a WebSocket as a page of this server would (same
+    /// `Origin`), with `cookie` as the `Cookie` header if given.
+    async fn upgrade(addr: SocketAddr, cookie: Option<&[u8]>) -> Raw {
         let mut raw = Raw::connect(addr).await;
-        let request = format!(
-            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        );
-        raw.tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut request = format!(
+            "GET /ws HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        )
+        .into_bytes();
+        if let Some(cookie) = cookie {
+            request.extend(b"Cookie: ");
+            request.extend(cookie);
+            request.extend(b"\r\n");
+        }
+        request.extend(b"\r\n");
+        raw.tcp.write_all(&request).await.unwrap();
         let deadline = Instant::now() + CASE_TIMEOUT;
         let head_len = loop {
             if let Some(at) = raw.buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -698,19 +801,16 @@ impl Raw {
         let _ = timeout(CASE_TIMEOUT, self.tcp.write_all(bytes)).await;
     }
 
-    async fn hello(&mut self, user: &str, name: &str) {
-        let hello = ClientFrame::Hello {
-            user: user.into(),
-            name: name.into(),
-        };
-        self.write(&text(&hello.encode())).await;
+    /// Reads the `welcome` the server sends first to a socket with a valid session, which
+    /// must be the hostile client's.
+    async fn welcomed(&mut self) {
         let deadline = Instant::now() + CASE_TIMEOUT;
         loop {
             match self.next_frame(deadline).await {
                 Read::Frame(TEXT, payload) => {
                     let event = ServerEvent::decode(&String::from_utf8_lossy(&payload));
                     assert!(
-                        matches!(event, Ok(ServerEvent::Welcome { .. })),
+                        matches!(&event, Ok(ServerEvent::Welcome { name, .. }) if name == HOSTILE),
                         "{event:?}"
                     );
                     return;
@@ -834,14 +934,16 @@ fn code_name(code: ErrorCode) -> String {
 }
 
 /// When the hostile bytes come.
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum When {
-    /// As the very first frames, in place of `hello`.
-    BeforeHello,
-    /// After a proper `hello`; followed by a `ping`, to see whether the socket is open.
-    AfterHello,
+    /// On a socket whose upgrade carries this `Cookie` header (or none), which names no
+    /// session the server accepts: it refuses the socket at once, before reading anything
+    /// (see [`unwelcome`]).
+    Unwelcome(Option<Vec<u8>>),
+    /// After the welcome of a socket opened with the hostile session; followed by a
+    /// `ping`, to see whether the socket is open.
+    AfterWelcome,
 }
-use When::{AfterHello, BeforeHello};
+use When::{AfterWelcome, Unwelcome};
 
 enum Expect {
     /// Refused with these `error` codes, one per bad frame; the socket stays open.
@@ -850,10 +952,8 @@ enum Expect {
     Accepted,
     /// These `error` codes, then a close frame with this code and the connection ends.
     Closed(&'static [&'static str], u16),
-    /// Hung up without a close frame.
-    Dropped,
 }
-use Expect::{Accepted, Closed, Dropped, Refused};
+use Expect::{Accepted, Closed, Refused};
 
 impl Expect {
     fn check(&self, case: &str, seen: &Outcome) {
@@ -863,7 +963,6 @@ impl Expect {
             Refused(want) => codes == *want && seen.end == Some(End::Open),
             Accepted => codes.is_empty() && seen.end == Some(End::Open),
             Closed(want, code) => codes == *want && seen.close == Some(*code) && ended,
-            Dropped => codes.is_empty() && seen.close.is_none() && ended,
         };
         assert!(fine, "{case}: got {seen}");
     }
@@ -886,140 +985,159 @@ fn ws(name: &'static str, when: When, bytes: Vec<u8>, expect: Expect) -> WsCase 
     }
 }
 
+/// A socket upgraded with `cookie` as its `Cookie` header (or none), which the server
+/// must refuse at once: the `error` `code`, then close 1008. Nothing is sent on it:
+/// the server reads nothing from such a socket, so bytes sent would only meet a closed
+/// connection (and a reset could destroy the refusal before it is read).
+fn unwelcome(name: &'static str, cookie: Option<Vec<u8>>, code: &'static [&'static str]) -> WsCase {
+    ws(name, Unwelcome(cookie), vec![], Closed(code, 1008))
+}
+
 impl WsCase {
-    async fn play(&self, addr: SocketAddr, n: usize) -> Outcome {
-        let mut raw = Raw::upgrade(addr).await;
-        if self.when == AfterHello {
-            raw.hello(&format!("hostile-user-{n:04}"), &format!("hostile{n}"))
-                .await;
+    async fn play(&self, addr: SocketAddr, sessions: &Sessions) -> Outcome {
+        match &self.when {
+            Unwelcome(cookie) => {
+                assert!(self.bytes.is_empty(), "nothing is sent on a refused socket");
+                let mut raw = Raw::upgrade(addr, cookie.as_deref()).await;
+                raw.observe(CASE_TIMEOUT).await
+            }
+            AfterWelcome => {
+                let mut raw = Raw::upgrade(addr, Some(sessions.hostile.as_bytes())).await;
+                raw.welcomed().await;
+                raw.write(&self.bytes).await;
+                raw.write(&text(&ClientFrame::Ping.encode())).await;
+                raw.observe(CASE_TIMEOUT).await
+            }
         }
-        raw.write(&self.bytes).await;
-        if self.when == AfterHello {
-            raw.write(&text(&ClientFrame::Ping.encode())).await;
-        }
-        raw.observe(CASE_TIMEOUT).await
     }
 }
 
 /// Hostile WebSocket input, byte for byte, with what the server must do about it.
 #[rustfmt::skip]
-fn ws_corpus() -> Vec<WsCase> {
+fn ws_corpus(sessions: &Sessions) -> Vec<WsCase> {
     let big_text = "a".repeat(MAX_FRAME_BYTES + 1);
     let chunk = vec![b'a'; 20 * 1024];
     let nested = |depth: usize| "[".repeat(depth);
+    let cookie = |value: &[u8]| Some(value.to_vec());
+    let session = |token: &str| cookie(format!("natter_session={token}").as_bytes());
+    let token = sessions.hostile_token();
+    let first_digit = if token.starts_with('0') { "1" } else { "0" };
+    let one_digit_changed = format!("{first_digit}{}", &token[1..]);
+    let not_ascii: Vec<u8> = garbage(5, 64).iter().map(|b| b | 0x80).collect();
     vec![
-        // ── instead of hello: a refusal, then close 1008; a broken frame: hang up ──
-        ws("binary garbage before hello", BeforeHello,
-            frame(FIN | BINARY, &garbage(1, 300)), Closed(&["binary"], 1008)),
-        ws("unknown type before hello", BeforeHello,
-            text(r#"{"t":"dance"}"#), Closed(&["unknown_type"], 1008)),
-        ws("malformed JSON before hello", BeforeHello,
-            text(r#"{"t":"hello","user":"#), Closed(&["malformed"], 1008)),
-        ws("send before hello", BeforeHello,
-            text(&send_frame("general", "hostile-cid-0001", "sneaky")), Closed(&["hello_first"], 1008)),
-        ws("hello with a bad user id", BeforeHello,
-            text(r#"{"t":"hello","user":"x y","name":"mallory"}"#), Closed(&["malformed"], 1008)),
-        ws("hello with a bad name", BeforeHello,
-            text(r#"{"t":"hello","user":"hostile-user-name","name":"<script>"}"#), Closed(&["bad_name"], 1008)),
-        ws("hello taking bob's name", BeforeHello,
-            text(r#"{"t":"hello","user":"hostile-user-bob","name":" BOB "}"#), Closed(&["name_taken"], 1008)),
-        ws("invalid UTF-8 before hello", BeforeHello,
-            frame(FIN | TEXT, b"{\"t\":\"hello\xff\xfe\"}"), Dropped),
-        ws("text frame over 64 KiB before hello", BeforeHello,
-            text(&big_text), Dropped),
-        ws("unmasked frame before hello", BeforeHello,
-            encode_frame(FIN | TEXT, false, 12, br#"{"t":"ping"}"#), Dropped),
-        ws("random bytes after the upgrade", BeforeHello,
-            garbage(2, 4096), Dropped),
-        // ── after hello, bad content: refused, and the socket stays open ──
-        ws("binary garbage after hello", AfterHello,
+        // ── without a valid session: refused at once ──
+        unwelcome("upgrade without a session cookie", None, &["signed_out"]),
+        unwelcome("forged session (64 hex digits never issued)", session(&"ab".repeat(32)),
+            &["signed_out"]),
+        unwelcome("the real token with one digit changed", session(&one_digit_changed),
+            &["signed_out"]),
+        unwelcome("the real token, cut to 63 digits", session(&token[..63]), &["signed_out"]),
+        unwelcome("the real token and one digit more", session(&format!("{token}0")),
+            &["signed_out"]),
+        unwelcome("the real token under NATTER_SESSION",
+            cookie(format!("NATTER_SESSION={token}").as_bytes()), &["signed_out"]),
+        unwelcome("session cookie of 64 non-hex characters", session(&"zq".repeat(32)),
+            &["signed_out"]),
+        unwelcome("session cookie of 4 KiB", session(&"a".repeat(4096)), &["signed_out"]),
+        unwelcome("cookie header of separators only",
+            cookie(b";;=; ;natter_session; =natter_session=;"), &["signed_out"]),
+        unwelcome("cookie header with bytes that are not ASCII",
+            cookie(&[&b"natter_session="[..], &not_ascii].concat()),
+            &["signed_out"]),
+        unwelcome("guest name another session holds online",
+            cookie(sessions.twin_refused.as_bytes()), &["name_taken"]),
+        // ── after welcome, bad content: refused, and the socket stays open ──
+        ws("binary garbage after welcome", AfterWelcome,
             [frame(FIN | BINARY, &garbage(3, 300)), frame(FIN | BINARY, &[])].concat(),
             Refused(&["binary", "binary"])),
-        ws("unknown event types", AfterHello,
+        ws("unknown event types", AfterWelcome,
             texts(&[r#"{"t":"dance"}"#, r#"{"t":"","room":"general"}"#, r#"{"t":"Ping"}"#,
                 r#"{"t":"hello\u0000"}"#]),
             Refused(&["unknown_type"; 4])),
         // The refusal quotes the tag, escaped: about 3.5 times the input; see the report.
-        ws("unknown type of 30,000 C1 control characters", AfterHello,
+        ws("unknown type of 30,000 C1 control characters", AfterWelcome,
             text(&serde_json::json!({ "t": "\u{85}".repeat(30_000) }).to_string()),
             Refused(&["unknown_type"])),
-        ws("tag of the wrong type", AfterHello,
+        ws("tag of the wrong type", AfterWelcome,
             texts(&[r#"{"t":7}"#, r#"{"t":null}"#, r#"{"t":["ping"]}"#, r#"{"t":{"t":"ping"}}"#]),
             Refused(&["malformed"; 4])),
-        ws("malformed JSON", AfterHello,
+        ws("malformed JSON", AfterWelcome,
             texts(&["", "not json", "{", "null", "[]", r#"{"t":"ping"}x"#, r#"{"t":"send"}"#,
                 r#"{"t":"send","room":"general","cid":"hostile-cid-0002","text":"\ud800"}"#,
                 "{\"t\":\"send\",\"room\":\"general\",\"cid\":\"hostile-cid-0003\",\"text\":\"nul\u{0}\"}",
                 r#"{"t":"send","room":"general","cid":"hostile-cid-0004","text":1e999999}"#]),
             Refused(&["malformed"; 10])),
-        ws("60,000 nested arrays", AfterHello,
+        ws("60,000 nested arrays", AfterWelcome,
             text(&nested(60_000)), Refused(&["malformed"])),
-        ws("second hello", AfterHello,
-            text(r#"{"t":"hello","user":"hostile-user-again","name":"again"}"#), Refused(&["hello_first"])),
-        ws("send with a bad cid", AfterHello,
+        ws("hello, which the protocol no longer has", AfterWelcome,
+            texts(&[r#"{"t":"hello","user":"hostile-user-again","name":"again"}"#,
+                r#"{"t":"hello"}"#]),
+            Refused(&["unknown_type"; 2])),
+        ws("send with a bad cid", AfterWelcome,
             texts(&[&send_frame("general", "short", "hi"), &send_frame("general", "has spaces in it", "hi"),
                 &send_frame("general", &"x".repeat(65), "hi")]),
             Refused(&["malformed"; 3])),
-        ws("send with an over-long or empty text", AfterHello,
+        ws("send with an over-long or empty text", AfterWelcome,
             texts(&[&send_frame("general", "hostile-cid-0005", &"é".repeat(4_001)),
                 &send_frame("general", "hostile-cid-0006", &"x".repeat(60_000)),
                 &send_frame("general", "hostile-cid-0007", " \n\t ")]),
             Refused(&["bad_message"; 3])),
-        ws("send to unknown rooms", AfterHello,
+        ws("send to unknown rooms", AfterWelcome,
             texts(&[&send_frame("nowhere", "hostile-cid-0008", "hi"), &send_frame("", "hostile-cid-0009", "hi"),
                 &send_frame("General", "hostile-cid-0010", "hi"),
                 &send_frame(&"r".repeat(10_000), "hostile-cid-0011", "hi")]),
             Refused(&["no_such_room"; 4])),
-        ws("ping of 125 bytes, the most allowed", AfterHello,
+        ws("ping of 125 bytes, the most allowed", AfterWelcome,
             frame(FIN | PING, &[7; 125]), Accepted),
-        ws("text split mid-character over fragments", AfterHello,
+        ws("text split mid-character over fragments", AfterWelcome,
             [frame(TEXT, &"{\"t\":\"ping\",\"x\":\"\u{e9}".as_bytes()[..18]),
              frame(FIN | CONTINUATION, &"\u{e9}\"}".as_bytes()[1..])].concat(),
             Accepted),
-        // ── after hello, broken WebSocket: closed with the matching code ──
-        ws("100,000 nested arrays (over 64 KiB)", AfterHello,
+        // ── after welcome, broken WebSocket: closed with the matching code ──
+        ws("100,000 nested arrays (over 64 KiB)", AfterWelcome,
             text(&nested(100_000)), Closed(&[], 1009)),
-        ws("text frame over 64 KiB", AfterHello,
+        ws("text frame over 64 KiB", AfterWelcome,
             text(&big_text), Closed(&[], 1009)),
-        ws("fragmented message over 64 KiB", AfterHello,
+        ws("fragmented message over 64 KiB", AfterWelcome,
             [frame(TEXT, &chunk), frame(CONTINUATION, &chunk), frame(CONTINUATION, &chunk),
              frame(FIN | CONTINUATION, &chunk)].concat(),
             Closed(&[], 1009)),
-        ws("header claiming 2^63 bytes", AfterHello,
+        ws("header claiming 2^63 bytes", AfterWelcome,
             encode_frame(FIN | TEXT, true, 1 << 63, &[]), Closed(&[], 1009)),
-        ws("invalid UTF-8 in a text frame", AfterHello,
+        ws("invalid UTF-8 in a text frame", AfterWelcome,
             frame(FIN | TEXT, b"{\"t\":\"ping\",\"x\":\"\xc3\x28\"}"), Closed(&[], 1007)),
-        ws("invalid UTF-8 across fragments", AfterHello,
+        ws("invalid UTF-8 across fragments", AfterWelcome,
             [frame(TEXT, b"{\"t\":\"ping\",\"x\":\"\xe2\x82"), frame(FIN | CONTINUATION, b"\x28\"}")].concat(),
             Closed(&[], 1007)),
-        ws("overlong UTF-8 encoding of '/'", AfterHello,
+        ws("overlong UTF-8 encoding of '/'", AfterWelcome,
             frame(FIN | TEXT, b"{\"t\":\"ping\",\"x\":\"\xc0\xaf\"}"), Closed(&[], 1007)),
-        ws("ping over 125 bytes", AfterHello,
+        ws("ping over 125 bytes", AfterWelcome,
             frame(FIN | PING, &[7; 200]), Closed(&[], 1002)),
-        ws("fragmented ping", AfterHello,
+        ws("fragmented ping", AfterWelcome,
             frame(PING, b"half"), Closed(&[], 1002)),
-        ws("reserved data opcode 0x3", AfterHello,
+        ws("reserved data opcode 0x3", AfterWelcome,
             frame(FIN | 0x3, b"?"), Closed(&[], 1002)),
-        ws("reserved control opcode 0xB", AfterHello,
+        ws("reserved control opcode 0xB", AfterWelcome,
             frame(FIN | 0xB, b"?"), Closed(&[], 1002)),
-        ws("RSV1 without an extension", AfterHello,
+        ws("RSV1 without an extension", AfterWelcome,
             frame(FIN | RSV1 | TEXT, br#"{"t":"ping"}"#), Closed(&[], 1002)),
-        ws("unmasked client frame", AfterHello,
+        ws("unmasked client frame", AfterWelcome,
             encode_frame(FIN | TEXT, false, 12, br#"{"t":"ping"}"#), Closed(&[], 1002)),
-        ws("continuation with nothing to continue", AfterHello,
+        ws("continuation with nothing to continue", AfterWelcome,
             frame(FIN | CONTINUATION, b"{}"), Closed(&[], 1002)),
-        ws("new message inside a fragmented one", AfterHello,
+        ws("new message inside a fragmented one", AfterWelcome,
             [frame(TEXT, b"{\"t\":"), text(r#"{"t":"ping"}"#)].concat(), Closed(&[], 1002)),
-        ws("close frame with a 1-byte payload", AfterHello,
+        ws("close frame with a 1-byte payload", AfterWelcome,
             frame(FIN | CLOSE, &[3]), Closed(&[], 1002)),
-        ws("close frame with invalid UTF-8 reason", AfterHello,
+        ws("close frame with invalid UTF-8 reason", AfterWelcome,
             close_frame(1000, b"\xff\xfe"), Closed(&[], 1007)),
         // A close is answered with a close: 1002 for a reserved code, 1000 echoed.
-        ws("close frame with reserved code 999", AfterHello,
+        ws("close frame with reserved code 999", AfterWelcome,
             close_frame(999, b""), Closed(&[], 1002)),
-        ws("normal close, then more frames", AfterHello,
+        ws("normal close, then more frames", AfterWelcome,
             [close_frame(1000, b"bye"), text(r#"{"t":"ping"}"#), frame(FIN | BINARY, b"x")].concat(),
             Closed(&[], 1000)),
+        ws("random bytes after welcome", AfterWelcome, garbage(2, 4096), Closed(&[], 1002)),
     ]
 }
 
@@ -1035,6 +1153,8 @@ enum HttpExpect {
     /// Answered with this status, or (for input that is not HTTP at all) hung up on.
     Status(u16),
     StatusOrHangUp(u16),
+    /// A server function's refusal: this status, with this `AppError` as JSON.
+    AppError(u16, &'static str),
 }
 
 /// What the server answered to a raw HTTP exchange.
@@ -1066,30 +1186,41 @@ impl HttpExpect {
                 HttpExpect::StatusOrHangUp(want) => {
                     answer.status == Some(*want) || answer.status.is_none()
                 }
+                HttpExpect::AppError(want, error) => {
+                    answer.status == Some(*want)
+                        && serde_json::from_str::<serde_json::Value>(&answer.body)
+                            .is_ok_and(|body| body.get(error).is_some())
+                }
             };
         assert!(fine, "{case}: got {answer}");
     }
 }
 
-fn http_corpus(addr: SocketAddr) -> Vec<HttpCase> {
-    use HttpExpect::{Status, StatusOrHangUp};
-    let upgrade = |version: &str, key: &str| {
+fn http_corpus(addr: SocketAddr, sessions: &Sessions) -> Vec<HttpCase> {
+    use HttpExpect::{AppError, Status, StatusOrHangUp};
+    // `headers`: more header lines, each ending in CRLF.
+    let upgrade_with = |version: &str, key: &str, headers: &str| {
         format!(
             "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-             {key}Sec-WebSocket-Version: {version}\r\n\r\n"
+             {key}Sec-WebSocket-Version: {version}\r\n{headers}\r\n"
         )
         .into_bytes()
     };
+    let upgrade = |version: &str, key: &str| upgrade_with(version, key, "");
     let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-    let post = |function: &str, body: &str| {
+    let post_with = |function: &str, body: &str, headers: &str| {
         format!(
             "POST /api/{function} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
              Accept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-             Content-Length: {}\r\n\r\n{body}",
+             {headers}Content-Length: {}\r\n\r\n{body}",
             body.len()
         )
         .into_bytes()
     };
+    let post = |function: &str, body: &str| post_with(function, body, "");
+    // From a page of another site, with the hostile session's cookie riding along.
+    let from = |origin: &str| format!("Origin: {origin}\r\nCookie: {}\r\n", sessions.hostile);
+    let evil = from("http://evil.example");
     let http = |name, bytes, expect| HttpCase {
         name,
         bytes,
@@ -1113,16 +1244,41 @@ fn http_corpus(addr: SocketAddr) -> Vec<HttpCase> {
             format!("GET /ws HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").into_bytes(), Status(400)),
         http("upgrade with WebSocket version 12", upgrade("12", key), Status(400)),
         http("upgrade without a key", upgrade("13", ""), Status(400)),
+        // Cross-site WebSocket hijacking: refused before the upgrade, cookie or not.
+        http("upgrade from another site, with the session",
+            upgrade_with("13", key, &evil), Status(403)),
+        http("upgrade from Origin: null, with the session",
+            upgrade_with("13", key, &from("null")), Status(403)),
+        http("upgrade from this host on another port",
+            upgrade_with("13", key, &from("http://127.0.0.1:1")), Status(403)),
+        http("enter_as_guest from another site",
+            post_with("enter_as_guest", "name=mallory", &evil), Status(403)),
+        http("log_out from another site, with the session",
+            post_with("log_out", "", &evil), Status(403)),
         http("1 MiB request header", huge_header.into_bytes(), StatusOrHangUp(431)),
         http("500 request headers", many_headers.into_bytes(), StatusOrHangUp(431)),
-        // Server functions answer every refusal, the client's fault or not, with 500 and
-        // the `AppError` as JSON.
+        // Server functions answer a refusal with a status saying whose fault it is, and
+        // the `AppError` as JSON; arguments that do not even parse are a 500.
         http("join_room with an unknown connection",
-            post("join_room", "conn=nobody&room=general"), Status(500)),
+            post("join_room", "conn=nobody&room=general"), Status(401)),
         http("join_room with junk arguments",
             post("join_room", "conn=%ZZ&room=general&after=-1&&=="), Status(500)),
         http("history with an absurd cursor",
             post("history", "room=general&before=99999999999999999999999"), Status(500)),
+        // Signing in under a name the server must refuse.
+        http("guest name with markup",
+            post("enter_as_guest", "name=%3Cscript%3E"), AppError(422, "BadName")),
+        http("empty guest name", post("enter_as_guest", "name="), AppError(422, "BadName")),
+        http("guest name of spaces only",
+            post("enter_as_guest", "name=%20%20%20"), AppError(422, "BadName")),
+        http("guest name of 33 characters",
+            post("enter_as_guest", &format!("name={}", "n".repeat(33))), AppError(422, "BadName")),
+        http("guest name with NUL and newline",
+            post("enter_as_guest", "name=a%00b%0Ac"), AppError(422, "BadName")),
+        http("guest name taking bob's, in another case",
+            post("enter_as_guest", "name=%20BOB%20"), AppError(409, "NameTaken")),
+        http("enter_as_guest without a name",
+            post("enter_as_guest", "nom=mallory"), AppError(500, "Server")),
     ];
     corpus
 }
@@ -1244,40 +1400,47 @@ async fn join_flood(
 // ───────────────────────────── half-open connections ─────────────────────────────
 
 /// Clients that go quiet are closed once the idle timeout passes, whatever state they are
-/// in; all three run at once.
-async fn half_open(addr: SocketAddr) {
+/// in; all three run at once, with the hostile session.
+async fn half_open(addr: SocketAddr, sessions: &Sessions) {
     let window = Duration::from_secs(IDLE_SECS + 3);
-    let silent_after_hello = async {
-        let mut raw = Raw::upgrade(addr).await;
-        raw.hello("hostile-silent-01", "silent").await;
+    let cookie = Some(sessions.hostile.as_bytes());
+    let silent_after_welcome = async {
+        let mut raw = Raw::upgrade(addr, cookie).await;
+        raw.welcomed().await;
         raw.observe(window).await
     };
     let stalled_mid_frame = async {
-        let mut raw = Raw::upgrade(addr).await;
-        raw.hello("hostile-stalled-01", "stalled").await;
+        let mut raw = Raw::upgrade(addr, cookie).await;
+        raw.welcomed().await;
         // A header announcing 50 masked bytes, then half the mask and nothing more.
         raw.write(&[FIN | TEXT, 0x80 | 50, MASK[0], MASK[1]]).await;
         raw.observe(window).await
     };
-    let never_hello = async {
-        let mut raw = Raw::upgrade(addr).await;
-        raw.observe(window).await
+    // Reads the upgrade's response and then nothing until the window has passed: what
+    // the server sent in the meantime (the welcome, pings, the close) is waiting.
+    let never_reads = async {
+        let mut raw = Raw::upgrade(addr, cookie).await;
+        tokio::time::sleep(window).await;
+        raw.welcomed().await;
+        raw.observe(Duration::from_millis(500)).await
     };
-    let (silent, stalled, mute) = tokio::join!(silent_after_hello, stalled_mid_frame, never_hello);
-    for (name, outcome, close) in [
-        (
-            "hello, then no pong to the server's pings",
-            &silent,
-            Some(1001),
-        ),
-        ("hello, then half a frame and silence", &stalled, Some(1001)),
-        ("upgrade, then never hello", &mute, None),
+    let (silent, stalled, deaf) =
+        tokio::join!(silent_after_welcome, stalled_mid_frame, never_reads);
+    for (name, outcome, timed) in [
+        ("welcome, then no pong to the server's pings", &silent, true),
+        ("welcome, then half a frame and silence", &stalled, true),
+        ("upgrade, then nothing read or answered", &deaf, false),
     ] {
+        let read = if timed {
+            String::new()
+        } else {
+            format!(" (read only after {window:?})")
+        };
         println!(
-            "{name:<52} {outcome}; server pings left unanswered: {}",
+            "{name:<52} {outcome}{read}; server pings left unanswered: {}",
             outcome.pings
         );
-        assert_eq!(outcome.close, close, "{name}: {outcome}");
+        assert_eq!(outcome.close, Some(1001), "{name}: {outcome}");
         assert!(
             matches!(outcome.end, Some(End::Eof | End::Reset)),
             "{name}: not closed: {outcome}"
@@ -1285,11 +1448,15 @@ async fn half_open(addr: SocketAddr) {
         // Closed for being idle: not before the timeout, and not long after it.
         let after = outcome.after.as_secs_f64();
         assert!(
-            (IDLE_SECS as f64 - 0.3..=IDLE_SECS as f64 + 3.0).contains(&after),
+            !timed || (IDLE_SECS as f64 - 0.3..=IDLE_SECS as f64 + 3.0).contains(&after),
             "{name}: closed after {after:.2} s"
         );
     }
     assert!(silent.pings >= 1, "the server pings a quiet client");
+    assert!(
+        deaf.pings >= 1,
+        "the server pings a client that reads nothing"
+    );
 }
 
 // ───────────────────────────── history ─────────────────────────────

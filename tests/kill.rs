@@ -6,11 +6,14 @@
 //! several rooms connect and join before anyone sends; then each sends its own messages
 //! (unique client ids) at small random intervals while a controller kills the server with
 //! SIGKILL and starts it again on the same port and database, several times over the
-//! sending period. Each client behaves like the browser: on a lost connection it
-//! reconnects with a short jittered backoff, says hello under the same user id, sends
-//! again everything not yet confirmed (same client id, same text), and rejoins its room
-//! with `after` = the last seq it has, appending the catch-up to what it received live.
-//! Every message it receives, catch-up or live, must carry the next seq.
+//! sending period. Each client signs in as a guest once, before the first kill; the
+//! session is stored in the database, so its cookie must keep working across every
+//! SIGKILL. Each behaves like the browser: on a lost connection it reconnects with a short
+//! jittered backoff, opening the socket with that same cookie (and must be welcomed under
+//! its own name), sends again everything not yet confirmed (same client id, same text),
+//! and rejoins its room with `after` = the last seq it has, appending the catch-up to what
+//! it received live. Every message it receives, catch-up or live, must carry the next
+//! seq.
 //!
 //! At the end, once every send is confirmed and every client has caught up to its room's
 //! last confirmed seq, the server is killed one last time and the database read directly.
@@ -35,6 +38,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{sleep, sleep_until, timeout, timeout_at, Instant};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use support::binary::Natter;
@@ -55,8 +59,8 @@ const RESTARTS: usize = 5;
 const RESTART_AT: [f64; RESTARTS] = [0.10, 0.28, 0.46, 0.64, 0.82];
 /// ...but no sooner than this after the previous restart, so clients are back first.
 const RESTART_MIN_GAP: Duration = Duration::from_millis(400);
-/// Any single network step (connect, hello, join call, write) that takes longer counts as
-/// a lost connection.
+/// Any single network step (connect and welcome, join call, write) that takes longer
+/// counts as a lost connection.
 const IO_TIMEOUT: Duration = Duration::from_secs(3);
 /// Clients give up (and report it) this long after the start; the whole test stays well
 /// under a minute even when something is wrong.
@@ -80,10 +84,10 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
         Natter::start(&database, &["--send-rate", "1000", "--send-burst", "1000"]).await;
     let addr = server.addr;
 
-    // Everyone is connected and in their room before the first message is sent.
+    // Everyone is signed in, connected and in their room before the first message is sent.
     let mut clients = Vec::new();
     for index in 0..ROOMS.len() * CLIENTS_PER_ROOM {
-        let spec = ClientSpec::new(index);
+        let spec = ClientSpec::new(index, &server).await;
         let (mut ws, conn) = support::welcome(&server, &spec.user, &spec.name).await;
         let joined = support::join_after(&server, &conn, spec.room, None).await;
         assert!(
@@ -132,10 +136,15 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
     let mut unconfirmed_at_restart = Vec::new();
     let mut restart_took = Duration::ZERO;
     let mut previous = Instant::now();
-    for share in RESTART_AT {
+    'restarts: for share in RESTART_AT {
         let threshold = (share + rng.random_range(-0.03..0.03)) * total_planned as f64;
         sleep_until(previous + RESTART_MIN_GAP).await;
         while (counters.made.load(Ordering::Relaxed) as f64) < threshold {
+            // Every client gave up (the server refused its session, say): what they
+            // report says why.
+            if handles.iter().all(|handle| handle.is_finished()) {
+                break 'restarts;
+            }
             assert!(
                 Instant::now() < test_started + CLIENT_DEADLINE,
                 "sending stalled at {} messages",
@@ -271,9 +280,10 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
     let acks: usize = reports.iter().map(|r| r.acks).sum();
     let found_in_catch_up: usize = reports.iter().map(|r| r.found_in_catch_up).sum();
     let order_violations: usize = reports.iter().map(|r| r.violations.len()).sum();
+    let restarts = sends_at_restart.len();
     println!(
         "kill: {} clients in {} rooms; {sent} messages sent, {stored_total} stored; \
-         {RESTARTS} SIGKILL restarts (messages sent before each: {sends_at_restart:?} of \
+         {restarts} SIGKILL restarts (messages sent before each: {sends_at_restart:?} of \
          {total_planned}, unconfirmed at each kill: {unconfirmed_at_restart:?}; slowest \
          restart {} ms; last at {:.1} s); {reconnects} reconnects, {resends} resends, \
          {acks} acks, {found_in_catch_up} confirmed by catch-up; {lost} lost, {duplicated} \
@@ -294,7 +304,6 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
             .is_some_and(|&made| made < total_planned),
         "the last restart came after every message was sent; lengthen the sending period"
     );
-    assert_eq!(sent, total_planned, "every planned message was sent");
     // The first few say what went wrong; hundreds would bury them.
     assert!(
         failures.is_empty(),
@@ -303,6 +312,7 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
         failures.len().min(40),
         failures[..failures.len().min(40)].join("\n")
     );
+    assert_eq!(sent, total_planned, "every planned message was sent");
     assert_eq!((lost, duplicated, stored_total), (0, 0, total_planned));
 }
 
@@ -313,17 +323,25 @@ struct ClientSpec {
     room: &'static str,
     user: String,
     name: String,
+    /// The session cookie it signed in with, before the first kill; every reconnect uses
+    /// it.
+    cookie: String,
 }
 
 impl ClientSpec {
-    fn new(index: usize) -> Self {
+    /// Signs in as a guest on `server`.
+    async fn new(index: usize, server: &Natter) -> Self {
         let room_index = index % ROOMS.len();
+        let user = format!("kill-user-{index:02}");
+        let name = format!("killer{index:02}");
+        let cookie = support::browser_cookie(server, &user, &name).await;
         ClientSpec {
             index,
             room_index,
             room: ROOMS[room_index],
-            user: format!("kill-user-{index:02}"),
-            name: format!("killer{index:02}"),
+            user,
+            name,
+            cookie,
         }
     }
 
@@ -607,10 +625,10 @@ async fn run_client(client: Client) -> ClientState {
         state.reconnects += 1;
         retry_at = None;
         match reconnect(&mut state, addr, &mut rng, deadline).await {
-            Some(socket) => ws = socket,
-            None => {
+            Ok(socket) => ws = socket,
+            Err(why) => {
                 state.violations.push(format!(
-                    "could not reconnect before the deadline ({} unconfirmed)",
+                    "could not reconnect: {why} ({} unconfirmed)",
                     state.pending.len()
                 ));
                 return state;
@@ -619,20 +637,22 @@ async fn run_client(client: Client) -> ClientState {
     }
 }
 
-/// Reconnects with a short jittered backoff: hello under the same user id, every
-/// unconfirmed send again (on welcome, as the browser flushes its outbox), then a rejoin
-/// with `after` = the last seq received, whose catch-up is appended. `None` past the
-/// deadline.
+/// Reconnects with a short jittered backoff: the socket opened with the session cookie,
+/// every unconfirmed send again (on welcome, as the browser flushes its outbox), then a
+/// rejoin with `after` = the last seq received, whose catch-up is appended. An error
+/// past the deadline, or at once when the server refuses the session (it was lost).
 async fn reconnect(
     state: &mut ClientState,
     addr: SocketAddr,
     rng: &mut StdRng,
     deadline: Instant,
-) -> Option<Socket> {
+) -> Result<Socket, String> {
     let mut failures: u32 = 0;
     while Instant::now() < deadline {
-        if let Some(socket) = try_resume(state, addr).await {
-            return Some(socket);
+        match try_resume(state, addr).await {
+            Ok(socket) => return Ok(socket),
+            Err(Some(event)) => return Err(format!("the server refused the session: {event:?}")),
+            Err(None) => {}
         }
         failures += 1;
         // 20–40 ms at first, doubling up to 320–640 ms: the server is back within a
@@ -640,17 +660,25 @@ async fn reconnect(
         let base = 20u64 << failures.min(5);
         sleep(Duration::from_millis(rng.random_range(base..=2 * base))).await;
     }
-    None
+    Err("the deadline passed".to_owned())
 }
 
-async fn try_resume(state: &mut ClientState, addr: SocketAddr) -> Option<Socket> {
-    let (mut ws, conn) = try_welcome(addr, &state.spec.user, &state.spec.name).await?;
+/// One attempt to come back: welcomed, resent and rejoined; or `Err(None)` when the
+/// server is not (or no longer) there, to try again; or `Err(Some(event))` when it
+/// answered the upgrade with something other than our welcome.
+async fn try_resume(
+    state: &mut ClientState,
+    addr: SocketAddr,
+) -> Result<Socket, Option<ServerEvent>> {
+    let (mut ws, conn) = try_welcome(addr, &state.spec.cookie, &state.spec.name).await?;
     if !resend_pending(&mut ws, state).await {
-        return None;
+        return Err(None);
     }
-    let joined = try_join(addr, &conn, state.spec.room, state.last_seq).await?;
+    let joined = try_join(addr, &conn, state.spec.room, state.last_seq)
+        .await
+        .ok_or(None)?;
     state.catch_up(joined);
-    Some(ws)
+    Ok(ws)
 }
 
 /// Sends every unconfirmed message again, oldest first, under its own client id.
@@ -677,29 +705,37 @@ async fn send_message(ws: &mut Socket, room: &str, cid: &str, text: &str) -> boo
     )
 }
 
-/// `support::welcome`, but a refused connection or a dying server is an answer, not a
-/// panic: during a restart both are expected.
-async fn try_welcome(addr: SocketAddr, user: &str, name: &str) -> Option<(Socket, String)> {
-    let url = format!("ws://{addr}/ws");
-    let (mut ws, _) = timeout(IO_TIMEOUT, tokio_tungstenite::connect_async(url))
+/// `support::welcome` with the session `cookie`, but a refused connection or a dying
+/// server is an answer, not a panic: during a restart both are expected (`Err(None)`).
+/// Any other first event than the welcome of `name` is `Err(Some(event))`: the session
+/// did not survive.
+async fn try_welcome(
+    addr: SocketAddr,
+    cookie: &str,
+    name: &str,
+) -> Result<(Socket, String), Option<ServerEvent>> {
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("origin", format!("http://{addr}").parse().unwrap());
+    headers.insert("cookie", cookie.parse().unwrap());
+    let (mut ws, _) = timeout(IO_TIMEOUT, tokio_tungstenite::connect_async(request))
         .await
-        .ok()?
-        .ok()?;
-    let hello = ClientFrame::Hello {
-        user: user.into(),
-        name: name.into(),
-    };
-    timeout(IO_TIMEOUT, ws.send(Message::text(hello.encode())))
-        .await
-        .ok()?
-        .ok()?;
+        .map_err(|_| None)?
+        .map_err(|_| None)?;
     loop {
-        let frame = timeout(IO_TIMEOUT, ws.next()).await.ok()??.ok()?;
+        let frame = timeout(IO_TIMEOUT, ws.next())
+            .await
+            .map_err(|_| None)?
+            .ok_or(None)?
+            .map_err(|_| None)?;
         if let Message::Text(text) = frame {
-            match ServerEvent::decode(text.as_str()).ok()? {
-                ServerEvent::Welcome { conn, .. } => return Some((ws, conn)),
+            match ServerEvent::decode(text.as_str()).map_err(|_| None)? {
+                ServerEvent::Welcome {
+                    conn,
+                    name: as_name,
+                } if as_name == name => return Ok((ws, conn)),
                 ServerEvent::Counts { .. } => continue,
-                _ => return None,
+                other => return Err(Some(other)),
             }
         }
     }
@@ -710,7 +746,8 @@ async fn try_welcome(addr: SocketAddr, user: &str, name: &str) -> Option<(Socket
 async fn try_join(addr: SocketAddr, conn: &str, room: &str, after: Seq) -> Option<JoinedRoom> {
     let body = format!("conn={conn}&room={room}&after={after}");
     let request = format!(
-        "POST /api/join_room HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\
+        "POST /api/join_room HTTP/1.0\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Accept: application/json\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );

@@ -2,26 +2,23 @@
 //! protocol as a browser speaks it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use natter::protocol::{ClientFrame, ErrorCode, JoinedRoom, ServerEvent};
+use natter::protocol::{ErrorCode, JoinedRoom, ServerEvent};
 use natter::server::config::Config;
-use natter::server::hub::Hub;
-use natter::server::state::AppState;
-use natter::server::store::{SqliteStore, Store};
-use natter::server::{leptos_options, router};
+use natter::server::{app_state, router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 mod support;
 
 use support::{
-    arrive, assert_quiet, assert_quiet_for, call, connect, join, next_event, send, welcome, Socket,
-    Target,
+    arrive, assert_quiet, assert_quiet_for, browser_cookie, call, call_with_cookie, guest_cookie,
+    join, next_event, open_socket, send, welcome, Socket, Target,
 };
 
 struct Server {
@@ -45,15 +42,11 @@ async fn start() -> Server {
         "--database",
         db.to_str().unwrap(),
     ]);
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database).await.unwrap());
-    let state = AppState {
-        leptos_options: leptos_options(&config),
-        hub: Hub::start(store).await.unwrap(),
-        limits: config.limits(),
-    };
+    let state = app_state(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Server { addr, _dir: dir }
 }
 
@@ -192,33 +185,123 @@ async fn a_quick_reconnect_is_not_announced_but_a_lost_connection_is() {
 async fn online_names_are_unique_ignoring_case() {
     let server = start().await;
     let (_ana, _) = welcome(&server, "user-ana-0001", "Ana").await;
-    match connect(&server, "user-other-01", "ana").await {
-        (_, ServerEvent::Error { code, .. }) => assert_eq!(code, ErrorCode::NameTaken),
-        (_, other) => panic!("expected name_taken, got {other:?}"),
-    }
+    let (status, body) = guest_cookie(&server, None, "ana").await.unwrap_err();
+    assert_eq!(status, 409, "{body}");
+    assert!(body.contains("NameTaken"), "{body}");
     // The same person in a second tab keeps the name.
     let (_tab2, _) = welcome(&server, "user-ana-0001", "Ana").await;
-    let (status, body) = call(
-        &server,
-        "check_name",
-        &[("user", "user-other-01"), ("name", " ANA ")],
-    )
-    .await;
-    assert_eq!(status, 500, "{body}");
+    let (status, body) = call(&server, "check_name", &[("name", " ANA ")]).await;
+    assert_eq!(status, 409, "{body}");
     assert!(body.contains("NameTaken"), "{body}");
-    let (status, body) = call(
-        &server,
-        "check_name",
-        &[("user", "user-other-01"), ("name", " Zoë ")],
-    )
-    .await;
+    let (status, body) = call(&server, "check_name", &[("name", " Zoë ")]).await;
     assert_eq!((status, body.as_str()), (200, "\"Zoë\""));
     for bad in ["", "<script>", &"x".repeat(33)] {
-        match connect(&server, "user-bad-0001", bad).await {
-            (_, ServerEvent::Error { code, .. }) => assert_eq!(code, ErrorCode::BadName),
-            (_, other) => panic!("expected bad_name for {bad:?}, got {other:?}"),
-        }
+        let (_, body) = guest_cookie(&server, None, bad).await.unwrap_err();
+        assert!(body.contains("BadName"), "{bad:?}: {body}");
     }
+    // Two guests may pick one name while neither is online; the second to connect is
+    // told it is taken.
+    let zoe = guest_cookie(&server, None, "zoe").await.unwrap();
+    let other_zoe = guest_cookie(&server, None, "Zoe").await.unwrap();
+    let (_zoe_ws, _) = welcome_with(&server, &zoe).await;
+    let mut late = open_socket(&server, Some(&other_zoe)).await;
+    expect_error(&mut late, ErrorCode::NameTaken).await;
+}
+
+async fn welcome_with(server: &Server, cookie: &str) -> (Socket, String) {
+    let mut ws = open_socket(server, Some(cookie)).await;
+    match next_event(&mut ws).await {
+        ServerEvent::Welcome { conn, .. } => (ws, conn),
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sockets_need_a_session_from_this_site() {
+    let server = start().await;
+    // No cookie: told to sign in, then closed.
+    let mut ws = open_socket(&server, None).await;
+    expect_error(&mut ws, ErrorCode::SignedOut).await;
+    // A forged cookie is no better.
+    let forged = format!("natter_session={}", "ab".repeat(32));
+    let mut ws = open_socket(&server, Some(&forged)).await;
+    expect_error(&mut ws, ErrorCode::SignedOut).await;
+
+    // Another site's page cannot open a socket with the user's cookie (cross-site
+    // WebSocket hijacking), nor call a server function that changes anything.
+    let cookie = browser_cookie(&server, "user-ana-0001", "ana").await;
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    request
+        .headers_mut()
+        .insert("cookie", cookie.parse().unwrap());
+    let refused = tokio_tungstenite::connect_async(request).await;
+    assert!(
+        matches!(&refused, Err(tungstenite::Error::Http(r)) if r.status() == 403),
+        "{refused:?}"
+    );
+    let (status, _) = raw_post(
+        &server,
+        "enter_as_guest",
+        "name=mallory",
+        Some("http://evil.example"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = raw_post(&server, "enter_as_guest", "name=mallory", Some("null")).await;
+    assert_eq!(status, 403);
+
+    // Logging out ends the session: its sockets close, and it cannot reconnect.
+    let (mut ws, _) = welcome_with(&server, &cookie).await;
+    let (status, _, _) = call_with_cookie(&server, Some(&cookie), "log_out", &[]).await;
+    assert_eq!(status, 200);
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(frame)) = ws.next().await {
+            if let Message::Close(Some(close)) = frame {
+                return u16::from(close.code);
+            }
+        }
+        0
+    })
+    .await
+    .unwrap();
+    assert_eq!(closed, 4001);
+    let mut again = open_socket(&server, Some(&cookie)).await;
+    expect_error(&mut again, ErrorCode::SignedOut).await;
+}
+
+/// A POST with a chosen `Origin` (or none) and no cookie.
+async fn raw_post(
+    server: &Server,
+    function: &str,
+    body: &str,
+    origin: Option<&str>,
+) -> (u16, String) {
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    let origin = origin
+        .map(|o| format!("Origin: {o}\r\n"))
+        .unwrap_or_default();
+    let request = format!(
+        "POST /api/{function} HTTP/1.0\r\nHost: {}\r\n{origin}Accept: application/json\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        server.addr,
+        body.len()
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.unwrap();
+    let status = response[9..12].parse().unwrap();
+    (
+        status,
+        response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default(),
+    )
 }
 
 async fn expect_error(ws: &mut Socket, code: ErrorCode) {
@@ -241,16 +324,13 @@ async fn bad_frames_get_clear_errors_and_store_nothing() {
         .await
         .unwrap();
     expect_error(&mut ws, ErrorCode::Binary).await;
+    // The old first frame means nothing now: identity comes from the session.
     ws.send(Message::text(
-        ClientFrame::Hello {
-            user: "user-ana-0001".into(),
-            name: "x".into(),
-        }
-        .encode(),
+        r#"{"t":"hello","user":"user-ana-0001","name":"x"}"#,
     ))
     .await
     .unwrap();
-    expect_error(&mut ws, ErrorCode::HelloFirst).await;
+    expect_error(&mut ws, ErrorCode::UnknownType).await;
     send(&mut ws, "nowhere", "msg-0000001", "hi").await;
     expect_error(&mut ws, ErrorCode::NoSuchRoom).await;
     // A room this socket has not joined takes the message (an outbox flushed after a
@@ -282,7 +362,7 @@ async fn bad_frames_get_clear_errors_and_store_nothing() {
         &[("conn", &conn), ("room", "nowhere")],
     )
     .await;
-    assert_eq!(status, 500);
+    assert_eq!(status, 404);
     assert!(body.contains("NoSuchRoom"), "{body}");
     let (status, body) = call(
         &server,
@@ -290,7 +370,7 @@ async fn bad_frames_get_clear_errors_and_store_nothing() {
         &[("conn", "made-up"), ("room", "general")],
     )
     .await;
-    assert_eq!(status, 500);
+    assert_eq!(status, 401);
     assert!(body.contains("NotConnected"), "{body}");
 }
 
@@ -342,4 +422,54 @@ async fn pages_and_health() {
     let missing = get("/r/no-such-room").await;
     assert!(missing.starts_with("HTTP/1.0 404"), "{missing}");
     assert!(missing.contains("No such room"));
+}
+
+#[tokio::test]
+async fn a_flood_from_one_user_is_throttled_while_others_chat() {
+    let server = start().await;
+    // Two tabs of one browser: the limit is per user, so a second tab buys nothing.
+    let (mut tab1, _) = arrive(&server, "user-flood-01", "flood", "general").await;
+    let (mut tab2, conn2) = welcome(&server, "user-flood-01", "flood").await;
+    join(&server, &conn2, "general").await;
+    let (mut calm, _) = arrive(&server, "user-calm-001", "calm", "general").await;
+
+    for n in 0..60 {
+        let ws = if n % 2 == 0 { &mut tab1 } else { &mut tab2 };
+        send(ws, "general", &format!("flood-{n:04}"), "spam").await;
+    }
+    send(&mut calm, "general", "calm-00001", "still here").await;
+
+    // The calm user's message gets through and is seen by everyone.
+    let mut stored = 0;
+    let mut refused = 0;
+    let mut calm_seen = false;
+    // Everything the room stored, until it has been quiet for a moment.
+    while let Ok(Some(Ok(Message::Text(text)))) =
+        tokio::time::timeout(Duration::from_millis(500), calm.next()).await
+    {
+        match ServerEvent::decode(text.as_str()) {
+            Ok(ServerEvent::Message { msg, .. }) if msg.author == "calm" => calm_seen = true,
+            Ok(ServerEvent::Message { .. }) => stored += 1,
+            _ => {}
+        }
+    }
+    assert!(calm_seen, "the calm user's message arrived");
+    for ws in [&mut tab1, &mut tab2] {
+        while let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout(Duration::from_millis(300), ws.next()).await
+        {
+            if let Ok(ServerEvent::Error {
+                code: ErrorCode::RateLimited,
+                ..
+            }) = ServerEvent::decode(text.as_str())
+            {
+                refused += 1;
+            }
+        }
+    }
+    assert!(
+        (20..=25).contains(&stored),
+        "{stored} flood messages stored"
+    );
+    assert!(refused >= 35, "{refused} refused with rate_limited");
 }

@@ -8,10 +8,11 @@
 //! instant it arrived.
 //!
 //! - Phase 1 (baseline): [`BASELINE_MESSAGES`] paced messages; readers' latency measured.
-//! - Phase 2 (load): [`STALLED`] clients join, each on a TCP socket with a tiny receive
-//!   buffer (loopback would otherwise autotune it to megabytes and absorb the load), and
-//!   never read again. The sender sends [`LOAD_MESSAGES`] more, far beyond the bound,
-//!   while the server's RSS is sampled.
+//! - Phase 2 (load): [`STALLED`] clients sign in and join, each on a TCP socket with a
+//!   tiny receive buffer (loopback would otherwise autotune it to megabytes and absorb the
+//!   load) whose upgrade carries its session cookie, and never read again. The sender
+//!   sends [`LOAD_MESSAGES`] more, far beyond the bound, while the server's RSS is
+//!   sampled.
 //!
 //! Then it checks that:
 //! - the server dropped each stalled client on its own, mid-load, and at the bound: the
@@ -22,8 +23,8 @@
 //!   phase 2);
 //! - a stalled client reading at last (within the server's 10 s patience) finds a
 //!   gap-free prefix of the stream and then the 1013 close frame saying why;
-//! - reconnecting and joining with `after` = the last seq it has, it gets everything it
-//!   missed.
+//! - reconnecting with the same session and joining with `after` = the last seq it has,
+//!   it gets everything it missed.
 
 mod support;
 
@@ -38,8 +39,9 @@ use futures_util::{SinkExt, Stream, StreamExt};
 use natter::protocol::{ChatMessage, ClientFrame, HistoryPage, Seq, ServerEvent};
 use natter::server::hub::LEAVE_GRACE;
 use support::binary::Natter;
-use support::{call, join, join_after, next_event, welcome, Socket, Target};
+use support::{browser_cookie, call, join, join_after, next_event, welcome, Socket, Target};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::MaybeTlsStream;
 
@@ -271,7 +273,7 @@ async fn stall_and_resume() {
         );
         held_counts.push(held);
 
-        // Back: reconnect under the same name, and join after the last message it has.
+        // Back: reconnect with the same session, and join after the last message it has.
         let after = got.last().map_or(start, |m| m.seq);
         let (missed, pages) = resume(&server, &user, &name, after).await;
         resumed_from_history_pages += pages;
@@ -520,17 +522,21 @@ struct Stalled {
 }
 
 impl Stalled {
+    /// Signs in (the session is the one [`resume`] reconnects with later), opens its
+    /// socket with that cookie and joins.
     async fn join(server: &Natter, i: usize) -> Stalled {
         let user = format!("user-stalled-{i:04}");
         let name = format!("stalled {i}");
-        let mut ws = connect_with_small_receive_buffer(server.addr()).await;
-        let hello = ClientFrame::Hello {
-            user: user.clone(),
-            name: name.clone(),
-        };
-        ws.send(Message::text(hello.encode())).await.unwrap();
+        let cookie = browser_cookie(server, &user, &name).await;
+        let mut ws = connect_with_small_receive_buffer(server.addr(), &cookie).await;
         let conn = match next_event(&mut ws).await {
-            ServerEvent::Welcome { conn, .. } => conn,
+            ServerEvent::Welcome {
+                conn,
+                name: as_name,
+            } => {
+                assert_eq!(as_name, name);
+                conn
+            }
             other => panic!("expected welcome, got {other:?}"),
         };
         let joined = join(server, &conn, ROOM).await;
@@ -545,13 +551,17 @@ impl Stalled {
 }
 
 /// A WebSocket whose TCP receive buffer stays small, so what the server writes to a client
-/// that does not read piles up at the server, not in this side's kernel.
-async fn connect_with_small_receive_buffer(addr: SocketAddr) -> Socket {
+/// that does not read piles up at the server, not in this side's kernel. The upgrade
+/// carries the session `cookie` and this site's `Origin`, as a page of the server would.
+async fn connect_with_small_receive_buffer(addr: SocketAddr, cookie: &str) -> Socket {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(STALLED_RECV_BUFFER).unwrap();
     let stream = socket.connect(addr).await.unwrap();
-    let url = format!("ws://{addr}/ws");
-    let (ws, _) = tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(stream))
+    let mut request = format!("ws://{addr}/ws").into_client_request().unwrap();
+    let headers = request.headers_mut();
+    headers.insert("origin", format!("http://{addr}").parse().unwrap());
+    headers.insert("cookie", cookie.parse().unwrap());
+    let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
         .await
         .unwrap();
     ws
@@ -623,10 +633,11 @@ async fn drain(ws: &mut Socket) -> (Vec<ChatMessage>, End) {
     (got, end)
 }
 
-/// What a client that has every message up to `after` does on reconnecting: join with
-/// `after`. When it missed more than the server replays, the answer is only the newest
-/// page, and it pages back through history to fill the gap. Returns the messages after
-/// `after` and how many history pages that took.
+/// What a client that has every message up to `after` does on reconnecting with the
+/// session it signed in with (its browser keeps the cookie): join with `after`. When it
+/// missed more than the server replays, the answer is only the newest page, and it pages
+/// back through history to fill the gap. Returns the messages after `after` and how many
+/// history pages that took.
 async fn resume(server: &Natter, user: &str, name: &str, after: Seq) -> (Vec<ChatMessage>, usize) {
     let (_ws, conn) = welcome(server, user, name).await;
     let mut messages = join_after(server, &conn, ROOM, Some(after)).await.messages;

@@ -198,15 +198,15 @@ describe('pages', () => {
   test('scrolling up pages through history to the beginning', async () => {
     const { page } = await newPerson(browser);
     await arrive(page, server.url, '/r/music', 'reader');
-    // Another tab of a second person posts 120 messages straight over the protocol.
+    // A second person posts 120 messages straight over the protocol, on a socket of
+    // their own that their session cookie authorises.
     const writer = await newPerson(browser);
-    await writer.page.goto(server.url + '/r/music');
+    await arrive(writer.page, server.url, '/r/games', 'seeder');
     const posted = await writer.page.evaluate(async (url) => {
       const ws = new WebSocket(url.replace('http', 'ws') + '/ws');
       const events = [];
       ws.onmessage = (e) => events.push(JSON.parse(e.data));
       await new Promise((r) => (ws.onopen = r));
-      ws.send(JSON.stringify({ t: 'hello', user: 'seeder-user-01', name: 'seeder' }));
       while (!events.some((e) => e.t === 'welcome')) await new Promise((r) => setTimeout(r, 20));
       const conn = events.find((e) => e.t === 'welcome').conn;
       await fetch('/api/join_room', {

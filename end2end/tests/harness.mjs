@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -85,6 +86,21 @@ export function launchBrowser() {
       '--disable-sync',
     ],
   });
+}
+
+/// A server (with `args`) and a browser for the tests of the current `describe`: started
+/// before them, stopped after. Read `.server` and `.browser` inside the tests.
+export function serverAndBrowser(args = []) {
+  const env = {};
+  before(async () => {
+    env.server = await startServer(args);
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    await env.server?.stop();
+  });
+  return env;
 }
 
 export const PHONE = { width: 360, height: 740 };

@@ -2,11 +2,10 @@
 // and sends the server asks to slow down. Real Chromium against the real server.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { join } from 'node:path';
 import {
-  arrive, artifacts, eventually, launchBrowser, message, newPerson, roomReady, say,
-  startServer,
+  arrive, artifacts, eventually, message, newPerson, roomReady, say, serverAndBrowser,
 } from './harness.mjs';
 
 /// Texts of the stored messages on screen, in order.
@@ -43,23 +42,13 @@ function problemsBesidesTheSocket(page) {
 }
 
 describe('never losing a message', () => {
-  let server, browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const env = serverAndBrowser();
 
   test('three messages written offline arrive once, in order, for both people', async () => {
-    const ana = await newPerson(browser);
-    const bo = await newPerson(browser);
-    await arrive(ana.page, server.url, '/r/tech', 'ana');
-    await arrive(bo.page, server.url, '/r/tech', 'bo');
+    const ana = await newPerson(env.browser);
+    const bo = await newPerson(env.browser);
+    await arrive(ana.page, env.server.url, '/r/tech', 'ana');
+    await arrive(bo.page, env.server.url, '/r/tech', 'bo');
     await say(ana.page, 'online first');
     await message(bo.page, 'online first').waitFor();
 
@@ -89,11 +78,11 @@ describe('never losing a message', () => {
   });
 
   test('unsent messages survive a reload and go out once the server is reachable', async () => {
-    const cleo = await newPerson(browser);
-    const dan = await newPerson(browser);
+    const cleo = await newPerson(env.browser);
+    const dan = await newPerson(env.browser);
     const socket = await controlSocket(cleo.context);
-    await arrive(cleo.page, server.url, '/r/music', 'cleo');
-    await arrive(dan.page, server.url, '/r/music', 'dan');
+    await arrive(cleo.page, env.server.url, '/r/music', 'cleo');
+    await arrive(dan.page, env.server.url, '/r/music', 'dan');
 
     socket.blocked = true;
     await cleo.context.setOffline(true); // drops the open socket; the next ones fail
@@ -125,11 +114,11 @@ describe('never losing a message', () => {
   });
 
   test('a connection that dies without closing is noticed, and nothing is doubled', async () => {
-    const gus = await newPerson(browser);
-    const hal = await newPerson(browser);
+    const gus = await newPerson(env.browser);
+    const hal = await newPerson(env.browser);
     const socket = await controlSocket(gus.context);
-    await arrive(gus.page, server.url, '/r/general', 'gus');
-    await arrive(hal.page, server.url, '/r/general', 'hal');
+    await arrive(gus.page, env.server.url, '/r/general', 'gus');
+    await arrive(hal.page, env.server.url, '/r/general', 'hal');
 
     // The server still gets what gus sends, but nothing comes back: his message is
     // stored, yet he never sees the confirmation.
@@ -152,9 +141,9 @@ describe('never losing a message', () => {
   });
 
   test('a refused message says why and can be retried or discarded', async () => {
-    const eve = await newPerson(browser);
+    const eve = await newPerson(env.browser);
     const socket = await controlSocket(eve.context);
-    await arrive(eve.page, server.url, '/r/games', 'eve');
+    await arrive(eve.page, env.server.url, '/r/games', 'eve');
 
     // Something between the page and the server mangles the next send into one that is
     // too long, so the server refuses it.
@@ -192,21 +181,11 @@ describe('never losing a message', () => {
 });
 
 describe('a server asking to slow down', () => {
-  let server, browser;
-
-  before(async () => {
-    server = await startServer(['--send-rate', '2', '--send-burst', '3']);
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const env = serverAndBrowser(['--send-rate', '2', '--send-burst', '3']);
 
   test('messages refused for now are sent again by themselves, in order', async () => {
-    const fay = await newPerson(browser);
-    await arrive(fay.page, server.url, '/r/random', 'fay');
+    const fay = await newPerson(env.browser);
+    await arrive(fay.page, env.server.url, '/r/random', 'fay');
     const want = Array.from({ length: 8 }, (_, i) => `quick ${i + 1}`);
     for (const text of want) await say(fay.page, text);
     await eventually(() => texts(fay.page), want, 15_000);

@@ -1,13 +1,113 @@
-//! Accounts: for now, guest usernames held while their owner is online.
+//! Accounts: guest names, registering a name, logging in and out, changing the password.
+//!
+//! Each call that signs someone in answers with a session cookie (see
+//! `server::auth::session`); the page then (re)connects its WebSocket, which the same
+//! cookie authorises.
 
 use leptos::prelude::*;
 
-use crate::protocol::AppError;
+use crate::protocol::{AppError, Me};
 
-/// Checks that `name` is valid and not held by another online user; returns it trimmed.
-/// The WebSocket `hello` checks again, so this is advice for the form, not a reservation.
+#[cfg(feature = "ssr")]
+mod web;
+
+/// Who this browser is signed in as, if anyone.
+#[server(endpoint = "me")]
+pub async fn who_am_i() -> Result<Option<Me>, AppError> {
+    crate::server::status::answer(
+        async move { Ok(web::current_session().await?.map(|s| s.me())) }.await,
+    )
+}
+
+/// Checks that `name` is valid and free (not registered, not online under someone else);
+/// returns it trimmed. Advice for the form: signing in checks again.
 #[server(endpoint = "check_name")]
-pub async fn check_name(user: String, name: String) -> Result<String, AppError> {
-    let state = crate::server::state::app_state()?;
-    state.hub.check_name(&user, &name)
+pub async fn check_name(name: String) -> Result<String, AppError> {
+    crate::server::status::answer(
+        async move {
+            let state = crate::server::state::app_state()?;
+            let session = web::current_session().await?;
+            let user = session
+                .as_ref()
+                .map(|s| s.record.user_id.as_str())
+                .unwrap_or("");
+            let name = state.hub.check_name(user, &name)?;
+            if state.auth.registered_to_other(&name, user).await? {
+                return Err(AppError::NameRegistered(name));
+            }
+            Ok(name)
+        }
+        .await,
+    )
+}
+
+/// Chats as a guest under `name` (or renames the guest this browser is).
+#[server(endpoint = "enter_as_guest")]
+pub async fn enter_as_guest(name: String) -> Result<Me, AppError> {
+    let signed_in = web::sign_in(async |c| {
+        let current = c.session.as_ref();
+        c.state
+            .auth
+            .start_guest(&c.state.hub, &name, current, c.addr)
+            .await
+    });
+    crate::server::status::answer(signed_in.await)
+}
+
+/// Registers `name` with `password` and signs in. A guest may register the name they use.
+#[server(endpoint = "register")]
+pub async fn register(name: String, password: String) -> Result<Me, AppError> {
+    let signed_in = web::sign_in(async |c| {
+        let current = c.session.as_ref();
+        let hub = &c.state.hub;
+        c.state
+            .auth
+            .register(hub, &name, password, current, c.addr)
+            .await
+    });
+    crate::server::status::answer(signed_in.await)
+}
+
+#[server(endpoint = "log_in")]
+pub async fn log_in(name: String, password: String) -> Result<Me, AppError> {
+    let signed_in = web::sign_in(async |c| {
+        let current = c.session.as_ref();
+        c.state.auth.log_in(&name, password, current, c.addr).await
+    });
+    crate::server::status::answer(signed_in.await)
+}
+
+/// Ends this browser's session; its open tabs are disconnected.
+#[server(endpoint = "log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    crate::server::status::answer(
+        async move {
+            let state = crate::server::state::app_state()?;
+            if let Some(session) = web::current_session().await? {
+                state.auth.log_out(&session).await?;
+                state.hub.sign_out(&session.key, None);
+            }
+            web::clear_cookie().await;
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Changes the account's password. Every session of the account ends (other devices
+/// must log in again); this browser gets a fresh one.
+#[server(endpoint = "change_password")]
+pub async fn change_password(old: String, new: String) -> Result<Me, AppError> {
+    crate::server::status::answer(
+        async move {
+            let state = crate::server::state::app_state()?;
+            let current = web::current_session().await?.ok_or(AppError::SignedOut)?;
+            let addr = web::client_addr().await;
+            let fresh = state.auth.change_password(&current, old, new, addr).await?;
+            state.hub.sign_out(&current.key, current.record.account_id);
+            web::set_cookie(&fresh).await;
+            Ok(fresh.session.me())
+        }
+        .await,
+    )
 }

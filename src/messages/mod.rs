@@ -7,6 +7,11 @@ use crate::protocol::{AppError, HistoryPage, Seq};
 /// The page of messages just before `before`, oldest first.
 #[server(endpoint = "history")]
 pub async fn history(room: String, before: Seq) -> Result<HistoryPage, AppError> {
-    let state = crate::server::state::app_state()?;
-    state.hub.history(&room, before).await
+    crate::server::status::answer(
+        async move {
+            let state = crate::server::state::app_state()?;
+            state.hub.history(&room, before).await
+        }
+        .await,
+    )
 }

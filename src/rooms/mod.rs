@@ -7,8 +7,13 @@ use crate::protocol::{AppError, JoinedRoom, RoomInfo, Seq};
 /// Every room, with how many are online in each.
 #[server(endpoint = "list_rooms")]
 pub async fn list_rooms() -> Result<Vec<RoomInfo>, AppError> {
-    let state = crate::server::state::app_state()?;
-    Ok(state.hub.room_infos())
+    crate::server::status::answer(
+        async move {
+            let state = crate::server::state::app_state()?;
+            Ok(state.hub.room_infos())
+        }
+        .await,
+    )
 }
 
 /// Subscribes the WebSocket `conn` (the token its `welcome` gave) to `room`, leaving
@@ -21,16 +26,40 @@ pub async fn join_room(
     leave: Option<String>,
     after: Option<Seq>,
 ) -> Result<JoinedRoom, AppError> {
-    let state = crate::server::state::app_state()?;
-    let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
-    state.hub.join(&conn, &room, leave.as_deref(), after).await
+    crate::server::status::answer(
+        async move {
+            let state = crate::server::state::app_state()?;
+            let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
+            state.hub.join(&conn, &room, leave.as_deref(), after).await
+        }
+        .await,
+    )
+}
+
+/// Creates a room titled `title` (its address is made from the title) about `topic`.
+#[server(endpoint = "create_room")]
+pub async fn create_room(conn: String, title: String, topic: String) -> Result<RoomInfo, AppError> {
+    crate::server::status::answer(
+        async move {
+            let state = crate::server::state::app_state()?;
+            // Only someone chatting (with a live socket) may add rooms.
+            let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
+            state.hub.create_room(&conn.user, &title, &topic).await
+        }
+        .await,
+    )
 }
 
 /// Unsubscribes the WebSocket `conn` from `room`.
 #[server(endpoint = "leave_room")]
 pub async fn leave_room(conn: String, room: String) -> Result<(), AppError> {
-    let state = crate::server::state::app_state()?;
-    let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
-    state.hub.leave(&conn, &room);
-    Ok(())
+    crate::server::status::answer(
+        async move {
+            let state = crate::server::state::app_state()?;
+            let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
+            state.hub.leave(&conn, &room);
+            Ok(())
+        }
+        .await,
+    )
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::connection::ConnectionLimits;
+use super::hub::HubLimits;
 use super::outbox::QueueBound;
 use super::rate_limit::Rate;
 
@@ -41,13 +42,21 @@ pub struct Config {
     #[arg(long, env = "NATTER_IDLE_TIMEOUT", default_value_t = 60)]
     pub idle_timeout: u64,
 
-    /// Messages per second one connection may send, sustained.
+    /// Messages per second one user may send, sustained (over all their tabs).
     #[arg(long, env = "NATTER_SEND_RATE", default_value_t = 5.0)]
     pub send_rate: f64,
 
-    /// Messages one connection may send in a burst.
+    /// Messages one user may send in a burst.
     #[arg(long, env = "NATTER_SEND_BURST", default_value_t = 20.0)]
     pub send_burst: f64,
+
+    /// Open WebSockets per client address.
+    #[arg(long, env = "NATTER_CONNS_PER_ADDR", default_value_t = 64)]
+    pub conns_per_addr: u32,
+
+    /// Rooms one user may create at once; after that, one per ten minutes.
+    #[arg(long, env = "NATTER_NEW_ROOMS_BURST", default_value_t = 5.0)]
+    pub new_rooms_burst: f64,
 
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
@@ -62,10 +71,21 @@ impl Config {
                 bytes: self.queue_bytes.max(1024),
             },
             idle: Duration::from_secs(self.idle_timeout.max(1)),
+        }
+    }
+
+    pub fn hub_limits(&self) -> HubLimits {
+        HubLimits {
             sends: Rate {
                 per_second: self.send_rate,
                 burst: self.send_burst.max(1.0),
             },
+            conns_per_addr: self.conns_per_addr.max(1),
+            new_rooms: Rate {
+                per_second: 1.0 / 600.0,
+                burst: self.new_rooms_burst.max(1.0),
+            },
+            ..HubLimits::default()
         }
     }
 }

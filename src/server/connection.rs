@@ -1,23 +1,25 @@
-//! One WebSocket connection: `hello`, then a reader and a writer that share nothing but
-//! the connection's [`Outbox`].
+//! One WebSocket connection: authorised by its session cookie at the upgrade, welcomed,
+//! then served by a reader and a writer that share nothing but the connection's
+//! [`Outbox`].
 //!
 //! The writer feeds every queued frame and flushes once per batch, so a busy socket costs
 //! one write per batch rather than one per message. The reader handles the client's
 //! frames; a frame it cannot use gets an `error` event and changes nothing.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use super::hub::{Conn, Hub};
+use super::guard::ClientAddr;
+use super::hub::{Conn, Hub, Visitor};
 use super::outbox::{CloseReason, Frame, Outbox, QueueBound};
-use super::rate_limit::{Rate, TokenBucket};
 use super::room::SendRequest;
 use super::state::AppState;
 use super::store::NewMessage;
@@ -26,9 +28,6 @@ use crate::protocol::{
     MAX_FRAME_BYTES,
 };
 
-/// The client must say `hello` this soon after connecting (or within the idle timeout,
-/// if shorter).
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a close frame may take to go out before the socket is just dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The same for a client cut off as too slow: its close frame waits behind everything
@@ -46,7 +45,6 @@ pub struct ConnectionLimits {
     /// The server pings at half of it, which also keeps proxies from dropping a quiet
     /// connection.
     pub idle: Duration,
-    pub sends: Rate,
 }
 
 const TOO_BIG: CloseReason = CloseReason {
@@ -62,8 +60,18 @@ const IDLE: CloseReason = CloseReason {
     reason: "idle timeout",
 };
 
-/// `GET /ws`: upgrades to the live event stream.
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// Why a socket is refused right after the upgrade: told to the client in an `error`
+/// event (which a browser can read, unlike an HTTP status on an upgrade) and the close.
+type Refusal = (ErrorCode, String);
+
+/// `GET /ws`: upgrades to the live event stream, as the session in the cookie.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+) -> Response {
+    let visitor = visitor(&state, &headers, addr).await;
     let hub = state.hub.clone();
     let limits = state.limits;
     // A small read buffer keeps idle connections cheap; frames are small. The write
@@ -73,11 +81,55 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
         .write_buffer_size(32 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| serve(socket, hub, limits))
+        .on_upgrade(move |socket| serve(socket, hub, limits, visitor))
 }
 
-async fn serve(mut socket: WebSocket, hub: Arc<Hub>, limits: ConnectionLimits) {
-    let Some((conn, queue)) = greet(&mut socket, &hub, limits).await else {
+/// Who the cookie says this is.
+async fn visitor(
+    state: &AppState,
+    headers: &HeaderMap,
+    addr: std::net::IpAddr,
+) -> Result<Visitor, Refusal> {
+    let unavailable = |_| {
+        (
+            ErrorCode::Unavailable,
+            "The server could not check your session; try again.".to_owned(),
+        )
+    };
+    let Some(session) = state.auth.session(headers).await.map_err(unavailable)? else {
+        return Err((
+            ErrorCode::SignedOut,
+            "Pick a name or log in first.".to_owned(),
+        ));
+    };
+    let record = session.record;
+    // A guest name someone registered since this session began is theirs now.
+    if record.account_id.is_none()
+        && state
+            .auth
+            .registered_to_other(&record.name, &record.user_id)
+            .await
+            .map_err(unavailable)?
+    {
+        let taken = AppError::NameRegistered(record.name);
+        return Err((ErrorCode::NameTaken, taken.to_string()));
+    }
+    Ok(Visitor {
+        user: record.user_id,
+        name: record.name,
+        session: session.key,
+        account: record.account_id,
+        addr,
+    })
+}
+
+async fn serve(
+    mut socket: WebSocket,
+    hub: Arc<Hub>,
+    limits: ConnectionLimits,
+    visitor: Result<Visitor, Refusal>,
+) {
+    let Some((conn, queue)) = greet(&mut socket, &hub, limits, visitor).await else {
         return;
     };
     tracing::debug!(conn = conn.id, name = %conn.name, "connected");
@@ -103,50 +155,44 @@ async fn serve(mut socket: WebSocket, hub: Arc<Hub>, limits: ConnectionLimits) {
     }
 }
 
-/// Waits for `hello` and registers the connection. On any mistake, tells the client why
-/// and closes.
+/// Registers the connection and sends `welcome`. On a refusal, tells the client why and
+/// closes.
 async fn greet(
     socket: &mut WebSocket,
     hub: &Arc<Hub>,
     limits: ConnectionLimits,
+    visitor: Result<Visitor, Refusal>,
 ) -> Option<(Arc<Conn>, mpsc::Receiver<Frame>)> {
-    let first = tokio::time::timeout(HELLO_TIMEOUT.min(limits.idle), socket.recv()).await;
-    let refusal = match first {
-        Ok(Some(Ok(Message::Text(text)))) => match ClientFrame::decode(text.as_str()) {
-            Ok(ClientFrame::Hello { user, name }) if is_valid_client_id(&user) => {
-                let (outbox, queue) = Outbox::new(limits.queue);
-                match hub.connect(&user, &name, outbox) {
-                    Ok(conn) => {
-                        let welcome = ServerEvent::Welcome {
-                            conn: conn.token.clone(),
-                            name: conn.name.clone(),
-                        };
-                        if socket
-                            .send(Message::Text(welcome.encode().into()))
-                            .await
-                            .is_err()
-                        {
-                            hub.disconnect(&conn);
-                            return None;
-                        }
-                        return Some((conn, queue));
-                    }
-                    Err(AppError::NameTaken(name)) => {
-                        (ErrorCode::NameTaken, AppError::NameTaken(name).to_string())
-                    }
-                    Err(err) => (ErrorCode::BadName, err.to_string()),
-                }
+    let registered = visitor.and_then(|visitor| {
+        let (outbox, queue) = Outbox::new(limits.queue);
+        match hub.connect(visitor, outbox) {
+            Ok(conn) => Ok((conn, queue)),
+            Err(err @ AppError::NameTaken(_)) => Err((ErrorCode::NameTaken, err.to_string())),
+            Err(err @ AppError::BadName(_)) => Err((ErrorCode::BadName, err.to_string())),
+            Err(err @ AppError::TooManyConnections) => {
+                Err((ErrorCode::TooManyConnections, err.to_string()))
             }
-            Ok(ClientFrame::Hello { .. }) => (ErrorCode::Malformed, "bad user id".to_owned()),
-            Ok(_) => (ErrorCode::HelloFirst, "say hello first".to_owned()),
-            Err(err) => (err.code(), err.to_string()),
-        },
-        Ok(Some(Ok(Message::Binary(_)))) => {
-            (ErrorCode::Binary, "binary frames are not used".into())
+            Err(err) => Err((ErrorCode::Unavailable, err.to_string())),
         }
-        _ => return None,
+    });
+    let (code, message) = match registered {
+        Ok((conn, queue)) => {
+            let welcome = ServerEvent::Welcome {
+                conn: conn.token.clone(),
+                name: conn.name.clone(),
+            };
+            if socket
+                .send(Message::Text(welcome.encode().into()))
+                .await
+                .is_err()
+            {
+                hub.disconnect(&conn);
+                return None;
+            }
+            return Some((conn, queue));
+        }
+        Err(refusal) => refusal,
     };
-    let (code, message) = refusal;
     let event = ServerEvent::Error {
         code,
         message: message.clone(),
@@ -227,7 +273,6 @@ async fn read_loop(
     conn: &Conn,
     limits: ConnectionLimits,
 ) {
-    let mut sends = TokenBucket::new(limits.sends);
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout(limits.idle, stream.next()) => next,
@@ -249,7 +294,7 @@ async fn read_loop(
             Ok(Some(Ok(message))) => message,
         };
         let refusal = match message {
-            Message::Text(text) => handle_text(hub, conn, text.as_str(), &mut sends),
+            Message::Text(text) => handle_text(hub, conn, text.as_str()),
             Message::Binary(_) => Err(refuse(
                 ErrorCode::Binary,
                 "binary frames are not used",
@@ -264,16 +309,10 @@ async fn read_loop(
     }
 }
 
-fn handle_text(
-    hub: &Hub,
-    conn: &Conn,
-    text: &str,
-    sends: &mut TokenBucket,
-) -> Result<(), ServerEvent> {
+fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
     let frame =
         ClientFrame::decode(text).map_err(|err| refuse(err.code(), &err.to_string(), None))?;
     match frame {
-        ClientFrame::Hello { .. } => Err(refuse(ErrorCode::HelloFirst, "already said hello", None)),
         ClientFrame::Ping => {
             conn.outbox.push(&ServerEvent::Pong.encode().into());
             Ok(())
@@ -293,7 +332,8 @@ fn handle_text(
                 return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
             };
             let text = normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
-            if !sends.try_take(Instant::now()) {
+            // Per user, not per socket: more tabs do not buy a faster flood.
+            if !hub.may_send(&conn.user) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many messages"));
             }
             let request = SendRequest {

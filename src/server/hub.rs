@@ -1,23 +1,26 @@
-//! The hub: every room and every connection of this server, and the names in use.
+//! The hub: every room and every connection of this server, the names in use, and the
+//! limits that hold across connections (per user, per address).
 //!
-//! Connections register here after their `hello`; server functions find them by their
-//! token to subscribe them to rooms. Online counts for the room list are sent to every
+//! Connections register here once their session is known; server functions find them by
+//! their token to subscribe them to rooms. Online counts for the room list are sent to every
 //! connection at most every [`COUNTS_EVERY`], however many joins happen in between.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
 
+use super::auth::limiter::KeyedLimiter;
 use super::outbox::{CloseReason, Frame, Outbox};
 use super::rate_limit::{Rate, TokenBucket};
 use super::room::{ConnId, Member, Room};
-use super::store::{Store, StoreResult};
+use super::store::{Created, Store, StoreResult};
 use crate::protocol::{
-    name_key, normalize_name, AppError, HistoryPage, JoinedRoom, RoomCount, RoomInfo, Seq,
-    ServerEvent, HISTORY_PAGE,
+    name_key, normalize_name, normalize_room, AppError, HistoryPage, JoinedRoom, RoomCount,
+    RoomInfo, Seq, ServerEvent, HISTORY_PAGE,
 };
 
 const COUNTS_EVERY: Duration = Duration::from_millis(500);
@@ -35,14 +38,73 @@ const JOIN_RATE: Rate = Rate {
     burst: 20.0,
 };
 
+/// Rooms created by users, server-wide: each costs a writer task and a row, forever.
+const MAX_ROOMS: usize = 1_000;
+/// Closes the sockets of a session that ended (log out, password change).
+pub const SIGNED_OUT: CloseReason = CloseReason {
+    code: 4001,
+    reason: "signed out",
+};
+
+/// Limits that span connections, from the server's configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct HubLimits {
+    /// Messages per user, over all their connections.
+    pub sends: Rate,
+    /// Open sockets per client address.
+    pub conns_per_addr: u32,
+    /// Rooms one socket may be subscribed to at once.
+    pub rooms_per_conn: usize,
+    /// Rooms one user may create.
+    pub new_rooms: Rate,
+}
+
+impl Default for HubLimits {
+    fn default() -> Self {
+        HubLimits {
+            sends: Rate {
+                per_second: 5.0,
+                burst: 20.0,
+            },
+            conns_per_addr: 64,
+            rooms_per_conn: 10,
+            new_rooms: Rate {
+                per_second: 1.0 / 600.0,
+                burst: 5.0,
+            },
+        }
+    }
+}
+
 pub struct Hub {
     store: Arc<dyn Store>,
-    rooms: Vec<Arc<Room>>,
-    by_slug: HashMap<String, Arc<Room>>,
+    rooms: RwLock<Rooms>,
     conns: Mutex<HashMap<String, Arc<Conn>>>,
     names: Mutex<HashMap<String, NameClaim>>,
+    per_addr: Mutex<HashMap<IpAddr, u32>>,
+    sends: KeyedLimiter<String>,
+    room_makers: KeyedLimiter<String>,
+    limits: HubLimits,
     next_conn: AtomicU64,
     counts_dirty: Arc<AtomicBool>,
+}
+
+#[derive(Default)]
+struct Rooms {
+    /// In creation order, as the room list shows them.
+    list: Vec<Arc<Room>>,
+    by_slug: HashMap<String, Arc<Room>>,
+}
+
+/// Who a new connection is: from its session, and where it comes from.
+#[derive(Clone, Debug)]
+pub struct Visitor {
+    pub user: String,
+    pub name: String,
+    /// The session's key (hash of its token), to close its sockets when it ends.
+    pub session: Vec<u8>,
+    pub account: Option<i64>,
+    pub addr: IpAddr,
 }
 
 /// A registered WebSocket connection.
@@ -52,6 +114,9 @@ pub struct Conn {
     pub token: String,
     pub user: String,
     pub name: String,
+    session: Vec<u8>,
+    account: Option<i64>,
+    addr: IpAddr,
     pub outbox: Outbox,
     joined: Mutex<Joined>,
     joins: Mutex<TokenBucket>,
@@ -88,28 +153,27 @@ impl Conn {
 
 impl Hub {
     /// Loads the rooms, starts their writers and the counts ticker.
-    pub async fn start(store: Arc<dyn Store>) -> StoreResult<Arc<Hub>> {
+    pub async fn start(store: Arc<dyn Store>, limits: HubLimits) -> StoreResult<Arc<Hub>> {
         let counts_dirty = Arc::new(AtomicBool::new(false));
-        let mut rooms = Vec::new();
+        let mut rooms = Rooms::default();
         for record in store.rooms().await? {
             let last = store.last_seq(record.id).await?;
-            rooms.push(Room::start(
+            rooms.add(Room::start(
                 record,
                 last,
                 store.clone(),
                 counts_dirty.clone(),
             ));
         }
-        let by_slug = rooms
-            .iter()
-            .map(|r| (r.slug().to_owned(), r.clone()))
-            .collect();
         let hub = Arc::new(Hub {
             store,
-            rooms,
-            by_slug,
+            rooms: RwLock::new(rooms),
             conns: Mutex::default(),
             names: Mutex::default(),
+            per_addr: Mutex::default(),
+            sends: KeyedLimiter::new(limits.sends),
+            room_makers: KeyedLimiter::new(limits.new_rooms),
+            limits,
             next_conn: AtomicU64::new(1),
             counts_dirty,
         });
@@ -117,12 +181,66 @@ impl Hub {
         Ok(hub)
     }
 
-    pub fn room(&self, slug: &str) -> Option<&Arc<Room>> {
-        self.by_slug.get(slug)
+    pub fn room(&self, slug: &str) -> Option<Arc<Room>> {
+        read(&self.rooms).by_slug.get(slug).cloned()
     }
 
     pub fn room_infos(&self) -> Vec<RoomInfo> {
-        self.rooms.iter().map(|r| r.info()).collect()
+        read(&self.rooms).list.iter().map(|r| r.info()).collect()
+    }
+
+    /// Creates a room titled `title` (its address made from the title) about `topic`,
+    /// and tells everyone connected.
+    pub async fn create_room(
+        &self,
+        user: &str,
+        title: &str,
+        topic: &str,
+    ) -> Result<RoomInfo, AppError> {
+        let (title, slug, topic) = normalize_room(title, topic).map_err(AppError::Invalid)?;
+        if self.room(&slug).is_some() {
+            return Err(AppError::RoomExists(slug));
+        }
+        if read(&self.rooms).list.len() >= MAX_ROOMS {
+            return Err(AppError::Invalid(
+                "This server has all the rooms it can hold.".into(),
+            ));
+        }
+        if !self.room_makers.try_take(&user.to_owned(), Instant::now()) {
+            return Err(AppError::RateLimited);
+        }
+        let created = self
+            .store
+            .create_room(&slug, &title, &topic, now_ms())
+            .await
+            .map_err(server_error)?;
+        let Created::Created(record) = created else {
+            return Err(AppError::RoomExists(slug));
+        };
+        let room = Room::start(record, 0, self.store.clone(), self.counts_dirty.clone());
+        let info = room.info();
+        write(&self.rooms).add(room);
+        self.broadcast(
+            &ServerEvent::RoomAdded { room: info.clone() }
+                .encode()
+                .into(),
+        );
+        Ok(info)
+    }
+
+    /// Takes one of `user`'s message tokens, shared by all their connections.
+    pub fn may_send(&self, user: &str) -> bool {
+        self.sends.try_take(&user.to_owned(), Instant::now())
+    }
+
+    /// Closes every socket of the session `key`, or of the account, as they end.
+    pub fn sign_out(&self, key: &[u8], account: Option<i64>) {
+        for conn in lock(&self.conns).values() {
+            let ends = conn.session == key || (account.is_some() && conn.account == account);
+            if ends {
+                conn.outbox.close(SIGNED_OUT);
+            }
+        }
     }
 
     pub fn conn(&self, token: &str) -> Option<Arc<Conn>> {
@@ -142,9 +260,26 @@ impl Hub {
         }
     }
 
-    /// Registers a connection under `name`, which no other user may hold while online.
-    pub fn connect(&self, user: &str, name: &str, outbox: Outbox) -> Result<Arc<Conn>, AppError> {
-        let name = normalize_name(name).map_err(AppError::BadName)?;
+    /// Registers a connection under the visitor's name, which no other user may hold
+    /// while online, within the limit of connections per address.
+    pub fn connect(&self, visitor: Visitor, outbox: Outbox) -> Result<Arc<Conn>, AppError> {
+        let Visitor {
+            user,
+            name,
+            session,
+            account,
+            addr,
+        } = visitor;
+        let user = user.as_str();
+        let name = normalize_name(&name).map_err(AppError::BadName)?;
+        {
+            let mut per_addr = lock(&self.per_addr);
+            let count = per_addr.entry(addr).or_insert(0);
+            if *count >= self.limits.conns_per_addr {
+                return Err(AppError::TooManyConnections);
+            }
+            *count += 1;
+        }
         {
             let mut names = lock(&self.names);
             let claim = names.entry(name_key(&name)).or_insert_with(|| NameClaim {
@@ -152,6 +287,8 @@ impl Hub {
                 conns: 0,
             });
             if claim.user != user {
+                drop(names);
+                self.release_addr(addr);
                 return Err(AppError::NameTaken(name));
             }
             claim.conns += 1;
@@ -161,6 +298,9 @@ impl Hub {
             token: random_token(),
             user: user.to_owned(),
             name,
+            session,
+            account,
+            addr,
             outbox,
             joined: Mutex::default(),
             joins: Mutex::new(TokenBucket::new(JOIN_RATE)),
@@ -173,6 +313,7 @@ impl Hub {
     /// and keeps the name, for [`LEAVE_GRACE`].
     pub fn disconnect(self: &Arc<Self>, conn: &Conn) {
         lock(&self.conns).remove(&conn.token);
+        self.release_addr(conn.addr);
         let lingering: Vec<Arc<Room>> = {
             let mut joined = conn.joined();
             joined.closed = true;
@@ -193,6 +334,16 @@ impl Hub {
                 hub.release_name(&name);
             }
         });
+    }
+
+    fn release_addr(&self, addr: IpAddr) {
+        let mut per_addr = lock(&self.per_addr);
+        if let Some(count) = per_addr.get_mut(&addr) {
+            *count -= 1;
+            if *count == 0 {
+                per_addr.remove(&addr);
+            }
+        }
     }
 
     fn release_name(&self, name: &str) {
@@ -224,8 +375,7 @@ impl Hub {
         }
         let room = self
             .room(slug)
-            .ok_or_else(|| AppError::NoSuchRoom(slug.to_owned()))?
-            .clone();
+            .ok_or_else(|| AppError::NoSuchRoom(slug.to_owned()))?;
         if let Some(old) = leave.filter(|old| *old != slug) {
             self.leave(conn, old);
         }
@@ -236,6 +386,11 @@ impl Hub {
             }
             if joined.rooms.iter().any(|r| Arc::ptr_eq(r, &room)) {
                 None
+            } else if joined.rooms.len() >= self.limits.rooms_per_conn {
+                return Err(AppError::Invalid(format!(
+                    "You can be in at most {} rooms at once; leave one first.",
+                    self.limits.rooms_per_conn
+                )));
             } else {
                 joined.rooms.push(room.clone());
                 Some(room.subscribe(conn.member()))
@@ -267,6 +422,7 @@ impl Hub {
             online: room.online(),
             messages,
             has_more,
+            upto,
         })
     }
 
@@ -303,21 +459,26 @@ impl Hub {
     }
 
     fn broadcast_counts(&self) {
-        let rooms = self
-            .rooms
+        let rooms = read(&self.rooms)
+            .list
             .iter()
             .map(|r| RoomCount {
                 slug: r.slug().to_owned(),
                 online: r.online_count(),
             })
             .collect();
-        let frame: Frame = ServerEvent::Counts { rooms }.encode().into();
+        self.broadcast(&ServerEvent::Counts { rooms }.encode().into());
+    }
+
+    /// Queues `frame` for every connection.
+    fn broadcast(&self, frame: &Frame) {
+        // Outboxes are collected first so the lock is not held while pushing.
         let outboxes: Vec<Outbox> = lock(&self.conns)
             .values()
             .map(|c| c.outbox.clone())
             .collect();
         for outbox in outboxes {
-            outbox.push(&frame);
+            outbox.push(frame);
         }
     }
 }
@@ -339,8 +500,27 @@ fn server_error(err: impl std::fmt::Display) -> AppError {
     AppError::Server(err.to_string())
 }
 
+impl Rooms {
+    fn add(&mut self, room: Arc<Room>) {
+        self.by_slug.insert(room.slug().to_owned(), room.clone());
+        self.list.push(room);
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
+}
+
+fn now_ms() -> i64 {
+    super::auth::now_ms()
 }
 
 /// 128 random bits, hex encoded.
@@ -352,22 +532,134 @@ fn random_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::outbox::QueueBound;
     use crate::server::store::SqliteStore;
+
+    async fn hub(limits: HubLimits) -> (tempfile::TempDir, Arc<Hub>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+        (dir, Hub::start(store, limits).await.unwrap())
+    }
+
+    fn visitor(user: &str, name: &str, addr: [u8; 4]) -> Visitor {
+        Visitor {
+            user: user.into(),
+            name: name.into(),
+            session: user.as_bytes().to_vec(),
+            account: None,
+            addr: IpAddr::from(addr),
+        }
+    }
+
+    fn outbox() -> Outbox {
+        Outbox::new(QueueBound {
+            frames: 8,
+            bytes: 1 << 16,
+        })
+        .0
+    }
 
     #[tokio::test]
     async fn a_join_racing_a_disconnect_leaves_nobody_behind() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
-        let hub = Hub::start(store).await.unwrap();
-        let (outbox, _queue) = Outbox::new(super::super::outbox::QueueBound {
-            frames: 8,
-            bytes: 1 << 16,
-        });
-        let conn = hub.connect("user-ana-0001", "ana", outbox).unwrap();
+        let (_dir, hub) = hub(HubLimits::default()).await;
+        let conn = hub
+            .connect(visitor("user-ana-0001", "ana", [127, 0, 0, 1]), outbox())
+            .unwrap();
         // The server function looked the connection up just before it closed.
         hub.disconnect(&conn);
         let joined = hub.join(&conn, "general", None, None).await;
         assert_eq!(joined, Err(AppError::NotConnected));
         assert_eq!(hub.room("general").unwrap().online_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn connections_per_address_are_limited() {
+        let limits = HubLimits {
+            conns_per_addr: 2,
+            ..HubLimits::default()
+        };
+        let (_dir, hub) = hub(limits).await;
+        let here = [10, 0, 0, 1];
+        let a = hub
+            .connect(visitor("user-a-0001", "a", here), outbox())
+            .unwrap();
+        let _b = hub
+            .connect(visitor("user-b-0001", "b", here), outbox())
+            .unwrap();
+        let third = hub.connect(visitor("user-c-0001", "c", here), outbox());
+        assert_eq!(third.err(), Some(AppError::TooManyConnections));
+        assert!(hub
+            .connect(visitor("user-d-0001", "d", [10, 0, 0, 2]), outbox())
+            .is_ok());
+        hub.disconnect(&a);
+        assert!(hub
+            .connect(visitor("user-c-0001", "c", here), outbox())
+            .is_ok());
+    }
+
+    #[tokio::test]
+    async fn rooms_joined_at_once_are_limited() {
+        let limits = HubLimits {
+            rooms_per_conn: 2,
+            ..HubLimits::default()
+        };
+        let (_dir, hub) = hub(limits).await;
+        let conn = hub
+            .connect(visitor("user-ana-0001", "ana", [127, 0, 0, 1]), outbox())
+            .unwrap();
+        hub.join(&conn, "general", None, None).await.unwrap();
+        hub.join(&conn, "tech", None, None).await.unwrap();
+        let third = hub.join(&conn, "music", None, None).await;
+        assert!(matches!(third, Err(AppError::Invalid(why)) if why.contains("at most 2")));
+        // Switching (leaving one) is fine.
+        hub.join(&conn, "music", Some("tech"), None).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn sends_are_limited_per_user_across_connections() {
+        let limits = HubLimits {
+            sends: Rate {
+                per_second: 0.001,
+                burst: 3.0,
+            },
+            ..HubLimits::default()
+        };
+        let (_dir, hub) = hub(limits).await;
+        let allowed = (0..10).filter(|_| hub.may_send("user-ana-0001")).count();
+        assert_eq!(allowed, 3);
+        assert!(hub.may_send("user-bo-00001"), "others are not affected");
+    }
+
+    #[tokio::test]
+    async fn created_rooms_are_announced_and_limited() {
+        let limits = HubLimits {
+            new_rooms: Rate {
+                per_second: 0.001,
+                burst: 1.0,
+            },
+            ..HubLimits::default()
+        };
+        let (_dir, hub) = hub(limits).await;
+        let info = hub
+            .create_room("user-ana-0001", "  Rust Café ", "<b>borrowck</b>")
+            .await
+            .unwrap();
+        assert_eq!(
+            (info.slug.as_str(), info.title.as_str()),
+            ("rust-caf", "Rust Café")
+        );
+        assert_eq!(
+            info.topic, "<b>borrowck</b>",
+            "stored as given; shown as text"
+        );
+        assert!(hub.room("rust-caf").is_some());
+        assert_eq!(
+            hub.create_room("user-bo-00001", "rust caf", "").await,
+            Err(AppError::RoomExists("rust-caf".into()))
+        );
+        assert_eq!(
+            hub.create_room("user-ana-0001", "Another", "").await,
+            Err(AppError::RateLimited)
+        );
     }
 }

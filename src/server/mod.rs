@@ -2,6 +2,8 @@
 //!
 //! Layout:
 //! - [`config`]: flags and environment variables.
+//! - [`auth`]: guest names, accounts, sessions, passwords.
+//! - [`guard`]: same-origin checks, security headers, the client's address.
 //! - [`state`]: what handlers and server functions share.
 //! - [`store`]: the storage seam and its SQLite implementation.
 //! - [`hub`]: rooms, connections and names in use; joining a room.
@@ -10,24 +12,39 @@
 //! - [`connection`]: the WebSocket protocol loop.
 //! - [`rate_limit`]: token buckets.
 
+pub mod auth;
 pub mod config;
 pub mod connection;
+pub mod guard;
 pub mod hub;
 pub mod outbox;
 pub mod rate_limit;
 pub mod room;
 pub mod state;
+pub mod status;
 pub mod store;
 
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
+use axum::http::Request;
 use axum::routing::get;
 use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::{service_fn, Service as _};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::app::{shell, App};
+use auth::Auth;
 use config::Config;
 use hub::Hub;
 use state::AppState;
@@ -37,28 +54,142 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
 /// Opens the database, binds the address and serves until Ctrl-C or SIGTERM.
 pub async fn run(config: Config) -> Result<(), Error> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database).await?);
-    let hub = Hub::start(store).await?;
-    let state = AppState {
-        leptos_options: leptos_options(&config),
-        hub: hub.clone(),
-        limits: config.limits(),
-    };
-    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let state = app_state(&config).await?;
+    let hub = state.hub.clone();
+    tokio::spawn(sweep_sessions(state.auth.clone()));
+    let listener = TcpListener::bind(config.addr).await?;
     tracing::info!(
         "natter listening on http://{} (database {})",
         listener.local_addr()?,
         config.database.display()
     );
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
+    let shutdown = {
+        let hub = hub.clone();
+        async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
             // WebSockets would otherwise hold the shutdown open forever.
             hub.close_all();
-        })
-        .await?;
+        }
+    };
+    serve(listener, router(state), shutdown).await;
+    // Upgraded sockets are no longer hyper's connections, so `serve` did not wait for
+    // them: give them a moment to leave the hub, then their writers to send the close.
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while hub.connection_count() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
     Ok(())
+}
+
+/// How long a client may take to send a request's header, and (hyper starts the same
+/// timer when a kept-alive connection goes idle) how long a connection may sit between
+/// requests. Without it, a client that connects and sends nothing, or half a header,
+/// holds a socket and a file descriptor forever (slowloris); enough of them and
+/// `accept` fails for everyone.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// On shutdown, how long requests in flight (and sockets' close frames) may take.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// After a failed `accept` other than a connection's own error, e.g. out of file
+/// descriptors: retrying at once would spin, and connections closing free some.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(500);
+
+/// Serves `router` on `listener` until `shutdown` completes; then stops accepting, asks
+/// every connection to finish its request in flight and waits for them (at most
+/// [`DRAIN_TIMEOUT`]).
+///
+/// This is `axum::serve` with a timer: axum gives hyper none, so a connection has no
+/// [`HEADER_TIMEOUT`]. Only HTTP/1 is built in, so hyper's HTTP/1 connection is used
+/// directly: `hyper_util`'s auto builder would first wait, with no timeout at all, for
+/// enough bytes to tell HTTP/2's preface apart.
+pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<Output = ()>) {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .keep_alive(true);
+    // Every connection holds a receiver: a value sent asks them to finish, and the
+    // channel closes when the last one has.
+    let (stop, _) = watch::channel(());
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    accept_failed(err).await;
+                    continue;
+                }
+            },
+        };
+        // What `into_make_service_with_connect_info` adds: `guard::ClientAddr` reads it.
+        let app = TowerToHyperService::new(router.clone());
+        let service = service_fn(move |mut request: Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            app.call(request)
+        });
+        // With upgrades: a WebSocket takes the connection over from hyper.
+        let conn = http
+            .serve_connection(TokioIo::new(tcp), service)
+            .with_upgrades();
+        let mut stopping = stop.subscribe();
+        tokio::spawn(async move {
+            let mut conn = pin!(conn);
+            let ended = tokio::select! {
+                ended = conn.as_mut() => ended,
+                _ = stopping.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(err) = ended {
+                tracing::debug!(%peer, "connection ended: {err}");
+            }
+        });
+    }
+    drop(listener);
+    stop.send_replace(());
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, stop.closed()).await;
+}
+
+/// Errors of one connection (reset before it was accepted) are its own; others, such as
+/// running out of file descriptors, must not end the server either.
+async fn accept_failed(err: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        err.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!("accept failed: {err}");
+    tokio::time::sleep(ACCEPT_BACKOFF).await;
+}
+
+/// Opens the database and starts the hub: everything the router needs.
+pub async fn app_state(config: &Config) -> Result<AppState, Error> {
+    let sqlite = Arc::new(SqliteStore::open(&config.database).await?);
+    let store: Arc<dyn Store> = sqlite.clone();
+    Ok(AppState {
+        leptos_options: leptos_options(config),
+        hub: Hub::start(store, config.hub_limits()).await?,
+        auth: Arc::new(Auth::new(sqlite)),
+        limits: config.limits(),
+    })
+}
+
+/// Expired sessions are refused on sight; this only keeps the table small.
+async fn sweep_sessions(auth: Arc<Auth>) {
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        auth.sweep().await;
+    }
 }
 
 /// cargo-leptos bakes the front end's file names into the binary it builds; a plain
@@ -75,15 +206,32 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
     options
 }
 
+/// Largest request body (server function arguments are small; messages go over the
+/// socket).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// The whole HTTP surface: pages, server functions, `/ws`, `/healthz` and static files.
+/// Serve it with [`serve`], or with connection info
+/// (`into_make_service_with_connect_info::<SocketAddr>`): limits per address need the
+/// client's address.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    // Each page gets a fresh nonce for its one inline script (see `guard::page_csp`).
+    let per_request = leptos::nonce::provide_nonce;
     Router::new()
         .route("/ws", get(connection::upgrade))
         .route("/healthz", get(healthz))
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, per_request, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(per_request, shell))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(guard::same_origin))
+        .layer(axum::middleware::from_fn(guard::security_headers))
         .with_state(state)
 }
 
@@ -104,6 +252,4 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-    // Give sockets a moment to send their close frames.
-    tokio::time::sleep(Duration::from_millis(50)).await;
 }

@@ -16,11 +16,22 @@ pub struct TokenBucket {
 
 impl TokenBucket {
     pub fn new(rate: Rate) -> Self {
+        Self::new_at(rate, Instant::now())
+    }
+
+    /// A full bucket as of `now`.
+    pub fn new_at(rate: Rate, now: Instant) -> Self {
         TokenBucket {
             rate,
             tokens: rate.burst,
-            last: Instant::now(),
+            last: now,
         }
+    }
+
+    /// Whether the bucket would be full at `now`: nothing about it is worth remembering.
+    pub fn is_full(&self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.tokens + elapsed * self.rate.per_second >= self.rate.burst
     }
 
     /// Takes one token if there is one.

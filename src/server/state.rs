@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
+use super::auth::Auth;
 use super::connection::ConnectionLimits;
 use super::hub::Hub;
 use crate::protocol::AppError;
@@ -13,6 +14,7 @@ use crate::protocol::AppError;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub hub: Arc<Hub>,
+    pub auth: Arc<Auth>,
     pub limits: ConnectionLimits,
 }
 

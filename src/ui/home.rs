@@ -13,7 +13,7 @@ pub fn Home() -> impl IntoView {
         let chat = crate::ui::state::use_chat();
         let navigate = leptos_router::hooks::use_navigate();
         Effect::new(move |_| {
-            let ready = chat.identity.with(Option::is_some) && !chat.asking_name.get();
+            let ready = chat.me.with(Option::is_some);
             let Some(Ok(list)) = rooms.get() else { return };
             if !ready || list.is_empty() {
                 return;

@@ -19,8 +19,8 @@ use leptos::task::spawn_local;
 
 use super::outbox::{Outbox, Queued};
 use super::persist;
-use super::state::{Chat, Identity, Status};
-use crate::protocol::{ClientFrame, ErrorCode, ServerEvent};
+use super::state::{Chat, Dialog, Status};
+use crate::protocol::{ClientFrame, ErrorCode, Me, ServerEvent};
 
 /// Messages sent and not yet confirmed, at most. Enough to flush an outbox quickly, few
 /// enough to stay inside the server's burst allowance, so none is refused out of order.
@@ -59,16 +59,20 @@ enum Kick {
     Offline,
 }
 
-/// Reads what this browser kept (identity, outbox) and starts the connection. Called
-/// once, after hydration.
+/// Asks the server who this browser is signed in as, restores the outbox and starts the
+/// connection. Called once, after hydration.
 pub fn start(chat: Chat) {
-    let identity = persist::load_identity();
-    if identity.is_none() {
-        chat.asking_name.set(true);
-    }
-    chat.identity.set(identity);
-    chat.identity_loaded.set(true);
     chat.outbox.set(Outbox::restore(persist::load_queued()));
+    spawn_local(async move {
+        match crate::accounts::who_am_i().await {
+            Ok(Some(me)) => chat.me.set(Some(me)),
+            Ok(None) => chat.dialog.set(Some(Dialog::Guest)),
+            // The server is unreachable: connecting will tell, and retry.
+            Err(err) => leptos::logging::warn!("could not ask who we are: {err}"),
+        }
+        chat.me_loaded.set(true);
+        kick(Kick::Restart);
+    });
 
     let (kick_tx, kicks) = unbounded();
     KICK.with(|k| *k.borrow_mut() = Some(kick_tx));
@@ -83,18 +87,17 @@ pub fn start(chat: Chat) {
     spawn_local(supervise(chat, kicks));
 }
 
-/// Saves `name` (with this browser's id, made on first use) and reconnects under it.
-pub fn set_name(chat: Chat, name: String) {
-    let user = chat
-        .identity
-        .get_untracked()
-        .map(|i| i.user)
-        .unwrap_or_else(new_id);
-    let identity = Identity { user, name };
-    persist::save_identity(&identity);
-    chat.identity.set(Some(identity));
+/// The server signed this browser in (as a guest, or to an account): reconnect as that.
+pub fn signed_in(chat: Chat, me: Me) {
+    chat.me.set(Some(me));
     chat.name_problem.set(None);
-    chat.asking_name.set(false);
+    chat.dialog.set(None);
+    kick(Kick::Restart);
+}
+
+/// The session ended on purpose: nobody is signed in here now.
+pub fn signed_out(chat: Chat) {
+    chat.signed_out();
     kick(Kick::Restart);
 }
 
@@ -102,6 +105,7 @@ pub fn set_name(chat: Chat, name: String) {
 /// goes out once connected, even after a reload.
 pub fn send_message(chat: Chat, room: &str, text: String) {
     let item = Queued {
+        by: chat.name().unwrap_or_default(),
         room: room.to_owned(),
         cid: new_id(),
         text,
@@ -124,9 +128,10 @@ pub fn flush_outbox(chat: Chat) {
     if chat.outbox.with_untracked(Outbox::is_empty) {
         return;
     }
+    let Some(me) = chat.name() else { return };
     let mut batch = Vec::new();
     chat.outbox
-        .update(|outbox| batch = outbox.take_to_send(SEND_WINDOW));
+        .update(|outbox| batch = outbox.take_to_send(&me, SEND_WINDOW));
     for item in batch {
         send_frame(&ClientFrame::Send {
             room: item.room,
@@ -182,17 +187,13 @@ enum Ended {
 async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<Kick>) {
     let mut failures: u32 = 0;
     loop {
-        let identity = chat
-            .identity
-            .get_untracked()
-            .filter(|_| !chat.asking_name.get_untracked());
-        let Some(identity) = identity else {
+        if chat.me.with_untracked(Option::is_none) {
             chat.status.set(Status::Idle);
             if kicks.next().await.is_none() {
                 return;
             }
             continue;
-        };
+        }
         if !browser_online() {
             chat.status.set(Status::Offline);
             let wait = Box::pin(gloo_timers::future::sleep(OFFLINE_RECHECK));
@@ -209,7 +210,7 @@ async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<Kick>) {
             Status::Reconnecting
         });
         let ended = {
-            let mut socket = Box::pin(run_socket(chat, identity));
+            let mut socket = Box::pin(run_socket(chat));
             loop {
                 match select(socket.as_mut(), kicks.next()).await {
                     Either::Left((ended, _)) => break ended,
@@ -254,17 +255,14 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis(jittered as u64)
 }
 
-async fn run_socket(chat: Chat, identity: Identity) -> Ended {
+/// One socket's life. The session cookie goes with the upgrade request and says who we
+/// are; the server answers `welcome` (or says why not).
+async fn run_socket(chat: Chat) -> Ended {
     let Ok(socket) = WebSocket::open(&socket_url()) else {
         return Ended::Lost { welcomed: false };
     };
     let (mut sink, stream) = socket.split();
     let (tx, mut rx) = unbounded::<String>();
-    let hello = ClientFrame::Hello {
-        user: identity.user,
-        name: identity.name,
-    };
-    let _ = tx.unbounded_send(hello.encode());
     spawn_local(async move {
         while let Some(text) = rx.next().await {
             if sink.send(Message::Text(text)).await.is_err() {
@@ -330,7 +328,7 @@ async fn run_socket(chat: Chat, identity: Identity) -> Ended {
             }
             ServerEvent::Message { .. } | ServerEvent::Ack { .. } => AfterApply::Flush,
             ServerEvent::Error {
-                code: ErrorCode::NameTaken | ErrorCode::BadName,
+                code: ErrorCode::NameTaken | ErrorCode::BadName | ErrorCode::SignedOut,
                 cid: None,
                 ..
             } => {

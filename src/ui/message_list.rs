@@ -61,9 +61,10 @@ pub fn MessageList() -> impl IntoView {
         })
     });
     let pending = move || {
+        let me = chat.name().unwrap_or_default();
         chat.timeline.with(|t| {
             chat.outbox
-                .with(|outbox| outbox.in_room(&t.room).cloned().collect::<Vec<_>>())
+                .with(|outbox| outbox.in_room(&t.room, &me).cloned().collect::<Vec<_>>())
         })
     };
     let room = move || chat.timeline.with(|t| t.room.clone());
@@ -331,7 +332,12 @@ mod scrolling {
         // Sending a message brings the reader back down to it.
         Effect::new(move |_| {
             let room = chat.timeline.with(|t| t.room.clone());
-            if chat.outbox.with(|outbox| outbox.in_room(&room).count()) > 0 {
+            let me = chat.name().unwrap_or_default();
+            if chat
+                .outbox
+                .with(|outbox| outbox.in_room(&room, &me).count())
+                > 0
+            {
                 pinned.set_value(true);
             }
         });

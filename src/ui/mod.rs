@@ -1,11 +1,11 @@
 //! The user interface: components rendered on the server and hydrated in the browser.
 
+pub mod account;
 pub mod composer;
 pub mod home;
 #[cfg(feature = "hydrate")]
 pub mod live;
 pub mod message_list;
-pub mod name_prompt;
 pub mod not_found;
 pub mod outbox;
 pub mod persist;

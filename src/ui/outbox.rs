@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize};
 /// One message waiting for its confirmation.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Queued {
+    /// The name it was written under; only sent while signed in under that name.
+    #[serde(default)]
+    pub by: String,
     pub room: String,
     /// The client-made id the server deduplicates on.
     pub cid: String,
@@ -53,9 +56,15 @@ impl Outbox {
         self.items.is_empty()
     }
 
-    /// The messages waiting in `room`, oldest first.
-    pub fn in_room<'a>(&'a self, room: &'a str) -> impl Iterator<Item = &'a Queued> + 'a {
-        self.items.iter().filter(move |q| q.room == room)
+    /// The messages `by` has waiting in `room`, oldest first.
+    pub fn in_room<'a>(
+        &'a self,
+        room: &'a str,
+        by: &'a str,
+    ) -> impl Iterator<Item = &'a Queued> + 'a {
+        self.items
+            .iter()
+            .filter(move |q| q.room == room && q.by == by)
     }
 
     /// The server stored it: it leaves the outbox. Returns it if it was here.
@@ -94,12 +103,17 @@ impl Outbox {
     /// The messages to send now, oldest first, marked as in flight: as many as keep at
     /// most `window` in flight. A small window keeps a long outbox from tripping the
     /// server's rate limit, which would refuse some out of order.
-    pub fn take_to_send(&mut self, window: usize) -> Vec<Queued> {
-        let waiting = self.items.iter().filter(|q| q.error.is_none());
+    /// Only messages written `by` the current name go: a browser shared by two people
+    /// never sends one's words as the other's.
+    pub fn take_to_send(&mut self, by: &str, window: usize) -> Vec<Queued> {
+        let waiting = self
+            .items
+            .iter()
+            .filter(|q| q.error.is_none() && q.by == by);
         let room = window.saturating_sub(waiting.clone().filter(|q| q.in_flight).count());
         self.items
             .iter_mut()
-            .filter(|q| q.error.is_none() && !q.in_flight)
+            .filter(|q| q.error.is_none() && !q.in_flight && q.by == by)
             .take(room)
             .map(|q| {
                 q.in_flight = true;
@@ -115,6 +129,7 @@ mod tests {
 
     fn queued(room: &str, cid: &str, made: f64) -> Queued {
         Queued {
+            by: "ana".into(),
             room: room.into(),
             cid: cid.into(),
             text: format!("text of {cid}"),
@@ -136,15 +151,21 @@ mod tests {
         ]);
         outbox.add(queued("general", "c3", 3.0));
         outbox.add(queued("general", "c3", 3.0));
-        assert_eq!(cids(&outbox.take_to_send(2)), ["c1", "c2"]);
-        assert!(outbox.take_to_send(2).is_empty(), "two in flight already");
+        assert_eq!(cids(&outbox.take_to_send("ana", 2)), ["c1", "c2"]);
+        assert!(
+            outbox.take_to_send("ana", 2).is_empty(),
+            "two in flight already"
+        );
 
         assert!(outbox.confirm("c2").is_some());
         assert!(outbox.confirm("c2").is_none());
-        assert_eq!(cids(&outbox.take_to_send(2)), ["c3"]);
+        assert_eq!(cids(&outbox.take_to_send("ana", 2)), ["c3"]);
         outbox.socket_changed();
-        assert_eq!(cids(&outbox.take_to_send(10)), ["c1", "c3"]);
-        let general: Vec<_> = outbox.in_room("general").map(|q| q.cid.as_str()).collect();
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c1", "c3"]);
+        let general: Vec<_> = outbox
+            .in_room("general", "ana")
+            .map(|q| q.cid.as_str())
+            .collect();
         assert_eq!(general, ["c1", "c3"]);
     }
 
@@ -153,24 +174,38 @@ mod tests {
         let mut outbox = Outbox::default();
         outbox.add(queued("general", "c1", 1.0));
         outbox.add(queued("general", "c2", 2.0));
-        outbox.take_to_send(10);
+        outbox.take_to_send("ana", 10);
         outbox.refuse("c1", "too long".into(), false);
         outbox.refuse("c2", "slow down".into(), true);
         assert_eq!(
-            cids(&outbox.take_to_send(10)),
+            cids(&outbox.take_to_send("ana", 10)),
             ["c2"],
             "a transient refusal is sent again"
         );
         assert_eq!(
-            outbox.in_room("general").next().unwrap().error.as_deref(),
+            outbox
+                .in_room("general", "ana")
+                .next()
+                .unwrap()
+                .error
+                .as_deref(),
             Some("too long")
         );
 
         outbox.retry("c1");
-        assert_eq!(cids(&outbox.take_to_send(10)), ["c1"]);
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c1"]);
         assert!(outbox.confirm("c1").is_some());
         assert!(outbox.confirm("c2").is_some());
         assert!(outbox.is_empty());
+    }
+
+    #[test]
+    fn only_the_writer_s_messages_are_sent() {
+        let mut outbox = Outbox::default();
+        outbox.add(queued("general", "c1", 1.0));
+        assert!(outbox.take_to_send("bo", 10).is_empty());
+        assert_eq!(outbox.in_room("general", "bo").count(), 0);
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c1"]);
     }
 
     #[test]

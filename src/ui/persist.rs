@@ -1,28 +1,13 @@
-//! What the browser keeps between visits, in `localStorage`: who this is, the last room,
-//! and the outbox. On the server (no storage) reads find nothing and writes do nothing.
+//! What the browser keeps between visits, in `localStorage`: the last room and the
+//! outbox. (Who this is lives in the session cookie, out of scripts' reach.) On the server (no storage) reads find nothing and writes do nothing.
 //!
 //! Each outbox message has a key of its own, so tabs of one browser add and remove their
 //! own messages without overwriting each other's.
 
 use super::outbox::Queued;
-use super::state::Identity;
 
-const IDENTITY_KEY: &str = "natter.identity";
 const LAST_ROOM_KEY: &str = "natter.room";
 const OUTBOX_PREFIX: &str = "natter.outbox.";
-
-pub fn load_identity() -> Option<Identity> {
-    let identity: Identity = serde_json::from_str(&get(IDENTITY_KEY)?).ok()?;
-    let valid = crate::protocol::is_valid_client_id(&identity.user)
-        && crate::protocol::normalize_name(&identity.name).is_ok();
-    valid.then_some(identity)
-}
-
-pub fn save_identity(identity: &Identity) {
-    if let Ok(json) = serde_json::to_string(identity) {
-        set(IDENTITY_KEY, &json);
-    }
-}
 
 pub fn remember_room(slug: &str) {
     set(LAST_ROOM_KEY, slug);

@@ -21,7 +21,13 @@ pub fn RoomPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match rooms.await {
-                    Ok(list) => view! { <ChatLayout rooms=list slug/> }.into_any(),
+                    Ok(list) => {
+                        let chat = use_chat();
+                        for room in list {
+                            chat.add_room(room);
+                        }
+                        view! { <ChatLayout slug/> }.into_any()
+                    }
                     Err(err) => view! { <p class="page-error">{err.to_string()}</p> }.into_any(),
                 }
             })}
@@ -30,12 +36,12 @@ pub fn RoomPage() -> impl IntoView {
 }
 
 #[component]
-fn ChatLayout(rooms: Vec<RoomInfo>, slug: Memo<String>) -> impl IntoView {
+fn ChatLayout(slug: Memo<String>) -> impl IntoView {
     let chat = use_chat();
-    let rooms = StoredValue::new(rooms);
     let current = Memo::new(move |_| {
         let slug = slug.get();
-        rooms.with_value(|list| list.iter().find(|r| r.slug == slug).cloned())
+        chat.rooms
+            .with(|list| list.iter().find(|r| r.slug == slug).cloned())
     });
 
     #[cfg(feature = "hydrate")]
@@ -49,10 +55,11 @@ fn ChatLayout(rooms: Vec<RoomInfo>, slug: Memo<String>) -> impl IntoView {
                 class:drawer-open=move || chat.drawer_open.get()
                 data-status=move || format!("{:?}", chat.status.get()).to_lowercase()
             >
-                <Sidebar rooms=rooms.get_value() current=slug/>
+                <Sidebar current=slug/>
                 <div class="scrim" aria-hidden="true" on:click=move |_| chat.drawer_open.set(false)></div>
                 <main class="room">
                     <RoomHeader current/>
+                    {move || chat.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> })}
                     <MessageList/>
                     <Composer room=slug/>
                 </main>
@@ -133,6 +140,7 @@ fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
             match answer {
                 Ok(joined) if still_here => {
                     chat.joined_room.set(Some(slug));
+                    chat.alert.set(None);
                     chat.online.set(joined.online.clone());
                     chat.timeline.update(|t| t.apply_join(joined, after));
                 }
@@ -140,7 +148,7 @@ fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
                 Ok(_) => {
                     let _ = leave_room(conn, slug).await;
                 }
-                Err(err) => leptos::logging::warn!("joining {slug} failed: {err}"),
+                Err(err) => chat.alert.set(Some(err.to_string())),
             }
         });
     });

@@ -1,25 +1,40 @@
-//! The room list with online counts, who is in the open room, and who you are. A column
-//! on desktop, a drawer on phones.
+//! The room list with online counts (and a form for a new room), who is in the open room,
+//! and who you are. A column on desktop, a drawer on phones.
 
 use leptos::prelude::*;
 
-use super::state::use_chat;
-use crate::protocol::RoomInfo;
+use super::state::{use_chat, Dialog};
+use crate::protocol::{normalize_room, RoomInfo, MAX_ROOM_TITLE_CHARS, MAX_TOPIC_CHARS};
 
 #[component]
-pub fn Sidebar(rooms: Vec<RoomInfo>, current: Memo<String>) -> impl IntoView {
+pub fn Sidebar(current: Memo<String>) -> impl IntoView {
     let chat = use_chat();
     let me = move || chat.name().unwrap_or_default();
+    let adding = RwSignal::new(false);
     view! {
         <aside class="sidebar" id="sidebar" aria-label="Rooms and people">
             <a class="brand" href="/">"Natter"</a>
             <nav class="rooms" aria-label="Rooms">
-                <h2>"Rooms"</h2>
+                <div class="section-title">
+                    <h2>"Rooms"</h2>
+                    <button
+                        class="icon-button add-room"
+                        aria-label="New room"
+                        aria-expanded=move || adding.get().to_string()
+                        on:click=move |_| adding.update(|open| *open = !*open)
+                    >
+                        "+"
+                    </button>
+                </div>
+                <Show when=move || adding.get()>
+                    <NewRoomForm adding/>
+                </Show>
                 <ul>
-                    {rooms
-                        .into_iter()
-                        .map(|room| view! { <RoomLink room current/> })
-                        .collect_view()}
+                    <For
+                        each=move || chat.rooms.get()
+                        key=|room| room.slug.clone()
+                        children=move |room| view! { <RoomLink room current/> }
+                    />
                 </ul>
             </nav>
             <section class="people" aria-labelledby="people-title">
@@ -43,13 +58,111 @@ pub fn Sidebar(rooms: Vec<RoomInfo>, current: Memo<String>) -> impl IntoView {
                     />
                 </ul>
             </section>
-            <div class="whoami">
-                <span>"You are "<strong>{me}</strong></span>
-                <button class="link-button" on:click=move |_| chat.asking_name.set(true)>
-                    "Change name"
-                </button>
-            </div>
+            <WhoAmI/>
         </aside>
+    }
+}
+
+/// Who you are, and what you can do about it.
+#[component]
+fn WhoAmI() -> impl IntoView {
+    let chat = use_chat();
+    let registered = move || {
+        chat.me
+            .with(|me| me.as_ref().is_some_and(|me| me.registered))
+    };
+    let open = move |dialog: Dialog| move |_| chat.dialog.set(Some(dialog));
+    let log_out = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::accounts::log_out().await {
+                Ok(()) => super::live::signed_out(chat),
+                Err(err) => chat.alert.set(Some(err.to_string())),
+            }
+        });
+    };
+    let signed_in = move || chat.me.with(Option::is_some);
+    view! {
+        <div class="whoami" hidden=move || !signed_in()>
+            <span>
+                "You are "<strong>{move || chat.name().unwrap_or_default()}</strong>
+                {move || (!registered()).then(|| view! { <span class="badge">"guest"</span> })}
+            </span>
+            <div class="account-actions">
+                <Show
+                    when=registered
+                    fallback=move || view! {
+                        <button class="link-button" on:click=open(Dialog::Guest)>"Change name"</button>
+                        <button class="link-button" on:click=open(Dialog::Register)>"Register"</button>
+                        <button class="link-button" on:click=open(Dialog::LogIn)>"Log in"</button>
+                    }
+                >
+                    <button class="link-button" on:click=open(Dialog::ChangePassword)>"Change password"</button>
+                    <button class="link-button" on:click=log_out>"Log out"</button>
+                </Show>
+            </div>
+        </div>
+    }
+}
+
+/// Title and topic of a new room; the room opens once created.
+#[component]
+fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
+    let chat = use_chat();
+    let title = RwSignal::new(String::new());
+    let topic = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Err(why) = normalize_room(&title.get_untracked(), &topic.get_untracked()) {
+            return error.set(Some(why));
+        }
+        let Some(conn) = chat.conn.get_untracked() else {
+            return error.set(Some("Not connected to the chat server.".into()));
+        };
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        {
+            let navigate = leptos_router::hooks::use_navigate();
+            leptos::task::spawn_local(async move {
+                let answer =
+                    crate::rooms::create_room(conn, title.get_untracked(), topic.get_untracked())
+                        .await;
+                busy.set(false);
+                match answer {
+                    Ok(room) => {
+                        let slug = room.slug.clone();
+                        chat.add_room(room);
+                        adding.set(false);
+                        navigate(&format!("/r/{slug}"), Default::default());
+                    }
+                    Err(err) => error.set(Some(err.to_string())),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (conn, adding);
+    };
+    view! {
+        <form class="new-room" on:submit=submit>
+            <label for="room-title">"Name"</label>
+            <input
+                id="room-title"
+                maxlength=MAX_ROOM_TITLE_CHARS * 2
+                prop:value=move || title.get()
+                on:input=move |ev| { title.set(event_target_value(&ev)); error.set(None); }
+            />
+            <label for="room-topic">"Topic"</label>
+            <input
+                id="room-topic"
+                maxlength=MAX_TOPIC_CHARS * 2
+                prop:value=move || topic.get()
+                on:input=move |ev| { topic.set(event_target_value(&ev)); error.set(None); }
+            />
+            <p class="form-error" role="alert">{move || error.get()}</p>
+            <button type="submit" disabled=move || busy.get()>"Create room"</button>
+        </form>
     }
 }
 

@@ -4,18 +4,20 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::outbox::Outbox;
 use super::persist;
 use super::timeline::Timeline;
-use crate::protocol::{ErrorCode, ServerEvent};
+use crate::protocol::{ErrorCode, Me, RoomInfo, ServerEvent};
 
-/// Who this browser is: a random id made once, and the chosen name.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    pub user: String,
-    pub name: String,
+/// Which account form is open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialog {
+    /// Pick a name and chat as a guest (or change the guest name).
+    Guest,
+    LogIn,
+    Register,
+    ChangePassword,
 }
 
 /// The live connection, as the user should see it.
@@ -33,14 +35,19 @@ pub enum Status {
 
 #[derive(Clone, Copy)]
 pub struct Chat {
-    pub identity: RwSignal<Option<Identity>>,
-    /// The stored identity has been read (always false on the server), so a missing name
-    /// really means "ask for one".
-    pub identity_loaded: RwSignal<bool>,
+    /// Who this browser is signed in as (a guest name or an account), once known.
+    pub me: RwSignal<Option<Me>>,
+    /// The server has said who we are (never true on the server), so a missing `me`
+    /// really means "ask".
+    pub me_loaded: RwSignal<bool>,
     /// Why the server refused the name, to show in the name form.
     pub name_problem: RwSignal<Option<String>>,
-    /// The name form is open (first visit, refused name, or the user wants a new one).
-    pub asking_name: RwSignal<bool>,
+    /// The account form that is open, if any.
+    pub dialog: RwSignal<Option<Dialog>>,
+    /// A problem worth telling the user that belongs to no message (too many tabs, …).
+    pub alert: RwSignal<Option<String>>,
+    /// Every room, as the room list shows them; rooms others create are added live.
+    pub rooms: RwSignal<Vec<RoomInfo>>,
     pub status: RwSignal<Status>,
     /// The token of this tab's socket, from `welcome`; a new one after every reconnect.
     pub conn: RwSignal<Option<String>>,
@@ -60,10 +67,12 @@ pub struct Chat {
 impl Chat {
     pub fn new() -> Self {
         Chat {
-            identity: RwSignal::new(None),
-            identity_loaded: RwSignal::new(false),
+            me: RwSignal::new(None),
+            me_loaded: RwSignal::new(false),
             name_problem: RwSignal::new(None),
-            asking_name: RwSignal::new(false),
+            dialog: RwSignal::new(None),
+            alert: RwSignal::new(None),
+            rooms: RwSignal::new(Vec::new()),
             status: RwSignal::new(Status::Idle),
             conn: RwSignal::new(None),
             joined_room: RwSignal::new(None),
@@ -76,28 +85,34 @@ impl Chat {
     }
 
     pub fn name(&self) -> Option<String> {
-        self.identity.with(|i| i.as_ref().map(|i| i.name.clone()))
+        self.me.with(|me| me.as_ref().map(|me| me.name.clone()))
     }
 
     /// Applies one event from the socket.
     pub fn apply(&self, event: ServerEvent) {
         match event {
             ServerEvent::Welcome { conn, name } => {
-                self.identity.update(|i| {
-                    if let Some(i) = i {
-                        i.name = name;
+                self.me.update(|me| {
+                    if let Some(me) = me {
+                        me.name = name;
                     }
                 });
+                self.alert.set(None);
                 self.status.set(Status::Online);
                 self.conn.set(Some(conn));
             }
             ServerEvent::Message { room, msg } => {
-                self.remove_from_outbox(&msg.cid);
+                if self.remove_from_outbox(&msg.cid) {
+                    self.alert.set(None);
+                }
                 self.in_room(&room, |t| t.add_message(msg));
             }
             // The message itself comes with the room's history or stream, like any other.
-            ServerEvent::Ack { cid, .. } => self.remove_from_outbox(&cid),
+            ServerEvent::Ack { cid, .. } => {
+                self.remove_from_outbox(&cid);
+            }
             ServerEvent::Pong => {}
+            ServerEvent::RoomAdded { room } => self.add_room(room),
             ServerEvent::Joined { room, seq, name } => {
                 if self.is_open(&room) {
                     self.online.update(|online| {
@@ -121,23 +136,50 @@ impl Chat {
             }
             ServerEvent::Error { code, message, cid } => match (cid, code) {
                 // Its room is gone: nowhere to show it, nothing to retry.
-                (Some(cid), ErrorCode::NoSuchRoom) => self.remove_from_outbox(&cid),
-                (Some(cid), code) => self.outbox.update(|outbox| {
-                    if let Some(item) = outbox.refuse(&cid, message, code.is_transient()) {
-                        persist::save_queued(item);
+                (Some(cid), ErrorCode::NoSuchRoom) => {
+                    self.remove_from_outbox(&cid);
+                }
+                (Some(cid), code) => {
+                    // Retried by itself, but the user should know why it waits.
+                    if code == ErrorCode::RateLimited {
+                        self.alert.set(Some(message.clone()));
                     }
-                }),
+                    self.outbox.update(|outbox| {
+                        if let Some(item) = outbox.refuse(&cid, message, code.is_transient()) {
+                            persist::save_queued(item);
+                        }
+                    })
+                }
                 (None, ErrorCode::NameTaken | ErrorCode::BadName) => {
                     self.name_problem.set(Some(message));
-                    self.asking_name.set(true);
+                    self.dialog.set(Some(Dialog::Guest));
                 }
+                // The session ended (logged out elsewhere, password changed, expired).
+                (None, ErrorCode::SignedOut) => self.signed_out(),
+                (None, ErrorCode::TooManyConnections) => self.alert.set(Some(message)),
                 (None, _) => leptos::logging::warn!("server refused a frame: {message}"),
             },
         }
     }
 
-    /// Takes a message out of the outbox, here and in storage, if it is there.
-    pub fn remove_from_outbox(&self, cid: &str) {
+    /// Nobody is signed in on this browser any more: ask who it is.
+    pub fn signed_out(&self) {
+        self.me.set(None);
+        self.dialog.set(Some(Dialog::Guest));
+    }
+
+    /// Adds a room to the list, once.
+    pub fn add_room(&self, room: RoomInfo) {
+        self.rooms.update(|rooms| {
+            if !rooms.iter().any(|r| r.slug == room.slug) {
+                rooms.push(room);
+            }
+        });
+    }
+
+    /// Takes a message out of the outbox, here and in storage; returns whether it was
+    /// there.
+    pub fn remove_from_outbox(&self, cid: &str) -> bool {
         let held = self.outbox.with_untracked(|outbox| outbox.in_any_room(cid));
         if held {
             self.outbox.update(|outbox| {
@@ -145,6 +187,7 @@ impl Chat {
             });
             persist::forget_queued(cid);
         }
+        held
     }
 
     fn is_open(&self, room: &str) -> bool {

@@ -69,8 +69,9 @@ impl Timeline {
     }
 
     /// The answer to a join. With `after` (a rejoin after a reconnect) the answer holds
-    /// what was missed; if it does not continue from `after`, what is held is stale and
-    /// is replaced.
+    /// what was missed; if it does not continue from `after`, the messages held up to the
+    /// answer's `upto` are stale and are replaced. Live messages past `upto` may already
+    /// be here (the socket can beat the answer) and stay.
     pub fn apply_join(&mut self, joined: JoinedRoom, after: Option<Seq>) {
         let continues = match (after, joined.messages.first()) {
             (Some(after), Some(first)) => first.seq <= after + 1,
@@ -78,7 +79,9 @@ impl Timeline {
             (None, _) => false,
         };
         if !continues {
-            self.lines.clear();
+            // Notices are live-only (never in history), so they stay too.
+            self.lines
+                .retain(|&(seq, notice), _| notice > 0 || seq > joined.upto);
             self.has_more = joined.has_more;
         }
         for msg in joined.messages {
@@ -119,6 +122,7 @@ mod tests {
                 online: 1,
             },
             online: vec!["ana".into()],
+            upto: *seqs.end(),
             messages: seqs.map(msg).collect(),
             has_more,
         }
@@ -131,13 +135,18 @@ mod tests {
     #[test]
     fn live_messages_and_history_merge_without_duplicates() {
         let mut t = Timeline::for_room("general");
-        // Live events may beat the join's answer.
+        // Live events may beat the join's answer: those the answer holds, and newer ones.
         t.add_message(msg(51));
         t.add_message(msg(52));
+        t.add_message(msg(53));
         t.apply_join(joined(3..=52, true), None);
         assert_eq!(t.first_seq(), Some(3));
-        assert_eq!(t.last_seq(), Some(52));
-        assert_eq!(t.lines().count(), 50);
+        assert_eq!(
+            t.last_seq(),
+            Some(53),
+            "a live message past the answer is kept"
+        );
+        assert_eq!(t.lines().count(), 51);
         assert!(t.has_more && t.loaded);
 
         t.add_older(HistoryPage {

@@ -1,17 +1,26 @@
 //! What the integration tests share: a client that speaks the protocol over a real
-//! WebSocket, server functions called the way the browser calls them, and the `natter`
-//! binary run as a child process ([`binary`]). Each test file uses a part of it.
+//! WebSocket, server functions called the way the browser calls them (cookies included),
+//! and the `natter` binary run as a child process ([`binary`]). Each test file uses a
+//! part of it.
+//!
+//! A socket is authorised by a session cookie, which a browser gets by signing in (here:
+//! as a guest, with `enter_as_guest`). Tests name their "browsers" by a user label: the
+//! first [`connect`] under a label signs in; later ones reuse its cookie, as a second tab
+//! of that browser would, or rename it when the name differs.
 #![allow(dead_code)]
 
 pub mod binary;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use natter::protocol::{ClientFrame, JoinedRoom, ServerEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -28,16 +37,71 @@ impl Target for SocketAddr {
     }
 }
 
-/// Connects and says hello; returns the socket and the first event the server sent.
-pub async fn connect(server: &impl Target, user: &str, name: &str) -> (Socket, ServerEvent) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", server.addr()))
-        .await
-        .unwrap();
-    let hello = ClientFrame::Hello {
-        user: user.into(),
-        name: name.into(),
+/// A test's browser: the server and the label the test gave it.
+type BrowserKey = (SocketAddr, String);
+
+/// Session cookies by browser, with the name each was made for.
+static BROWSERS: Mutex<Option<HashMap<BrowserKey, (String, String)>>> = Mutex::new(None);
+
+/// Signs in as a guest named `name` (renaming the guest `cookie` is, if given); returns
+/// the new session cookie (`natter_session=…`), or the server's refusal.
+pub async fn guest_cookie(
+    server: &impl Target,
+    cookie: Option<&str>,
+    name: &str,
+) -> Result<String, (u16, String)> {
+    let (status, body, set_cookie) =
+        call_with_cookie(server, cookie, "enter_as_guest", &[("name", name)]).await;
+    match (status, set_cookie) {
+        (200, Some(cookie)) => Ok(cookie),
+        _ => Err((status, body)),
+    }
+}
+
+/// The cookie of the browser labelled `user`, signed in as `name`.
+pub async fn browser_cookie(server: &impl Target, user: &str, name: &str) -> String {
+    let key = (server.addr(), user.to_owned());
+    let known = BROWSERS
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .get(&key)
+        .cloned();
+    let cookie = match known {
+        Some((cookie, had)) if had == name => return cookie,
+        Some((cookie, _)) => guest_cookie(server, Some(&cookie), name).await,
+        None => guest_cookie(server, None, name).await,
     };
-    ws.send(Message::text(hello.encode())).await.unwrap();
+    let cookie = cookie.unwrap_or_else(|refusal| panic!("signing in as {name:?}: {refusal:?}"));
+    BROWSERS
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .insert(key, (cookie.clone(), name.to_owned()));
+    cookie
+}
+
+/// Opens `/ws` with `cookie`, as a page of this server would (same `Origin`).
+pub async fn open_socket(server: &impl Target, cookie: Option<&str>) -> Socket {
+    let mut request = format!("ws://{}/ws", server.addr())
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert(
+        "origin",
+        format!("http://{}", server.addr()).parse().unwrap(),
+    );
+    if let Some(cookie) = cookie {
+        headers.insert("cookie", cookie.parse().unwrap());
+    }
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+/// Connects as the browser labelled `user`, signed in as `name`; returns the socket and
+/// the first event the server sent (`welcome`, or why not).
+pub async fn connect(server: &impl Target, user: &str, name: &str) -> (Socket, ServerEvent) {
+    let cookie = browser_cookie(server, user, name).await;
+    let mut ws = open_socket(server, Some(&cookie)).await;
     let first = next_event(&mut ws).await;
     (ws, first)
 }
@@ -85,9 +149,25 @@ pub async fn assert_quiet_for(ws: &mut Socket, quiet: Duration) {
     }
 }
 
-/// POSTs a server function the way the browser does (URL-encoded arguments).
+/// POSTs a server function the way the browser does (URL-encoded arguments), without a
+/// session.
 pub async fn call(server: &impl Target, function: &str, args: &[(&str, &str)]) -> (u16, String) {
+    let (status, body, _) = call_with_cookie(server, None, function, args).await;
+    (status, body)
+}
+
+/// POSTs a server function with the session `cookie`; returns the status, the body and
+/// the session cookie the response sets, if any.
+pub async fn call_with_cookie(
+    server: &impl Target,
+    cookie: Option<&str>,
+    function: &str,
+    args: &[(&str, &str)],
+) -> (u16, String, Option<String>) {
     let addr = server.addr();
+    let cookie_line = cookie
+        .map(|c| format!("Cookie: {c}\r\n"))
+        .unwrap_or_default();
     let body: String = args
         .iter()
         .map(|(k, v)| format!("{k}={}", urlencode(v)))
@@ -95,7 +175,8 @@ pub async fn call(server: &impl Target, function: &str, args: &[(&str, &str)]) -
         .join("&");
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let request = format!(
-        "POST /api/{function} HTTP/1.0\r\nHost: {addr}\r\nAccept: application/json\r\n\
+        "POST /api/{function} HTTP/1.0\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+         Accept: application/json\r\n{cookie_line}\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
@@ -103,8 +184,15 @@ pub async fn call(server: &impl Target, function: &str, args: &[(&str, &str)]) -
     let mut response = String::new();
     tcp.read_to_string(&mut response).await.unwrap();
     let status = response[9..12].parse().unwrap();
-    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let set_cookie = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .filter_map(|(_, value)| value.trim().split(';').next())
+        .find(|pair| pair.starts_with("natter_session=") && pair.len() > "natter_session=".len())
+        .map(str::to_owned);
+    (status, body.to_owned(), set_cookie)
 }
 
 fn urlencode(value: &str) -> String {

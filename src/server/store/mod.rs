@@ -1,8 +1,11 @@
 //! The storage seam. Rooms, messages and presence code talk to [`Store`] and never see SQL,
 //! so a PostgreSQL implementation can sit beside [`SqliteStore`] later.
 
+pub mod accounts;
 mod sqlite;
+mod sqlite_accounts;
 
+pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
 pub use sqlite::SqliteStore;
 
 use crate::protocol::{ChatMessage, HistoryPage, Seq};
@@ -60,6 +63,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Store: Send + Sync + 'static {
     /// Every room, in a stable order.
     async fn rooms(&self) -> StoreResult<Vec<RoomRecord>>;
+
+    /// Adds a room, unless its slug is taken.
+    async fn create_room(
+        &self,
+        slug: &str,
+        title: &str,
+        topic: &str,
+        now_ms: i64,
+    ) -> StoreResult<Created<RoomRecord>>;
 
     /// Stores a batch of messages in one room, in order, in one transaction, giving each
     /// the next seq. Returns one [`Appended`] per input, in input order, once committed.

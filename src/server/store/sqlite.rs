@@ -11,12 +11,12 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Appended, NewMessage, RoomRecord, Store, StoreError, StoreResult};
+use super::{Appended, Created, NewMessage, RoomRecord, Store, StoreError, StoreResult};
 use crate::protocol::{ChatMessage, HistoryPage, Seq};
 
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    pub(super) writer: SqlitePool,
+    pub(super) reader: SqlitePool,
 }
 
 const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms";
@@ -81,6 +81,35 @@ impl Store for SqliteStore {
                 topic: row.get("topic"),
             })
             .collect())
+    }
+
+    async fn create_room(
+        &self,
+        slug: &str,
+        title: &str,
+        topic: &str,
+        now_ms: i64,
+    ) -> StoreResult<Created<RoomRecord>> {
+        let inserted = sqlx::query(
+            "INSERT INTO rooms (slug, title, topic, created_ms) VALUES (?, ?, ?, ?)
+             ON CONFLICT (slug) DO NOTHING RETURNING id",
+        )
+        .bind(slug)
+        .bind(title)
+        .bind(topic)
+        .bind(now_ms)
+        .fetch_optional(&self.writer)
+        .await
+        .map_err(StoreError::new)?;
+        Ok(match inserted {
+            Some(row) => Created::Created(RoomRecord {
+                id: row.get("id"),
+                slug: slug.to_owned(),
+                title: title.to_owned(),
+                topic: topic.to_owned(),
+            }),
+            None => Created::Taken,
+        })
     }
 
     async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {

@@ -1,0 +1,238 @@
+//! The account forms, one dialog: chat as a guest under a name (the default, no sign-up),
+//! log in, register the name, change the password.
+
+use leptos::prelude::*;
+
+use super::state::{use_chat, Dialog};
+use crate::protocol::{normalize_name, AppError, Me, MAX_NAME_CHARS, MIN_PASSWORD_CHARS};
+
+#[component]
+pub fn AccountDialog() -> impl IntoView {
+    let chat = use_chat();
+    move || {
+        let open = chat.dialog.get().filter(|_| chat.me_loaded.get());
+        open.map(|dialog| view! { <AccountForm dialog/> })
+    }
+}
+
+/// What the user typed, read when the form is sent.
+#[derive(Clone, Copy)]
+struct Fields {
+    name: RwSignal<String>,
+    password: RwSignal<String>,
+    new_password: RwSignal<String>,
+}
+
+#[component]
+fn AccountForm(dialog: Dialog) -> impl IntoView {
+    let chat = use_chat();
+    let me = chat.me.get_untracked();
+    let fields = Fields {
+        name: RwSignal::new(me.as_ref().map(|m| m.name.clone()).unwrap_or_default()),
+        password: RwSignal::new(String::new()),
+        new_password: RwSignal::new(String::new()),
+    };
+    let error = RwSignal::new(chat.name_problem.get_untracked());
+    let busy = RwSignal::new(false);
+    // Someone already chatting may close the form; a newcomer must choose first.
+    let can_cancel = me.is_some() && chat.name_problem.get_untracked().is_none();
+    let registered = me.as_ref().is_some_and(|m| m.registered);
+    let first = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = first.get() {
+            let _ = el.focus();
+        }
+    });
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Err(why) = check(dialog, fields) {
+            return error.set(Some(why));
+        }
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let answer = send(dialog, fields).await;
+            busy.set(false);
+            match answer {
+                Ok(me) => super::live::signed_in(chat, me),
+                Err(err) => error.set(Some(err.to_string())),
+            }
+        });
+    };
+
+    let (title, intro, action) = match dialog {
+        Dialog::Guest if me.is_some() => (
+            "Change your name",
+            "Others will see you under the new name.",
+            "Save",
+        ),
+        Dialog::Guest => (
+            "Welcome to Natter",
+            "Pick a name the others will see. No sign-up needed.",
+            "Start chatting",
+        ),
+        Dialog::LogIn => (
+            "Log in",
+            "Use the name and password you registered.",
+            "Log in",
+        ),
+        Dialog::Register => (
+            "Register your name",
+            "Keep your name: nobody else can use it while you are away.",
+            "Register",
+        ),
+        Dialog::ChangePassword => (
+            "Change password",
+            "Every other device is logged out.",
+            "Change password",
+        ),
+    };
+    let on_input = move |signal: RwSignal<String>| {
+        move |ev| {
+            signal.set(event_target_value(&ev));
+            error.set(None);
+        }
+    };
+    let invalid = move || error.with(Option::is_some).to_string();
+    let name_field =
+        matches!(dialog, Dialog::Guest | Dialog::LogIn | Dialog::Register).then(|| {
+            view! {
+                <label for="name-input">"Username"</label>
+                <input
+                    id="name-input"
+                    node_ref=first
+                    autocomplete=if dialog == Dialog::Guest { "nickname" } else { "username" }
+                    autocapitalize="off"
+                    spellcheck="false"
+                    maxlength=MAX_NAME_CHARS * 2
+                    prop:value=move || fields.name.get()
+                    on:input=on_input(fields.name)
+                    aria-invalid=invalid
+                    aria-describedby="name-error"
+                />
+            }
+        });
+    let password_field = matches!(
+        dialog,
+        Dialog::LogIn | Dialog::Register | Dialog::ChangePassword
+    )
+    .then(|| {
+        let (label, autocomplete) = match dialog {
+            Dialog::Register => ("Password (at least 10 characters)", "new-password"),
+            Dialog::ChangePassword => ("Current password", "current-password"),
+            _ => ("Password", "current-password"),
+        };
+        view! {
+            <label for="password-input">{label}</label>
+            <input
+                id="password-input"
+                type="password"
+                autocomplete=autocomplete
+                prop:value=move || fields.password.get()
+                on:input=on_input(fields.password)
+                aria-invalid=invalid
+                aria-describedby="name-error"
+            />
+        }
+    });
+    let new_password_field = (dialog == Dialog::ChangePassword).then(|| {
+        view! {
+            <label for="new-password-input">"New password (at least 10 characters)"</label>
+            <input
+                id="new-password-input"
+                type="password"
+                autocomplete="new-password"
+                prop:value=move || fields.new_password.get()
+                on:input=on_input(fields.new_password)
+                aria-invalid=invalid
+                aria-describedby="name-error"
+            />
+        }
+    });
+    // Guests (and newcomers) can switch between the three ways in.
+    let tabs = (!registered && dialog != Dialog::ChangePassword).then(|| {
+        let tab = move |to: Dialog, label: &'static str| {
+            view! {
+                <button
+                    type="button"
+                    role="tab"
+                    class="tab"
+                    aria-selected=(dialog == to).to_string()
+                    on:click=move |_| {
+                        chat.name_problem.set(None);
+                        chat.dialog.set(Some(to));
+                    }
+                >{label}</button>
+            }
+        };
+        view! {
+            <div class="tabs" role="tablist">
+                {tab(Dialog::Guest, "Guest")}
+                {tab(Dialog::LogIn, "Log in")}
+                {tab(Dialog::Register, "Register")}
+            </div>
+        }
+    });
+
+    view! {
+        <div class="modal-backdrop">
+            <form class="name-form" role="dialog" aria-modal="true" aria-labelledby="account-title" on:submit=submit>
+                {tabs}
+                <h2 id="account-title">{title}</h2>
+                <p>{intro}</p>
+                {name_field}
+                {password_field}
+                {new_password_field}
+                <p id="name-error" class="form-error" role="alert">{move || error.get()}</p>
+                <div class="actions">
+                    {can_cancel.then(|| view! {
+                        <button type="button" class="secondary" on:click=move |_| chat.dialog.set(None)>"Cancel"</button>
+                    })}
+                    <button type="submit" disabled=move || busy.get()>{action}</button>
+                </div>
+            </form>
+        </div>
+    }
+}
+
+/// What can be told before asking the server.
+fn check(dialog: Dialog, fields: Fields) -> Result<(), String> {
+    if dialog != Dialog::ChangePassword {
+        normalize_name(&fields.name.get_untracked())?;
+    }
+    let short = |p: RwSignal<String>| p.with_untracked(|p| p.chars().count() < MIN_PASSWORD_CHARS);
+    match dialog {
+        Dialog::LogIn if fields.password.with_untracked(String::is_empty) => {
+            Err("Enter your password.".into())
+        }
+        Dialog::Register if short(fields.password) => Err(format!(
+            "Passwords need at least {MIN_PASSWORD_CHARS} characters."
+        )),
+        Dialog::ChangePassword if short(fields.new_password) => Err(format!(
+            "The new password needs at least {MIN_PASSWORD_CHARS} characters."
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn send(dialog: Dialog, fields: Fields) -> Result<Me, AppError> {
+    use crate::accounts::{change_password, enter_as_guest, log_in, register};
+    let name = fields.name.get_untracked();
+    let password = fields.password.get_untracked();
+    match dialog {
+        Dialog::Guest => enter_as_guest(name).await,
+        Dialog::LogIn => log_in(name, password).await,
+        Dialog::Register => register(name, password).await,
+        Dialog::ChangePassword => {
+            change_password(password, fields.new_password.get_untracked()).await
+        }
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+#[allow(dead_code)]
+async fn send(_dialog: Dialog, _fields: Fields) -> Result<Me, AppError> {
+    Err(AppError::SignedOut)
+}
