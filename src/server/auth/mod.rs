@@ -349,11 +349,24 @@ mod tests {
         }
     }
 
-    fn cookie(new: &NewSession) -> HeaderMap {
+    impl Fixture {
+        async fn register(&self, name: &str) -> NewSession {
+            let password = PASSWORD.into();
+            let new = self.auth.register(&self.hub, name, password, None, HOME);
+            new.await.unwrap()
+        }
+    }
+
+    /// The request headers of a browser holding `token`.
+    fn cookie_of(token: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        let value = format!("{}={}", session::COOKIE, new.token);
+        let value = format!("{}={token}", session::COOKIE);
         headers.insert("cookie", HeaderValue::from_str(&value).unwrap());
         headers
+    }
+
+    fn cookie(new: &NewSession) -> HeaderMap {
+        cookie_of(&new.token)
     }
 
     const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 1));
@@ -362,11 +375,7 @@ mod tests {
     #[tokio::test]
     async fn register_log_out_and_log_in_again() {
         let f = fixture().await;
-        let new = f
-            .auth
-            .register(&f.hub, "Ana", PASSWORD.into(), None, HOME)
-            .await
-            .unwrap();
+        let new = f.register("Ana").await;
         let session = f.auth.session(&cookie(&new)).await.unwrap().unwrap();
         assert_eq!(
             session.me(),
@@ -402,10 +411,7 @@ mod tests {
     #[tokio::test]
     async fn registered_names_are_refused_to_guests_and_weak_passwords_to_all() {
         let f = fixture().await;
-        f.auth
-            .register(&f.hub, "ana", PASSWORD.into(), None, HOME)
-            .await
-            .unwrap();
+        f.register("ana").await;
         let guest = f.auth.start_guest(&f.hub, "ANA", None, HOME).await;
         assert_eq!(guest.err(), Some(AppError::NameRegistered("ANA".into())));
         let twice = f
@@ -456,21 +462,14 @@ mod tests {
             .create_session(&key, &record, now_ms() - 10)
             .await
             .unwrap();
-        let mut headers = HeaderMap::new();
-        let value = format!("{}={token}", session::COOKIE);
-        headers.insert("cookie", HeaderValue::from_str(&value).unwrap());
-        assert!(f.auth.session(&headers).await.unwrap().is_none());
+        assert!(f.auth.session(&cookie_of(&token)).await.unwrap().is_none());
         assert_eq!(f.store.delete_expired_sessions(now_ms()).await.unwrap(), 1);
     }
 
     #[tokio::test]
     async fn a_password_change_ends_every_session_of_the_account() {
         let f = fixture().await;
-        let laptop = f
-            .auth
-            .register(&f.hub, "dan", PASSWORD.into(), None, HOME)
-            .await
-            .unwrap();
+        let laptop = f.register("dan").await;
         let phone = f
             .auth
             .log_in("dan", PASSWORD.into(), None, HOME)
@@ -508,10 +507,7 @@ mod tests {
     #[tokio::test]
     async fn guessing_is_limited_per_account_and_per_address() {
         let f = fixture().await;
-        f.auth
-            .register(&f.hub, "eve", PASSWORD.into(), None, HOME)
-            .await
-            .unwrap();
+        f.register("eve").await;
         for _ in 0..5 {
             let guess = f
                 .auth
