@@ -115,10 +115,7 @@ impl Auth {
         current: Option<&Session>,
         addr: IpAddr,
     ) -> Result<NewSession, AppError> {
-        let user = current
-            .filter(|s| s.record.account_id.is_none())
-            .map(|s| s.record.user_id.clone())
-            .unwrap_or_else(new_user_id);
+        let user = guest_user_id(current);
         // Registered first: "log in to use it" helps more than "someone is online".
         let trimmed = crate::protocol::normalize_name(name).map_err(AppError::BadName)?;
         if self.registered_to_other(&trimmed, &user).await? {
@@ -140,10 +137,7 @@ impl Auth {
         current: Option<&Session>,
         addr: IpAddr,
     ) -> Result<NewSession, AppError> {
-        let user = current
-            .filter(|s| s.record.account_id.is_none())
-            .map(|s| s.record.user_id.clone())
-            .unwrap_or_else(new_user_id);
+        let user = guest_user_id(current);
         let name = hub.check_name(&user, name)?;
         password::check_policy(&name, &password).map_err(AppError::Invalid)?;
         self.sign_up_allowed(addr)?;
@@ -303,6 +297,16 @@ impl Auth {
             session: Session { key, record },
         })
     }
+}
+
+/// The user id a sign-up from this browser gets: a guest keeps theirs (so that renaming
+/// or registering the name in use is the same person to the room); anyone else gets a
+/// new one.
+fn guest_user_id(current: Option<&Session>) -> String {
+    current
+        .filter(|s| s.record.account_id.is_none())
+        .map(|s| s.record.user_id.clone())
+        .unwrap_or_else(new_user_id)
 }
 
 /// A guest's id: random, so nobody can pose as another guest.
