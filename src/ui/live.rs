@@ -50,7 +50,7 @@ thread_local! {
 /// Something that should change what the supervisor is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kick {
-    /// A new name: reconnect under it now.
+    /// Signed in as someone else, or out: reconnect as that now (the cookie says who).
     Restart,
     /// The network may be back, or the user is looking again: connect now if not
     /// connected, else make sure the socket still works.
