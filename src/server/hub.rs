@@ -206,7 +206,7 @@ impl Hub {
                 "This server has all the rooms it can hold.".into(),
             ));
         }
-        if !self.room_makers.try_take(&user.to_owned(), Instant::now()) {
+        if !self.room_makers.try_take(user, Instant::now()) {
             return Err(AppError::RateLimited);
         }
         let created = self
@@ -230,7 +230,7 @@ impl Hub {
 
     /// Takes one of `user`'s message tokens, shared by all their connections.
     pub fn may_send(&self, user: &str) -> bool {
-        self.sends.try_take(&user.to_owned(), Instant::now())
+        self.sends.try_take(user, Instant::now())
     }
 
     /// Closes every socket of the session `key`, or of the account, as they end.

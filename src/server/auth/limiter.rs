@@ -1,6 +1,7 @@
 //! Token buckets per key (an account, an address), for limits that must hold across
 //! connections and requests.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;
@@ -17,7 +18,7 @@ pub struct KeyedLimiter<K> {
     buckets: Mutex<HashMap<K, TokenBucket>>,
 }
 
-impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
+impl<K: Hash + Eq> KeyedLimiter<K> {
     pub fn new(rate: Rate) -> Self {
         KeyedLimiter {
             rate,
@@ -25,16 +26,24 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         }
     }
 
-    /// Takes one token from `key`'s bucket, if it has one.
-    pub fn try_take(&self, key: &K, now: Instant) -> bool {
+    /// Takes one token from `key`'s bucket, if it has one. A borrowed key (`&str` for
+    /// `String` keys) is copied only the first time: this runs for every message sent.
+    pub fn try_take<Q>(&self, key: &Q, now: Instant) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(bucket) = buckets.get_mut(key) {
+            return bucket.try_take(now);
+        }
         if buckets.len() >= SWEEP_AT {
             buckets.retain(|_, bucket| !bucket.is_full(now));
         }
-        buckets
-            .entry(key.clone())
-            .or_insert_with(|| TokenBucket::new_at(self.rate, now))
-            .try_take(now)
+        let mut bucket = TokenBucket::new_at(self.rate, now);
+        let taken = bucket.try_take(now);
+        buckets.insert(key.to_owned(), bucket);
+        taken
     }
 }
 

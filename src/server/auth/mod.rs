@@ -170,7 +170,7 @@ impl Auth {
         let key = name_key(name.trim());
         let now = Instant::now();
         if !self.logins_per_address.try_take(&addr, now)
-            || !self.logins_per_account.try_take(&key, now)
+            || !self.logins_per_account.try_take(key.as_str(), now)
         {
             return Err(AppError::RateLimited);
         }
