@@ -1,7 +1,7 @@
 //! The page shell and the routes.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -20,10 +20,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
-                <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover"/>
+                // `resizes-content`: the on-screen keyboard shrinks the page, so the composer
+                // stays above it; `viewport-fit=cover` with safe-area padding in the CSS.
+                <meta
+                    name="viewport"
+                    content="width=device-width, initial-scale=1, viewport-fit=cover, interactive-widget=resizes-content"
+                />
                 <meta name="color-scheme" content="light dark"/>
                 <meta name="description" content="Natter: real-time chat rooms by topic."/>
+                <meta name="theme-color" content="#3b5bdb"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // iOS reads these instead of the manifest.
+                <link rel="apple-touch-icon" href="/icons/apple-touch-icon.png"/>
+                <meta name="mobile-web-app-capable" content="yes"/>
+                <meta name="apple-mobile-web-app-capable" content="yes"/>
+                <meta name="apple-mobile-web-app-title" content="Natter"/>
+                <meta name="apple-mobile-web-app-status-bar-style" content="default"/>
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -49,7 +63,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/natter.css"/>
         <Title text="Natter"/>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>

@@ -44,6 +44,10 @@ pub struct RoomInfo {
     pub topic: String,
     /// Distinct users online in the room now.
     pub online: u32,
+    /// Seq of the room's newest message (0 when empty): with the last seq a reader saw,
+    /// how many are unread.
+    #[serde(default)]
+    pub latest: Seq,
 }
 
 /// One stored chat message.
@@ -134,7 +138,8 @@ pub enum ServerEvent {
         seq: Seq,
         name: String,
     },
-    /// Online counts of every room, sent when they change (coalesced).
+    /// Online counts and newest seqs: of every room right after `welcome`, then of the
+    /// rooms that changed (coalesced, at most twice a second).
     Counts { rooms: Vec<RoomCount> },
     /// Answer to `ping`.
     Pong,
@@ -153,6 +158,7 @@ pub enum ServerEvent {
 pub struct RoomCount {
     pub slug: String,
     pub online: u32,
+    pub latest: Seq,
 }
 
 /// Why the server refused a frame. Stable strings on the wire, so clients can branch on them.

@@ -37,6 +37,15 @@ export async function startServer(extraArgs = []) {
       await stop(child, 'SIGKILL');
       child = await spawnNatter(url, port, dir, extraArgs);
     },
+    /// Stops the process, keeping its database, until `resume`.
+    async halt() {
+      await stop(child, 'SIGTERM');
+    },
+    /// Starts it again on the same port and database, with other flags if given.
+    async resume(args = extraArgs) {
+      extraArgs = args;
+      child = await spawnNatter(url, port, dir, extraArgs);
+    },
     async stop() {
       await stop(child, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
@@ -107,8 +116,9 @@ export const PHONE = { width: 360, height: 740 };
 export const DESKTOP = { width: 1280, height: 800 };
 
 /// A new browser context (a new person) whose page records script errors and dialogs.
-export async function newPerson(browser, { viewport = DESKTOP } = {}) {
-  const context = await browser.newContext({ viewport });
+/// `options` go to the context as well (colorScheme, hasTouch, bypassCSP, …).
+export async function newPerson(browser, { viewport = DESKTOP, ...options } = {}) {
+  const context = await browser.newContext({ viewport, ...options });
   const page = await context.newPage();
   page.problems = [];
   page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));

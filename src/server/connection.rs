@@ -181,11 +181,13 @@ async fn greet(
                 conn: conn.token.clone(),
                 name: conn.name.clone(),
             };
-            if socket
-                .send(Message::Text(welcome.encode().into()))
-                .await
-                .is_err()
-            {
+            // Then where every room stands, so the page's unread counts start right.
+            let counts = hub.all_counts();
+            let sent = async {
+                socket.feed(Message::Text(welcome.encode().into())).await?;
+                socket.send(Message::Text(counts)).await
+            };
+            if sent.await.is_err() {
                 hub.disconnect(&conn);
                 return None;
             }

@@ -458,16 +458,23 @@ impl Hub {
         }
     }
 
+    /// Every room's count, for a connection that just arrived.
+    pub fn all_counts(&self) -> Frame {
+        let rooms = read(&self.rooms).list.iter().map(|r| r.count()).collect();
+        ServerEvent::Counts { rooms }.encode().into()
+    }
+
+    /// The rooms that changed since last time, to everyone.
     fn broadcast_counts(&self) {
-        let rooms = read(&self.rooms)
+        let rooms: Vec<RoomCount> = read(&self.rooms)
             .list
             .iter()
-            .map(|r| RoomCount {
-                slug: r.slug().to_owned(),
-                online: r.online_count(),
-            })
+            .filter(|r| r.take_changed())
+            .map(|r| r.count())
             .collect();
-        self.broadcast(&ServerEvent::Counts { rooms }.encode().into());
+        if !rooms.is_empty() {
+            self.broadcast(&ServerEvent::Counts { rooms }.encode().into());
+        }
     }
 
     /// Queues `frame` for every connection.

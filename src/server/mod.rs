@@ -11,6 +11,7 @@
 //! - [`outbox`]: a connection's bounded outgoing queue.
 //! - [`connection`]: the WebSocket protocol loop.
 //! - [`rate_limit`]: token buckets.
+//! - [`pwa`]: the service worker and the cache rules of the front end's files.
 
 pub mod auth;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod connection;
 pub mod guard;
 pub mod hub;
 pub mod outbox;
+pub mod pwa;
 pub mod rate_limit;
 pub mod room;
 pub mod state;
@@ -175,8 +177,10 @@ async fn accept_failed(err: std::io::Error) {
 pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     let sqlite = Arc::new(SqliteStore::open(&config.database).await?);
     let store: Arc<dyn Store> = sqlite.clone();
+    let leptos_options = leptos_options(config);
     Ok(AppState {
-        leptos_options: leptos_options(config),
+        release: Arc::new(pwa::Release::load(&leptos_options)),
+        leptos_options,
         hub: Hub::start(store, config.hub_limits()).await?,
         auth: Arc::new(Auth::new(sqlite)),
         limits: config.limits(),
@@ -201,6 +205,9 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .flatten()
         .map(|conf| conf.leptos_options)
         .unwrap_or_else(|| LeptosOptions::builder().output_name("natter").build());
+    // Content-hashed file names, when cargo-leptos made them (`hash-files`).
+    options.hash_files =
+        built_by_cargo_leptos && pwa::hash_file().is_some_and(|file| file.exists());
     options.site_addr = config.addr;
     options.site_root = config.site_root.clone().into();
     options
@@ -222,6 +229,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(connection::upgrade))
         .route("/healthz", get(healthz))
+        .route("/sw.js", get(pwa::service_worker))
         .leptos_routes_with_context(&state, routes, per_request, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -232,6 +240,10 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(guard::same_origin))
         .layer(axum::middleware::from_fn(guard::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pwa::cache_headers,
+        ))
         .with_state(state)
 }
 

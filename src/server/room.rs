@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::outbox::{Frame, Outbox};
 use super::store::{Appended, NewMessage, RoomRecord, Store};
-use crate::protocol::{name_key, ChatMessage, ErrorCode, RoomInfo, Seq, ServerEvent};
+use crate::protocol::{name_key, ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent};
 
 /// Sends waiting for the writer, per room. When it is full, senders are told to retry.
 const WRITE_QUEUE: usize = 4_096;
@@ -41,7 +41,10 @@ pub struct Room {
     pub record: RoomRecord,
     live: Mutex<Live>,
     writer: mpsc::Sender<SendRequest>,
-    /// Set when the room's online count changes; the hub sends coalesced counts.
+    /// Set when the room's online count or newest seq changes...
+    changed: AtomicBool,
+    /// ...and this one, shared by all rooms, so the hub's counts ticker looks at rooms
+    /// only when one did.
     counts_dirty: Arc<AtomicBool>,
 }
 
@@ -76,6 +79,7 @@ impl Room {
                 present: HashMap::new(),
             }),
             writer,
+            changed: AtomicBool::new(false),
             counts_dirty,
         });
         tokio::spawn(run_writer(room.clone(), store, queue));
@@ -92,7 +96,29 @@ impl Room {
             title: self.record.title.clone(),
             topic: self.record.topic.clone(),
             online: self.online_count(),
+            latest: self.published(),
         }
+    }
+
+    /// The room's line in a `counts` event.
+    pub fn count(&self) -> RoomCount {
+        let live = self.live();
+        RoomCount {
+            slug: self.record.slug.clone(),
+            online: live.present.len() as u32,
+            latest: live.published,
+        }
+    }
+
+    /// Whether the room changed since the last call: its line is due in the next
+    /// `counts`.
+    pub fn take_changed(&self) -> bool {
+        self.changed.swap(false, Ordering::Relaxed)
+    }
+
+    fn mark_changed(&self) {
+        self.changed.store(true, Ordering::Relaxed);
+        self.counts_dirty.store(true, Ordering::Relaxed);
     }
 
     pub fn online_count(&self) -> u32 {
@@ -136,7 +162,7 @@ impl Room {
                 name: member.name.to_owned(),
             };
             live.broadcast(&event.encode().into());
-            self.counts_dirty.store(true, Ordering::Relaxed);
+            self.mark_changed();
         }
         live.published
     }
@@ -170,7 +196,7 @@ impl Room {
                 name,
             };
             live.broadcast(&event.encode().into());
-            self.counts_dirty.store(true, Ordering::Relaxed);
+            self.mark_changed();
         }
     }
 
@@ -199,6 +225,8 @@ impl Room {
             live.broadcast(&frame);
             live.subscribers.contains_key(&from)
         };
+        // Readers elsewhere count it as unread.
+        self.mark_changed();
         if !sender_subscribed {
             self.ack(reply, cid, seq);
         }

@@ -8,6 +8,7 @@ use leptos::prelude::LeptosOptions;
 use super::auth::Auth;
 use super::connection::ConnectionLimits;
 use super::hub::Hub;
+use super::pwa::Release;
 use crate::protocol::AppError;
 
 #[derive(Clone)]
@@ -16,6 +17,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub auth: Arc<Auth>,
     pub limits: ConnectionLimits,
+    /// The front end this server hands out, and its service worker.
+    pub release: Arc<Release>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -2,11 +2,11 @@
 
 use leptos::prelude::*;
 
-use crate::rooms::list_rooms;
+use super::offline::rooms_or_cached;
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let rooms = Resource::new(|| (), |_| list_rooms());
+    let rooms = Resource::new(|| (), |_| rooms_or_cached());
 
     #[cfg(feature = "hydrate")]
     {

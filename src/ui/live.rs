@@ -67,12 +67,20 @@ pub fn start(chat: Chat) {
         match crate::accounts::who_am_i().await {
             Ok(Some(me)) => chat.me.set(Some(me)),
             Ok(None) => chat.dialog.set(Some(Dialog::Guest)),
-            // The server is unreachable: connecting will tell, and retry.
-            Err(err) => leptos::logging::warn!("could not ask who we are: {err}"),
+            // The server is unreachable (offline start): who this was last time, so the
+            // rooms open and what is written waits in the outbox; connecting will retry.
+            Err(err) => {
+                leptos::logging::warn!("could not ask who we are: {err}");
+                chat.me.set(persist::cached_me());
+            }
         }
         chat.me_loaded.set(true);
         kick(Kick::Restart);
     });
+
+    super::offline::keep(chat);
+    super::unread::track_reading(chat);
+    super::pwa::start(chat);
 
     let (kick_tx, kicks) = unbounded();
     KICK.with(|k| *k.borrow_mut() = Some(kick_tx));
@@ -116,6 +124,7 @@ pub fn send_message(chat: Chat, room: &str, text: String) {
     };
     persist::save_queued(&item);
     chat.outbox.update(|outbox| outbox.add(item));
+    chat.has_sent.set(true);
     flush_outbox(chat);
 }
 
@@ -340,6 +349,9 @@ async fn run_socket(chat: Chat) -> Ended {
             } if code.is_transient() => AfterApply::FlushLater,
             _ => AfterApply::Nothing,
         };
+        if let ServerEvent::Message { room, msg } = &event {
+            super::notify::on_message(chat, room, msg);
+        }
         chat.apply(event);
         match after {
             AfterApply::Flush => flush_outbox(chat),

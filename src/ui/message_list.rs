@@ -1,5 +1,9 @@
 //! The message pane: history on top, live messages below, our pending ones last. Stays
 //! pinned to the bottom while the reader is there; scrolling to the top loads older pages.
+//!
+//! Only a window of the lines is drawn: the newest [`WINDOW`] while the reader is at the
+//! bottom, growing by [`PAGE`] as they scroll up. A room with 10,000 messages loaded
+//! then costs the page no more than one with 200, wherever the reader is reading now.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -12,11 +16,16 @@ use crate::protocol::ChatMessage;
 
 /// Consecutive messages of one author within this long are drawn as one group.
 const GROUP_MS: i64 = 5 * 60 * 1000;
+/// Lines drawn while the reader is at the bottom.
+const WINDOW: usize = 150;
+/// Lines added to the top of the window each time the reader reaches it.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const PAGE: usize = 100;
 
 /// A line as drawn: `continued` messages omit the author and time; `day` is set on the
 /// first message of each day, which gets a divider above it.
 #[derive(Clone, PartialEq)]
-struct Row {
+pub(crate) struct Row {
     key: LineKey,
     line: Line,
     continued: bool,
@@ -27,11 +36,15 @@ struct Row {
 pub fn MessageList() -> impl IntoView {
     let chat = use_chat();
     let scroller = NodeRef::<html::Div>::new();
+    // The oldest line drawn; `None` follows the newest `WINDOW` lines.
+    let first_drawn = RwSignal::new(None::<LineKey>);
+    let window_start =
+        move |t: &super::timeline::Timeline| first_drawn.get().or_else(|| t.key_from_end(WINDOW));
     let rows = Memo::new(move |_| {
         chat.timeline.with(|t| {
             let mut previous: Option<&ChatMessage> = None;
             let mut last_day = None;
-            t.lines()
+            t.lines_from(window_start(t))
                 .map(|(key, line)| {
                     let day = match line {
                         Line::Message(m) => {
@@ -69,8 +82,22 @@ pub fn MessageList() -> impl IntoView {
     };
     let room = move || chat.timeline.with(|t| t.room.clone());
 
+    // Lines held but not drawn, above the window.
+    let hidden_above = Memo::new(move |_| {
+        chat.timeline
+            .with(|t| window_start(t).is_some_and(|first| t.key_before(first, 1).is_some()))
+    });
+
     #[cfg(feature = "hydrate")]
-    let (load_older, on_scroll) = scrolling::install(chat, scroller);
+    let (load_older, on_scroll) = scrolling::install(
+        chat,
+        scroller,
+        scrolling::Window {
+            first_drawn,
+            rows: rows.into(),
+            hidden_above,
+        },
+    );
     #[cfg(not(feature = "hydrate"))]
     let (load_older, on_scroll) = (|_: ()| {}, |_: ()| {});
 
@@ -78,7 +105,7 @@ pub fn MessageList() -> impl IntoView {
         chat.timeline.with(|t| {
             if !t.loaded {
                 view! { <p class="edge">"Loading messages…"</p> }.into_any()
-            } else if t.has_more {
+            } else if t.has_more || hidden_above.get() {
                 view! {
                     <button class="edge link-button" on:click=move |_| load_older(())>
                         "Load older messages"
@@ -261,24 +288,63 @@ mod scrolling {
     use leptos::prelude::*;
     use leptos::task::spawn_local;
 
+    use super::{PAGE, WINDOW};
     use crate::messages::history;
     use crate::ui::state::Chat;
+    use crate::ui::timeline::LineKey;
 
     /// How close to an edge counts as "at" it, in pixels.
     const NEAR: i32 = 120;
 
-    /// Keeps the pane pinned to the bottom while the reader is there and loads older pages
-    /// when they reach the top. Returns the "load older" action and the scroll handler.
+    /// What part of the timeline is drawn (see the module doc).
+    pub struct Window {
+        pub first_drawn: RwSignal<Option<LineKey>>,
+        /// Changes whenever what is drawn does.
+        pub rows: Signal<Vec<super::Row>>,
+        pub hidden_above: Memo<bool>,
+    }
+
+    /// Keeps the pane pinned to the bottom while the reader is there, and shows older
+    /// lines when they reach the top: held ones first, then pages from the server.
+    /// Returns the "show older" action and the scroll handler.
     pub fn install(
         chat: Chat,
         scroller: NodeRef<html::Div>,
+        window: Window,
     ) -> (impl Fn(()) + Copy + 'static, impl Fn(()) + Copy + 'static) {
+        let Window {
+            first_drawn,
+            rows,
+            hidden_above,
+        } = window;
         let pinned = StoredValue::new(true);
         // Distance from the bottom to restore after older messages are put on top.
         let anchor = StoredValue::new(None::<i32>);
         let loading = StoredValue::new(false);
+        let keep_place = move || {
+            if let Some(el) = scroller.get_untracked() {
+                anchor.set_value(Some(el.scroll_height() - el.scroll_top()));
+            }
+        };
+
+        // Another room starts at its bottom.
+        Effect::new(move |_| {
+            chat.timeline.with(|t| t.room.clone());
+            first_drawn.set(None);
+            pinned.set_value(true);
+        });
 
         let load_older = move |_: ()| {
+            if hidden_above.get_untracked() {
+                keep_place();
+                first_drawn.set(chat.timeline.with_untracked(|t| {
+                    let first = first_drawn
+                        .get_untracked()
+                        .or_else(|| t.key_from_end(WINDOW))?;
+                    t.key_before(first, PAGE)
+                }));
+                return;
+            }
             let (room, before, more) = chat
                 .timeline
                 .with_untracked(|t| (t.room.clone(), t.first_seq(), t.has_more));
@@ -291,10 +357,13 @@ mod scrolling {
                 loading.set_value(false);
                 match page {
                     Ok(page) if chat.timeline.with_untracked(|t| t.room == room) => {
-                        if let Some(el) = scroller.get_untracked() {
-                            anchor.set_value(Some(el.scroll_height() - el.scroll_top()));
-                        }
+                        keep_place();
                         chat.timeline.update(|t| t.add_older(page));
+                        // Draw everything down from the oldest line now held.
+                        first_drawn.set(
+                            chat.timeline
+                                .with_untracked(|t| t.lines().next().map(|(key, _)| *key)),
+                        );
                     }
                     Ok(_) => {}
                     Err(err) => leptos::logging::warn!("loading history failed: {err}"),
@@ -303,7 +372,7 @@ mod scrolling {
         };
 
         Effect::new(move |_| {
-            chat.timeline.track();
+            rows.track();
             request_animation_frame(move || {
                 let Some(el) = scroller.get_untracked() else {
                     return;
@@ -323,7 +392,18 @@ mod scrolling {
                 return;
             };
             let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
-            pinned.set_value(from_bottom < NEAR);
+            let at_bottom = from_bottom < NEAR;
+            pinned.set_value(at_bottom);
+            if at_bottom {
+                // Back down: the window follows the newest lines again.
+                if first_drawn.get_untracked().is_some() {
+                    first_drawn.set(None);
+                }
+            } else if first_drawn.get_untracked().is_none() {
+                // Reading above: new lines must not push the window from under the reader.
+                let first = chat.timeline.with_untracked(|t| t.key_from_end(WINDOW));
+                first_drawn.set(first);
+            }
             if el.scroll_top() < NEAR {
                 load_older(());
             }

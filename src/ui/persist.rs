@@ -1,13 +1,87 @@
-//! What the browser keeps between visits, in `localStorage`: the last room and the
-//! outbox. (Who this is lives in the session cookie, out of scripts' reach.) On the server (no storage) reads find nothing and writes do nothing.
+//! What the browser keeps between visits, in `localStorage`: the last room, the outbox,
+//! how far the reader got in each room, and what an offline start shows (who this is,
+//! the rooms, the newest messages of each room opened). The session itself lives in the
+//! cookie, out of scripts' reach. On the server (no storage) reads find nothing and
+//! writes do nothing.
 //!
 //! Each outbox message has a key of its own, so tabs of one browser add and remove their
 //! own messages without overwriting each other's.
 
+use std::collections::HashMap;
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
 use super::outbox::Queued;
+use crate::protocol::{ChatMessage, Me, RoomInfo, Seq};
 
 const LAST_ROOM_KEY: &str = "natter.room";
 const OUTBOX_PREFIX: &str = "natter.outbox.";
+const ME_KEY: &str = "natter.me";
+const ROOMS_KEY: &str = "natter.rooms";
+const READ_KEY: &str = "natter.read";
+const RECENT_PREFIX: &str = "natter.recent.";
+const NOTIFY_KEY: &str = "natter.notify";
+
+/// The newest messages of a room, as last seen, for an offline start.
+#[derive(Serialize, Deserialize)]
+pub struct Recent {
+    pub messages: Vec<ChatMessage>,
+    pub has_more: bool,
+}
+
+pub fn save_me(me: Option<&Me>) {
+    match me {
+        Some(me) => save_json(ME_KEY, me),
+        None => remove(ME_KEY),
+    }
+}
+
+pub fn cached_me() -> Option<Me> {
+    load_json(ME_KEY)
+}
+
+pub fn save_rooms(rooms: &[RoomInfo]) {
+    save_json(ROOMS_KEY, &rooms);
+}
+
+pub fn cached_rooms() -> Vec<RoomInfo> {
+    load_json(ROOMS_KEY).unwrap_or_default()
+}
+
+pub fn save_read_marks(read: &HashMap<String, Seq>) {
+    save_json(READ_KEY, read);
+}
+
+pub fn read_marks() -> HashMap<String, Seq> {
+    load_json(READ_KEY).unwrap_or_default()
+}
+
+pub fn save_recent(room: &str, recent: &Recent) {
+    save_json(&format!("{RECENT_PREFIX}{room}"), recent);
+}
+
+pub fn recent(room: &str) -> Option<Recent> {
+    load_json(&format!("{RECENT_PREFIX}{room}"))
+}
+
+/// The user said "not now" to notifications: do not ask again on this browser.
+pub fn decline_notifications() {
+    set(NOTIFY_KEY, "declined");
+}
+
+pub fn notifications_declined() -> bool {
+    get(NOTIFY_KEY).is_some()
+}
+
+fn save_json(key: &str, value: &impl Serialize) {
+    if let Ok(json) = serde_json::to_string(value) {
+        set(key, &json);
+    }
+}
+
+fn load_json<T: DeserializeOwned>(key: &str) -> Option<T> {
+    serde_json::from_str(&get(key)?).ok()
+}
 
 pub fn remember_room(slug: &str) {
     set(LAST_ROOM_KEY, slug);
@@ -18,9 +92,7 @@ pub fn last_room() -> Option<String> {
 }
 
 pub fn save_queued(item: &Queued) {
-    if let Ok(json) = serde_json::to_string(item) {
-        set(&format!("{OUTBOX_PREFIX}{}", item.cid), &json);
-    }
+    save_json(&format!("{OUTBOX_PREFIX}{}", item.cid), item);
 }
 
 pub fn forget_queued(cid: &str) {
@@ -32,7 +104,7 @@ pub fn load_queued() -> Vec<Queued> {
     keys()
         .into_iter()
         .filter(|key| key.starts_with(OUTBOX_PREFIX))
-        .filter_map(|key| serde_json::from_str(&get(&key)?).ok())
+        .filter_map(|key| load_json(&key))
         .collect()
 }
 

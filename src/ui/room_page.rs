@@ -4,19 +4,21 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
+use super::banners::{NotifyOffer, UpdateBanner};
 use super::composer::Composer;
 use super::message_list::MessageList;
 use super::not_found::NotFound;
+use super::offline::rooms_or_cached;
 use super::sidebar::Sidebar;
 use super::state::{use_chat, Status};
+use super::unread::page_title;
 use crate::protocol::RoomInfo;
-use crate::rooms::list_rooms;
 
 #[component]
 pub fn RoomPage() -> impl IntoView {
     let params = use_params_map();
     let slug = Memo::new(move |_| params.read().get("room").unwrap_or_default());
-    let rooms = Resource::new(|| (), |_| list_rooms());
+    let rooms = Resource::new(|| (), |_| rooms_or_cached());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -46,20 +48,28 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
 
     #[cfg(feature = "hydrate")]
     join_on_change(chat, current);
+    #[cfg(feature = "hydrate")]
+    let (touch_start, touch_end) = swipe::drawer_gestures(chat);
+    #[cfg(not(feature = "hydrate"))]
+    let (touch_start, touch_end) = (|_| {}, |_| {});
 
     view! {
         <Show when=move || current.with(Option::is_some) fallback=|| view! { <NotFound/> }>
-            <Title text=move || format!("#{} · Natter", slug.get())/>
+            <Title text=move || page_title(chat, &slug.get())/>
             <div
                 class="chat"
                 class:drawer-open=move || chat.drawer_open.get()
                 data-status=move || format!("{:?}", chat.status.get()).to_lowercase()
+                on:touchstart=touch_start
+                on:touchend=touch_end
             >
                 <Sidebar current=slug/>
                 <div class="scrim" aria-hidden="true" on:click=move |_| chat.drawer_open.set(false)></div>
                 <main class="room">
                     <RoomHeader current/>
+                    <UpdateBanner/>
                     {move || chat.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> })}
+                    <NotifyOffer/>
                     <MessageList/>
                     <Composer room=slug/>
                 </main>
@@ -123,7 +133,12 @@ fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
         let conn = chat.conn.get();
         let slug = room.slug;
         if chat.timeline.with_untracked(|t| t.room != slug) {
-            chat.timeline.set(Timeline::for_room(&slug));
+            // As last seen here, at once (and offline); the join brings what is new.
+            let timeline = match super::persist::recent(&slug) {
+                Some(recent) => Timeline::restored(&slug, recent.messages, recent.has_more),
+                None => Timeline::for_room(&slug),
+            };
+            chat.timeline.set(timeline);
             chat.online.set(Vec::new());
             chat.drawer_open.set(false);
             super::persist::remember_room(&slug);
@@ -152,4 +167,45 @@ fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
             }
         });
     });
+}
+
+/// On a phone, a swipe to the right opens the drawer of rooms and people, one to the left
+/// closes it (the menu button does the same).
+#[cfg(feature = "hydrate")]
+mod swipe {
+    use leptos::ev::TouchEvent;
+    use leptos::prelude::*;
+
+    use crate::ui::state::Chat;
+
+    /// Horizontal travel, in CSS pixels, that makes a swipe...
+    const MIN_TRAVEL: f64 = 60.0;
+    /// ...and only when it is clearly sideways, not a scroll.
+    const SIDEWAYS: f64 = 2.0;
+
+    pub fn drawer_gestures(
+        chat: Chat,
+    ) -> (
+        impl Fn(TouchEvent) + Copy + 'static,
+        impl Fn(TouchEvent) + Copy + 'static,
+    ) {
+        let start = StoredValue::new(None::<(f64, f64)>);
+        let point = |ev: &TouchEvent| {
+            let touch = ev.changed_touches().get(0)?;
+            Some((f64::from(touch.client_x()), f64::from(touch.client_y())))
+        };
+        let on_start = move |ev: TouchEvent| start.set_value(point(&ev));
+        let on_end = move |ev: TouchEvent| {
+            let (Some((x0, y0)), Some((x1, y1))) = (start.get_value(), point(&ev)) else {
+                return;
+            };
+            start.set_value(None);
+            let (dx, dy) = (x1 - x0, y1 - y0);
+            if dx.abs() < MIN_TRAVEL || dx.abs() < SIDEWAYS * dy.abs() {
+                return;
+            }
+            chat.drawer_open.set(dx > 0.0);
+        };
+        (on_start, on_end)
+    }
 }

@@ -13,7 +13,10 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
     let adding = RwSignal::new(false);
     view! {
         <aside class="sidebar" id="sidebar" aria-label="Rooms and people">
-            <a class="brand" href="/">"Natter"</a>
+            <div class="brand-row">
+                <a class="brand" href="/">"Natter"</a>
+                <InstallButton/>
+            </div>
             <nav class="rooms" aria-label="Rooms">
                 <div class="section-title">
                     <h2>"Rooms"</h2>
@@ -60,6 +63,21 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
             </section>
             <WhoAmI/>
         </aside>
+    }
+}
+
+/// Shown when the browser offers to install Natter as an app.
+#[component]
+fn InstallButton() -> impl IntoView {
+    let chat = use_chat();
+    let install = move |_| {
+        #[cfg(feature = "hydrate")]
+        super::pwa::install(chat);
+    };
+    view! {
+        <Show when=move || chat.can_install.get()>
+            <button class="install-button" on:click=install>"Install app"</button>
+        </Show>
     }
 }
 
@@ -180,21 +198,30 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
         let initial = room.online;
         Signal::derive(move || {
             chat.counts
-                .with(|counts| counts.get(&slug).copied())
+                .with(|counts| counts.get(&slug).map(|c| c.online))
                 .unwrap_or(initial)
         })
+    };
+    let unread = {
+        let slug = slug.clone();
+        Signal::derive(move || chat.unread(&slug))
     };
     view! {
         <li>
             <a
                 href=format!("/r/{slug}")
                 class="room-link"
+                class:unseen=move || unread.get() != 0
                 aria-current=move || here().then_some("page")
             >
                 <span class="hash" aria-hidden="true">"#"</span>
                 <span class="name">{room.title}</span>
-                <span class="count" aria-label=move || format!("{} online", count.get())>
-                    {count}
+                {move || {
+                    let n = unread.get();
+                    (n > 0).then(|| view! { <span class="unread">{n}<span class="visually-hidden">" unread"</span></span> })
+                }}
+                <span class="count" title="online">
+                    {count}<span class="visually-hidden">" online"</span>
                 </span>
             </a>
         </li>

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::outbox::Outbox;
 use super::persist;
 use super::timeline::Timeline;
-use crate::protocol::{ErrorCode, Me, RoomInfo, ServerEvent};
+use crate::protocol::{ErrorCode, Me, RoomCount, RoomInfo, Seq, ServerEvent};
 
 /// Which account form is open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,8 +53,18 @@ pub struct Chat {
     pub conn: RwSignal<Option<String>>,
     /// The room the server has this socket in, as far as this tab knows.
     pub joined_room: RwSignal<Option<String>>,
-    /// Online counts by room slug, kept live by `counts` events.
-    pub counts: RwSignal<HashMap<String, u32>>,
+    /// Online counts and newest seqs by room slug, kept live by `counts` events.
+    pub counts: RwSignal<HashMap<String, RoomCount>>,
+    /// The newest seq this browser has shown the reader, by room (see `unread`).
+    pub read: RwSignal<HashMap<String, Seq>>,
+    /// The tab is in front of the reader (not hidden, not minimised).
+    pub visible: RwSignal<bool>,
+    /// The user has sent a message on this page: a good moment to offer notifications.
+    pub has_sent: RwSignal<bool>,
+    /// A newer build of the app is installed and waits for a reload.
+    pub update_ready: RwSignal<bool>,
+    /// The browser offers to install the app.
+    pub can_install: RwSignal<bool>,
     pub timeline: RwSignal<Timeline>,
     /// Our messages not yet confirmed, in every room.
     pub outbox: RwSignal<Outbox>,
@@ -77,6 +87,11 @@ impl Chat {
             conn: RwSignal::new(None),
             joined_room: RwSignal::new(None),
             counts: RwSignal::new(HashMap::new()),
+            read: RwSignal::new(HashMap::new()),
+            visible: RwSignal::new(true),
+            has_sent: RwSignal::new(false),
+            update_ready: RwSignal::new(false),
+            can_install: RwSignal::new(false),
             timeline: RwSignal::new(Timeline::default()),
             outbox: RwSignal::new(Outbox::default()),
             online: RwSignal::new(Vec::new()),
@@ -130,10 +145,10 @@ impl Chat {
                     self.in_room(&room, |t| t.add_notice(seq, format!("{name} left")));
                 }
             }
-            ServerEvent::Counts { rooms } => {
-                self.counts
-                    .set(rooms.into_iter().map(|c| (c.slug, c.online)).collect());
-            }
+            // Every room after `welcome`, then the ones that changed.
+            ServerEvent::Counts { rooms } => self.counts.update(|counts| {
+                counts.extend(rooms.into_iter().map(|c| (c.slug.clone(), c)));
+            }),
             ServerEvent::Error { code, message, cid } => match (cid, code) {
                 // Its room is gone: nowhere to show it, nothing to retry.
                 (Some(cid), ErrorCode::NoSuchRoom) => {

@@ -68,6 +68,59 @@ impl Timeline {
         self.lines.insert((after, self.notices), Line::Notice(text));
     }
 
+    /// A room as last seen on this browser, shown until the server answers (or while
+    /// offline). Counts as loaded: the join then asks only for what came after.
+    pub fn restored(room: &str, messages: Vec<ChatMessage>, has_more: bool) -> Self {
+        let mut t = Timeline::for_room(room);
+        for msg in messages {
+            t.add_message(msg);
+        }
+        t.has_more = has_more;
+        t.loaded = true;
+        t
+    }
+
+    /// The newest `n` messages, and whether older ones exist, to keep for an offline start.
+    pub fn recent(&self, n: usize) -> (Vec<ChatMessage>, bool) {
+        let mut newest: Vec<ChatMessage> = self
+            .lines
+            .values()
+            .rev()
+            .filter_map(|line| match line {
+                Line::Message(m) => Some(m.clone()),
+                Line::Notice(_) => None,
+            })
+            .take(n + 1)
+            .collect();
+        let cut = newest.len() > n;
+        newest.truncate(n);
+        newest.reverse();
+        (newest, cut || self.has_more)
+    }
+
+    /// The lines from `first` on (all of them without `first`).
+    pub fn lines_from(&self, first: Option<LineKey>) -> impl Iterator<Item = (&LineKey, &Line)> {
+        match first {
+            Some(first) => self.lines.range(first..),
+            None => self.lines.range(..),
+        }
+    }
+
+    /// Key of the oldest of the newest `n` lines.
+    pub fn key_from_end(&self, n: usize) -> Option<LineKey> {
+        self.lines.keys().rev().take(n).last().copied()
+    }
+
+    /// Key of the line `n` lines before `key`, or of the first line when fewer are.
+    pub fn key_before(&self, key: LineKey, n: usize) -> Option<LineKey> {
+        self.lines
+            .range(..key)
+            .rev()
+            .take(n)
+            .last()
+            .map(|(k, _)| *k)
+    }
+
     /// The answer to a join. With `after` (a rejoin after a reconnect) the answer holds
     /// what was missed; if it does not continue from `after`, the messages held up to the
     /// answer's `upto` are stale and are replaced. Live messages past `upto` may already
@@ -120,6 +173,7 @@ mod tests {
                 title: "General".into(),
                 topic: String::new(),
                 online: 1,
+                latest: 0,
             },
             online: vec!["ana".into()],
             upto: *seqs.end(),
@@ -155,6 +209,36 @@ mod tests {
         });
         assert_eq!(t.first_seq(), Some(1));
         assert!(!t.has_more);
+    }
+
+    #[test]
+    fn a_window_over_the_lines() {
+        let mut t = Timeline::for_room("general");
+        t.apply_join(joined(1..=10, false), None);
+        let from = t.key_from_end(3);
+        assert_eq!(from, Some((8, 0)));
+        let shown: Vec<_> = t.lines_from(from).map(|(k, _)| k.0).collect();
+        assert_eq!(shown, [8, 9, 10]);
+        assert_eq!(t.key_before((8, 0), 4), Some((4, 0)));
+        assert_eq!(t.key_before((2, 0), 4), Some((1, 0)));
+        assert_eq!(t.key_before((1, 0), 4), None);
+        assert_eq!(t.lines_from(None).count(), 10);
+    }
+
+    #[test]
+    fn what_is_kept_for_an_offline_start() {
+        let mut t = Timeline::for_room("general");
+        t.apply_join(joined(1..=10, false), None);
+        let (kept, more) = t.recent(4);
+        assert_eq!(
+            kept.iter().map(|m| m.seq).collect::<Vec<_>>(),
+            [7, 8, 9, 10]
+        );
+        assert!(more, "older messages were left out");
+        assert!(!t.recent(10).1);
+        let back = Timeline::restored("general", kept, more);
+        assert!(back.loaded && back.has_more);
+        assert_eq!(back.last_seq(), Some(10));
     }
 
     #[test]

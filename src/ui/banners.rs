@@ -1,0 +1,57 @@
+//! Offers shown above the messages: a new version to reload into, and notifications.
+
+use leptos::prelude::*;
+
+use super::state::use_chat;
+
+/// "A new version is ready": the service worker installed a newer build.
+#[component]
+pub fn UpdateBanner() -> impl IntoView {
+    let chat = use_chat();
+    let reload = move |_| {
+        #[cfg(feature = "hydrate")]
+        super::pwa::apply_update();
+    };
+    view! {
+        <Show when=move || chat.update_ready.get()>
+            <div class="banner" role="status">
+                <span>"A new version of Natter is ready."</span>
+                <button class="banner-action" on:click=reload>"Reload"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// After the user's first message: would they like to hear about replies while away?
+#[component]
+pub fn NotifyOffer() -> impl IntoView {
+    let chat = use_chat();
+    let answered = RwSignal::new(false);
+    let show = move || {
+        if !chat.has_sent.get() || answered.get() {
+            return false;
+        }
+        #[cfg(feature = "hydrate")]
+        return super::notify::worth_asking();
+        #[cfg(not(feature = "hydrate"))]
+        false
+    };
+    let turn_on = move |_| {
+        #[cfg(feature = "hydrate")]
+        super::notify::ask();
+        answered.set(true);
+    };
+    let not_now = move |_| {
+        super::persist::decline_notifications();
+        answered.set(true);
+    };
+    view! {
+        <Show when=show>
+            <div class="banner" role="status">
+                <span>"Notify you of new messages while you are away?"</span>
+                <button class="banner-action" on:click=turn_on>"Turn on"</button>
+                <button class="banner-action quiet" on:click=not_now>"Not now"</button>
+            </div>
+        </Show>
+    }
+}

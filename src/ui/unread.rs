@@ -1,0 +1,82 @@
+//! Unread counts: every room has a seq for its newest message, and this browser keeps the
+//! newest seq it has shown the reader in each room they opened. The difference is what
+//! they have not seen; rooms never opened here show no count, as a chat shows none for
+//! channels one has not joined.
+
+use leptos::prelude::*;
+
+use super::state::Chat;
+use crate::protocol::Seq;
+
+impl Chat {
+    /// Seq of the newest message in `slug`, as far as this page knows.
+    pub fn latest(&self, slug: &str) -> Seq {
+        let counted = self
+            .counts
+            .with(|counts| counts.get(slug).map(|c| c.latest))
+            .unwrap_or(0);
+        let listed = self.rooms.with(|rooms| {
+            rooms
+                .iter()
+                .find(|r| r.slug == slug)
+                .map_or(0, |r| r.latest)
+        });
+        // The open room's stream runs ahead of the coalesced counts.
+        let shown = self.timeline.with(|t| {
+            if t.room == slug {
+                t.last_seq().unwrap_or(0)
+            } else {
+                0
+            }
+        });
+        counted.max(listed).max(shown)
+    }
+
+    pub fn unread(&self, slug: &str) -> Seq {
+        let seen = self.read.with(|read| read.get(slug).copied());
+        seen.map_or(0, |seen| self.latest(slug).saturating_sub(seen))
+    }
+
+    /// All unread messages, for the tab title.
+    pub fn unread_total(&self) -> Seq {
+        let slugs: Vec<String> = self
+            .rooms
+            .with(|rooms| rooms.iter().map(|r| r.slug.clone()).collect());
+        slugs.iter().map(|slug| self.unread(slug)).sum()
+    }
+}
+
+/// "(3) #general · Natter": the title a tab shows, with what waits unread.
+pub fn page_title(chat: Chat, room: &str) -> String {
+    match chat.unread_total() {
+        0 => format!("#{room} · Natter"),
+        n => format!("({n}) #{room} · Natter"),
+    }
+}
+
+/// Marks the open room read up to what is on screen, whenever the reader can see it.
+#[cfg(feature = "hydrate")]
+pub fn track_reading(chat: Chat) {
+    chat.read.set(super::persist::read_marks());
+    let watch = move || chat.visible.set(!document().hidden());
+    let _ = window_event_listener(leptos::ev::visibilitychange, move |_| watch());
+    watch();
+    Effect::new(move |_| {
+        let (room, newest) = chat
+            .timeline
+            .with(|t| (t.room.clone(), t.loaded.then(|| t.last_seq().unwrap_or(0))));
+        let Some(newest) = newest.filter(|_| chat.visible.get() && !room.is_empty()) else {
+            return;
+        };
+        if chat
+            .read
+            .with_untracked(|read| read.get(&room) < Some(&newest))
+        {
+            chat.read.update(|read| {
+                read.insert(room, newest);
+            });
+            chat.read
+                .with_untracked(|read| super::persist::save_read_marks(read));
+        }
+    });
+}
