@@ -5,6 +5,7 @@ use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
+use crate::accounts::who_am_i;
 use crate::ui::account::AccountDialog;
 use crate::ui::home::Home;
 use crate::ui::not_found::NotFound;
@@ -54,16 +55,29 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     let chat = Chat::new();
     provide_context(chat);
+    // Asked while rendering on the server, so a newcomer's page arrives with the name
+    // form in it rather than showing it once the WASM has loaded; the page reuses the
+    // answer.
+    let who = Resource::new_blocking(|| (), |_| who_am_i());
     // The socket lives in the browser only; effects never run on the server.
     #[cfg(feature = "hydrate")]
-    Effect::new(move |started: Option<()>| {
-        if started.is_none() {
-            crate::ui::live::start(chat);
+    Effect::new(move |started: Option<bool>| {
+        if started == Some(true) || !chat.me_loaded.get() {
+            return false;
         }
+        crate::ui::live::start(chat);
+        true
     });
 
     view! {
         <Title text="Natter"/>
+        // Before the routes: they render knowing who this is.
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                chat.learn_who(who.await);
+                view! { <AccountDialog/> }
+            })}
+        </Suspense>
         <Router>
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/") view=Home/>
@@ -71,6 +85,5 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/r/:room") view=RoomPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
-        <AccountDialog/>
     }
 }

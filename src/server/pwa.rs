@@ -19,7 +19,8 @@ use super::state::AppState;
 
 const WORKER_TEMPLATE: &str = include_str!("sw.js");
 
-/// Files besides the pages and the build's JS, WASM and CSS that an offline start needs.
+/// Files besides the build's JS, WASM and CSS that an offline start needs. (Pages are
+/// kept as they are visited: they hold who the user is.)
 const STATIC_SHELL: &[&str] = &[
     "/manifest.webmanifest",
     "/favicon.svg",
@@ -40,9 +41,7 @@ impl Release {
     /// Reads the built front end under the site root. Missing files (a test build without
     /// a front end) just make a version of their own.
     pub fn load(options: &LeptosOptions) -> Release {
-        let files = front_end_files(options);
-        let mut shell: Vec<String> = vec!["/".into()];
-        shell.extend(files.iter().cloned());
+        let mut shell = front_end_files(options);
         shell.extend(STATIC_SHELL.iter().map(|f| f.to_string()));
 
         let mut hash = Sha256::new();

@@ -1,6 +1,7 @@
 // Natter's service worker. The server puts two constants above this line (see
 // src/server/pwa.rs): VERSION, a hash of this build's app shell, and SHELL, the files the
-// app needs to start, with this build's hashed names. A new build means a new VERSION,
+// app needs to start, with this build's hashed names. Pages are not in SHELL: they carry
+// who the user is, so they are kept as they are visited. A new build means a new VERSION,
 // so browsers install this worker again and it fills a fresh cache; the page offers a
 // reload, and the old cache is deleted once the new worker takes over.
 
@@ -8,13 +9,21 @@ const CACHE = `natter-${VERSION}`;
 /// A page from the network that takes longer than this is served from the cache, if
 /// there is a copy, so a phone on a poor network still opens the app at once.
 const PAGE_PATIENCE_MS = 3000;
+/// Where the URL of the last page fetched is kept.
+const LAST_PAGE = '/__natter/last-page';
 
 self.addEventListener('install', (event) => {
-  // `reload`: past the HTTP cache, which could hold an older build under the same name.
   event.waitUntil(
-    caches
-      .open(CACHE)
-      .then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))),
+    (async () => {
+      const cache = await caches.open(CACHE);
+      // `reload`: past the HTTP cache, which could hold an older build's copy.
+      await cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })));
+      // The pages open now were loaded before any worker could keep them.
+      const open = await self.clients.matchAll({ includeUncontrolled: true, type: 'window' });
+      const pages = open.map((client) => client.url).filter((url) => new URL(url).origin === self.location.origin);
+      await cache.addAll(pages.map((url) => new Request(url, { cache: 'reload' })));
+      if (pages.length > 0) await cache.put(LAST_PAGE, new Response(pages[pages.length - 1]));
+    })(),
   );
 });
 
@@ -29,10 +38,27 @@ self.addEventListener('activate', (event) => {
   );
 });
 
-// The page asks for the new version once the user agreed to reload.
 self.addEventListener('message', (event) => {
+  // The page asks for the new version once the user agreed to reload.
   if (event.data === 'skip-waiting') self.skipWaiting();
+  // Someone signed in or out: the pages kept show who was signed in when they were kept.
+  if (event.data === 'refresh-pages') event.waitUntil(refreshPages());
 });
+
+async function refreshPages() {
+  const cache = await caches.open(CACHE);
+  const files = new Set([...SHELL, LAST_PAGE]);
+  for (const request of await cache.keys()) {
+    if (files.has(new URL(request.url).pathname)) continue;
+    try {
+      const response = await fetch(request.url, { cache: 'reload' });
+      if (response.ok) await cache.put(request.url, response);
+      else await cache.delete(request);
+    } catch {
+      // Offline: keep the old copy.
+    }
+  }
+}
 
 self.addEventListener('fetch', (event) => {
   const request = event.request;
@@ -48,7 +74,10 @@ self.addEventListener('fetch', (event) => {
 async function page(request) {
   const cache = await caches.open(CACHE);
   const network = fetch(request).then(async (response) => {
-    if (response.ok) await cache.put(request, response.clone());
+    if (response.ok) {
+      await cache.put(request, response.clone());
+      await cache.put(LAST_PAGE, new Response(request.url));
+    }
     return response;
   });
   const cached = await cache.match(request, { ignoreSearch: true });
@@ -59,10 +88,10 @@ async function page(request) {
   try {
     return await network;
   } catch (offline) {
-    // A room never opened on this device: the front page leads to the last one.
-    if (new URL(request.url).pathname !== '/' && (await cache.match('/'))) {
-      return Response.redirect('/', 302);
-    }
+    // A page never opened on this device (the installed app's start page, say): the
+    // last one opened instead.
+    const last = await cache.match(LAST_PAGE);
+    if (last) return Response.redirect(await last.text(), 302);
     throw offline;
   }
 }

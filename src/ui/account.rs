@@ -38,9 +38,16 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
     let can_cancel = me.is_some() && chat.name_problem.get_untracked().is_none();
     let registered = me.as_ref().is_some_and(|m| m.registered);
     let first = NodeRef::<leptos::html::Input>::new();
+    // The server renders the form so a newcomer sees it at once; it works once the page
+    // has hydrated (effects run only then). Until then typing would be lost and Enter
+    // would reload the page.
+    let ready = RwSignal::new(false);
+    Effect::new(move |_| ready.set(true));
     Effect::new(move |_| {
-        if let Some(el) = first.get() {
-            let _ = el.focus();
+        if let Some(el) = first.get().filter(|_| ready.get()) {
+            request_animation_frame(move || {
+                let _ = el.focus();
+            });
         }
     });
 
@@ -176,8 +183,9 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
     });
 
     view! {
-        <div class="modal-backdrop">
-            <form class="name-form" role="dialog" aria-modal="true" aria-labelledby="account-title" on:submit=submit>
+        <div class="modal-backdrop" role="dialog" aria-modal="true" aria-labelledby="account-title">
+            <form class="name-form" on:submit=submit>
+                <fieldset disabled=move || !ready.get()>
                 {tabs}
                 <h2 id="account-title">{title}</h2>
                 <p>{intro}</p>
@@ -191,6 +199,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                     })}
                     <button type="submit" disabled=move || busy.get()>{action}</button>
                 </div>
+                </fieldset>
             </form>
         </div>
     }

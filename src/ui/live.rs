@@ -19,7 +19,7 @@ use leptos::task::spawn_local;
 
 use super::outbox::{Outbox, Queued};
 use super::persist;
-use super::state::{Chat, Dialog, Status};
+use super::state::{Chat, Status};
 use crate::protocol::{ClientFrame, ErrorCode, Me, ServerEvent};
 
 /// Messages sent and not yet confirmed, at most. Enough to flush an outbox quickly, few
@@ -59,24 +59,10 @@ enum Kick {
     Offline,
 }
 
-/// Asks the server who this browser is signed in as, restores the outbox and starts the
-/// connection. Called once, after hydration.
+/// Restores the outbox and starts the connection. Called once, after hydration, when the
+/// page knows who this is (the server said so in the page).
 pub fn start(chat: Chat) {
     chat.outbox.set(Outbox::restore(persist::load_queued()));
-    spawn_local(async move {
-        match crate::accounts::who_am_i().await {
-            Ok(Some(me)) => chat.me.set(Some(me)),
-            Ok(None) => chat.dialog.set(Some(Dialog::Guest)),
-            // The server is unreachable (offline start): who this was last time, so the
-            // rooms open and what is written waits in the outbox; connecting will retry.
-            Err(err) => {
-                leptos::logging::warn!("could not ask who we are: {err}");
-                chat.me.set(persist::cached_me());
-            }
-        }
-        chat.me_loaded.set(true);
-        kick(Kick::Restart);
-    });
 
     super::offline::keep(chat);
     super::unread::track_reading(chat);
@@ -93,6 +79,7 @@ pub fn start(chat: Chat) {
         }
     });
     spawn_local(supervise(chat, kicks));
+    kick(Kick::Restart);
 }
 
 /// The server signed this browser in (as a guest, or to an account): reconnect as that.
@@ -100,12 +87,14 @@ pub fn signed_in(chat: Chat, me: Me) {
     chat.me.set(Some(me));
     chat.name_problem.set(None);
     chat.dialog.set(None);
+    super::pwa::refresh_kept_pages();
     kick(Kick::Restart);
 }
 
 /// The session ended on purpose: nobody is signed in here now.
 pub fn signed_out(chat: Chat) {
     chat.signed_out();
+    super::pwa::refresh_kept_pages();
     kick(Kick::Restart);
 }
 

@@ -129,7 +129,9 @@ pub fn MessageList() -> impl IntoView {
             on:scroll=move |_| on_scroll(())
         >
             {edge}
-            <ol class="lines" role="log" aria-live="polite" aria-relevant="additions">
+            // The log role is the live region; the list inside keeps list semantics.
+            <div role="log" aria-live="polite" aria-relevant="additions">
+            <ol class="lines">
                 <For
                     each=move || rows.get()
                     key=|row| (row.key, row.continued, row.day.is_some())
@@ -141,6 +143,7 @@ pub fn MessageList() -> impl IntoView {
                     <PendingLine pending=p/>
                 </For>
             </ol>
+            </div>
         </div>
     }
 }
@@ -152,7 +155,7 @@ fn render_row(row: Row) -> AnyView {
             let hue = name_hue(&msg.author);
             let divider = row.day.map(|day| {
                 view! {
-                    <li class="day" role="separator">
+                    <li class="day">
                         <span>{day}</span>
                     </li>
                 }

@@ -1,6 +1,6 @@
-//! Keeps what an offline start needs: who this is, the rooms,
-//! and the newest messages of each room opened, in `localStorage` (see `persist`). The
-//! service worker keeps the pages and files; this keeps the data.
+//! Keeps what an offline start needs: the rooms and the newest messages of each room
+//! opened, in `localStorage` (see `persist`). The service worker keeps the pages (who
+//! this is comes with them) and files; this keeps the data.
 
 #[cfg(feature = "hydrate")]
 use leptos::prelude::*;
@@ -20,11 +20,6 @@ const SAVE_EVERY_MS: u32 = 1_000;
 
 #[cfg(feature = "hydrate")]
 pub fn keep(chat: Chat) {
-    Effect::new(move |_| {
-        if chat.me_loaded.get() {
-            chat.me.with(|me| persist::save_me(me.as_ref()));
-        }
-    });
     Effect::new(move |_| {
         chat.rooms.with(|rooms| {
             if !rooms.is_empty() {

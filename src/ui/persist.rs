@@ -1,7 +1,7 @@
 //! What the browser keeps between visits, in `localStorage`: the last room, the outbox,
-//! how far the reader got in each room, and what an offline start shows (who this is,
-//! the rooms, the newest messages of each room opened). The session itself lives in the
-//! cookie, out of scripts' reach. On the server (no storage) reads find nothing and
+//! how far the reader got in each room, and what an offline start shows (the rooms, the
+//! newest messages of each room opened). Who this is lives in the session cookie, out of
+//! scripts' reach, and in the pages the service worker keeps. On the server (no storage) reads find nothing and
 //! writes do nothing.
 //!
 //! Each outbox message has a key of its own, so tabs of one browser add and remove their
@@ -12,11 +12,10 @@ use std::collections::HashMap;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::outbox::Queued;
-use crate::protocol::{ChatMessage, Me, RoomInfo, Seq};
+use crate::protocol::{ChatMessage, RoomInfo, Seq};
 
 const LAST_ROOM_KEY: &str = "natter.room";
 const OUTBOX_PREFIX: &str = "natter.outbox.";
-const ME_KEY: &str = "natter.me";
 const ROOMS_KEY: &str = "natter.rooms";
 const READ_KEY: &str = "natter.read";
 const RECENT_PREFIX: &str = "natter.recent.";
@@ -27,17 +26,6 @@ const NOTIFY_KEY: &str = "natter.notify";
 pub struct Recent {
     pub messages: Vec<ChatMessage>,
     pub has_more: bool,
-}
-
-pub fn save_me(me: Option<&Me>) {
-    match me {
-        Some(me) => save_json(ME_KEY, me),
-        None => remove(ME_KEY),
-    }
-}
-
-pub fn cached_me() -> Option<Me> {
-    load_json(ME_KEY)
 }
 
 pub fn save_rooms(rooms: &[RoomInfo]) {

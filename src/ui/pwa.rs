@@ -52,6 +52,16 @@ fn forget_offer(chat: Chat) {
     chat.can_install.set(false);
 }
 
+/// Who is signed in changed (or the worker just started): the pages the worker keeps for
+/// offline starts must say who it is now.
+pub fn refresh_kept_pages() {
+    REGISTRATION.with(|r| {
+        if let Some(worker) = r.borrow().as_ref().and_then(|r| r.active()) {
+            let _ = worker.post_message(&"refresh-pages".into());
+        }
+    });
+}
+
 /// Takes the waiting new version into use; the page reloads once it is in control.
 pub fn apply_update() {
     let waiting = REGISTRATION.with(|r| r.borrow().as_ref().and_then(|r| r.waiting()));
@@ -102,6 +112,13 @@ async fn register(chat: Chat) {
             });
         }
     });
+    // A first worker kept the pages as they were when it installed, which can be before
+    // the user picked a name.
+    if let Ok(ready) = container.ready() {
+        if JsFuture::from(ready).await.is_ok() {
+            refresh_kept_pages();
+        }
+    }
 }
 
 /// A new worker finished installing. With an old one in control this is an update (the

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::outbox::Outbox;
 use super::persist;
 use super::timeline::Timeline;
-use crate::protocol::{ErrorCode, Me, RoomCount, RoomInfo, Seq, ServerEvent};
+use crate::protocol::{AppError, ErrorCode, Me, RoomCount, RoomInfo, Seq, ServerEvent};
 
 /// Which account form is open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +175,17 @@ impl Chat {
                 (None, _) => leptos::logging::warn!("server refused a frame: {message}"),
             },
         }
+    }
+
+    /// What the server said about who this is, when the page was made.
+    pub fn learn_who(&self, answer: Result<Option<Me>, AppError>) {
+        match answer {
+            Ok(Some(me)) => self.me.set(Some(me)),
+            Ok(None) => self.dialog.set(Some(Dialog::Guest)),
+            // The socket will say, and retry until it can.
+            Err(err) => leptos::logging::warn!("could not ask who we are: {err}"),
+        }
+        self.me_loaded.set(true);
     }
 
     /// Nobody is signed in on this browser any more: ask who it is.
