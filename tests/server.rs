@@ -473,3 +473,89 @@ async fn a_flood_from_one_user_is_throttled_while_others_chat() {
     );
     assert!(refused >= 35, "{refused} refused with rate_limited");
 }
+
+/// The next `counts` event, skipping everything else.
+async fn next_counts(ws: &mut Socket) -> Vec<natter::protocol::RoomCount> {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("counts within 5 s")
+            .expect("socket open")
+            .expect("readable frame");
+        if let Message::Text(text) = frame {
+            if let ServerEvent::Counts { rooms } = ServerEvent::decode(text.as_str()).unwrap() {
+                return rooms;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn counts_tell_every_socket_each_rooms_newest_seq_for_unread_counts() {
+    let server = start().await;
+    let (mut ana, ana_conn) = arrive(&server, "user-ana-0001", "ana", "general").await;
+    for i in 0..3 {
+        send(&mut ana, "general", &format!("cid-count-{i:04}"), "hello").await;
+    }
+    for _ in 0..3 {
+        next_event(&mut ana).await;
+    }
+    drop(ana_conn);
+
+    // A socket in no room at all: right after `welcome`, where every room stands.
+    let cookie = browser_cookie(&server, "user-bo-00001", "bo").await;
+    let mut bo = open_socket(&server, Some(&cookie)).await;
+    let first = bo.next().await.unwrap().unwrap();
+    assert!(first.to_text().unwrap().contains("\"welcome\""));
+    let all = next_counts(&mut bo).await;
+    assert_eq!(all.len(), 5, "every room: {all:?}");
+    let general = all.iter().find(|c| c.slug == "general").unwrap();
+    assert_eq!((general.latest, general.online), (3, 1));
+    assert!(all
+        .iter()
+        .filter(|c| c.slug != "general")
+        .all(|c| c.latest == 0));
+
+    // Then only what changed: a new message in #general.
+    send(&mut ana, "general", "cid-count-0003", "one more").await;
+    loop {
+        let changed = next_counts(&mut bo).await;
+        assert!(
+            changed.len() == 1 && changed[0].slug == "general",
+            "only the room that changed: {changed:?}"
+        );
+        if changed[0].latest == 4 {
+            break;
+        }
+    }
+
+    // The room list has it too, for the page's first render.
+    let (status, body) = call(&server, "list_rooms", &[]).await;
+    assert_eq!(status, 200);
+    let rooms: Vec<natter::protocol::RoomInfo> = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        rooms.iter().find(|r| r.slug == "general").unwrap().latest,
+        4
+    );
+}
+
+#[tokio::test]
+async fn the_service_worker_is_served_fresh_with_this_builds_version() {
+    let server = start().await;
+    let mut tcp = TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"GET /sw.js HTTP/1.0\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.0 200"), "{response}");
+    let lower = response.to_lowercase();
+    assert!(lower.contains("content-type: text/javascript"));
+    assert!(
+        lower.contains("cache-control: no-cache"),
+        "checked on every visit"
+    );
+    assert!(response.contains("const VERSION = \""));
+    assert!(response.contains("\"/manifest.webmanifest\""));
+    assert!(response.contains("addEventListener('fetch'"));
+}
