@@ -477,15 +477,8 @@ async fn a_flood_from_one_user_is_throttled_while_others_chat() {
 /// The next `counts` event, skipping everything else.
 async fn next_counts(ws: &mut Socket) -> Vec<natter::protocol::RoomCount> {
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
-            .await
-            .expect("counts within 5 s")
-            .expect("socket open")
-            .expect("readable frame");
-        if let Message::Text(text) = frame {
-            if let ServerEvent::Counts { rooms } = ServerEvent::decode(text.as_str()).unwrap() {
-                return rooms;
-            }
+        if let ServerEvent::Counts { rooms } = support::next_event_or_counts(ws).await {
+            return rooms;
         }
     }
 }

@@ -116,16 +116,23 @@ pub async fn welcome(server: &impl Target, user: &str, name: &str) -> (Socket, S
 /// The next event, skipping online counts (they come on a timer).
 pub async fn next_event(ws: &mut Socket) -> ServerEvent {
     loop {
+        match next_event_or_counts(ws).await {
+            ServerEvent::Counts { .. } => continue,
+            event => return event,
+        }
+    }
+}
+
+/// The next event of any kind.
+pub async fn next_event_or_counts(ws: &mut Socket) -> ServerEvent {
+    loop {
         let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
             .await
             .expect("an event within 5 s")
             .expect("socket open")
             .expect("readable frame");
         match frame {
-            Message::Text(text) => match ServerEvent::decode(text.as_str()).unwrap() {
-                ServerEvent::Counts { .. } => continue,
-                event => return event,
-            },
+            Message::Text(text) => return ServerEvent::decode(text.as_str()).unwrap(),
             Message::Ping(_) | Message::Pong(_) => continue,
             other => panic!("unexpected frame {other:?}"),
         }
