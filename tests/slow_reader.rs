@@ -54,9 +54,10 @@ const QUEUE_BYTES: usize = 1024 * 1024;
 const READERS: usize = 3;
 const STALLED: usize = 20;
 const BASELINE_MESSAGES: usize = 300;
-/// At most the server's catch-up limit (1,000), so a resume normally takes a single join;
-/// [`resume`] pages back through history should it not.
-const LOAD_MESSAGES: usize = 1_000;
+/// Enough that unbounded queues would hold far more than the memory the assertion allows
+/// even on a loaded machine (bounded growth there reached 7 MiB against 24 MiB); past the
+/// server's catch-up limit (1,000), so [`resume`] also pages back through history.
+const LOAD_MESSAGES: usize = 2_000;
 const SEND_EVERY: Duration = Duration::from_millis(3);
 /// Four-byte characters: a message of 3,000 is 12 KB on the wire, so phase 2 stays within
 /// the catch-up limit in messages and still sends 12 MB, twelve times the bound.
