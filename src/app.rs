@@ -65,6 +65,10 @@ pub fn App() -> impl IntoView {
         if started == Some(true) || !chat.me_loaded.get() {
             return false;
         }
+        // For measuring: the page is hydrated and answers input from here on.
+        if let Some(performance) = window().performance() {
+            let _ = performance.mark("natter:interactive");
+        }
         crate::ui::live::start(chat);
         true
     });

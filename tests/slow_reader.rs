@@ -134,6 +134,12 @@ async fn stall_and_resume() {
         let cids = send_paced(&mut sender, &sent_at, "load", LOAD_MESSAGES).await;
         let took = load_started.elapsed();
         wait_for_messages(&readers, BASELINE_MESSAGES + LOAD_MESSAGES).await;
+        // The sender reads its own messages too; on a busy machine it can trail the others.
+        wait_for_messages(
+            std::slice::from_ref(&sender_log),
+            BASELINE_MESSAGES + LOAD_MESSAGES,
+        )
+        .await;
         // Each stalled client leaves the room LEAVE_GRACE after the server has dropped its
         // connection, while it has still read nothing.
         wait_until(
