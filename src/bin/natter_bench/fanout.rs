@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::clients::connect_all;
 use crate::http::HttpClient;
 use crate::proc_stats;
-use crate::receive::{self, SendPlan, Shared, Tally};
+use crate::receive::{self, SendPlan, Shared, Tally, SEND_TICK};
 use crate::server::Server;
 use crate::Options;
 
@@ -131,14 +131,19 @@ impl Fanout {
         let rate = self.shape.sender_rate(target);
         let start = Instant::now() + Duration::from_millis(10);
         let end = start + duration;
-        for plan in &self.plans {
-            plan.arm(rate, start, end);
+        // Senders take turns over one send interval: in step, every room's message would
+        // reach the store at the same instant, a burst no real crowd makes.
+        let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+        let senders = self.plans.len().max(1) as u32;
+        for (k, plan) in self.plans.iter().enumerate() {
+            let offset = (interval * k as u32 / senders).min(duration / 2);
+            plan.arm(rate, start + offset, end);
         }
         let (server_before, self_before) = (self.server.sample(), proc_stats::sample(0));
         tokio::time::sleep_until(end.into()).await;
-        let sent: u64 = self.plans.iter().map(|p| p.sent.get()).sum();
+        self.drain().await;
+        let sent = self.sent();
         let expected = sent * self.shape.fan() as u64;
-        self.drain(expected).await;
         let (server_after, self_after) = (self.server.sample(), proc_stats::sample(0));
         let tally = self.shared.next_phase();
         let server = proc_stats::since(server_before, server_after);
@@ -146,14 +151,22 @@ impl Fanout {
         step_report(target, rate, sent, expected, tally, server, generator)
     }
 
-    async fn drain(&self, expected: u64) {
+    /// Waits until every message sent has reached every client, or delivery stalls.
+    async fn drain(&self) {
+        // A sender's last tick may come just after the end.
+        tokio::time::sleep(SEND_TICK * 3).await;
         let mut last = (self.delivered(), Instant::now());
+        let expected = self.sent() * self.shape.fan() as u64;
         while self.delivered() < expected && last.1.elapsed() < DRAIN_STALL {
             tokio::time::sleep(Duration::from_millis(5)).await;
             if self.delivered() != last.0 {
                 last = (self.delivered(), Instant::now());
             }
         }
+    }
+
+    fn sent(&self) -> u64 {
+        self.plans.iter().map(|p| p.sent.get()).sum()
     }
 
     fn delivered(&self) -> u64 {

@@ -17,7 +17,7 @@ use crate::clients::histogram;
 use crate::ws::{self, Frame, Socket};
 
 /// How often a sender looks whether messages are due.
-const SEND_TICK: Duration = Duration::from_millis(1);
+pub const SEND_TICK: Duration = Duration::from_millis(1);
 /// A benchmark message's text starts with the phase (4 digits) and its send time in µs
 /// since [`Shared::base`] (20 digits).
 const STAMP_LEN: usize = 24;
