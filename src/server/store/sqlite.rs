@@ -4,6 +4,7 @@
 //! connection (they queue in-process instead of failing with SQLITE_BUSY), while reads use
 //! their own pool and, thanks to WAL mode, never wait for the writer.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,6 +21,14 @@ pub struct SqliteStore {
 }
 
 const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms";
+/// Rows per multi-row statement: 6 bound values each stays far below SQLite's limit of
+/// 32,766 variables.
+const MAX_ROWS_PER_STATEMENT: usize = 500;
+
+/// `item, item, …` `count` times.
+fn placeholders(count: usize, item: &str) -> String {
+    vec![item; count].join(", ")
+}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -113,6 +122,9 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
+        // A few statements per batch, not two per message: each statement is a round trip
+        // to the connection's thread, and under load the room writers queue for this one
+        // connection.
         let mut tx = self.writer.begin().await.map_err(StoreError::new)?;
         // The single writer connection makes read-then-insert safe: nobody else can take
         // the next seq between the two.
@@ -122,35 +134,61 @@ impl Store for SqliteStore {
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(StoreError::new)?;
+        // Retries of messages stored earlier, and below, of ones earlier in this batch.
+        let mut known: HashMap<&str, ChatMessage> = HashMap::new();
+        for chunk in batch.chunks(MAX_ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND cid IN ({})",
+                placeholders(chunk.len(), "?")
+            );
+            let mut query = sqlx::query(&sql).bind(room);
+            for new in chunk {
+                query = query.bind(&new.cid);
+            }
+            for row in query.fetch_all(&mut *tx).await.map_err(StoreError::new)? {
+                let msg = message_from_row(&row);
+                if let Some(new) = chunk.iter().find(|n| n.cid == msg.cid) {
+                    known.insert(new.cid.as_str(), msg);
+                }
+            }
+        }
         let mut out = Vec::with_capacity(batch.len());
+        let mut fresh: Vec<(i64, &NewMessage)> = Vec::with_capacity(batch.len());
         for new in batch {
-            let existing = sqlx::query(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND cid = ?"
-            ))
-            .bind(room)
-            .bind(&new.cid)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::new)?;
-            if let Some(row) = existing {
-                out.push(Appended::Duplicate(message_from_row(&row)));
+            if let Some(msg) = known.get(new.cid.as_str()) {
+                out.push(Appended::Duplicate(msg.clone()));
                 continue;
             }
             last += 1;
-            sqlx::query(
-                "INSERT INTO messages (room_id, seq, cid, author, text, at_ms) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(room)
-            .bind(last)
-            .bind(&new.cid)
-            .bind(&new.author)
-            .bind(&new.text)
-            .bind(new.at_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::new)?;
+            known.insert(
+                new.cid.as_str(),
+                ChatMessage {
+                    seq: last as Seq,
+                    cid: new.cid.clone(),
+                    author: new.author.clone(),
+                    text: new.text.clone(),
+                    at_ms: new.at_ms,
+                },
+            );
+            fresh.push((last, new));
             out.push(Appended::Stored(last as Seq));
+        }
+        for chunk in fresh.chunks(MAX_ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO messages (room_id, seq, cid, author, text, at_ms) VALUES {}",
+                placeholders(chunk.len(), "(?, ?, ?, ?, ?, ?)")
+            );
+            let mut query = sqlx::query(&sql);
+            for (seq, new) in chunk {
+                query = query
+                    .bind(room)
+                    .bind(*seq)
+                    .bind(&new.cid)
+                    .bind(&new.author)
+                    .bind(&new.text)
+                    .bind(new.at_ms);
+            }
+            query.execute(&mut *tx).await.map_err(StoreError::new)?;
         }
         tx.commit().await.map_err(StoreError::new)?;
         Ok(out)
