@@ -20,6 +20,9 @@ const LOAD_FLAGS: &[&str] = &[
     "1000000000",
 ];
 
+/// How long the server may take to stop before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
@@ -69,7 +72,18 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM, as a service manager would stop it (and so that tools wrapping the
+    /// server, like profilers, can write their output); SIGKILL if it takes too long.
     fn drop(&mut self) {
+        // SAFETY: a signal to our own child process.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        let asked = Instant::now();
+        while asked.elapsed() < STOP_TIMEOUT {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
