@@ -255,6 +255,10 @@ async fn write_loop(
             }
         }
     }
+    // Nothing queued goes out any more: free it now, not after the close frame's wait
+    // (up to SLOW_CLOSE_TIMEOUT behind a client that stopped reading).
+    drop(batch);
+    queue.clear();
     if let Some(reason) = outbox.close_reason() {
         let close = CloseFrame {
             code: reason.code,

@@ -159,6 +159,11 @@ impl Queue {
         self.inner.frames().is_empty()
     }
 
+    /// Drops every queued frame: the connection is closing.
+    pub fn clear(&self) {
+        *self.inner.frames() = VecDeque::new();
+    }
+
     /// Gives back the queue's memory while it is empty.
     pub fn shrink(&self) {
         let mut frames = self.inner.frames();
