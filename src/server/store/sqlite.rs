@@ -7,10 +7,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 
 use super::{Appended, Created, NewMessage, RoomRecord, Store, StoreError, StoreResult};
 use crate::protocol::{ChatMessage, HistoryPage, Seq};
@@ -18,6 +19,9 @@ use crate::protocol::{ChatMessage, HistoryPage, Seq};
 pub struct SqliteStore {
     pub(super) writer: SqlitePool,
     pub(super) reader: SqlitePool,
+    /// The newest seq of each room written through this store, so an append need not ask
+    /// SQLite first. Read and updated only while holding the one writer connection.
+    last_seqs: Mutex<HashMap<i64, i64>>,
 }
 
 const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms";
@@ -60,7 +64,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(StoreError::new)?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            last_seqs: Mutex::default(),
+        })
     }
 }
 
@@ -122,76 +130,39 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
-        // A few statements per batch, not two per message: each statement is a round trip
-        // to the connection's thread, and under load the room writers queue for this one
-        // connection.
-        let mut tx = self.writer.begin().await.map_err(StoreError::new)?;
-        // The single writer connection makes read-then-insert safe: nobody else can take
-        // the next seq between the two.
-        let mut last: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
-                .bind(room)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::new)?;
-        // Retries of messages stored earlier, and below, of ones earlier in this batch.
-        let mut known: HashMap<&str, ChatMessage> = HashMap::new();
-        for chunk in batch.chunks(MAX_ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND cid IN ({})",
-                placeholders(chunk.len(), "?")
-            );
-            let mut query = sqlx::query(&sql).bind(room);
-            for new in chunk {
-                query = query.bind(&new.cid);
-            }
-            for row in query.fetch_all(&mut *tx).await.map_err(StoreError::new)? {
-                let msg = message_from_row(&row);
-                if let Some(new) = chunk.iter().find(|n| n.cid == msg.cid) {
-                    known.insert(new.cid.as_str(), msg);
+        // Holding the one writer connection makes read-then-insert safe: nobody else can
+        // take the next seq in between.
+        let mut db = self.writer.acquire().await.map_err(StoreError::new)?;
+        let cached = self.cached_last_seq(room);
+        let last = match cached {
+            Some(last) => last,
+            None => max_seq(&mut db, room).await?,
+        };
+        // Nearly always none of the batch is a retry: then one INSERT stores it all, in
+        // one round trip to SQLite's thread, committed when it returns (a statement
+        // outside a transaction is its own). A retry breaks the unique (room, cid) index,
+        // which undoes the whole statement; the careful path below sorts it out.
+        if batch.len() <= MAX_ROWS_PER_STATEMENT {
+            let rows: Vec<(&NewMessage, i64)> = batch.iter().zip(last + 1..).collect();
+            match insert(&mut db, room, &rows).await {
+                Ok(()) => {
+                    self.remember_last_seq(room, last + batch.len() as i64);
+                    let seqs = (last + 1..).take(batch.len());
+                    return Ok(seqs.map(|seq| Appended::Stored(seq as Seq)).collect());
+                }
+                Err(err) if is_unique_violation(&err) => {}
+                Err(err) => {
+                    self.forget_last_seq(room);
+                    return Err(StoreError::new(err));
                 }
             }
         }
-        let mut out = Vec::with_capacity(batch.len());
-        let mut fresh: Vec<(i64, &NewMessage)> = Vec::with_capacity(batch.len());
-        for new in batch {
-            if let Some(msg) = known.get(new.cid.as_str()) {
-                out.push(Appended::Duplicate(msg.clone()));
-                continue;
-            }
-            last += 1;
-            known.insert(
-                new.cid.as_str(),
-                ChatMessage {
-                    seq: last as Seq,
-                    cid: new.cid.clone(),
-                    author: new.author.clone(),
-                    text: new.text.clone(),
-                    at_ms: new.at_ms,
-                },
-            );
-            fresh.push((last, new));
-            out.push(Appended::Stored(last as Seq));
+        let result = append_with_retries(&mut db, room, batch).await;
+        match &result {
+            Ok((_, last)) => self.remember_last_seq(room, *last),
+            Err(_) => self.forget_last_seq(room),
         }
-        for chunk in fresh.chunks(MAX_ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "INSERT INTO messages (room_id, seq, cid, author, text, at_ms) VALUES {}",
-                placeholders(chunk.len(), "(?, ?, ?, ?, ?, ?)")
-            );
-            let mut query = sqlx::query(&sql);
-            for (seq, new) in chunk {
-                query = query
-                    .bind(room)
-                    .bind(*seq)
-                    .bind(&new.cid)
-                    .bind(&new.author)
-                    .bind(&new.text)
-                    .bind(new.at_ms);
-            }
-            query.execute(&mut *tx).await.map_err(StoreError::new)?;
-        }
-        tx.commit().await.map_err(StoreError::new)?;
-        Ok(out)
+        result.map(|(out, _)| out)
     }
 
     async fn page_before(&self, room: i64, before: Seq, limit: u32) -> StoreResult<HistoryPage> {
@@ -246,6 +217,119 @@ impl Store for SqliteStore {
                 .map_err(StoreError::new)?;
         Ok(last as Seq)
     }
+}
+
+impl SqliteStore {
+    fn cached_last_seq(&self, room: i64) -> Option<i64> {
+        self.last_seqs().get(&room).copied()
+    }
+
+    fn remember_last_seq(&self, room: i64, last: i64) {
+        self.last_seqs().insert(room, last);
+    }
+
+    /// After a failure nobody knows for sure what was committed: ask SQLite next time.
+    fn forget_last_seq(&self, room: i64) {
+        self.last_seqs().remove(&room);
+    }
+
+    fn last_seqs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i64>> {
+        self.last_seqs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+async fn max_seq(db: &mut SqliteConnection, room: i64) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
+        .bind(room)
+        .fetch_one(db)
+        .await
+        .map_err(StoreError::new)
+}
+
+/// Inserts `rows` (message, seq) with one statement.
+async fn insert(
+    db: &mut SqliteConnection,
+    room: i64,
+    rows: &[(&NewMessage, i64)],
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms) VALUES {}",
+        placeholders(rows.len(), "(?, ?, ?, ?, ?, ?)")
+    );
+    let mut query = sqlx::query(&sql);
+    for &(new, seq) in rows {
+        query = query
+            .bind(room)
+            .bind(seq)
+            .bind(&new.cid)
+            .bind(&new.author)
+            .bind(&new.text)
+            .bind(new.at_ms);
+    }
+    query.execute(db).await.map(drop)
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| db.is_unique_violation())
+}
+
+/// Stores what is new in `batch` in one transaction; messages it already holds (retries,
+/// also within the batch) come back as they were stored. Returns the outcomes and the
+/// room's newest seq.
+async fn append_with_retries(
+    db: &mut SqliteConnection,
+    room: i64,
+    batch: &[NewMessage],
+) -> StoreResult<(Vec<Appended>, i64)> {
+    let mut tx = db.begin().await.map_err(StoreError::new)?;
+    // Asked again rather than cached: this path also runs after surprises.
+    let mut last = max_seq(&mut tx, room).await?;
+    let mut known: HashMap<&str, ChatMessage> = HashMap::new();
+    for chunk in batch.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND cid IN ({})",
+            placeholders(chunk.len(), "?")
+        );
+        let mut query = sqlx::query(&sql).bind(room);
+        for new in chunk {
+            query = query.bind(&new.cid);
+        }
+        for row in query.fetch_all(&mut *tx).await.map_err(StoreError::new)? {
+            let msg = message_from_row(&row);
+            if let Some(new) = chunk.iter().find(|n| n.cid == msg.cid) {
+                known.insert(new.cid.as_str(), msg);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    let mut fresh: Vec<(&NewMessage, i64)> = Vec::with_capacity(batch.len());
+    for new in batch {
+        if let Some(msg) = known.get(new.cid.as_str()) {
+            out.push(Appended::Duplicate(msg.clone()));
+            continue;
+        }
+        last += 1;
+        known.insert(
+            new.cid.as_str(),
+            ChatMessage {
+                seq: last as Seq,
+                cid: new.cid.clone(),
+                author: new.author.clone(),
+                text: new.text.clone(),
+                at_ms: new.at_ms,
+            },
+        );
+        fresh.push((new, last));
+        out.push(Appended::Stored(last as Seq));
+    }
+    for chunk in fresh.chunks(MAX_ROWS_PER_STATEMENT) {
+        insert(&mut tx, room, chunk)
+            .await
+            .map_err(StoreError::new)?;
+    }
+    tx.commit().await.map_err(StoreError::new)?;
+    Ok((out, last))
 }
 
 #[cfg(test)]
