@@ -223,10 +223,13 @@ async fn write_loop(
     // connections are idle most of the time, and then hold no batch buffer at all.
     let mut batch = VecDeque::new();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    // One wait for the close, registered once rather than on every frame.
+    let closed = outbox.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
             biased;
-            _ = outbox.closed() => break,
+            _ = &mut closed => break,
             () = queue.next_batch(&mut batch) => {
                 let write = async {
                     while let Some(frame) = batch.pop_front() {
@@ -241,11 +244,10 @@ async fn write_loop(
                 // and `closed` fires, which must win.
                 tokio::select! {
                     result = write => if result.is_err() { return },
-                    _ = outbox.closed() => break,
+                    _ = &mut closed => break,
                 }
-                if queue.is_empty() {
+                if queue.shrink_if_empty() {
                     batch = VecDeque::new();
-                    queue.shrink();
                 }
             }
             _ = ping.tick() => {

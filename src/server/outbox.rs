@@ -6,7 +6,7 @@
 //! reconnects and catches up from history, and nobody else in the room is slowed down.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
@@ -56,6 +56,9 @@ struct Inner {
     bytes: AtomicUsize,
     bound: QueueBound,
     closed: CancellationToken,
+    /// The same as `closed.is_cancelled()`, without the token's lock: `push` asks on
+    /// every frame.
+    is_closed: AtomicBool,
     reason: OnceLock<CloseReason>,
 }
 
@@ -79,6 +82,7 @@ impl Outbox {
                 bytes: bound.bytes,
             },
             closed: CancellationToken::new(),
+            is_closed: AtomicBool::new(false),
             reason: OnceLock::new(),
         });
         (
@@ -91,7 +95,7 @@ impl Outbox {
 
     /// Queues `frame` without waiting. Returns false when the connection is (now) closed.
     pub fn push(&self, frame: &Frame) -> bool {
-        if self.inner.closed.is_cancelled() {
+        if self.inner.is_closed.load(Ordering::Relaxed) {
             return false;
         }
         let len = frame.len();
@@ -123,6 +127,7 @@ impl Outbox {
     /// Asks the connection to close; the first reason given wins.
     pub fn close(&self, reason: CloseReason) {
         let _ = self.inner.reason.set(reason);
+        self.inner.is_closed.store(true, Ordering::Relaxed);
         self.inner.closed.cancel();
     }
 
@@ -155,21 +160,19 @@ impl Queue {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.inner.frames().is_empty()
-    }
-
     /// Drops every queued frame: the connection is closing.
     pub fn clear(&self) {
         *self.inner.frames() = VecDeque::new();
     }
 
-    /// Gives back the queue's memory while it is empty.
-    pub fn shrink(&self) {
+    /// Gives back the queue's memory if it is empty; returns whether it was.
+    pub fn shrink_if_empty(&self) -> bool {
         let mut frames = self.inner.frames();
-        if frames.is_empty() {
+        let empty = frames.is_empty();
+        if empty {
             *frames = VecDeque::new();
         }
+        empty
     }
 
     #[cfg(test)]
