@@ -25,8 +25,7 @@ pub struct SqliteStore {
 }
 
 const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms";
-/// Rows per multi-row statement: 6 bound values each stays far below SQLite's limit of
-/// 32,766 variables.
+/// Client ids looked up per statement: far below SQLite's limit of 32,766 variables.
 const MAX_ROWS_PER_STATEMENT: usize = 500;
 
 /// `item, item, …` `count` times.
@@ -142,19 +141,17 @@ impl Store for SqliteStore {
         // one round trip to SQLite's thread, committed when it returns (a statement
         // outside a transaction is its own). A retry breaks the unique (room, cid) index,
         // which undoes the whole statement; the careful path below sorts it out.
-        if batch.len() <= MAX_ROWS_PER_STATEMENT {
-            let rows: Vec<(&NewMessage, i64)> = batch.iter().zip(last + 1..).collect();
-            match insert(&mut db, room, &rows).await {
-                Ok(()) => {
-                    self.remember_last_seq(room, last + batch.len() as i64);
-                    let seqs = (last + 1..).take(batch.len());
-                    return Ok(seqs.map(|seq| Appended::Stored(seq as Seq)).collect());
-                }
-                Err(err) if is_unique_violation(&err) => {}
-                Err(err) => {
-                    self.forget_last_seq(room);
-                    return Err(StoreError::new(err));
-                }
+        let rows: Vec<(&NewMessage, i64)> = batch.iter().zip(last + 1..).collect();
+        match insert(&mut db, room, &rows).await {
+            Ok(()) => {
+                self.remember_last_seq(room, last + batch.len() as i64);
+                let seqs = (last + 1..).take(batch.len());
+                return Ok(seqs.map(|seq| Appended::Stored(seq as Seq)).collect());
+            }
+            Err(err) if is_unique_violation(&err) => {}
+            Err(err) => {
+                self.forget_last_seq(room);
+                return Err(StoreError::new(err));
             }
         }
         let result = append_with_retries(&mut db, room, batch).await;
@@ -246,27 +243,30 @@ async fn max_seq(db: &mut SqliteConnection, room: i64) -> StoreResult<i64> {
         .map_err(StoreError::new)
 }
 
-/// Inserts `rows` (message, seq) with one statement.
+/// Inserts `rows` (message, seq) with one statement. The rows travel as one JSON array
+/// that SQLite takes apart itself: the statement's text is the same for every batch, so
+/// it is prepared once, where a `VALUES (…), (…)` list would be prepared again for every
+/// new batch size.
 async fn insert(
     db: &mut SqliteConnection,
     room: i64,
     rows: &[(&NewMessage, i64)],
 ) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms) VALUES {}",
-        placeholders(rows.len(), "(?, ?, ?, ?, ?, ?)")
-    );
-    let mut query = sqlx::query(&sql);
-    for &(new, seq) in rows {
-        query = query
-            .bind(room)
-            .bind(seq)
-            .bind(&new.cid)
-            .bind(&new.author)
-            .bind(&new.text)
-            .bind(new.at_ms);
-    }
-    query.execute(db).await.map(drop)
+    let rows: Vec<(i64, &str, &str, &str, i64)> = rows
+        .iter()
+        .map(|&(new, seq)| (seq, &*new.cid, &*new.author, &*new.text, new.at_ms))
+        .collect();
+    let rows = serde_json::to_string(&rows).expect("strings and numbers serialise");
+    sqlx::query(
+        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms)
+         SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+         FROM json_each(?2)",
+    )
+    .bind(room)
+    .bind(rows)
+    .execute(db)
+    .await
+    .map(drop)
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -323,11 +323,9 @@ async fn append_with_retries(
         fresh.push((new, last));
         out.push(Appended::Stored(last as Seq));
     }
-    for chunk in fresh.chunks(MAX_ROWS_PER_STATEMENT) {
-        insert(&mut tx, room, chunk)
-            .await
-            .map_err(StoreError::new)?;
-    }
+    insert(&mut tx, room, &fresh)
+        .await
+        .map_err(StoreError::new)?;
     tx.commit().await.map_err(StoreError::new)?;
     Ok((out, last))
 }
