@@ -1,8 +1,8 @@
 //! Embedded SQLite: the default store, nothing to install.
 //!
-//! SQLite allows one writer at a time, so writes go through a pool of exactly one
-//! connection (they queue in-process instead of failing with SQLITE_BUSY), while reads use
-//! their own pool and, thanks to WAL mode, never wait for the writer.
+//! SQLite allows one writer at a time, so writes go through exactly one connection behind
+//! an async mutex (they queue in-process instead of failing with SQLITE_BUSY), while reads
+//! use their own pool and, thanks to WAL mode, never wait for the writer.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,7 +17,9 @@ use super::{Appended, Created, NewMessage, RoomRecord, Store, StoreError, StoreR
 use crate::protocol::{ChatMessage, HistoryPage, Seq};
 
 pub struct SqliteStore {
-    pub(super) writer: SqlitePool,
+    /// Not a pool of one: a pool tests every connection given back with a round trip to
+    /// SQLite's thread, which the next writer waits for — once per message batch.
+    writer: tokio::sync::Mutex<SqliteConnection>,
     pub(super) reader: SqlitePool,
     /// The newest seq of each room written through this store, so an append need not ask
     /// SQLite first. Read and updated only while holding the one writer connection.
@@ -49,13 +51,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
+        let mut writer = SqliteConnection::connect_with(&options)
             .await
             .map_err(StoreError::new)?;
         sqlx::migrate!("./migrations")
-            .run(&writer)
+            .run(&mut writer)
             .await
             .map_err(StoreError::new)?;
         let reader = SqlitePoolOptions::new()
@@ -64,7 +64,7 @@ impl SqliteStore {
             .await
             .map_err(StoreError::new)?;
         Ok(SqliteStore {
-            writer,
+            writer: tokio::sync::Mutex::new(writer),
             reader,
             last_seqs: Mutex::default(),
         })
@@ -114,7 +114,7 @@ impl Store for SqliteStore {
         .bind(title)
         .bind(topic)
         .bind(now_ms)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.writer().await)
         .await
         .map_err(StoreError::new)?;
         Ok(match inserted {
@@ -131,7 +131,7 @@ impl Store for SqliteStore {
     async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
         // Holding the one writer connection makes read-then-insert safe: nobody else can
         // take the next seq in between.
-        let mut db = self.writer.acquire().await.map_err(StoreError::new)?;
+        let mut db = self.writer().await;
         let cached = self.cached_last_seq(room);
         let last = match cached {
             Some(last) => last,
@@ -217,6 +217,11 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// The one writing connection, once every write before has finished with it.
+    pub(super) async fn writer(&self) -> tokio::sync::MutexGuard<'_, SqliteConnection> {
+        self.writer.lock().await
+    }
+
     fn cached_last_seq(&self, room: i64) -> Option<i64> {
         self.last_seqs().get(&room).copied()
     }
