@@ -53,7 +53,7 @@ pub fn print_table(results: &Results) {
                 .saturate
                 .iter()
                 .flat_map(|s| &s.steps)
-                .map(|s| ("saturate", s)),
+                .map(|s| (if s.attempt > 1 { "again" } else { "saturate" }, s)),
         )
         .collect();
     if !steps.is_empty() {
