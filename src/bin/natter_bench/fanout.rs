@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use crate::clients::connect_all;
 use crate::http::HttpClient;
 use crate::proc_stats;
-use crate::receive::{self, SendPlan, Shared, Tally, SEND_TICK};
+use crate::receive::{self, SendPlan, Shared, Tally};
 use crate::server::Server;
 use crate::Options;
 
@@ -153,13 +153,15 @@ impl Fanout {
         step_report(target, rate, sent, expected, tally, server, generator)
     }
 
-    /// Waits until every message sent has reached every client, or delivery stalls.
+    /// Waits until every sender has sent its last message and every message has reached
+    /// every client, or delivery stalls.
     async fn drain(&self) {
-        // A sender's last tick may come just after the end.
-        tokio::time::sleep(SEND_TICK * 3).await;
         let mut last = (self.delivered(), Instant::now());
-        let expected = self.sent() * self.shape.fan() as u64;
-        while self.delivered() < expected && last.1.elapsed() < DRAIN_STALL {
+        let unfinished = || {
+            let senders_done = self.plans.iter().all(|p| p.finished());
+            !senders_done || self.delivered() < self.sent() * self.shape.fan() as u64
+        };
+        while unfinished() && last.1.elapsed() < DRAIN_STALL {
             tokio::time::sleep(Duration::from_millis(5)).await;
             if self.delivered() != last.0 {
                 last = (self.delivered(), Instant::now());

@@ -17,7 +17,7 @@ use crate::clients::histogram;
 use crate::ws::{self, Frame, Socket};
 
 /// How often a sender looks whether messages are due.
-pub const SEND_TICK: Duration = Duration::from_millis(1);
+const SEND_TICK: Duration = Duration::from_millis(1);
 /// A benchmark message's text starts with the phase (4 digits) and its send time in µs
 /// since [`Shared::base`] (20 digits).
 const STAMP_LEN: usize = 24;
@@ -100,6 +100,21 @@ impl SendPlan {
         })
     }
 
+    /// Whether every message of the phase has gone out (the last tick may come a little
+    /// after the end).
+    pub fn finished(&self) -> bool {
+        self.rate.get() <= 0.0 || self.sent.get() >= self.due(self.end.get())
+    }
+
+    /// Messages due by `at`: the first goes at the start, then one every 1/rate until
+    /// the end.
+    fn due(&self, at: Instant) -> u64 {
+        let elapsed = at
+            .min(self.end.get())
+            .saturating_duration_since(self.start.get());
+        (elapsed.as_secs_f64() * self.rate.get()) as u64 + 1
+    }
+
     pub fn arm(&self, rate: f64, start: Instant, end: Instant) {
         self.rate.set(rate);
         self.start.set(start);
@@ -178,9 +193,7 @@ fn compose_due(plan: &SendPlan, id: usize, shared: &Shared, out: &mut Vec<u8>) {
     if plan.rate.get() <= 0.0 || now < plan.start.get() {
         return;
     }
-    // The first message goes at the start, then one every 1/rate until the end.
-    let elapsed = now.min(plan.end.get()) - plan.start.get();
-    let due = (elapsed.as_secs_f64() * plan.rate.get()) as u64 + 1;
+    let due = plan.due(now);
     let phase = shared.phase.get();
     let sent_at = shared.micros();
     let pad = "x".repeat(plan.text_bytes - STAMP_LEN - 1);
