@@ -35,7 +35,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 const SLOW_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bytes each socket reads at once (see [`upgrade`]).
-const READ_BUFFER: usize = 2 * 1024;
+const READ_BUFFER: usize = 1024;
 
 /// Per-connection limits, from the server's configuration.
 #[derive(Clone, Copy, Debug)]
