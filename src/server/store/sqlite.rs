@@ -51,13 +51,21 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let mut writer = SqliteConnection::connect_with(&options)
+        // A checkpoint (copying the WAL into the database file, then an fsync) would run
+        // inside whichever commit crossed the WAL's size threshold, and every room would
+        // wait behind it; a connection of its own does it beside the writer instead.
+        let writer_options = options.clone().pragma("wal_autocheckpoint", "0");
+        let mut writer = SqliteConnection::connect_with(&writer_options)
             .await
             .map_err(StoreError::new)?;
         sqlx::migrate!("./migrations")
             .run(&mut writer)
             .await
             .map_err(StoreError::new)?;
+        let checkpointer = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(StoreError::new)?;
+        tokio::spawn(checkpoint_every(checkpointer, CHECKPOINT_EVERY));
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -68,6 +76,25 @@ impl SqliteStore {
             reader,
             last_seqs: Mutex::default(),
         })
+    }
+}
+
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Checkpoints the WAL now and then, without blocking the writer (PASSIVE: what readers
+/// still need stays in the WAL until a later round). Durability does not depend on it:
+/// a commit is safe once it is in the WAL.
+async fn checkpoint_every(mut db: SqliteConnection, period: Duration) {
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut db)
+            .await
+        {
+            tracing::warn!(%err, "checkpointing the database failed");
+        }
     }
 }
 
