@@ -6,6 +6,7 @@
 //! one write per batch rather than one per message. The reader handles the client's
 //! frames; a frame it cannot use gets an `error` event and changes nothing.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,11 +16,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 
 use super::guard::ClientAddr;
 use super::hub::{Conn, Hub, Visitor};
-use super::outbox::{CloseReason, Frame, Outbox, QueueBound};
+use super::outbox::{CloseReason, Outbox, Queue, QueueBound};
 use super::room::SendRequest;
 use super::state::AppState;
 use super::store::NewMessage;
@@ -33,8 +33,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The same for a client cut off as too slow: its close frame waits behind everything
 /// already in the socket's buffers, so give it time to read them and learn why.
 const SLOW_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Frames written per flush at most.
-const WRITE_BATCH: usize = 128;
+
+/// Bytes each socket reads at once (see [`upgrade`]).
+const READ_BUFFER: usize = 1024;
 
 /// Per-connection limits, from the server's configuration.
 #[derive(Clone, Copy, Debug)]
@@ -74,10 +75,11 @@ pub async fn upgrade(
     let visitor = visitor(&state, &headers, addr).await;
     let hub = state.hub.clone();
     let limits = state.limits;
-    // A small read buffer keeps idle connections cheap; frames are small. The write
-    // buffer is flushed once per batch anyway, and a small one bounds what a client that
-    // stops reading holds beyond its queue.
-    ws.read_buffer_size(4 * 1024)
+    // A small read buffer keeps idle connections cheap: every connection holds it for
+    // good. Client frames are small (a send is a few hundred bytes); a rare large one is
+    // read in a few more calls. The write buffer is flushed once per batch anyway, and a
+    // small one bounds what a client that stops reading holds beyond its queue.
+    ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(32 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
@@ -129,7 +131,9 @@ async fn serve(
     limits: ConnectionLimits,
     visitor: Result<Visitor, Refusal>,
 ) {
-    let Some((conn, queue)) = greet(&mut socket, &hub, limits, visitor).await else {
+    // Boxed: its state lives only while greeting, instead of widening this task's future
+    // (held for the connection's whole life) by its size.
+    let Some((conn, queue)) = Box::pin(greet(&mut socket, &hub, limits, visitor)).await else {
         return;
     };
     tracing::debug!(conn = conn.id, name = %conn.name, "connected");
@@ -162,7 +166,7 @@ async fn greet(
     hub: &Arc<Hub>,
     limits: ConnectionLimits,
     visitor: Result<Visitor, Refusal>,
-) -> Option<(Arc<Conn>, mpsc::Receiver<Frame>)> {
+) -> Option<(Arc<Conn>, Queue)> {
     let registered = visitor.and_then(|visitor| {
         let (outbox, queue) = Outbox::new(limits.queue);
         match hub.connect(visitor, outbox) {
@@ -211,22 +215,24 @@ async fn greet(
 
 async fn write_loop(
     mut sink: SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Frame>,
+    queue: Queue,
     outbox: Outbox,
     ping_every: Duration,
 ) {
-    let mut batch = Vec::with_capacity(WRITE_BATCH);
+    // Grows while frames flow and is given back once the queue is empty: most
+    // connections are idle most of the time, and then hold no batch buffer at all.
+    let mut batch = VecDeque::new();
     let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    // One wait for the close, registered once rather than on every frame.
+    let closed = outbox.closed();
+    tokio::pin!(closed);
     loop {
         tokio::select! {
             biased;
-            _ = outbox.closed() => break,
-            received = queue.recv_many(&mut batch, WRITE_BATCH) => {
-                if received == 0 {
-                    break;
-                }
+            _ = &mut closed => break,
+            () = queue.next_batch(&mut batch) => {
                 let write = async {
-                    for frame in batch.drain(..) {
+                    while let Some(frame) = batch.pop_front() {
                         let len = frame.len();
                         sink.feed(Message::Text(frame)).await?;
                         // Counted as queued until the socket has taken it.
@@ -238,7 +244,10 @@ async fn write_loop(
                 // and `closed` fires, which must win.
                 tokio::select! {
                     result = write => if result.is_err() { return },
-                    _ = outbox.closed() => break,
+                    _ = &mut closed => break,
+                }
+                if queue.shrink_if_empty() {
+                    batch = VecDeque::new();
                 }
             }
             _ = ping.tick() => {
@@ -248,6 +257,10 @@ async fn write_loop(
             }
         }
     }
+    // Nothing queued goes out any more: free it now, not after the close frame's wait
+    // (up to SLOW_CLOSE_TIMEOUT behind a client that stopped reading).
+    drop(batch);
+    queue.clear();
     if let Some(reason) = outbox.close_reason() {
         let close = CloseFrame {
             code: reason.code,

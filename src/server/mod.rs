@@ -129,6 +129,9 @@ pub async fn serve(listener: TcpListener, router: Router, shutdown: impl Future<
                 }
             },
         };
+        // Writers already batch (one flush per batch of frames), so Nagle's algorithm
+        // would only hold a lone chat message back until the client's delayed ACK.
+        let _ = tcp.set_nodelay(true);
         // What `into_make_service_with_connect_info` adds: `guard::ClientAddr` reads it.
         let app = TowerToHyperService::new(router.clone());
         let service = service_fn(move |mut request: Request<Incoming>| {

@@ -5,11 +5,12 @@
 //! frame at once or, when the queue is full, cuts the connection off. The client then
 //! reconnects and catches up from history, and nobody else in the room is slowed down.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// One encoded event. Cloning shares the bytes, so a room encodes an event once for all
@@ -39,12 +40,25 @@ pub struct Outbox {
     inner: Arc<Inner>,
 }
 
+/// The writer's end of an [`Outbox`].
+pub struct Queue {
+    inner: Arc<Inner>,
+}
+
 struct Inner {
-    tx: mpsc::Sender<Frame>,
-    /// Bytes queued and not yet taken by the writer; at most `max_bytes`.
+    /// A plain deque rather than a channel: it holds no memory while empty, and most
+    /// connections are idle most of the time (a channel keeps a block of slots per
+    /// connection for good).
+    frames: Mutex<VecDeque<Frame>>,
+    /// Wakes the writer after a push.
+    ready: Notify,
+    /// Bytes queued and not yet taken by the writer; at most `bound.bytes`.
     bytes: AtomicUsize,
-    max_bytes: usize,
+    bound: QueueBound,
     closed: CancellationToken,
+    /// The same as `closed.is_cancelled()`, without the token's lock: `push` asks on
+    /// every frame.
+    is_closed: AtomicBool,
     reason: OnceLock<CloseReason>,
 }
 
@@ -58,43 +72,51 @@ pub struct QueueBound {
 impl Outbox {
     /// A queue within `bound`, and its receiving end for the socket writer, which must
     /// report what it takes with [`Outbox::taken`].
-    pub fn new(bound: QueueBound) -> (Outbox, mpsc::Receiver<Frame>) {
-        let (tx, rx) = mpsc::channel(bound.frames.max(1));
-        let inner = Inner {
-            tx,
+    pub fn new(bound: QueueBound) -> (Outbox, Queue) {
+        let inner = Arc::new(Inner {
+            frames: Mutex::new(VecDeque::new()),
+            ready: Notify::new(),
             bytes: AtomicUsize::new(0),
-            max_bytes: bound.bytes,
+            bound: QueueBound {
+                frames: bound.frames.max(1),
+                bytes: bound.bytes,
+            },
             closed: CancellationToken::new(),
+            is_closed: AtomicBool::new(false),
             reason: OnceLock::new(),
-        };
+        });
         (
             Outbox {
-                inner: Arc::new(inner),
+                inner: inner.clone(),
             },
-            rx,
+            Queue { inner },
         )
     }
 
     /// Queues `frame` without waiting. Returns false when the connection is (now) closed.
     pub fn push(&self, frame: &Frame) -> bool {
+        if self.inner.is_closed.load(Ordering::Relaxed) {
+            return false;
+        }
         let len = frame.len();
         let queued = self.inner.bytes.fetch_add(len, Ordering::Relaxed) + len;
         // One frame always fits, however big, so a lone large event is never a reason.
-        if queued > self.inner.max_bytes && queued > len {
+        let too_many_bytes = queued > self.inner.bound.bytes && queued > len;
+        let fits = !too_many_bytes && {
+            let mut frames = self.inner.frames();
+            let fits = frames.len() < self.inner.bound.frames;
+            if fits {
+                frames.push_back(frame.clone());
+            }
+            fits
+        };
+        if !fits {
             self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
             self.close(CloseReason::TOO_SLOW);
             return false;
         }
-        match self.inner.tx.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(err) => {
-                self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
-                if matches!(err, mpsc::error::TrySendError::Full(_)) {
-                    self.close(CloseReason::TOO_SLOW);
-                }
-                false
-            }
-        }
+        self.inner.ready.notify_one();
+        true
     }
 
     /// The writer handed `len` bytes of queued frames to the socket.
@@ -105,6 +127,7 @@ impl Outbox {
     /// Asks the connection to close; the first reason given wins.
     pub fn close(&self, reason: CloseReason) {
         let _ = self.inner.reason.set(reason);
+        self.inner.is_closed.store(true, Ordering::Relaxed);
         self.inner.closed.cancel();
     }
 
@@ -119,13 +142,59 @@ impl Outbox {
     }
 }
 
+impl Queue {
+    /// Waits until frames are queued, then moves all of them into `batch`, which must be
+    /// empty. Cancel-safe: nothing is taken until it returns.
+    pub async fn next_batch(&self, batch: &mut VecDeque<Frame>) {
+        debug_assert!(batch.is_empty());
+        loop {
+            {
+                let mut frames = self.inner.frames();
+                if !frames.is_empty() {
+                    // The emptied batch goes back as the queue: no copying, no allocation.
+                    std::mem::swap(&mut *frames, batch);
+                    return;
+                }
+            }
+            self.inner.ready.notified().await;
+        }
+    }
+
+    /// Drops every queued frame: the connection is closing.
+    pub fn clear(&self) {
+        *self.inner.frames() = VecDeque::new();
+    }
+
+    /// Gives back the queue's memory if it is empty; returns whether it was.
+    pub fn shrink_if_empty(&self) -> bool {
+        let mut frames = self.inner.frames();
+        let empty = frames.is_empty();
+        if empty {
+            *frames = VecDeque::new();
+        }
+        empty
+    }
+
+    #[cfg(test)]
+    fn try_take(&self) -> Option<Frame> {
+        self.inner.frames().pop_front()
+    }
+}
+
+impl Inner {
+    fn frames(&self) -> MutexGuard<'_, VecDeque<Frame>> {
+        // Pushing or swapping cannot panic halfway; the deque is always whole.
+        self.frames.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_full_queue_cuts_the_connection_off() {
-        let (outbox, mut rx) = Outbox::new(QueueBound {
+        let (outbox, rx) = Outbox::new(QueueBound {
             frames: 2,
             bytes: 1 << 20,
         });
@@ -135,12 +204,12 @@ mod tests {
         assert_eq!(outbox.close_reason(), None);
         assert!(!outbox.push(&frame), "third frame does not fit");
         assert_eq!(outbox.close_reason(), Some(CloseReason::TOO_SLOW));
-        assert_eq!(rx.try_recv().unwrap().as_str(), "x");
+        assert_eq!(rx.try_take().unwrap().as_str(), "x");
     }
 
     #[test]
     fn too_many_bytes_cut_the_connection_off() {
-        let (outbox, mut rx) = Outbox::new(QueueBound {
+        let (outbox, rx) = Outbox::new(QueueBound {
             frames: 100,
             bytes: 10,
         });
@@ -148,7 +217,7 @@ mod tests {
         assert!(outbox.push(&frame));
         assert!(outbox.push(&frame));
         // The writer takes one: room for one more.
-        let first = rx.try_recv().unwrap();
+        let first = rx.try_take().unwrap();
         outbox.taken(first.len());
         assert!(outbox.push(&frame));
         assert_eq!(outbox.close_reason(), None);

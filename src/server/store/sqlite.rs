@@ -1,25 +1,39 @@
 //! Embedded SQLite: the default store, nothing to install.
 //!
-//! SQLite allows one writer at a time, so writes go through a pool of exactly one
-//! connection (they queue in-process instead of failing with SQLITE_BUSY), while reads use
-//! their own pool and, thanks to WAL mode, never wait for the writer.
+//! SQLite allows one writer at a time, so writes go through exactly one connection behind
+//! an async mutex (they queue in-process instead of failing with SQLITE_BUSY), while reads
+//! use their own pool and, thanks to WAL mode, never wait for the writer.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 
 use super::{Appended, Created, NewMessage, RoomRecord, Store, StoreError, StoreResult};
 use crate::protocol::{ChatMessage, HistoryPage, Seq};
 
 pub struct SqliteStore {
-    pub(super) writer: SqlitePool,
+    /// Not a pool of one: a pool tests every connection given back with a round trip to
+    /// SQLite's thread, which the next writer waits for — once per message batch.
+    writer: tokio::sync::Mutex<SqliteConnection>,
     pub(super) reader: SqlitePool,
+    /// The newest seq of each room written through this store, so an append need not ask
+    /// SQLite first. Read and updated only while holding the one writer connection.
+    last_seqs: Mutex<HashMap<i64, i64>>,
 }
 
 const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms";
+/// Client ids looked up per statement: far below SQLite's limit of 32,766 variables.
+const MAX_ROWS_PER_STATEMENT: usize = 500;
+
+/// `item, item, …` `count` times.
+fn placeholders(count: usize, item: &str) -> String {
+    vec![item; count].join(", ")
+}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -37,21 +51,50 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
+        // A checkpoint (copying the WAL into the database file, then an fsync) would run
+        // inside whichever commit crossed the WAL's size threshold, and every room would
+        // wait behind it; a connection of its own does it beside the writer instead.
+        let writer_options = options.clone().pragma("wal_autocheckpoint", "0");
+        let mut writer = SqliteConnection::connect_with(&writer_options)
             .await
             .map_err(StoreError::new)?;
         sqlx::migrate!("./migrations")
-            .run(&writer)
+            .run(&mut writer)
             .await
             .map_err(StoreError::new)?;
+        let checkpointer = SqliteConnection::connect_with(&options)
+            .await
+            .map_err(StoreError::new)?;
+        tokio::spawn(checkpoint_every(checkpointer, CHECKPOINT_EVERY));
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await
             .map_err(StoreError::new)?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer: tokio::sync::Mutex::new(writer),
+            reader,
+            last_seqs: Mutex::default(),
+        })
+    }
+}
+
+/// How often the WAL is copied into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+
+/// Checkpoints the WAL now and then, without blocking the writer (PASSIVE: what readers
+/// still need stays in the WAL until a later round). Durability does not depend on it:
+/// a commit is safe once it is in the WAL.
+async fn checkpoint_every(mut db: SqliteConnection, period: Duration) {
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tick.tick().await;
+        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut db)
+            .await
+        {
+            tracing::warn!(%err, "checkpointing the database failed");
+        }
     }
 }
 
@@ -98,7 +141,7 @@ impl Store for SqliteStore {
         .bind(title)
         .bind(topic)
         .bind(now_ms)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.writer().await)
         .await
         .map_err(StoreError::new)?;
         Ok(match inserted {
@@ -113,47 +156,37 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
-        let mut tx = self.writer.begin().await.map_err(StoreError::new)?;
-        // The single writer connection makes read-then-insert safe: nobody else can take
-        // the next seq between the two.
-        let mut last: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
-                .bind(room)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(StoreError::new)?;
-        let mut out = Vec::with_capacity(batch.len());
-        for new in batch {
-            let existing = sqlx::query(&format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND cid = ?"
-            ))
-            .bind(room)
-            .bind(&new.cid)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::new)?;
-            if let Some(row) = existing {
-                out.push(Appended::Duplicate(message_from_row(&row)));
-                continue;
+        // Holding the one writer connection makes read-then-insert safe: nobody else can
+        // take the next seq in between.
+        let mut db = self.writer().await;
+        let cached = self.cached_last_seq(room);
+        let last = match cached {
+            Some(last) => last,
+            None => max_seq(&mut db, room).await?,
+        };
+        // Nearly always none of the batch is a retry: then one INSERT stores it all, in
+        // one round trip to SQLite's thread, committed when it returns (a statement
+        // outside a transaction is its own). A retry breaks the unique (room, cid) index,
+        // which undoes the whole statement; the careful path below sorts it out.
+        let rows: Vec<(&NewMessage, i64)> = batch.iter().zip(last + 1..).collect();
+        match insert(&mut db, room, &rows).await {
+            Ok(()) => {
+                self.remember_last_seq(room, last + batch.len() as i64);
+                let seqs = (last + 1..).take(batch.len());
+                return Ok(seqs.map(|seq| Appended::Stored(seq as Seq)).collect());
             }
-            last += 1;
-            sqlx::query(
-                "INSERT INTO messages (room_id, seq, cid, author, text, at_ms) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
-            )
-            .bind(room)
-            .bind(last)
-            .bind(&new.cid)
-            .bind(&new.author)
-            .bind(&new.text)
-            .bind(new.at_ms)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::new)?;
-            out.push(Appended::Stored(last as Seq));
+            Err(err) if is_unique_violation(&err) => {}
+            Err(err) => {
+                self.forget_last_seq(room);
+                return Err(StoreError::new(err));
+            }
         }
-        tx.commit().await.map_err(StoreError::new)?;
-        Ok(out)
+        let result = append_with_retries(&mut db, room, batch).await;
+        match &result {
+            Ok((_, last)) => self.remember_last_seq(room, *last),
+            Err(_) => self.forget_last_seq(room),
+        }
+        result.map(|(out, _)| out)
     }
 
     async fn page_before(&self, room: i64, before: Seq, limit: u32) -> StoreResult<HistoryPage> {
@@ -208,6 +241,125 @@ impl Store for SqliteStore {
                 .map_err(StoreError::new)?;
         Ok(last as Seq)
     }
+}
+
+impl SqliteStore {
+    /// The one writing connection, once every write before has finished with it.
+    pub(super) async fn writer(&self) -> tokio::sync::MutexGuard<'_, SqliteConnection> {
+        self.writer.lock().await
+    }
+
+    fn cached_last_seq(&self, room: i64) -> Option<i64> {
+        self.last_seqs().get(&room).copied()
+    }
+
+    fn remember_last_seq(&self, room: i64, last: i64) {
+        self.last_seqs().insert(room, last);
+    }
+
+    /// After a failure nobody knows for sure what was committed: ask SQLite next time.
+    fn forget_last_seq(&self, room: i64) {
+        self.last_seqs().remove(&room);
+    }
+
+    fn last_seqs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i64>> {
+        self.last_seqs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+async fn max_seq(db: &mut SqliteConnection, room: i64) -> StoreResult<i64> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
+        .bind(room)
+        .fetch_one(db)
+        .await
+        .map_err(StoreError::new)
+}
+
+/// Inserts `rows` (message, seq) with one statement. The rows travel as one JSON array
+/// that SQLite takes apart itself: the statement's text is the same for every batch, so
+/// it is prepared once, where a `VALUES (…), (…)` list would be prepared again for every
+/// new batch size.
+async fn insert(
+    db: &mut SqliteConnection,
+    room: i64,
+    rows: &[(&NewMessage, i64)],
+) -> Result<(), sqlx::Error> {
+    let rows: Vec<(i64, &str, &str, &str, i64)> = rows
+        .iter()
+        .map(|&(new, seq)| (seq, &*new.cid, &*new.author, &*new.text, new.at_ms))
+        .collect();
+    let rows = serde_json::to_string(&rows).expect("strings and numbers serialise");
+    sqlx::query(
+        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms)
+         SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
+         FROM json_each(?2)",
+    )
+    .bind(room)
+    .bind(rows)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|db| db.is_unique_violation())
+}
+
+/// Stores what is new in `batch` in one transaction; messages it already holds (retries,
+/// also within the batch) come back as they were stored. Returns the outcomes and the
+/// room's newest seq.
+async fn append_with_retries(
+    db: &mut SqliteConnection,
+    room: i64,
+    batch: &[NewMessage],
+) -> StoreResult<(Vec<Appended>, i64)> {
+    let mut tx = db.begin().await.map_err(StoreError::new)?;
+    // Asked again rather than cached: this path also runs after surprises.
+    let mut last = max_seq(&mut tx, room).await?;
+    let mut known: HashMap<&str, ChatMessage> = HashMap::new();
+    for chunk in batch.chunks(MAX_ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND cid IN ({})",
+            placeholders(chunk.len(), "?")
+        );
+        let mut query = sqlx::query(&sql).bind(room);
+        for new in chunk {
+            query = query.bind(&new.cid);
+        }
+        for row in query.fetch_all(&mut *tx).await.map_err(StoreError::new)? {
+            let msg = message_from_row(&row);
+            if let Some(new) = chunk.iter().find(|n| n.cid == msg.cid) {
+                known.insert(new.cid.as_str(), msg);
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    let mut fresh: Vec<(&NewMessage, i64)> = Vec::with_capacity(batch.len());
+    for new in batch {
+        if let Some(msg) = known.get(new.cid.as_str()) {
+            out.push(Appended::Duplicate(msg.clone()));
+            continue;
+        }
+        last += 1;
+        known.insert(
+            new.cid.as_str(),
+            ChatMessage {
+                seq: last as Seq,
+                cid: new.cid.clone(),
+                author: new.author.clone(),
+                text: new.text.clone(),
+                at_ms: new.at_ms,
+            },
+        );
+        fresh.push((new, last));
+        out.push(Appended::Stored(last as Seq));
+    }
+    insert(&mut tx, room, &fresh)
+        .await
+        .map_err(StoreError::new)?;
+    tx.commit().await.map_err(StoreError::new)?;
+    Ok((out, last))
 }
 
 #[cfg(test)]

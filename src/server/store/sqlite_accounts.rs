@@ -33,7 +33,7 @@ impl AccountStore for SqliteStore {
         .bind(name_key)
         .bind(password_hash)
         .bind(now_ms)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *self.writer().await)
         .await
         .map_err(StoreError::new)?;
         Ok(match inserted {
@@ -70,7 +70,7 @@ impl AccountStore for SqliteStore {
         sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
             .bind(password_hash)
             .bind(account_id)
-            .execute(&self.writer)
+            .execute(&mut *self.writer().await)
             .await
             .map_err(StoreError::new)?;
         Ok(())
@@ -92,7 +92,7 @@ impl AccountStore for SqliteStore {
         .bind(&session.name)
         .bind(now_ms)
         .bind(session.expires_ms)
-        .execute(&self.writer)
+        .execute(&mut *self.writer().await)
         .await
         .map_err(StoreError::new)?;
         Ok(())
@@ -122,7 +122,7 @@ impl AccountStore for SqliteStore {
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = ?")
             .bind(token_hash)
-            .execute(&self.writer)
+            .execute(&mut *self.writer().await)
             .await
             .map_err(StoreError::new)?;
         Ok(())
@@ -131,7 +131,7 @@ impl AccountStore for SqliteStore {
     async fn delete_sessions_of(&self, account_id: i64) -> StoreResult<()> {
         sqlx::query("DELETE FROM sessions WHERE account_id = ?")
             .bind(account_id)
-            .execute(&self.writer)
+            .execute(&mut *self.writer().await)
             .await
             .map_err(StoreError::new)?;
         Ok(())
@@ -140,7 +140,7 @@ impl AccountStore for SqliteStore {
     async fn delete_expired_sessions(&self, now_ms: i64) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM sessions WHERE expires_ms <= ?")
             .bind(now_ms)
-            .execute(&self.writer)
+            .execute(&mut *self.writer().await)
             .await
             .map_err(StoreError::new)?;
         Ok(done.rows_affected())

@@ -1,0 +1,273 @@
+//! fanout and saturate: R rooms × C clients, S of each room's clients also sending, at a
+//! planned rate, after every join is confirmed. Every client (senders too: the message
+//! coming back is their confirmation) records each message's delivery latency.
+
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::task::JoinHandle;
+
+use crate::clients::connect_all;
+use crate::http::HttpClient;
+use crate::proc_stats;
+use crate::receive::{self, SendPlan, Shared, Tally};
+use crate::server::Server;
+use crate::Options;
+
+/// After the senders stop, how long delivery may stall before the rest counts as lost.
+const DRAIN_STALL: Duration = Duration::from_secs(2);
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Shape {
+    pub rooms: usize,
+    pub clients: usize,
+    pub senders: usize,
+    pub text_bytes: usize,
+}
+
+impl Shape {
+    /// Deliveries per message sent.
+    fn fan(&self) -> usize {
+        self.clients
+    }
+
+    /// Per-sender rate that gives `delivered` deliveries per second in all.
+    pub fn sender_rate(&self, delivered: f64) -> f64 {
+        delivered / (self.rooms * self.senders * self.fan()) as f64
+    }
+}
+
+/// One run at one rate.
+#[derive(Debug, Serialize)]
+pub struct Step {
+    /// The delivery rate asked for.
+    pub target_per_s: f64,
+    pub sender_rate: f64,
+    pub seconds: f64,
+    pub sent: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub delivered_per_s: f64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+    pub max_ms: f64,
+    pub server_cpu_pct: f64,
+    /// Server CPU time per delivered message: the figure that matters when the
+    /// generator, not the server, is the limit.
+    pub server_us_per_delivery: f64,
+    pub server_rss_kib: u64,
+    pub generator_cpu_pct: f64,
+    pub errors: u64,
+    pub closed: u64,
+    pub first_error: Option<String>,
+    /// 2 for saturate's second try at a rate.
+    pub attempt: u32,
+}
+
+impl Step {
+    /// p99 under 50 ms with nothing lost.
+    pub fn passes(&self) -> bool {
+        self.lost == 0 && self.closed == 0 && self.errors == 0 && self.p99_ms < 50.0
+    }
+}
+
+/// A server with every client connected, joined and listening.
+pub struct Fanout {
+    pub shape: Shape,
+    server: Server,
+    shared: Rc<Shared>,
+    plans: Vec<Rc<SendPlan>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Fanout {
+    pub async fn start(options: &Options, shape: Shape, name: &str) -> Result<Fanout, String> {
+        let slugs: Vec<String> = (0..shape.rooms).map(|r| format!("bench-{r:03}")).collect();
+        let database = options.scratch.join(format!("{name}.db"));
+        crate::db::with_rooms(&database, &slugs).await?;
+        let server = Server::start(&options.server, &database, &options.server_args).await?;
+        let cookie = HttpClient::new(server.addr).guest("bench").await?;
+        let rooms_of: Vec<usize> = (0..shape.rooms * shape.clients)
+            .map(|i| i / shape.clients)
+            .collect();
+        let crowd = connect_all(server.addr, &cookie, &slugs, &rooms_of, 64).await;
+        if let Some(failure) = crowd.failures.first() {
+            return Err(format!(
+                "{} of {} clients could not join; first: {failure}",
+                crowd.failures.len(),
+                rooms_of.len()
+            ));
+        }
+        let shared = Shared::new();
+        let mut plans = Vec::new();
+        let mut tasks = Vec::new();
+        for (i, member) in crowd.members.into_iter().flatten().enumerate() {
+            let plan = (i % shape.clients < shape.senders).then(|| {
+                let plan = SendPlan::new(slugs[member.room].clone(), shape.text_bytes);
+                plans.push(plan.clone());
+                plan
+            });
+            let task = receive::run(member.socket, i, shared.clone(), plan);
+            tasks.push(tokio::task::spawn_local(task));
+        }
+        // Presence and online counts of the joins go out first; they are not measured.
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        shared.next_phase();
+        Ok(Fanout {
+            shape,
+            server,
+            shared,
+            plans,
+            tasks,
+        })
+    }
+
+    /// Sends for `duration` at `target` deliveries per second in all, waits until every
+    /// message has arrived (or delivery stalls), and reports.
+    pub async fn step(&mut self, target: f64, duration: Duration) -> Step {
+        self.shared.next_phase();
+        let rate = self.shape.sender_rate(target);
+        let start = Instant::now() + Duration::from_millis(10);
+        let end = start + duration;
+        // Senders take turns over one send interval: in step, every room's message would
+        // reach the store at the same instant, a burst no real crowd makes.
+        let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
+        let senders = self.plans.len().max(1) as u32;
+        for (k, plan) in self.plans.iter().enumerate() {
+            let offset = (interval * k as u32 / senders).min(duration / 2);
+            plan.arm(rate, start + offset, end);
+        }
+        let (server_before, self_before) = (self.server.sample(), proc_stats::sample(0));
+        tokio::time::sleep_until(end.into()).await;
+        self.drain().await;
+        let sent = self.sent();
+        let expected = sent * self.shape.fan() as u64;
+        let (server_after, self_after) = (self.server.sample(), proc_stats::sample(0));
+        let tally = self.shared.next_phase();
+        let server = proc_stats::since(server_before, server_after);
+        let generator = proc_stats::since(self_before, self_after);
+        step_report(target, rate, sent, expected, tally, server, generator)
+    }
+
+    /// Waits until every sender has sent its last message and every message has reached
+    /// every client, or delivery stalls.
+    async fn drain(&self) {
+        let mut last = (self.delivered(), Instant::now());
+        let unfinished = || {
+            let senders_done = self.plans.iter().all(|p| p.finished());
+            !senders_done || self.delivered() < self.sent() * self.shape.fan() as u64
+        };
+        while unfinished() && last.1.elapsed() < DRAIN_STALL {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if self.delivered() != last.0 {
+                last = (self.delivered(), Instant::now());
+            }
+        }
+    }
+
+    fn sent(&self) -> u64 {
+        self.plans.iter().map(|p| p.sent.get()).sum()
+    }
+
+    fn delivered(&self) -> u64 {
+        self.shared.tally.borrow().delivered
+    }
+}
+
+impl Drop for Fanout {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+fn step_report(
+    target: f64,
+    rate: f64,
+    sent: u64,
+    expected: u64,
+    tally: Tally,
+    server: proc_stats::Usage,
+    generator: proc_stats::Usage,
+) -> Step {
+    let ms = |q: f64| tally.latency.value_at_quantile(q) as f64 / 1000.0;
+    let seconds = server.wall.as_secs_f64();
+    Step {
+        target_per_s: target,
+        sender_rate: rate,
+        seconds,
+        sent,
+        expected,
+        delivered: tally.delivered,
+        lost: expected.saturating_sub(tally.delivered),
+        delivered_per_s: tally.delivered as f64 / seconds,
+        p50_ms: ms(0.5),
+        p90_ms: ms(0.9),
+        p99_ms: ms(0.99),
+        p999_ms: ms(0.999),
+        max_ms: tally.latency.max() as f64 / 1000.0,
+        server_cpu_pct: server.cpu_percent(),
+        server_us_per_delivery: server.cpu.as_secs_f64() * 1e6 / tally.delivered.max(1) as f64,
+        server_rss_kib: server.rss_kib,
+        generator_cpu_pct: generator.cpu_percent(),
+        errors: tally.errors,
+        closed: tally.closed,
+        first_error: tally.first_error,
+        attempt: 1,
+    }
+}
+
+/// fanout: one step per rate on one server.
+pub async fn fanout(options: &Options) -> Result<Vec<Step>, String> {
+    let mut bench = Fanout::start(options, options.shape, "fanout").await?;
+    let mut steps = Vec::new();
+    for &target in &options.rates {
+        let step = bench.step(target, options.duration).await;
+        crate::report::progress("fanout", &step);
+        steps.push(step);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Ok(steps)
+}
+
+#[derive(Debug, Serialize)]
+pub struct Saturation {
+    pub steps: Vec<Step>,
+    /// The highest delivery rate that passed (p99 < 50 ms, nothing lost).
+    pub best_per_s: Option<f64>,
+}
+
+/// saturate: rising rates until one fails.
+pub async fn saturate(options: &Options) -> Result<Saturation, String> {
+    let mut bench = Fanout::start(options, options.shape, "saturate").await?;
+    let mut steps: Vec<Step> = Vec::new();
+    let mut best_per_s = None;
+    for &target in &options.saturate_rates {
+        let mut step = bench.step(target, options.saturate_duration).await;
+        crate::report::progress("saturate", &step);
+        // On a shared machine one stall can fail a short step: a failing rate gets one
+        // more try (both are reported), unless clients were cut off.
+        if !step.passes() && step.closed == 0 {
+            steps.push(step);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            step = bench.step(target, options.saturate_duration).await;
+            step.attempt = 2;
+            crate::report::progress("saturate (again)", &step);
+        }
+        let passed = step.passes();
+        if passed {
+            best_per_s = Some(step.delivered_per_s);
+        }
+        steps.push(step);
+        if !passed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Ok(Saturation { steps, best_per_s })
+}

@@ -1,0 +1,252 @@
+//! The table for people, the JSON line for scripts, and the targets from the issue.
+
+use serde::Serialize;
+
+use crate::fanout::{Saturation, Shape, Step};
+use crate::history::History;
+use crate::idle::Idle;
+use crate::joins::Joins;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Results {
+    pub short: bool,
+    pub shape: Option<Shape>,
+    pub fanout: Option<Vec<Step>>,
+    pub saturate: Option<Saturation>,
+    pub idle: Option<Idle>,
+    pub history: Option<History>,
+    pub joins: Option<Joins>,
+    pub targets: Vec<Target>,
+    /// What failed outright (setup errors, or in short mode any loss or failure).
+    pub broken: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Target {
+    pub what: String,
+    pub measured: String,
+    pub pass: bool,
+}
+
+/// One line as each step finishes, on stderr, so a long run shows life.
+pub fn progress(scenario: &str, step: &Step) {
+    eprintln!(
+        "  {scenario}: {:>9.0}/s asked, {:>9.0}/s delivered, lost {}, p99 {:.2} ms",
+        step.target_per_s, step.delivered_per_s, step.lost, step.p99_ms
+    );
+}
+
+pub fn print_table(results: &Results) {
+    if let Some(shape) = &results.shape {
+        println!(
+            "\nfanout shape: {} rooms x {} clients, {} sender(s) per room, {}-byte texts",
+            shape.rooms, shape.clients, shape.senders, shape.text_bytes
+        );
+    }
+    let steps: Vec<(&str, &Step)> = results
+        .fanout
+        .iter()
+        .flatten()
+        .map(|s| ("fanout", s))
+        .chain(
+            results
+                .saturate
+                .iter()
+                .flat_map(|s| &s.steps)
+                .map(|s| (if s.attempt > 1 { "again" } else { "saturate" }, s)),
+        )
+        .collect();
+    if !steps.is_empty() {
+        println!(
+            "{:<9} {:>10} {:>11} {:>10} {:>6} {:>7} {:>7} {:>7} {:>7} {:>7} {:>6} {:>7} {:>7} {:>6}",
+            "scenario",
+            "asked/s",
+            "delivered/s",
+            "delivered",
+            "lost",
+            "p50ms",
+            "p90ms",
+            "p99ms",
+            "p999ms",
+            "maxms",
+            "srv%",
+            "srvµs/d",
+            "srvMiB",
+            "gen%"
+        );
+        for (name, s) in steps {
+            println!(
+                "{:<9} {:>10.0} {:>11.0} {:>10} {:>6} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2} {:>6.0} {:>7.2} {:>7.1} {:>6.0}",
+                name,
+                s.target_per_s,
+                s.delivered_per_s,
+                s.delivered,
+                s.lost,
+                s.p50_ms,
+                s.p90_ms,
+                s.p99_ms,
+                s.p999_ms,
+                s.max_ms,
+                s.server_cpu_pct,
+                s.server_us_per_delivery,
+                s.server_rss_kib as f64 / 1024.0,
+                s.generator_cpu_pct
+            );
+        }
+    }
+    if let Some(sat) = &results.saturate {
+        match sat.best_per_s {
+            Some(best) => println!("saturate: highest passing rate {best:.0} delivered msgs/s"),
+            None => println!("saturate: no rate passed"),
+        }
+    }
+    if let Some(i) = &results.idle {
+        println!(
+            "idle:     {} connections joined ({} failed); server RSS {:.1} -> {:.1} MiB; {:.2} KiB per connection",
+            i.joined,
+            i.failures,
+            i.rss_before_kib as f64 / 1024.0,
+            i.rss_after_kib as f64 / 1024.0,
+            i.kib_per_connection
+        );
+    }
+    if let Some(h) = &results.history {
+        println!(
+            "history:  {} messages in {} rooms, {} requests: newest page p50 {:.2} p99 {:.2} max {:.2} ms; deep page p50 {:.2} p99 {:.2} max {:.2} ms",
+            h.messages,
+            h.rooms,
+            h.requests,
+            h.newest.p50_ms,
+            h.newest.p99_ms,
+            h.newest.max_ms,
+            h.deep.p50_ms,
+            h.deep.p99_ms,
+            h.deep.max_ms
+        );
+    }
+    if let Some(j) = &results.joins {
+        println!(
+            "joins:    {} of {} clients connected and joined in {:.2} s ({:.0}/s); each p50 {:.1} p99 {:.1} max {:.1} ms; server CPU {:.0}%",
+            j.joined, j.clients, j.seconds, j.joins_per_s, j.p50_ms, j.p99_ms, j.max_ms, j.server_cpu_pct
+        );
+    }
+    if !results.targets.is_empty() {
+        println!("\ntargets:");
+        for t in &results.targets {
+            let verdict = if t.pass { "pass" } else { "FAIL" };
+            println!("  {verdict}  {:<58} {}", t.what, t.measured);
+        }
+    }
+    for why in &results.broken {
+        println!("BROKEN: {why}");
+    }
+}
+
+/// The issue's targets, judged where this run measured them in the issue's shape.
+pub fn targets(results: &Results) -> Vec<Target> {
+    let mut out = Vec::new();
+    let issue_shape = results
+        .shape
+        .is_some_and(|s| (s.rooms, s.clients, s.senders, s.text_bytes) == (10, 50, 1, 100));
+    let near = |step: &&Step, rate: f64| (step.target_per_s - rate).abs() < rate * 0.01;
+    let steps: Vec<&Step> = results
+        .fanout
+        .iter()
+        .flatten()
+        .chain(results.saturate.iter().flat_map(|s| &s.steps))
+        .collect();
+    if issue_shape {
+        let best = steps
+            .iter()
+            .filter(|s| s.passes())
+            .map(|s| s.delivered_per_s)
+            .fold(0.0, f64::max);
+        if !steps.is_empty() {
+            out.push(Target {
+                what: "fanout: >= 1,000,000 delivered/s, p99 < 50 ms, no loss".into(),
+                measured: format!("best passing {best:.0}/s"),
+                pass: best >= 1_000_000.0,
+            });
+        }
+        if let Some(s) = steps.iter().find(|s| near(s, 64_000.0)) {
+            out.push(Target {
+                what: "fanout at 64,000/s: server CPU <= 8 µs per delivery".into(),
+                measured: format!("{:.2} µs", s.server_us_per_delivery),
+                pass: s.server_us_per_delivery <= 8.0,
+            });
+        }
+        if let Some(s) = steps.iter().find(|s| near(s, 1_000.0)) {
+            out.push(Target {
+                what: "fanout at 1,000/s: p99 <= 2 ms".into(),
+                measured: format!("{:.2} ms", s.p99_ms),
+                pass: s.p99_ms <= 2.0 && s.passes(),
+            });
+        }
+    }
+    if let Some(i) = results.idle.as_ref().filter(|i| i.connections >= 10_000) {
+        out.push(Target {
+            what: format!("idle: <= 8 KiB RSS per connection at {}", i.connections),
+            measured: format!("{:.2} KiB", i.kib_per_connection),
+            pass: i.kib_per_connection <= 8.0 && i.failures == 0,
+        });
+    }
+    if let Some(h) = results.history.as_ref().filter(|h| h.messages >= 1_000_000) {
+        let worst = h.newest.p99_ms.max(h.deep.p99_ms);
+        out.push(Target {
+            what: format!("history at {} messages: p99 <= 2 ms", h.messages),
+            measured: format!(
+                "newest {:.2} ms, deep {:.2} ms",
+                h.newest.p99_ms, h.deep.p99_ms
+            ),
+            pass: worst <= 2.0 && h.short_pages == 0,
+        });
+    }
+    if let Some(j) = results.joins.as_ref().filter(|j| j.clients >= 10_000) {
+        out.push(Target {
+            what: format!("joins: {} clients connected and joined <= 5 s", j.clients),
+            measured: format!("{:.2} s", j.seconds),
+            pass: j.seconds <= 5.0 && j.failures == 0,
+        });
+    }
+    out
+}
+
+/// In short mode: anything that says the benchmark (or the server) is broken.
+pub fn short_mode_failures(results: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    let steps = results
+        .fanout
+        .iter()
+        .flatten()
+        .chain(results.saturate.iter().flat_map(|s| &s.steps));
+    for s in steps {
+        if s.delivered == 0 || s.lost > 0 || s.errors > 0 || s.closed > 0 {
+            out.push(format!(
+                "fanout at {:.0}/s: delivered {}, lost {}, errors {} ({:?}), closed {}",
+                s.target_per_s, s.delivered, s.lost, s.errors, s.first_error, s.closed
+            ));
+        }
+    }
+    if let Some(i) = &results.idle {
+        if i.failures > 0 || i.joined != i.connections {
+            out.push(format!(
+                "idle: {} failed: {:?}",
+                i.failures, i.first_failure
+            ));
+        }
+    }
+    if let Some(j) = &results.joins {
+        if j.failures > 0 || j.joined != j.clients {
+            out.push(format!(
+                "joins: {} failed: {:?}",
+                j.failures, j.first_failure
+            ));
+        }
+    }
+    if let Some(h) = &results.history {
+        if h.short_pages > 0 {
+            out.push(format!("history: {} pages were not full", h.short_pages));
+        }
+    }
+    out
+}
