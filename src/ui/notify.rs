@@ -54,11 +54,10 @@ pub fn on_message(chat: Chat, room: &str, msg: &ChatMessage) {
     let title = format!("{} in #{room}", msg.author);
     if let Ok(notification) = Notification::new_with_options(&title, &options) {
         let shown = notification.clone();
-        let open = Closure::<dyn Fn()>::new(move || {
+        let open = Closure::once_into_js(move || {
             let _ = window().focus();
             shown.close();
         });
-        notification.set_onclick(Some(open.as_ref().unchecked_ref()));
-        open.forget();
+        notification.set_onclick(Some(open.unchecked_ref()));
     }
 }

@@ -2,61 +2,15 @@
 //! opened, in `localStorage` (see `persist`). The service worker keeps the pages (who
 //! this is comes with them) and files; this keeps the data.
 
-#[cfg(feature = "hydrate")]
-use leptos::prelude::*;
-
 use super::persist;
-#[cfg(feature = "hydrate")]
-use super::{persist::Recent, state::Chat};
-use crate::protocol::RoomInfo;
+use crate::protocol::{AppError, RoomInfo};
 use crate::rooms::list_rooms;
 
 #[cfg(feature = "hydrate")]
-/// Messages kept per room.
-const KEEP: usize = 50;
-#[cfg(feature = "hydrate")]
-/// A busy room changes many times a second; its messages are written at most this often.
-const SAVE_EVERY_MS: u32 = 1_000;
-
-#[cfg(feature = "hydrate")]
-pub fn keep(chat: Chat) {
-    Effect::new(move |_| {
-        chat.rooms.with(|rooms| {
-            if !rooms.is_empty() {
-                persist::save_rooms(rooms);
-            }
-        })
-    });
-    let pending = StoredValue::new(false);
-    Effect::new(move |_| {
-        chat.timeline.track();
-        if !pending.get_value() {
-            pending.set_value(true);
-            set_timeout(
-                move || {
-                    pending.set_value(false);
-                    save_recent(chat);
-                },
-                std::time::Duration::from_millis(SAVE_EVERY_MS.into()),
-            );
-        }
-    });
-    // A phone may kill a backgrounded app without warning.
-    let _ = window_event_listener(leptos::ev::pagehide, move |_| save_recent(chat));
-}
-
-#[cfg(feature = "hydrate")]
-fn save_recent(chat: Chat) {
-    chat.timeline.with_untracked(|t| {
-        if t.loaded && !t.room.is_empty() {
-            let (messages, has_more) = t.recent(KEEP);
-            persist::save_recent(&t.room, &Recent { messages, has_more });
-        }
-    });
-}
+pub use keeping::keep;
 
 /// The room list from the server or, when it cannot be reached, as last seen here.
-pub async fn rooms_or_cached() -> Result<Vec<RoomInfo>, crate::protocol::AppError> {
+pub async fn rooms_or_cached() -> Result<Vec<RoomInfo>, AppError> {
     match list_rooms().await {
         Err(err) => {
             let cached = persist::cached_rooms();
@@ -67,5 +21,54 @@ pub async fn rooms_or_cached() -> Result<Vec<RoomInfo>, crate::protocol::AppErro
             }
         }
         fresh => fresh,
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod keeping {
+    use leptos::prelude::*;
+
+    use crate::ui::persist::{self, Recent};
+    use crate::ui::state::Chat;
+
+    /// Messages kept per room.
+    const KEEP: usize = 50;
+    /// A busy room changes many times a second; its messages are written at most this
+    /// often.
+    const SAVE_EVERY_MS: u64 = 1_000;
+
+    pub fn keep(chat: Chat) {
+        Effect::new(move |_| {
+            chat.rooms.with(|rooms| {
+                if !rooms.is_empty() {
+                    persist::save_rooms(rooms);
+                }
+            })
+        });
+        let pending = StoredValue::new(false);
+        Effect::new(move |_| {
+            chat.timeline.track();
+            if !pending.get_value() {
+                pending.set_value(true);
+                set_timeout(
+                    move || {
+                        pending.set_value(false);
+                        save_recent(chat);
+                    },
+                    std::time::Duration::from_millis(SAVE_EVERY_MS),
+                );
+            }
+        });
+        // A phone may kill a backgrounded app without warning.
+        let _ = window_event_listener(leptos::ev::pagehide, move |_| save_recent(chat));
+    }
+
+    fn save_recent(chat: Chat) {
+        chat.timeline.with_untracked(|t| {
+            if t.loaded && !t.room.is_empty() {
+                let (messages, has_more) = t.recent(KEEP);
+                persist::save_recent(&t.room, &Recent { messages, has_more });
+            }
+        });
     }
 }
