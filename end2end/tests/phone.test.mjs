@@ -33,6 +33,17 @@ async function swipe(page, fromX, dx) {
   );
 }
 
+/// What can be tapped (visible buttons, links, fields) but is under 44 px either way.
+function smallTargets(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('button, a, textarea, input')]
+      .filter((el) => el.offsetParent !== null || getComputedStyle(el).position === 'fixed')
+      .map((el) => [el.getBoundingClientRect(), el.outerHTML.slice(0, 80)])
+      .filter(([r]) => r.width > 0 && (r.width < 44 || r.height < 44))
+      .map(([r, html]) => `${Math.round(r.width)}×${Math.round(r.height)} ${html}`),
+  );
+}
+
 /// Makes the page believe it is hidden (another tab in front, phone locked).
 async function hide(page, hidden) {
   await page.evaluate((hidden) => {
@@ -54,20 +65,17 @@ describe('on a phone', () => {
     await page.screenshot({ path: join(artifacts, 'phone-room.png') });
 
     // Everything one taps is at least 44 px tall and wide.
-    const small = await page.evaluate(() =>
-      [...document.querySelectorAll('button, a, textarea, input')]
-        .filter((el) => el.offsetParent !== null)
-        .map((el) => [el.getBoundingClientRect(), el.outerHTML.slice(0, 80)])
-        .filter(([r]) => r.width < 44 || r.height < 44)
-        .map(([r, html]) => `${Math.round(r.width)}×${Math.round(r.height)} ${html}`),
-    );
-    assert.deepEqual(small, [], 'touch targets under 44 px');
+    assert.deepEqual(await smallTargets(page), [], 'touch targets under 44 px');
 
     const drawer = page.locator('.sidebar');
     await page.getByRole('button', { name: 'Rooms and people' }).click();
     await drawer.locator('.room-link', { hasText: 'Random' }).waitFor({ state: 'visible' });
     await page.waitForTimeout(300); // the slide-in
     await page.screenshot({ path: join(artifacts, 'phone-drawer.png') });
+    await page.getByRole('button', { name: 'New room' }).click();
+    await page.locator('#room-title').waitFor();
+    assert.deepEqual(await smallTargets(page), [], 'touch targets under 44 px in the drawer');
+    await page.getByRole('button', { name: 'New room' }).click();
     await page.locator('.scrim').click({ position: { x: 340, y: 400 } });
     await eventually(() => page.locator('.chat.drawer-open').count(), 0);
 
