@@ -242,6 +242,21 @@ describe('a busy room', () => {
     await eventually(async () => (await oldest()) < before, true);
     assert.deepEqual(requests, []);
 
+    // A reader up in the history stays there while new messages arrive below.
+    const scrollTop = () => reader.page.locator('.timeline').evaluate((el) => Math.round(el.scrollTop));
+    const readingAt = await scrollTop();
+    await writer.page.evaluate(async () => {
+      const ws = new WebSocket(`ws://${location.host}/ws`);
+      await new Promise((ok) => ws.addEventListener('open', ok));
+      const acked = new Promise((ok) => ws.addEventListener('message', (e) => JSON.parse(e.data).t === 'ack' && ok()));
+      ws.send(JSON.stringify({ t: 'send', room: 'general', cid: `news${Date.now()}`, text: 'news while you read' }));
+      await acked;
+      ws.close();
+    });
+    await reader.page.locator('.lines .msg .text', { hasText: 'news while you read' }).waitFor({ state: 'attached' });
+    await reader.page.waitForTimeout(300);
+    assert.ok(Math.abs((await scrollTop()) - readingAt) < 50, `kept the place: ${readingAt} → ${await scrollTop()}`);
+
     const longTasks = await reader.page.evaluate(() => window.__longTasks);
     console.log(
       `busy room: ${drawn} of 10000 messages drawn; send→shown ${roundTrip} ms; ` +

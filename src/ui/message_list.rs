@@ -321,6 +321,9 @@ mod scrolling {
             hidden_above,
         } = window;
         let pinned = StoredValue::new(true);
+        // Where this code last scrolled the pane to: a scroll event above it is the reader
+        // moving away; one at it is only content growing below (a busy room).
+        let auto_top = StoredValue::new(0);
         // Distance from the bottom to restore after older messages are put on top.
         let anchor = StoredValue::new(None::<i32>);
         let loading = StoredValue::new(false);
@@ -330,9 +333,11 @@ mod scrolling {
             }
         };
 
-        // Another room starts at its bottom.
+        // Another room starts at its bottom. (The memo: only a change of room, not every
+        // new line, resets where the reader is.)
+        let room = Memo::new(move |_| chat.timeline.with(|t| t.room.clone()));
         Effect::new(move |_| {
-            chat.timeline.with(|t| t.room.clone());
+            room.track();
             first_drawn.set(None);
             pinned.set_value(true);
         });
@@ -386,6 +391,7 @@ mod scrolling {
                 } else if pinned.get_value() {
                     el.set_scroll_top(el.scroll_height());
                 }
+                auto_top.set_value(el.scroll_top());
             });
         });
 
@@ -395,7 +401,8 @@ mod scrolling {
                 return;
             };
             let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
-            let at_bottom = from_bottom < NEAR;
+            let moved_up = el.scroll_top() + 2 < auto_top.get_value();
+            let at_bottom = from_bottom < NEAR || (pinned.get_value() && !moved_up);
             pinned.set_value(at_bottom);
             if at_bottom {
                 // Back down: the window follows the newest lines again.
