@@ -9,10 +9,9 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 
 use crate::clients::connect_all;
-use crate::http::HttpClient;
 use crate::proc_stats;
 use crate::receive::{self, SendPlan, Shared, Tally};
-use crate::server::Server;
+use crate::server::{Server, Stage};
 use crate::Options;
 
 /// After the senders stop, how long delivery may stall before the rest counts as lost.
@@ -86,11 +85,11 @@ pub struct Fanout {
 
 impl Fanout {
     pub async fn start(options: &Options, shape: Shape, name: &str) -> Result<Fanout, String> {
-        let slugs: Vec<String> = (0..shape.rooms).map(|r| format!("bench-{r:03}")).collect();
-        let database = options.scratch.join(format!("{name}.db"));
-        crate::db::with_rooms(&database, &slugs).await?;
-        let server = Server::start(&options.server, &database, &options.server_args).await?;
-        let cookie = HttpClient::new(server.addr).guest("bench").await?;
+        let Stage {
+            slugs,
+            server,
+            cookie,
+        } = Stage::set(options, name, shape.rooms).await?;
         let rooms_of: Vec<usize> = (0..shape.rooms * shape.clients)
             .map(|i| i / shape.clients)
             .collect();

@@ -6,9 +6,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::clients::connect_all;
-use crate::http::HttpClient;
 use crate::receive::{self, Shared};
-use crate::server::Server;
+use crate::server::Stage;
 use crate::Options;
 
 #[derive(Debug, Serialize)]
@@ -23,13 +22,11 @@ pub struct Idle {
 }
 
 pub async fn idle(options: &Options) -> Result<Idle, String> {
-    let slugs: Vec<String> = (0..options.shape.rooms)
-        .map(|r| format!("bench-{r:03}"))
-        .collect();
-    let database = options.scratch.join("idle.db");
-    crate::db::with_rooms(&database, &slugs).await?;
-    let server = Server::start(&options.server, &database, &options.server_args).await?;
-    let cookie = HttpClient::new(server.addr).guest("bench").await?;
+    let Stage {
+        slugs,
+        server,
+        cookie,
+    } = Stage::set(options, "idle", options.shape.rooms).await?;
     // The baseline includes one connection's worth of first-use allocations (the runtime's
     // worker buffers, the database pools), which are no part of the per-connection cost.
     let warm = connect_all(server.addr, &cookie, &slugs, &[0], 1).await;

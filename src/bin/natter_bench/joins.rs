@@ -4,9 +4,8 @@
 use serde::Serialize;
 
 use crate::clients::connect_all;
-use crate::http::HttpClient;
 use crate::proc_stats;
-use crate::server::Server;
+use crate::server::Stage;
 use crate::Options;
 
 /// Clients connecting at once, like a crowd arriving after a restart.
@@ -27,13 +26,11 @@ pub struct Joins {
 }
 
 pub async fn joins(options: &Options) -> Result<Joins, String> {
-    let slugs: Vec<String> = (0..options.shape.rooms)
-        .map(|r| format!("bench-{r:03}"))
-        .collect();
-    let database = options.scratch.join("joins.db");
-    crate::db::with_rooms(&database, &slugs).await?;
-    let server = Server::start(&options.server, &database, &options.server_args).await?;
-    let cookie = HttpClient::new(server.addr).guest("bench").await?;
+    let Stage {
+        slugs,
+        server,
+        cookie,
+    } = Stage::set(options, "joins", options.shape.rooms).await?;
     let count = options.joins;
     let rooms_of: Vec<usize> = (0..count).map(|i| i % slugs.len()).collect();
     let before = server.sample();

@@ -131,3 +131,28 @@ async fn healthy(addr: SocketAddr) -> bool {
     let _ = tcp.read_to_end(&mut response).await;
     response.starts_with(b"HTTP/1.0 200") || response.starts_with(b"HTTP/1.1 200")
 }
+
+/// A server on a fresh database `<name>.db` with `rooms` rooms, and one guest session for
+/// every client (the lifted per-person limits make that stand for many people).
+pub struct Stage {
+    pub slugs: Vec<String>,
+    pub server: Server,
+    pub cookie: String,
+}
+
+impl Stage {
+    pub async fn set(options: &crate::Options, name: &str, rooms: usize) -> Result<Stage, String> {
+        let slugs: Vec<String> = (0..rooms).map(|r| format!("bench-{r:03}")).collect();
+        let database = options.scratch.join(format!("{name}.db"));
+        crate::db::with_rooms(&database, &slugs).await?;
+        let server = Server::start(&options.server, &database, &options.server_args).await?;
+        let cookie = crate::http::HttpClient::new(server.addr)
+            .guest("bench")
+            .await?;
+        Ok(Stage {
+            slugs,
+            server,
+            cookie,
+        })
+    }
+}
