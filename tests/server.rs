@@ -8,7 +8,7 @@ use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use natter::protocol::{ErrorCode, JoinedRoom, ServerEvent};
 use natter::server::config::Config;
-use natter::server::{app_state, router};
+use natter::server::{app_state, router, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -45,8 +45,8 @@ async fn start() -> Server {
     let state = app_state(&config).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The server's own accept loop: a WebSocket takes its TCP stream over from it.
+    tokio::spawn(serve(listener, router(state), std::future::pending()));
     Server { addr, _dir: dir }
 }
 

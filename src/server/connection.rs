@@ -1,41 +1,43 @@
 //! One WebSocket connection: authorised by its session cookie at the upgrade, welcomed,
-//! then served by a reader and a writer that share nothing but the connection's
-//! [`Outbox`].
+//! then served by one task until it closes.
 //!
-//! The writer feeds every queued frame and flushes once per batch, so a busy socket costs
-//! one write per batch rather than one per message. The reader handles the client's
-//! frames; a frame it cannot use gets an `error` event and changes nothing.
+//! The task reads the client's frames; a frame it cannot use gets an `error` event and
+//! changes nothing. It does not write what rooms publish: whoever queues a frame writes
+//! it (see [`Outbox`]). The task steps in only when the socket is full, and for the pings
+//! that keep an idle connection alive and find a dead one.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use super::guard::ClientAddr;
 use super::hub::{Conn, Hub, Visitor};
-use super::outbox::{CloseReason, Outbox, Queue, QueueBound};
+use super::outbox::{CloseReason, Outbox, QueueBound};
 use super::room::SendRequest;
 use super::state::AppState;
 use super::store::NewMessage;
+use super::websocket::{handshake, Frame, Incoming, Reader};
 use crate::protocol::{
     is_valid_client_id, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
     MAX_FRAME_BYTES,
 };
 
-/// How long a close frame may take to go out before the socket is just dropped.
+/// How long a close frame may take to go out, and then the client to close its side,
+/// before the socket is just dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// The same for a client cut off as too slow: its close frame waits behind everything
 /// already in the socket's buffers, so give it time to read them and learn why.
 const SLOW_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Bytes each socket reads at once (see [`upgrade`]).
-const READ_BUFFER: usize = 1024;
+/// Bytes read from a socket at once, at most. Client frames are small (a send is a few
+/// hundred bytes); a rare large one takes a few more reads. The buffer exists only while
+/// a frame is incomplete, so idle connections hold none.
+const READ_CHUNK: usize = 4096;
 
 /// Per-connection limits, from the server's configuration.
 #[derive(Clone, Copy, Debug)]
@@ -48,17 +50,13 @@ pub struct ConnectionLimits {
     pub idle: Duration,
 }
 
-const TOO_BIG: CloseReason = CloseReason {
-    code: 1009,
-    reason: "frame too large",
-};
-const BROKEN: CloseReason = CloseReason {
-    code: 1002,
-    reason: "protocol error",
-};
 const IDLE: CloseReason = CloseReason {
     code: 1001,
     reason: "idle timeout",
+};
+const BYE: CloseReason = CloseReason {
+    code: 1000,
+    reason: "bye",
 };
 
 /// Why a socket is refused right after the upgrade: told to the client in an `error`
@@ -67,23 +65,24 @@ type Refusal = (ErrorCode, String);
 
 /// `GET /ws`: upgrades to the live event stream, as the session in the cookie.
 pub async fn upgrade(
-    ws: WebSocketUpgrade,
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
-    headers: HeaderMap,
+    mut request: Request,
 ) -> Response {
-    let visitor = visitor(&state, &headers, addr).await;
+    let accepted = match handshake::accept(&mut request) {
+        Ok(accepted) => accepted,
+        Err(refused) => return refused,
+    };
+    let visitor = visitor(&state, request.headers(), addr).await;
     let hub = state.hub.clone();
     let limits = state.limits;
-    // A small read buffer keeps idle connections cheap: every connection holds it for
-    // good. Client frames are small (a send is a few hundred bytes); a rare large one is
-    // read in a few more calls. The write buffer is flushed once per batch anyway, and a
-    // small one bounds what a client that stops reading holds beyond its queue.
-    ws.read_buffer_size(READ_BUFFER)
-        .write_buffer_size(32 * 1024)
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| serve(socket, hub, limits, visitor))
+    tokio::spawn(async move {
+        match handshake::take_over(accepted.upgrade).await {
+            Ok((tcp, first)) => serve(tcp, &first, hub, limits, visitor).await,
+            Err(err) => tracing::warn!(%err, "websocket upgrade failed"),
+        }
+    });
+    accepted.response
 }
 
 /// Who the cookie says this is.
@@ -126,197 +125,182 @@ async fn visitor(
 }
 
 async fn serve(
-    mut socket: WebSocket,
+    tcp: TcpStream,
+    first: &[u8],
     hub: Arc<Hub>,
     limits: ConnectionLimits,
     visitor: Result<Visitor, Refusal>,
 ) {
-    // Boxed: its state lives only while greeting, instead of widening this task's future
-    // (held for the connection's whole life) by its size.
-    let Some((conn, queue)) = Box::pin(greet(&mut socket, &hub, limits, visitor)).await else {
-        return;
+    let socket = Arc::new(tcp);
+    let outbox = Outbox::new(limits.queue, socket.clone());
+    let conn = match register(&hub, visitor, outbox.clone()) {
+        Ok(conn) => conn,
+        Err((code, message)) => return refuse(&socket, &outbox, code, message).await,
     };
     tracing::debug!(conn = conn.id, name = %conn.name, "connected");
-    let (sink, stream) = socket.split();
-    let writer = tokio::spawn(write_loop(
-        sink,
-        queue,
-        conn.outbox.clone(),
-        limits.idle / 2,
-    ));
-    read_loop(stream, &hub, &conn, limits).await;
+    let welcome = ServerEvent::Welcome {
+        conn: conn.token.clone(),
+        name: conn.name.clone(),
+    };
+    // Then where every room stands, so the page's unread counts start right.
+    outbox.greet(&[welcome.encode().into(), hub.all_counts()]);
+    let mut reader = Reader::new(first, MAX_FRAME_BYTES);
+    run(&socket, &mut reader, &hub, &conn, limits).await;
+    drop(reader);
     hub.disconnect(&conn);
-    conn.outbox.close(CloseReason {
-        code: 1000,
-        reason: "bye",
-    });
-    let _ = writer.await;
-    match conn.outbox.close_reason() {
-        Some(reason) if reason.code != 1000 => {
-            tracing::info!(conn = conn.id, name = %conn.name, code = reason.code, reason = reason.reason, "connection closed");
-        }
-        _ => tracing::debug!(conn = conn.id, "disconnected"),
+    outbox.close(BYE);
+    let reason = outbox.close_reason().unwrap_or(BYE);
+    let patience = if reason == CloseReason::TOO_SLOW {
+        SLOW_CLOSE_TIMEOUT
+    } else {
+        CLOSE_TIMEOUT
+    };
+    if reason != CloseReason::LOST {
+        close(
+            &socket,
+            &outbox,
+            Frame::close(reason.code, reason.reason),
+            patience,
+        )
+        .await;
+    }
+    if reason.code != 1000 {
+        tracing::info!(conn = conn.id, name = %conn.name, code = reason.code, reason = reason.reason, "connection closed");
+    } else {
+        tracing::debug!(conn = conn.id, "disconnected");
     }
 }
 
-/// Registers the connection and sends `welcome`. On a refusal, tells the client why and
-/// closes.
-async fn greet(
-    socket: &mut WebSocket,
+/// Registers the connection with the hub.
+fn register(
     hub: &Arc<Hub>,
-    limits: ConnectionLimits,
     visitor: Result<Visitor, Refusal>,
-) -> Option<(Arc<Conn>, Queue)> {
-    let registered = visitor.and_then(|visitor| {
-        let (outbox, queue) = Outbox::new(limits.queue);
-        match hub.connect(visitor, outbox) {
-            Ok(conn) => Ok((conn, queue)),
-            Err(err @ AppError::NameTaken(_)) => Err((ErrorCode::NameTaken, err.to_string())),
-            Err(err @ AppError::BadName(_)) => Err((ErrorCode::BadName, err.to_string())),
-            Err(err @ AppError::TooManyConnections) => {
-                Err((ErrorCode::TooManyConnections, err.to_string()))
-            }
-            Err(err) => Err((ErrorCode::Unavailable, err.to_string())),
-        }
-    });
-    let (code, message) = match registered {
-        Ok((conn, queue)) => {
-            let welcome = ServerEvent::Welcome {
-                conn: conn.token.clone(),
-                name: conn.name.clone(),
-            };
-            // Then where every room stands, so the page's unread counts start right.
-            let counts = hub.all_counts();
-            let sent = async {
-                socket.feed(Message::Text(welcome.encode().into())).await?;
-                socket.send(Message::Text(counts)).await
-            };
-            if sent.await.is_err() {
-                hub.disconnect(&conn);
-                return None;
-            }
-            return Some((conn, queue));
-        }
-        Err(refusal) => refusal,
-    };
+    outbox: Outbox,
+) -> Result<Arc<Conn>, Refusal> {
+    hub.connect(visitor?, outbox).map_err(|err| match err {
+        AppError::NameTaken(_) => (ErrorCode::NameTaken, err.to_string()),
+        AppError::BadName(_) => (ErrorCode::BadName, err.to_string()),
+        AppError::TooManyConnections => (ErrorCode::TooManyConnections, err.to_string()),
+        _ => (ErrorCode::Unavailable, err.to_string()),
+    })
+}
+
+/// Tells a refused client why, in an `error` event and the close frame, without reading
+/// anything it sent.
+async fn refuse(socket: &TcpStream, outbox: &Outbox, code: ErrorCode, message: String) {
     let event = ServerEvent::Error {
         code,
         message: message.clone(),
         cid: None,
     };
-    let _ = socket.send(Message::Text(event.encode().into())).await;
-    let close = CloseFrame {
+    outbox.greet(&[event.encode().into()]);
+    outbox.close(CloseReason {
         code: 1008,
-        reason: truncate(&message, 120).into(),
-    };
-    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(close)))).await;
-    None
+        reason: "refused",
+    });
+    close(socket, outbox, Frame::close(1008, &message), CLOSE_TIMEOUT).await;
 }
 
-async fn write_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    queue: Queue,
-    outbox: Outbox,
-    ping_every: Duration,
-) {
-    // Grows while frames flow and is given back once the queue is empty: most
-    // connections are idle most of the time, and then hold no batch buffer at all.
-    let mut batch = VecDeque::new();
-    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
-    // One wait for the close, registered once rather than on every frame.
-    let closed = outbox.closed();
-    tokio::pin!(closed);
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut closed => break,
-            () = queue.next_batch(&mut batch) => {
-                let write = async {
-                    while let Some(frame) = batch.pop_front() {
-                        let len = frame.len();
-                        sink.feed(Message::Text(frame)).await?;
-                        // Counted as queued until the socket has taken it.
-                        outbox.taken(len);
-                    }
-                    sink.flush().await
-                };
-                // A client that stops reading blocks this write; its queue then fills up
-                // and `closed` fires, which must win.
-                tokio::select! {
-                    result = write => if result.is_err() { return },
-                    _ = &mut closed => break,
-                }
-                if queue.shrink_if_empty() {
-                    batch = VecDeque::new();
-                }
-            }
-            _ = ping.tick() => {
-                if sink.send(Message::Ping(Default::default())).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-    // Nothing queued goes out any more: free it now, not after the close frame's wait
-    // (up to SLOW_CLOSE_TIMEOUT behind a client that stopped reading).
-    drop(batch);
-    queue.clear();
-    if let Some(reason) = outbox.close_reason() {
-        let close = CloseFrame {
-            code: reason.code,
-            reason: reason.reason.into(),
-        };
-        let patience = if reason == CloseReason::TOO_SLOW {
-            SLOW_CLOSE_TIMEOUT
-        } else {
-            CLOSE_TIMEOUT
-        };
-        let _ = tokio::time::timeout(patience, async {
-            // When the client closed first, sending our own close fails, but the socket
-            // has queued the echo of the client's close; the flush sends it.
-            if sink.send(Message::Close(Some(close))).await.is_err() {
-                let _ = sink.flush().await;
-            }
-        })
-        .await;
-    }
-}
-
-async fn read_loop(
-    mut stream: SplitStream<WebSocket>,
+/// Serves the connection until it is closed, by either side or the server.
+async fn run(
+    socket: &TcpStream,
+    reader: &mut Reader,
     hub: &Hub,
     conn: &Conn,
     limits: ConnectionLimits,
 ) {
+    let outbox = &conn.outbox;
+    let closed = outbox.closed();
+    tokio::pin!(closed);
+    let ping_every = limits.idle / 2;
+    let mut heard = Instant::now();
+    let mut ping_at = heard + ping_every;
+    // One timer for both: pinging, and giving up on a client that answers nothing. It is
+    // moved only when it fires, not on every frame read.
+    let timer = tokio::time::sleep_until(ping_at);
+    tokio::pin!(timer);
+    // Frames that came with the upgrade request.
+    if !handle_frames(reader, hub, conn) {
+        return;
+    }
     loop {
-        let next = tokio::select! {
-            next = tokio::time::timeout(limits.idle, stream.next()) => next,
-            _ = conn.outbox.closed() => return,
-        };
-        let message = match next {
-            Err(_elapsed) => return conn.outbox.close(IDLE),
-            Ok(None) => return,
-            Ok(Some(Ok(Message::Close(_)))) => {
-                return conn.outbox.close(CloseReason {
-                    code: 1000,
-                    reason: "bye",
-                })
+        tokio::select! {
+            biased;
+            _ = &mut closed => return,
+            () = outbox.blocked() => {
+                tokio::select! {
+                    ready = socket.writable() => match ready {
+                        Ok(()) => outbox.resume(),
+                        Err(_) => return outbox.close(CloseReason::LOST),
+                    },
+                    _ = &mut closed => return,
+                }
             }
-            Ok(Some(Err(err))) => {
-                tracing::debug!(conn = conn.id, %err, "websocket read failed");
-                return conn.outbox.close(read_error_reason(&err));
+            ready = socket.readable() => {
+                if ready.is_err() {
+                    return outbox.close(CloseReason::LOST);
+                }
+                match socket.try_read_buf(reader.buffer(READ_CHUNK)) {
+                    // The client went away without a close frame.
+                    Ok(0) => return outbox.close(CloseReason::LOST),
+                    Ok(_) => {
+                        heard = Instant::now();
+                        if !handle_frames(reader, hub, conn) {
+                            return;
+                        }
+                    }
+                    Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return outbox.close(CloseReason::LOST),
+                }
             }
-            Ok(Some(Ok(message))) => message,
+            () = &mut timer => {
+                let now = Instant::now();
+                if now >= heard + limits.idle {
+                    return outbox.close(IDLE);
+                }
+                if now >= ping_at {
+                    outbox.push(&Frame::ping());
+                    ping_at = now + ping_every;
+                }
+                timer.as_mut().reset(ping_at.min(heard + limits.idle));
+            }
+        }
+    }
+}
+
+/// Handles every whole frame the reader holds. Returns false when the connection is to
+/// close.
+fn handle_frames(reader: &mut Reader, hub: &Hub, conn: &Conn) -> bool {
+    loop {
+        let incoming = match reader.next() {
+            Ok(Some(incoming)) => incoming,
+            Ok(None) => return true,
+            Err(violation) => {
+                tracing::debug!(conn = conn.id, reason = violation.reason, "bad frame");
+                conn.outbox.close(CloseReason {
+                    code: violation.code,
+                    reason: violation.reason,
+                });
+                return false;
+            }
         };
-        let refusal = match message {
-            Message::Text(text) => handle_text(hub, conn, text.as_str()),
-            Message::Binary(_) => Err(refuse(
+        let refusal = match incoming {
+            Incoming::Text(text) => handle_text(hub, conn, &text),
+            Incoming::Binary => Err(refuse_frame(
                 ErrorCode::Binary,
                 "binary frames are not used",
                 None,
             )),
-            // Pings are answered by the socket itself; any frame proves the client alive.
-            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => Ok(()),
+            Incoming::Ping(payload) => {
+                conn.outbox.push(&Frame::pong(&payload));
+                Ok(())
+            }
+            // Any frame proves the client alive.
+            Incoming::Pong => Ok(()),
+            Incoming::Close => {
+                conn.outbox.close(BYE);
+                return false;
+            }
         };
         if let Err(event) = refusal {
             conn.outbox.push(&event.encode().into());
@@ -324,9 +308,31 @@ async fn read_loop(
     }
 }
 
+/// Sends the close frame (after a frame already partly written, if any), then waits a
+/// moment for the client to close its side: dropping a socket with unread bytes resets
+/// it, and a reset can destroy the close frame before the client reads it.
+async fn close(socket: &TcpStream, outbox: &Outbox, frame: Frame, patience: Duration) {
+    let _ = tokio::time::timeout(patience, outbox.finish(frame)).await;
+    let _ = socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write);
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
+        let mut sink = [0; 512];
+        loop {
+            if socket.readable().await.is_err() {
+                return;
+            }
+            match socket.try_read(&mut sink) {
+                Ok(0) => return,
+                Err(err) if err.kind() != std::io::ErrorKind::WouldBlock => return,
+                _ => {}
+            }
+        }
+    })
+    .await;
+}
+
 fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
-    let frame =
-        ClientFrame::decode(text).map_err(|err| refuse(err.code(), &err.to_string(), None))?;
+    let frame = ClientFrame::decode(text)
+        .map_err(|err| refuse_frame(err.code(), &err.to_string(), None))?;
     match frame {
         ClientFrame::Ping => {
             conn.outbox.push(&ServerEvent::Pong.encode().into());
@@ -334,13 +340,13 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
         }
         ClientFrame::Send { room, cid, text } => {
             if !is_valid_client_id(&cid) {
-                return Err(refuse(
+                return Err(refuse_frame(
                     ErrorCode::Malformed,
                     "message ids are 8–64 characters of A-Z a-z 0-9 _ -",
                     None,
                 ));
             }
-            let fail = |code, message: &str| refuse(code, message, Some(cid.clone()));
+            let fail = |code, message: &str| refuse_frame(code, message, Some(cid.clone()));
             // Joining is not required: an outbox flushed after a reconnect holds messages
             // for rooms the tab has since left. Rooms are public either way.
             let Some(target) = hub.room(&room) else {
@@ -368,26 +374,8 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
     }
 }
 
-/// The close code for a frame the socket could not read. axum hides tungstenite's error
-/// type, so its message is all there is to go on.
-fn read_error_reason(err: &axum::Error) -> CloseReason {
-    let text = err.to_string();
-    // "Control frame too big" is a protocol violation, not a message over our limit.
-    if text.contains("Control frame") {
-        BROKEN
-    } else if text.contains("too long") || text.contains("too big") {
-        TOO_BIG
-    } else if text.contains("UTF-8") || text.contains("utf-8") {
-        CloseReason {
-            code: 1007,
-            reason: "text frame is not valid UTF-8",
-        }
-    } else {
-        BROKEN
-    }
-}
-
-fn refuse(code: ErrorCode, message: &str, cid: Option<String>) -> ServerEvent {
+/// An `error` event for a frame that changes nothing.
+fn refuse_frame(code: ErrorCode, message: &str, cid: Option<String>) -> ServerEvent {
     ServerEvent::Error {
         code,
         message: message.to_owned(),
@@ -400,12 +388,4 @@ fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
-}
-
-fn truncate(text: &str, max_bytes: usize) -> &str {
-    let mut end = text.len().min(max_bytes);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }

@@ -559,11 +559,10 @@ mod tests {
     }
 
     fn outbox() -> Outbox {
-        Outbox::new(QueueBound {
+        Outbox::detached(QueueBound {
             frames: 8,
             bytes: 1 << 16,
         })
-        .0
     }
 
     #[tokio::test]

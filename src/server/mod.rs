@@ -9,7 +9,8 @@
 //! - [`hub`]: rooms, connections and names in use; joining a room.
 //! - [`room`]: one room's subscribers, presence and message writer.
 //! - [`outbox`]: a connection's bounded outgoing queue.
-//! - [`connection`]: the WebSocket protocol loop.
+//! - [`websocket`]: the WebSocket handshake and frames.
+//! - [`connection`]: one WebSocket connection, from its upgrade to its close.
 //! - [`rate_limit`]: token buckets.
 //! - [`pwa`]: the service worker and the cache rules of the front end's files.
 
@@ -25,6 +26,7 @@ pub mod room;
 pub mod state;
 pub mod status;
 pub mod store;
+pub mod websocket;
 
 use std::future::Future;
 use std::pin::pin;
@@ -239,9 +241,8 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole HTTP surface: pages, server functions, `/ws`, `/healthz` and static files.
-/// Serve it with [`serve`], or with connection info
-/// (`into_make_service_with_connect_info::<SocketAddr>`): limits per address need the
-/// client's address.
+/// Serve it with [`serve`]: a WebSocket takes its TCP stream over from hyper, which only
+/// the connections `serve` makes allow.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();

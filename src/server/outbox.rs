@@ -1,21 +1,32 @@
-//! A connection's outgoing queue: bounded by count and by bytes, shared by everything that
-//! pushes to the socket.
+//! A connection's outgoing queue, bounded by count and by bytes, and the socket it
+//! drains into.
 //!
-//! Producers (rooms, the hub) never wait on a client: [`Outbox::push`] either queues the
-//! frame at once or, when the queue is full, cuts the connection off. The client then
-//! reconnects and catches up from history, and nobody else in the room is slowed down.
+//! Producers (rooms, the hub) never wait on a client: a frame is queued at once or, when
+//! the queue is full, the connection is cut off. The client then reconnects and catches
+//! up from history, and nobody else in the room is slowed down.
+//!
+//! Whoever queues a frame also writes it, when the socket is free: a room that has just
+//! stored a batch writes it to each subscriber's socket with one non-blocking write,
+//! instead of waking fifty connection tasks to do so. One writer at a time holds the
+//! socket's write side (the `writing` claim); the others only queue, and the holder
+//! writes their frames too before letting go. No lock is held during a write. When a
+//! socket takes less than it was offered, the connection's own task waits until it can
+//! take more (see [`Outbox::blocked`]).
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use axum::extract::ws::Utf8Bytes;
+use tokio::io::Interest;
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// One encoded event. Cloning shares the bytes, so a room encodes an event once for all
-/// its members.
-pub type Frame = Utf8Bytes;
+pub use super::websocket::Frame;
+
+/// Frames written with one system call, at most.
+const FRAMES_PER_WRITE: usize = 32;
 
 /// Why the server closed a connection, sent to the client in the close frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +44,12 @@ impl CloseReason {
         code: 1001,
         reason: "server shutting down",
     };
+    /// The socket failed: nothing more can be sent, not even a close frame (1006 is
+    /// never sent on the wire, RFC 6455 §7.4.1).
+    pub const LOST: CloseReason = CloseReason {
+        code: 1006,
+        reason: "connection lost",
+    };
 }
 
 #[derive(Clone)]
@@ -40,26 +57,37 @@ pub struct Outbox {
     inner: Arc<Inner>,
 }
 
-/// The writer's end of an [`Outbox`].
-pub struct Queue {
-    inner: Arc<Inner>,
-}
-
 struct Inner {
-    /// A plain deque rather than a channel: it holds no memory while empty, and most
-    /// connections are idle most of the time (a channel keeps a block of slots per
-    /// connection for good).
-    frames: Mutex<VecDeque<Frame>>,
-    /// Wakes the writer after a push.
-    ready: Notify,
-    /// Bytes queued and not yet taken by the writer; at most `bound.bytes`.
+    pending: Mutex<Pending>,
+    /// None for an outbox that only queues (tests).
+    socket: Option<Arc<TcpStream>>,
+    /// Tells the connection's task that the socket is full.
+    blocked: Notify,
+    /// Bytes queued and not yet written; at most `bound.bytes`.
     bytes: AtomicUsize,
     bound: QueueBound,
     closed: CancellationToken,
-    /// The same as `closed.is_cancelled()`, without the token's lock: `push` asks on
+    /// The same as `closed.is_cancelled()`, without the token's lock: `queue` asks on
     /// every frame.
     is_closed: AtomicBool,
     reason: OnceLock<CloseReason>,
+}
+
+/// A plain deque rather than a channel: it holds no memory while empty, and most
+/// connections are idle most of the time (a channel keeps a block of slots per
+/// connection for good).
+#[derive(Default)]
+struct Pending {
+    frames: VecDeque<Frame>,
+    /// Bytes of the front frame already written.
+    written: usize,
+    /// Someone is writing; frames queued meanwhile go out with them.
+    writing: bool,
+    /// The socket took less than it was offered: only the connection's task writes,
+    /// once the socket can take more.
+    blocked: bool,
+    /// Nothing is written until the connection's greeting is queued first.
+    held: bool,
 }
 
 /// How much one connection may have queued.
@@ -70,31 +98,51 @@ pub struct QueueBound {
 }
 
 impl Outbox {
-    /// A queue within `bound`, and its receiving end for the socket writer, which must
-    /// report what it takes with [`Outbox::taken`].
-    pub fn new(bound: QueueBound) -> (Outbox, Queue) {
-        let inner = Arc::new(Inner {
-            frames: Mutex::new(VecDeque::new()),
-            ready: Notify::new(),
-            bytes: AtomicUsize::new(0),
-            bound: QueueBound {
-                frames: bound.frames.max(1),
-                bytes: bound.bytes,
-            },
-            closed: CancellationToken::new(),
-            is_closed: AtomicBool::new(false),
-            reason: OnceLock::new(),
-        });
-        (
-            Outbox {
-                inner: inner.clone(),
-            },
-            Queue { inner },
-        )
+    /// The queue of a connection on `socket`. It writes nothing until [`Outbox::greet`].
+    pub fn new(bound: QueueBound, socket: Arc<TcpStream>) -> Outbox {
+        Outbox::build(bound, Some(socket))
     }
 
-    /// Queues `frame` without waiting. Returns false when the connection is (now) closed.
+    /// A queue with no socket, whose frames stay queued (for tests).
+    pub fn detached(bound: QueueBound) -> Outbox {
+        Outbox::build(bound, None)
+    }
+
+    fn build(bound: QueueBound, socket: Option<Arc<TcpStream>>) -> Outbox {
+        Outbox {
+            inner: Arc::new(Inner {
+                pending: Mutex::new(Pending {
+                    held: true,
+                    ..Pending::default()
+                }),
+                socket,
+                blocked: Notify::new(),
+                bytes: AtomicUsize::new(0),
+                bound: QueueBound {
+                    frames: bound.frames.max(1),
+                    bytes: bound.bytes,
+                },
+                closed: CancellationToken::new(),
+                is_closed: AtomicBool::new(false),
+                reason: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// Queues `frame` and writes what is queued if the socket is free. Returns false
+    /// when the connection is (now) closed. Never call it holding a lock: use
+    /// [`Outbox::queue`] there, and [`Outbox::send`] after letting go.
     pub fn push(&self, frame: &Frame) -> bool {
+        let queued = self.queue(frame);
+        if queued {
+            self.send();
+        }
+        queued
+    }
+
+    /// Queues `frame` without writing it. Returns false when the connection is (now)
+    /// closed.
+    pub fn queue(&self, frame: &Frame) -> bool {
         if self.inner.is_closed.load(Ordering::Relaxed) {
             return false;
         }
@@ -103,10 +151,10 @@ impl Outbox {
         // One frame always fits, however big, so a lone large event is never a reason.
         let too_many_bytes = queued > self.inner.bound.bytes && queued > len;
         let fits = !too_many_bytes && {
-            let mut frames = self.inner.frames();
-            let fits = frames.len() < self.inner.bound.frames;
+            let mut pending = self.inner.pending();
+            let fits = pending.frames.len() < self.inner.bound.frames;
             if fits {
-                frames.push_back(frame.clone());
+                pending.frames.push_back(frame.clone());
             }
             fits
         };
@@ -115,13 +163,28 @@ impl Outbox {
             self.close(CloseReason::TOO_SLOW);
             return false;
         }
-        self.inner.ready.notify_one();
         true
     }
 
-    /// The writer handed `len` bytes of queued frames to the socket.
-    pub fn taken(&self, len: usize) {
-        self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
+    /// Writes what is queued, unless someone else is writing (they will write it) or the
+    /// socket is full (the connection's task will).
+    pub fn send(&self) {
+        if self.claim() {
+            self.write_queued();
+        }
+    }
+
+    /// Puts `first` ahead of everything queued so far and starts writing.
+    pub fn greet(&self, first: &[Frame]) {
+        {
+            let mut pending = self.inner.pending();
+            for frame in first.iter().rev() {
+                self.inner.bytes.fetch_add(frame.len(), Ordering::Relaxed);
+                pending.frames.push_front(frame.clone());
+            }
+            pending.held = false;
+        }
+        self.send();
     }
 
     /// Asks the connection to close; the first reason given wins.
@@ -140,98 +203,302 @@ impl Outbox {
     pub fn close_reason(&self) -> Option<CloseReason> {
         self.inner.reason.get().copied()
     }
-}
 
-impl Queue {
-    /// Waits until frames are queued, then moves all of them into `batch`, which must be
-    /// empty. Cancel-safe: nothing is taken until it returns.
-    pub async fn next_batch(&self, batch: &mut VecDeque<Frame>) {
-        debug_assert!(batch.is_empty());
+    /// Resolves once the socket is full with frames still queued: the connection's task
+    /// then waits for it to drain and calls [`Outbox::resume`].
+    pub async fn blocked(&self) {
         loop {
+            let notified = self.inner.blocked.notified();
+            if self.inner.pending().blocked {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// The socket can take more: writes what is queued.
+    pub fn resume(&self) {
+        {
+            let mut pending = self.inner.pending();
+            if !pending.blocked {
+                return;
+            }
+            pending.blocked = false;
+            pending.writing = true;
+        }
+        self.write_queued();
+    }
+
+    /// Drops everything queued but a frame already partly written, which must be
+    /// finished for the stream to stay whole, and queues `last` (a close frame). Then
+    /// writes until it is all out; [`Outbox::close`] must have been called.
+    pub async fn finish(&self, last: Frame) {
+        let Some(socket) = self.inner.socket.clone() else {
+            return;
+        };
+        {
+            let mut pending = self.inner.pending();
+            let started = (pending.written > 0).then(|| pending.frames.pop_front());
+            pending.frames = started.flatten().into_iter().collect();
+            pending.frames.push_back(last);
+            pending.held = false;
+        }
+        loop {
+            let state = {
+                let pending = self.inner.pending();
+                (pending.frames.is_empty(), pending.writing, pending.blocked)
+            };
+            match state {
+                (true, false, _) => return,
+                (_, _, true) => {
+                    if socket.writable().await.is_err() {
+                        return;
+                    }
+                    self.resume();
+                }
+                // Another writer is in the middle of a write: it will write the close
+                // frame too, or find the socket full.
+                (_, true, false) => tokio::time::sleep(std::time::Duration::from_millis(1)).await,
+                (false, false, false) => self.send(),
+            }
+            if self.close_reason() == Some(CloseReason::LOST) {
+                return;
+            }
+        }
+    }
+
+    /// Takes the write claim, if writing is up to us.
+    fn claim(&self) -> bool {
+        if self.inner.socket.is_none() {
+            return false;
+        }
+        let mut pending = self.inner.pending();
+        let free = !(pending.writing || pending.blocked || pending.held);
+        let claimed = free && !pending.frames.is_empty();
+        if claimed {
+            pending.writing = true;
+        }
+        claimed
+    }
+
+    /// Writes queued frames until the queue is empty or the socket is full; the caller
+    /// holds the write claim, which this gives back.
+    fn write_queued(&self) {
+        let Some(socket) = self.inner.socket.as_deref() else {
+            return;
+        };
+        // Copies of the front frames (shared bytes: the content is not copied), so no
+        // lock is held while writing; they stay queued until written.
+        let mut batch: [Option<Frame>; FRAMES_PER_WRITE] = Default::default();
+        let Some(mut skip) = take_batch(&mut self.inner.pending(), &mut batch) else {
+            return;
+        };
+        loop {
+            let mut slices = [IoSlice::new(&[]); FRAMES_PER_WRITE];
+            let mut count = 0;
+            let mut offered = 0;
+            for (slice, frame) in slices
+                .iter_mut()
+                .zip(batch.iter().map_while(Option::as_ref))
             {
-                let mut frames = self.inner.frames();
-                if !frames.is_empty() {
-                    // The emptied batch goes back as the queue: no copying, no allocation.
-                    std::mem::swap(&mut *frames, batch);
-                    return;
+                let bytes = &frame.as_bytes()[if count == 0 { skip } else { 0 }..];
+                *slice = IoSlice::new(bytes);
+                offered += bytes.len();
+                count += 1;
+            }
+            // sendmsg rather than writev: a socket needs none of the file layer's work.
+            let result = socket.try_io(Interest::WRITABLE, || {
+                socket2::SockRef::from(socket).send_vectored(&slices[..count])
+            });
+            let mut pending = self.inner.pending();
+            match result {
+                Ok(n) => {
+                    self.advance(&mut pending, n);
+                    if n < offered {
+                        break block(pending);
+                    }
+                    match take_batch(&mut pending, &mut batch) {
+                        Some(next) => skip = next,
+                        None => return,
+                    }
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break block(pending),
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    pending.frames = VecDeque::new();
+                    pending.writing = false;
+                    drop(pending);
+                    return self.close(CloseReason::LOST);
                 }
             }
-            self.inner.ready.notified().await;
         }
+        // The socket is full: the connection's task waits for it to drain.
+        self.inner.blocked.notify_one();
     }
 
-    /// Drops every queued frame: the connection is closing.
-    pub fn clear(&self) {
-        *self.inner.frames() = VecDeque::new();
-    }
-
-    /// Gives back the queue's memory if it is empty; returns whether it was.
-    pub fn shrink_if_empty(&self) -> bool {
-        let mut frames = self.inner.frames();
-        let empty = frames.is_empty();
-        if empty {
-            *frames = VecDeque::new();
+    /// `n` more bytes are on their way: drops the frames they finish.
+    fn advance(&self, pending: &mut Pending, mut n: usize) {
+        while n > 0 {
+            let Some(front) = pending.frames.front() else {
+                break;
+            };
+            let left = front.len() - pending.written;
+            if n < left {
+                pending.written += n;
+                break;
+            }
+            n -= left;
+            let len = front.len();
+            pending.frames.pop_front();
+            pending.written = 0;
+            self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
         }
-        empty
+        if pending.frames.is_empty() && pending.frames.capacity() > 0 {
+            // Give the memory back: most connections are idle most of the time.
+            pending.frames = VecDeque::new();
+        }
     }
 
     #[cfg(test)]
     fn try_take(&self) -> Option<Frame> {
-        self.inner.frames().pop_front()
+        let frame = self.inner.pending().frames.pop_front()?;
+        self.inner.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
+        Some(frame)
     }
 }
 
+/// Fills `batch` with the front frames. Gives the write claim back and returns None when
+/// there are none; else returns how much of the first is written already.
+fn take_batch(pending: &mut Pending, batch: &mut [Option<Frame>]) -> Option<usize> {
+    if pending.frames.is_empty() {
+        pending.writing = false;
+        return None;
+    }
+    let mut frames = pending.frames.iter();
+    for slot in batch {
+        *slot = frames.next().cloned();
+    }
+    Some(pending.written)
+}
+
+fn block(mut pending: MutexGuard<'_, Pending>) {
+    pending.writing = false;
+    pending.blocked = true;
+}
+
 impl Inner {
-    fn frames(&self) -> MutexGuard<'_, VecDeque<Frame>> {
-        // Pushing or swapping cannot panic halfway; the deque is always whole.
-        self.frames.lock().unwrap_or_else(|p| p.into_inner())
+    fn pending(&self) -> MutexGuard<'_, Pending> {
+        // Queue operations cannot panic halfway; the queue is always whole.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn text(s: &str) -> Frame {
+        Frame::text(s)
+    }
 
     #[test]
     fn a_full_queue_cuts_the_connection_off() {
-        let (outbox, rx) = Outbox::new(QueueBound {
+        let outbox = Outbox::detached(QueueBound {
             frames: 2,
             bytes: 1 << 20,
         });
-        let frame = Frame::from("x");
-        assert!(outbox.push(&frame));
-        assert!(outbox.push(&frame));
+        assert!(outbox.push(&text("x")));
+        assert!(outbox.push(&text("x")));
         assert_eq!(outbox.close_reason(), None);
-        assert!(!outbox.push(&frame), "third frame does not fit");
+        assert!(!outbox.push(&text("x")), "third frame does not fit");
         assert_eq!(outbox.close_reason(), Some(CloseReason::TOO_SLOW));
-        assert_eq!(rx.try_take().unwrap().as_str(), "x");
+        assert_eq!(outbox.try_take(), Some(text("x")));
     }
 
     #[test]
     fn too_many_bytes_cut_the_connection_off() {
-        let (outbox, rx) = Outbox::new(QueueBound {
+        // Each frame is 7 bytes on the wire.
+        let outbox = Outbox::detached(QueueBound {
             frames: 100,
-            bytes: 10,
+            bytes: 15,
         });
-        let frame = Frame::from("12345");
+        let frame = text("12345");
         assert!(outbox.push(&frame));
         assert!(outbox.push(&frame));
-        // The writer takes one: room for one more.
-        let first = rx.try_take().unwrap();
-        outbox.taken(first.len());
+        // One is written: room for one more.
+        outbox.try_take().unwrap();
         assert!(outbox.push(&frame));
         assert_eq!(outbox.close_reason(), None);
-        assert!(!outbox.push(&frame), "eleven bytes do not fit in ten");
+        assert!(!outbox.push(&frame), "21 bytes do not fit in 15");
         assert_eq!(outbox.close_reason(), Some(CloseReason::TOO_SLOW));
     }
 
     #[test]
     fn one_large_frame_always_fits() {
-        let (outbox, _rx) = Outbox::new(QueueBound {
+        let outbox = Outbox::detached(QueueBound {
             frames: 100,
             bytes: 10,
         });
-        assert!(outbox.push(&Frame::from("x".repeat(50))));
+        assert!(outbox.push(&text(&"x".repeat(50))));
         assert_eq!(outbox.close_reason(), None);
+    }
+
+    async fn socket_pair() -> (Arc<TcpStream>, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap());
+        let (client, accepted) = tokio::join!(client, listener.accept());
+        (Arc::new(accepted.unwrap().0), client.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_greeting_goes_first_and_a_full_socket_loses_nothing() {
+        let (server, mut client) = socket_pair().await;
+        let outbox = Outbox::new(
+            QueueBound {
+                frames: 100_000,
+                bytes: 1 << 30,
+            },
+            server,
+        );
+        // Queued before the greeting: held back until it is out.
+        assert!(outbox.push(&text("early")));
+        outbox.greet(&[text("welcome")]);
+        // Far more than the socket buffers hold while nobody reads.
+        let big = "y".repeat(64 * 1024);
+        let count = 200;
+        for _ in 0..count {
+            assert!(outbox.push(&text(&big)));
+        }
+        let writer = {
+            let outbox = outbox.clone();
+            tokio::spawn(async move {
+                let socket = outbox.inner.socket.clone().unwrap();
+                while outbox.inner.bytes.load(Ordering::Relaxed) > 0 {
+                    tokio::select! {
+                        () = outbox.blocked() => {
+                            socket.writable().await.unwrap();
+                            outbox.resume();
+                        }
+                        () = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
+                    }
+                }
+            })
+        };
+        let want = [
+            Frame::text("welcome").as_bytes(),
+            Frame::text("early").as_bytes(),
+        ]
+        .concat();
+        let mut got = vec![0; want.len()];
+        client.read_exact(&mut got).await.unwrap();
+        assert_eq!(got, want);
+        let frame = text(&big);
+        let mut got = vec![0; frame.len()];
+        for _ in 0..count {
+            client.read_exact(&mut got).await.unwrap();
+            assert_eq!(got, frame.as_bytes());
+        }
+        writer.await.unwrap();
     }
 }

@@ -145,6 +145,7 @@ impl Room {
     /// Adds a subscriber and returns the seq it starts after: every message with a higher
     /// seq will be pushed to it. Announces the user when this is their first tab here.
     pub fn subscribe(&self, member: Member<'_>) -> Seq {
+        let mut recipients = Vec::new();
         let mut live = self.live();
         live.subscribers.insert(member.conn, member.outbox.clone());
         let presence = live
@@ -161,10 +162,14 @@ impl Room {
                 seq: live.published,
                 name: member.name.to_owned(),
             };
-            live.broadcast(&event.encode().into());
+            live.queue_all(&event.encode().into());
+            recipients = live.recipients();
             self.mark_changed();
         }
-        live.published
+        let published = live.published;
+        drop(live);
+        send_all(&recipients);
+        published
     }
 
     /// Stops pushing events to `conn`. Returns whether it was subscribed; if so, the
@@ -183,6 +188,7 @@ impl Room {
         let Some(presence) = live.present.get_mut(&key) else {
             return;
         };
+        let mut recipients = Vec::new();
         presence.tabs -= 1;
         if presence.tabs == 0 {
             let name = live
@@ -195,9 +201,12 @@ impl Room {
                 seq: live.published,
                 name,
             };
-            live.broadcast(&event.encode().into());
+            live.queue_all(&event.encode().into());
+            recipients = live.recipients();
             self.mark_changed();
         }
+        drop(live);
+        send_all(&recipients);
     }
 
     /// Hands a message to the writer. Fails at once, rather than waiting, when the room's
@@ -208,28 +217,39 @@ impl Room {
             .map_err(|_| ErrorCode::Unavailable)
     }
 
-    /// Pushes a newly stored message to every subscriber. Its sender learns it is stored
+    /// Sends newly stored messages to every subscriber, in seq order. Each subscriber's
+    /// socket gets the whole batch in one write. A sender learns its message is stored
     /// from that same event or, when not subscribed, from an `ack`.
-    fn publish(&self, msg: ChatMessage, from: ConnId, reply: &Outbox) {
-        let (seq, cid) = (msg.seq, msg.cid.clone());
+    fn publish(&self, stored: Vec<(ChatMessage, ConnId, Outbox)>) {
+        let mut unconfirmed = Vec::with_capacity(stored.len());
         // Encoded once, outside the lock; every subscriber gets the same bytes.
-        let frame: Frame = ServerEvent::Message {
-            room: self.record.slug.clone(),
-            msg,
-        }
-        .encode()
-        .into();
-        let sender_subscribed = {
+        let frames: Vec<(Seq, Frame)> = stored
+            .into_iter()
+            .map(|(msg, from, reply)| {
+                let seq = msg.seq;
+                unconfirmed.push((from, reply, msg.cid.clone(), seq));
+                let event = ServerEvent::Message {
+                    room: self.record.slug.clone(),
+                    msg,
+                };
+                (seq, event.encode().into())
+            })
+            .collect();
+        let recipients = {
             let mut live = self.live();
-            live.published = seq;
-            live.broadcast(&frame);
-            live.subscribers.contains_key(&from)
+            for (seq, frame) in &frames {
+                live.published = *seq;
+                live.queue_all(frame);
+            }
+            unconfirmed.retain(|(from, ..)| !live.subscribers.contains_key(from));
+            live.recipients()
         };
-        // Readers elsewhere count it as unread.
+        // Readers elsewhere count them as unread.
         self.mark_changed();
-        if !sender_subscribed {
-            self.ack(reply, cid, seq);
+        for (_, reply, cid, seq) in unconfirmed {
+            self.ack(&reply, cid, seq);
         }
+        send_all(&recipients);
     }
 
     fn ack(&self, reply: &Outbox, cid: String, seq: Seq) {
@@ -258,12 +278,25 @@ fn presence_key(user: &str, name: &str) -> String {
 }
 
 impl Live {
-    /// Queues `frame` for every subscriber. Never blocks: a full queue cuts that one
-    /// subscriber off, and its connection task cleans up.
-    fn broadcast(&self, frame: &Frame) {
+    /// Queues `frame` for every subscriber, to be sent once the lock is let go (see
+    /// [`send_all`]). Never blocks: a full queue cuts that one subscriber off, and its
+    /// connection task cleans up.
+    fn queue_all(&self, frame: &Frame) {
         for outbox in self.subscribers.values() {
-            outbox.push(frame);
+            outbox.queue(frame);
         }
+    }
+
+    fn recipients(&self) -> Vec<Outbox> {
+        self.subscribers.values().cloned().collect()
+    }
+}
+
+/// Writes what was queued for `recipients`, outside the room's lock: a socket write is
+/// never made while holding it.
+fn send_all(recipients: &[Outbox]) {
+    for outbox in recipients {
+        outbox.send();
     }
 }
 
@@ -281,10 +314,11 @@ async fn run_writer(
         // Nothing is published before the commit: a confirmed message survives a crash.
         match store.append(room.record.id, &batch).await {
             Ok(outcomes) => {
+                let mut stored = Vec::with_capacity(outcomes.len());
                 for ((new, (from, reply)), outcome) in batch.into_iter().zip(senders).zip(outcomes)
                 {
                     match outcome {
-                        Appended::Stored(seq) => room.publish(
+                        Appended::Stored(seq) => stored.push((
                             ChatMessage {
                                 seq,
                                 cid: new.cid,
@@ -293,13 +327,14 @@ async fn run_writer(
                                 at_ms: new.at_ms,
                             },
                             from,
-                            &reply,
-                        ),
+                            reply,
+                        )),
                         // A retry of a message the room already has (and has published):
                         // confirm it to the sender only.
                         Appended::Duplicate(msg) => room.ack(&reply, msg.cid, msg.seq),
                     }
                 }
+                room.publish(stored);
             }
             Err(err) => {
                 tracing::error!(room = %room.record.slug, %err, "storing messages failed");
