@@ -12,6 +12,7 @@ use std::time::Duration;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use bytes::Bytes;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -78,7 +79,7 @@ pub async fn upgrade(
     let limits = state.limits;
     tokio::spawn(async move {
         match handshake::take_over(accepted.upgrade).await {
-            Ok((tcp, first)) => serve(tcp, &first, hub, limits, visitor).await,
+            Ok((tcp, first)) => serve(tcp, first, hub, limits, visitor).await,
             Err(err) => tracing::warn!(%err, "websocket upgrade failed"),
         }
     });
@@ -126,11 +127,14 @@ async fn visitor(
 
 async fn serve(
     tcp: TcpStream,
-    first: &[u8],
+    first: Bytes,
     hub: Arc<Hub>,
     limits: ConnectionLimits,
     visitor: Result<Visitor, Refusal>,
 ) {
+    // A copy: `first` may be a slice of hyper's whole read buffer, kept alive by it.
+    let mut reader = Reader::new(&first, MAX_FRAME_BYTES);
+    drop(first);
     let socket = Arc::new(tcp);
     let outbox = Outbox::new(limits.queue, socket.clone());
     let conn = match register(&hub, visitor, outbox.clone()) {
@@ -144,7 +148,6 @@ async fn serve(
     };
     // Then where every room stands, so the page's unread counts start right.
     outbox.greet(&[welcome.encode().into(), hub.all_counts()]);
-    let mut reader = Reader::new(first, MAX_FRAME_BYTES);
     run(&socket, &mut reader, &hub, &conn, limits).await;
     drop(reader);
     hub.disconnect(&conn);
