@@ -275,7 +275,7 @@ async fn run(
 /// close.
 fn handle_frames(reader: &mut Reader, hub: &Hub, conn: &Conn) -> bool {
     loop {
-        let incoming = match reader.next() {
+        let incoming = match reader.next_message() {
             Ok(Some(incoming)) => incoming,
             Ok(None) => return true,
             Err(violation) => {

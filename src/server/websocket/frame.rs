@@ -154,7 +154,7 @@ impl Reader {
     }
 
     /// The next whole message or control frame, if the bytes for one are here.
-    pub fn next(&mut self) -> Result<Option<Incoming>, Violation> {
+    pub fn next_message(&mut self) -> Result<Option<Incoming>, Violation> {
         loop {
             let Some((head, payload)) = self.frame()? else {
                 self.compact();
@@ -320,7 +320,7 @@ mod tests {
         let mut reader = Reader::new(bytes, 64 * 1024);
         let mut out = Vec::new();
         loop {
-            match reader.next() {
+            match reader.next_message() {
                 Ok(Some(incoming)) => out.push(Ok(incoming)),
                 Ok(None) => return out,
                 Err(violation) => {
@@ -378,7 +378,7 @@ mod tests {
             let mut got = Vec::new();
             for chunk in bytes.chunks(step) {
                 reader.buffer(chunk.len()).extend_from_slice(chunk);
-                while let Some(incoming) = reader.next().unwrap() {
+                while let Some(incoming) = reader.next_message().unwrap() {
                     got.push(incoming);
                 }
             }

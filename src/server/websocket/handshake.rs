@@ -21,6 +21,8 @@ pub struct Accepted {
 /// Checks `request` is a WebSocket upgrade this server speaks. A refusal is a `400`
 /// saying why (browsers show a failed upgrade only as a failed socket, but a person with
 /// `curl` deserves a reason).
+// The refusal is as big as the acceptance, and as rare as a broken client.
+#[allow(clippy::result_large_err)]
 pub fn accept(request: &mut Request) -> Result<Accepted, Response> {
     let headers = request.headers();
     if !has_token(headers, header::CONNECTION, "upgrade")
