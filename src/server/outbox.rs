@@ -27,6 +27,9 @@ pub use super::websocket::Frame;
 
 /// Frames written with one system call, at most.
 const FRAMES_PER_WRITE: usize = 32;
+/// Queue slots an empty queue keeps (128 bytes): a quiet socket that gets a message now
+/// and then should not allocate and free its queue for each one.
+const KEPT_SLOTS: usize = 4;
 
 /// Why the server closed a connection, sent to the client in the close frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -133,44 +136,49 @@ impl Outbox {
     /// when the connection is (now) closed. Never call it holding a lock: use
     /// [`Outbox::queue`] there, and [`Outbox::send`] after letting go.
     pub fn push(&self, frame: &Frame) -> bool {
-        let queued = self.queue(frame);
-        if queued {
-            self.send();
+        let Some(mut pending) = self.enqueue(frame) else {
+            return false;
+        };
+        if self.claim(&mut pending) {
+            self.write_queued(pending);
         }
-        queued
+        true
     }
 
     /// Queues `frame` without writing it. Returns false when the connection is (now)
     /// closed.
     pub fn queue(&self, frame: &Frame) -> bool {
+        self.enqueue(frame).is_some()
+    }
+
+    /// Queues `frame`; returns the queue, still locked, unless the connection is (now)
+    /// closed.
+    fn enqueue(&self, frame: &Frame) -> Option<MutexGuard<'_, Pending>> {
         if self.inner.is_closed.load(Ordering::Relaxed) {
-            return false;
+            return None;
         }
         let len = frame.len();
         let queued = self.inner.bytes.fetch_add(len, Ordering::Relaxed) + len;
         // One frame always fits, however big, so a lone large event is never a reason.
         let too_many_bytes = queued > self.inner.bound.bytes && queued > len;
-        let fits = !too_many_bytes && {
+        if !too_many_bytes {
             let mut pending = self.inner.pending();
-            let fits = pending.frames.len() < self.inner.bound.frames;
-            if fits {
+            if pending.frames.len() < self.inner.bound.frames {
                 pending.frames.push_back(frame.clone());
+                return Some(pending);
             }
-            fits
-        };
-        if !fits {
-            self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
-            self.close(CloseReason::TOO_SLOW);
-            return false;
         }
-        true
+        self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
+        self.close(CloseReason::TOO_SLOW);
+        None
     }
 
     /// Writes what is queued, unless someone else is writing (they will write it) or the
     /// socket is full (the connection's task will).
     pub fn send(&self) {
-        if self.claim() {
-            self.write_queued();
+        let mut pending = self.inner.pending();
+        if self.claim(&mut pending) {
+            self.write_queued(pending);
         }
     }
 
@@ -218,15 +226,13 @@ impl Outbox {
 
     /// The socket can take more: writes what is queued.
     pub fn resume(&self) {
-        {
-            let mut pending = self.inner.pending();
-            if !pending.blocked {
-                return;
-            }
-            pending.blocked = false;
-            pending.writing = true;
+        let mut pending = self.inner.pending();
+        if !pending.blocked {
+            return;
         }
-        self.write_queued();
+        pending.blocked = false;
+        pending.writing = true;
+        self.write_queued(pending);
     }
 
     /// Drops everything queued but a frame already partly written, which must be
@@ -268,11 +274,10 @@ impl Outbox {
     }
 
     /// Takes the write claim, if writing is up to us.
-    fn claim(&self) -> bool {
+    fn claim(&self, pending: &mut Pending) -> bool {
         if self.inner.socket.is_none() {
             return false;
         }
-        let mut pending = self.inner.pending();
         let free = !(pending.writing || pending.blocked || pending.held);
         let claimed = free && !pending.frames.is_empty();
         if claimed {
@@ -282,17 +287,19 @@ impl Outbox {
     }
 
     /// Writes queued frames until the queue is empty or the socket is full; the caller
-    /// holds the write claim, which this gives back.
-    fn write_queued(&self) {
+    /// holds the write claim, which this gives back, and the lock, which is let go
+    /// before writing.
+    fn write_queued(&self, mut pending: MutexGuard<'_, Pending>) {
         let Some(socket) = self.inner.socket.as_deref() else {
             return;
         };
         // Copies of the front frames (shared bytes: the content is not copied), so no
         // lock is held while writing; they stay queued until written.
         let mut batch: [Option<Frame>; FRAMES_PER_WRITE] = Default::default();
-        let Some(mut skip) = take_batch(&mut self.inner.pending(), &mut batch) else {
+        let Some(mut skip) = take_batch(&mut pending, &mut batch) else {
             return;
         };
+        drop(pending);
         loop {
             let mut slices = [IoSlice::new(&[]); FRAMES_PER_WRITE];
             let mut count = 0;
@@ -353,7 +360,7 @@ impl Outbox {
             pending.written = 0;
             self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
         }
-        if pending.frames.is_empty() && pending.frames.capacity() > 0 {
+        if pending.frames.is_empty() && pending.frames.capacity() > KEPT_SLOTS {
             // Give the memory back: most connections are idle most of the time.
             pending.frames = VecDeque::new();
         }
