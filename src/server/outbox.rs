@@ -163,6 +163,12 @@ impl Outbox {
         let too_many_bytes = queued > self.inner.bound.bytes && queued > len;
         if !too_many_bytes {
             let mut pending = self.inner.pending();
+            // Asked again under the lock: once the connection's task has queued the close
+            // frame (holding it), nothing may follow.
+            if self.inner.is_closed.load(Ordering::Relaxed) {
+                self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
+                return None;
+            }
             if pending.frames.len() < self.inner.bound.frames {
                 pending.frames.push_back(frame.clone());
                 return Some(pending);
