@@ -59,7 +59,7 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
             <div
                 class="chat"
                 class:drawer-open=move || chat.drawer_open.get()
-                data-status=move || format!("{:?}", chat.status.get()).to_lowercase()
+                data-status=move || chat.status.get().as_str()
                 on:touchstart=touch_start
                 on:touchend=touch_end
             >
