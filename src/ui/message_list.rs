@@ -139,9 +139,13 @@ pub fn MessageList() -> impl IntoView {
                 >
                     {render_row(row)}
                 </For>
-                <For each=pending key=|p| (p.cid.clone(), p.error.clone()) let:p>
-                    <PendingLine pending=p/>
-                </For>
+                // Few at a time: redrawn in place, like the sidebar's lists.
+                {move || {
+                    pending()
+                        .into_iter()
+                        .map(|pending| view! { <PendingLine pending/> })
+                        .collect::<Vec<_>>()
+                }}
             </ol>
             </div>
         </div>

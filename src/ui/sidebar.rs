@@ -32,12 +32,16 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
                 <Show when=move || adding.get()>
                     <NewRoomForm adding/>
                 </Show>
+                // Short lists, redrawn in place rather than keyed: every such list shares
+                // one `Vec<AnyView>` renderer, where each `For` would add its own code.
                 <ul>
-                    <For
-                        each=move || chat.rooms.get()
-                        key=|room| room.slug.clone()
-                        children=move |room| view! { <RoomLink room current/> }
-                    />
+                    {move || {
+                        chat.rooms
+                            .get()
+                            .into_iter()
+                            .map(|room| view! { <RoomLink room current/> })
+                            .collect::<Vec<_>>()
+                    }}
                 </ul>
             </nav>
             <section class="people" aria-labelledby="people-title">
@@ -46,19 +50,23 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
                     <span class="count">{move || chat.online.with(Vec::len)}</span>
                 </h2>
                 <ul class="online-list">
-                    <For
-                        each=move || chat.online.get()
-                        key=|name| name.clone()
-                        children=move |name| {
-                            let is_me = me() == name;
-                            view! {
-                                <li class:me=is_me>
-                                    <span class="dot" aria-hidden="true"></span>
-                                    {name}
-                                </li>
-                            }
-                        }
-                    />
+                    {move || {
+                        let me = me();
+                        chat.online
+                            .get()
+                            .into_iter()
+                            .map(|name| {
+                                let is_me = me == name;
+                                view! {
+                                    <li class:me=is_me>
+                                        <span class="dot" aria-hidden="true"></span>
+                                        {name}
+                                    </li>
+                                }
+                                .into_any()
+                            })
+                            .collect::<Vec<_>>()
+                    }}
                 </ul>
             </section>
             <WhoAmI/>
