@@ -139,7 +139,7 @@ pub fn MessageList() -> impl IntoView {
                 >
                     {render_row(row)}
                 </For>
-                // Few at a time: redrawn in place, like the sidebar's lists.
+                // Few at a time: a plain list (see `ui` on why not `<For>`).
                 {move || {
                     pending()
                         .into_iter()

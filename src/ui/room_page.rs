@@ -53,8 +53,10 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let (touch_start, touch_end) = (|_| {}, |_| {});
 
-    view! {
-        <Show when=move || current.with(Option::is_some) fallback=|| view! { <NotFound/> }>
+    // Drawn again only when the room appears or disappears, as `<Show>` would.
+    let known = Memo::new(move |_| current.with(Option::is_some));
+    let layout = move || {
+        view! {
             <Title text=move || page_title(chat, &slug.get())/>
             <div
                 class="chat"
@@ -74,7 +76,11 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
                     <Composer room=slug/>
                 </main>
             </div>
-        </Show>
+        }
+        .into_any()
+    };
+    view! {
+        {move || if known.get() { layout() } else { view! { <NotFound/> }.into_any() }}
     }
 }
 

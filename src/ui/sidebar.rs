@@ -29,11 +29,8 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
                         "+"
                     </button>
                 </div>
-                <Show when=move || adding.get()>
-                    <NewRoomForm adding/>
-                </Show>
-                // Short lists, redrawn in place rather than keyed: every such list shares
-                // one `Vec<AnyView>` renderer, where each `For` would add its own code.
+                {move || adding.get().then(|| view! { <NewRoomForm adding/> })}
+                // A plain list, redrawn in place (see `ui` on why not `<For>`).
                 <ul>
                     {move || {
                         chat.rooms
@@ -83,9 +80,12 @@ fn InstallButton() -> impl IntoView {
         super::pwa::install(chat);
     };
     view! {
-        <Show when=move || chat.can_install.get()>
-            <button class="install-button" on:click=install>"Install app"</button>
-        </Show>
+        {move || {
+            chat.can_install.get().then(|| {
+                view! { <button class="install-button" on:click=install>"Install app"</button> }
+                    .into_any()
+            })
+        }}
     }
 }
 
@@ -93,10 +93,10 @@ fn InstallButton() -> impl IntoView {
 #[component]
 fn WhoAmI() -> impl IntoView {
     let chat = use_chat();
-    let registered = move || {
+    let registered = Memo::new(move |_| {
         chat.me
             .with(|me| me.as_ref().is_some_and(|me| me.registered))
-    };
+    });
     let open = move |dialog: Dialog| move |_| chat.dialog.set(Some(dialog));
     let log_out = move |_| {
         #[cfg(feature = "hydrate")]
@@ -112,20 +112,23 @@ fn WhoAmI() -> impl IntoView {
         <div class="whoami" hidden=move || !signed_in()>
             <span>
                 "You are "<strong>{move || chat.name().unwrap_or_default()}</strong>
-                {move || (!registered()).then(|| view! { <span class="badge">"guest"</span> })}
+                {move || (!registered.get()).then(|| view! { <span class="badge">"guest"</span> })}
             </span>
             <div class="account-actions">
-                <Show
-                    when=registered
-                    fallback=move || view! {
+                {move || if registered.get() {
+                    view! {
+                        <button class="link-button" on:click=open(Dialog::ChangePassword)>"Change password"</button>
+                        <button class="link-button" on:click=log_out>"Log out"</button>
+                    }
+                    .into_any()
+                } else {
+                    view! {
                         <button class="link-button" on:click=open(Dialog::Guest)>"Change name"</button>
                         <button class="link-button" on:click=open(Dialog::Register)>"Register"</button>
                         <button class="link-button" on:click=open(Dialog::LogIn)>"Log in"</button>
                     }
-                >
-                    <button class="link-button" on:click=open(Dialog::ChangePassword)>"Change password"</button>
-                    <button class="link-button" on:click=log_out>"Log out"</button>
-                </Show>
+                    .into_any()
+                }}
             </div>
         </div>
     }
