@@ -119,6 +119,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                     aria-describedby="name-error"
                 />
             }
+            .into_any()
         });
     let password_field = matches!(
         dialog,
@@ -142,6 +143,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 aria-describedby="name-error"
             />
         }
+        .into_any()
     });
     let new_password_field = (dialog == Dialog::ChangePassword).then(|| {
         view! {
@@ -156,6 +158,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 aria-describedby="name-error"
             />
         }
+        .into_any()
     });
     // Guests (and newcomers) can switch between the three ways in.
     let tabs = (!registered && dialog != Dialog::ChangePassword).then(|| {
@@ -180,6 +183,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 {tab(Dialog::Register, "Register")}
             </div>
         }
+        .into_any()
     });
 
     view! {
@@ -196,7 +200,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 <div class="actions">
                     {can_cancel.then(|| view! {
                         <button type="button" class="secondary" on:click=move |_| chat.dialog.set(None)>"Cancel"</button>
-                    })}
+                    }.into_any())}
                     <button type="submit" disabled=move || busy.get()>{action}</button>
                 </div>
                 </fieldset>

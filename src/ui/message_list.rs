@@ -163,6 +163,7 @@ fn render_row(row: Row) -> AnyView {
                         <span>{day}</span>
                     </li>
                 }
+                .into_any()
             });
             view! {
                 {divider}
@@ -211,6 +212,7 @@ fn PendingLine(pending: Queued) -> impl IntoView {
                         <button class="link-button" on:click=move |_| discard(cid.clone())>"Discard"</button>
                     </p>
                 }
+                .into_any()
             })}
         </li>
     }

@@ -70,7 +70,7 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
                 <main class="room">
                     <RoomHeader current/>
                     <UpdateBanner/>
-                    {move || chat.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> })}
+                    {move || chat.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> }.into_any())}
                     <NotifyOffer/>
                     <MessageList/>
                     <Composer room=slug/>
@@ -113,7 +113,7 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
                 <h1><span class="hash">"#"</span>{title}</h1>
                 <p class="topic">{topic}</p>
             </div>
-            {move || status().map(|s| view! { <span class="status" role="status">{s}</span> })}
+            {move || status().map(|s| view! { <span class="status" role="status">{s}</span> }.into_any())}
             <button
                 class="people-count"
                 aria-label=move || format!("{} online; show who", chat.online.with(Vec::len))

@@ -112,7 +112,7 @@ fn WhoAmI() -> impl IntoView {
         <div class="whoami" hidden=move || !signed_in()>
             <span>
                 "You are "<strong>{move || chat.name().unwrap_or_default()}</strong>
-                {move || (!registered.get()).then(|| view! { <span class="badge">"guest"</span> })}
+                {move || (!registered.get()).then(|| view! { <span class="badge">"guest"</span> }.into_any())}
             </span>
             <div class="account-actions">
                 {move || if registered.get() {
@@ -229,7 +229,7 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
                 <span class="name">{room.title}</span>
                 {move || {
                     let n = unread.get();
-                    (n > 0).then(|| view! { <span class="unread">{n}<span class="visually-hidden">" unread"</span></span> })
+                    (n > 0).then(|| view! { <span class="unread">{n}<span class="visually-hidden">" unread"</span></span> }.into_any())
                 }}
                 <span class="count" title="online">
                     {count}<span class="visually-hidden">" online"</span>
