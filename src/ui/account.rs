@@ -9,9 +9,11 @@ use crate::protocol::{normalize_name, AppError, Me, MAX_NAME_CHARS, MIN_PASSWORD
 #[component]
 pub fn AccountDialog() -> impl IntoView {
     let chat = use_chat();
-    move || {
-        let open = chat.dialog.get().filter(|_| chat.me_loaded.get());
-        open.map(|dialog| view! { <AccountForm dialog/> })
+    view! {
+        {move || {
+            let open = chat.dialog.get().filter(|_| chat.me_loaded.get());
+            open.map(|dialog| view! { <AccountForm dialog/> })
+        }}
     }
 }
 

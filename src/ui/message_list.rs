@@ -128,7 +128,7 @@ pub fn MessageList() -> impl IntoView {
             data-loaded=move || chat.timeline.with(|t| t.loaded).to_string()
             on:scroll=move |_| on_scroll(())
         >
-            {edge}
+            {move || edge()}
             // The log role is the live region; the list inside keeps list semantics.
             <div role="log" aria-live="polite" aria-relevant="additions">
             <ol class="lines">
@@ -199,7 +199,7 @@ fn PendingLine(pending: Queued) -> impl IntoView {
         <li class="msg pending" class:failed=is_failed data-cid=data_cid>
             <div class="meta">
                 <span class="author" style=format!("--hue:{hue}")>{me}</span>
-                <span class="state">{state}</span>
+                <span class="state">{move || state()}</span>
             </div>
             <p class="text">{pending.text}</p>
             {failed.map(|why| {

@@ -5,7 +5,9 @@
 //! more often than the answer), and short lists are plain `Vec<AnyView>`s, rather than
 //! `<Show>`, `<For>` or views of their own types: every such part then shares one
 //! renderer, where each distinct type adds its own generic code to the WASM. Only the
-//! message list, which can be long, is keyed.
+//! message list, which can be long, is keyed. For the same reason reactive parts are
+//! closures written in the `view!` itself (`{move || title()}`, not `{title}`): leptos
+//! erases those to one type per output type.
 
 pub mod account;
 pub mod banners;

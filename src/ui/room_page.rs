@@ -110,8 +110,8 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
                 </svg>
             </button>
             <div class="room-title">
-                <h1><span class="hash">"#"</span>{title}</h1>
-                <p class="topic">{topic}</p>
+                <h1><span class="hash">"#"</span>{move || title()}</h1>
+                <p class="topic">{move || topic()}</p>
             </div>
             {move || status().map(|s| view! { <span class="status" role="status">{s}</span> }.into_any())}
             <button
