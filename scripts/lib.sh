@@ -35,10 +35,14 @@ setup_build_tools() {
   rustup target list --installed | grep -q '^wasm32-unknown-unknown$' \
     || { say "rustup target add wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
 
+  # Nightly builds the release WASM (see `build_release`) and cargo-leptos.
+  rustup toolchain list | grep -q '^nightly' \
+    || { say "rustup toolchain install nightly"; rustup toolchain install nightly --profile minimal; }
+  rustup component list --toolchain nightly --installed | grep -q '^rust-src$' \
+    || { say "rustup component add rust-src (nightly)"; rustup component add rust-src --toolchain nightly; }
+
   if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
     # Its lockfile needs a newer rustc than stable has here, hence nightly.
-    rustup toolchain list | grep -q '^nightly' \
-      || { say "rustup toolchain install nightly"; rustup toolchain install nightly --profile minimal; }
     say "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once)"
     cargo +nightly install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
   fi
@@ -66,7 +70,15 @@ setup_browser_tools() {
   fi
 }
 
+# The release front end is built apart, with nightly, to make it small: the standard
+# library is rebuilt for size, a panic aborts at once (no message formatting), and
+# `Debug` output and panic locations are left out. The server is built with stable.
 build_release() {
-  say "cargo leptos build --release"
-  cargo leptos build --release
+  say "cargo leptos build --release --frontend-only (nightly)"
+  CARGO_UNSTABLE_BUILD_STD=std,panic_abort \
+  CARGO_UNSTABLE_BUILD_STD_FEATURES=optimize_for_size \
+  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zfmt-debug=none -Zlocation-detail=none" \
+    cargo +nightly leptos build --release --frontend-only
+  say "cargo leptos build --release --server-only"
+  cargo leptos build --release --server-only
 }

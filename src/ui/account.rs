@@ -9,9 +9,11 @@ use crate::protocol::{normalize_name, AppError, Me, MAX_NAME_CHARS, MIN_PASSWORD
 #[component]
 pub fn AccountDialog() -> impl IntoView {
     let chat = use_chat();
-    move || {
-        let open = chat.dialog.get().filter(|_| chat.me_loaded.get());
-        open.map(|dialog| view! { <AccountForm dialog/> })
+    view! {
+        {move || {
+            let open = chat.dialog.get().filter(|_| chat.me_loaded.get());
+            open.map(|dialog| view! { <AccountForm dialog/> })
+        }}
     }
 }
 
@@ -119,6 +121,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                     aria-describedby="name-error"
                 />
             }
+            .into_any()
         });
     let password_field = matches!(
         dialog,
@@ -142,6 +145,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 aria-describedby="name-error"
             />
         }
+        .into_any()
     });
     let new_password_field = (dialog == Dialog::ChangePassword).then(|| {
         view! {
@@ -156,6 +160,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 aria-describedby="name-error"
             />
         }
+        .into_any()
     });
     // Guests (and newcomers) can switch between the three ways in.
     let tabs = (!registered && dialog != Dialog::ChangePassword).then(|| {
@@ -180,6 +185,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 {tab(Dialog::Register, "Register")}
             </div>
         }
+        .into_any()
     });
 
     view! {
@@ -196,7 +202,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 <div class="actions">
                     {can_cancel.then(|| view! {
                         <button type="button" class="secondary" on:click=move |_| chat.dialog.set(None)>"Cancel"</button>
-                    })}
+                    }.into_any())}
                     <button type="submit" disabled=move || busy.get()>{action}</button>
                 </div>
                 </fieldset>

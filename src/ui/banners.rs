@@ -13,12 +13,17 @@ pub fn UpdateBanner() -> impl IntoView {
         super::pwa::apply_update();
     };
     view! {
-        <Show when=move || chat.update_ready.get()>
-            <div class="banner" role="status">
-                <span>"A new version of Natter is ready."</span>
-                <button class="banner-action" on:click=reload>"Reload"</button>
-            </div>
-        </Show>
+        {move || {
+            chat.update_ready.get().then(|| {
+                view! {
+                    <div class="banner" role="status">
+                        <span>"A new version of Natter is ready."</span>
+                        <button class="banner-action" on:click=reload>"Reload"</button>
+                    </div>
+                }
+                .into_any()
+            })
+        }}
     }
 }
 
@@ -27,7 +32,7 @@ pub fn UpdateBanner() -> impl IntoView {
 pub fn NotifyOffer() -> impl IntoView {
     let chat = use_chat();
     let answered = RwSignal::new(false);
-    let show = move || {
+    let show = Memo::new(move |_| {
         if !chat.has_sent.get() || answered.get() {
             return false;
         }
@@ -35,7 +40,7 @@ pub fn NotifyOffer() -> impl IntoView {
         return super::notify::worth_asking();
         #[cfg(not(feature = "hydrate"))]
         false
-    };
+    });
     let turn_on = move |_| {
         #[cfg(feature = "hydrate")]
         super::notify::ask();
@@ -46,12 +51,17 @@ pub fn NotifyOffer() -> impl IntoView {
         answered.set(true);
     };
     view! {
-        <Show when=show>
-            <div class="banner" role="status">
-                <span>"Notify you of new messages while you are away?"</span>
-                <button class="banner-action" on:click=turn_on>"Turn on"</button>
-                <button class="banner-action quiet" on:click=not_now>"Not now"</button>
-            </div>
-        </Show>
+        {move || {
+            show.get().then(|| {
+                view! {
+                    <div class="banner" role="status">
+                        <span>"Notify you of new messages while you are away?"</span>
+                        <button class="banner-action" on:click=turn_on>"Turn on"</button>
+                        <button class="banner-action quiet" on:click=not_now>"Not now"</button>
+                    </div>
+                }
+                .into_any()
+            })
+        }}
     }
 }

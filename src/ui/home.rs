@@ -51,8 +51,9 @@ pub fn Home() -> impl IntoView {
                                             {r.topic}
                                         </li>
                                     }
+                                    .into_any()
                                 })
-                                .collect_view()}
+                                .collect::<Vec<_>>()}
                         </ul>
                     }
                 })}

@@ -128,7 +128,7 @@ pub fn MessageList() -> impl IntoView {
             data-loaded=move || chat.timeline.with(|t| t.loaded).to_string()
             on:scroll=move |_| on_scroll(())
         >
-            {edge}
+            {move || edge()}
             // The log role is the live region; the list inside keeps list semantics.
             <div role="log" aria-live="polite" aria-relevant="additions">
             <ol class="lines">
@@ -139,9 +139,13 @@ pub fn MessageList() -> impl IntoView {
                 >
                     {render_row(row)}
                 </For>
-                <For each=pending key=|p| (p.cid.clone(), p.error.clone()) let:p>
-                    <PendingLine pending=p/>
-                </For>
+                // Few at a time: a plain list (see `ui` on why not `<For>`).
+                {move || {
+                    pending()
+                        .into_iter()
+                        .map(|pending| view! { <PendingLine pending/> })
+                        .collect::<Vec<_>>()
+                }}
             </ol>
             </div>
         </div>
@@ -159,6 +163,7 @@ fn render_row(row: Row) -> AnyView {
                         <span>{day}</span>
                     </li>
                 }
+                .into_any()
             });
             view! {
                 {divider}
@@ -194,7 +199,7 @@ fn PendingLine(pending: Queued) -> impl IntoView {
         <li class="msg pending" class:failed=is_failed data-cid=data_cid>
             <div class="meta">
                 <span class="author" style=format!("--hue:{hue}")>{me}</span>
-                <span class="state">{state}</span>
+                <span class="state">{move || state()}</span>
             </div>
             <p class="text">{pending.text}</p>
             {failed.map(|why| {
@@ -207,6 +212,7 @@ fn PendingLine(pending: Queued) -> impl IntoView {
                         <button class="link-button" on:click=move |_| discard(cid.clone())>"Discard"</button>
                     </p>
                 }
+                .into_any()
             })}
         </li>
     }

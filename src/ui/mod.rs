@@ -1,4 +1,13 @@
 //! The user interface: components rendered on the server and hydrated in the browser.
+//!
+//! Parts shown on a condition are `Option<AnyView>`s or closures returning `AnyView`s
+//! (`cond.then(|| view! {..}.into_any())`, with a `Memo` for the condition where it changes
+//! more often than the answer), and short lists are plain `Vec<AnyView>`s, rather than
+//! `<Show>`, `<For>` or views of their own types: every such part then shares one
+//! renderer, where each distinct type adds its own generic code to the WASM. Only the
+//! message list, which can be long, is keyed. For the same reason reactive parts are
+//! closures written in the `view!` itself (`{move || title()}`, not `{title}`): leptos
+//! erases those to one type per output type.
 
 pub mod account;
 pub mod banners;

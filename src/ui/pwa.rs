@@ -82,7 +82,8 @@ async fn register(chat: Chat) {
     let registration = match JsFuture::from(container.register("/sw.js")).await {
         Ok(registration) => registration.unchecked_into::<ServiceWorkerRegistration>(),
         Err(err) => {
-            leptos::logging::warn!("service worker not registered: {err:?}");
+            // The error itself, not `{err:?}`: the WASM is built without `Debug` output.
+            web_sys::console::warn_2(&"service worker not registered:".into(), &err);
             return;
         }
     };

@@ -53,13 +53,15 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
     #[cfg(not(feature = "hydrate"))]
     let (touch_start, touch_end) = (|_| {}, |_| {});
 
-    view! {
-        <Show when=move || current.with(Option::is_some) fallback=|| view! { <NotFound/> }>
+    // Drawn again only when the room appears or disappears, as `<Show>` would.
+    let known = Memo::new(move |_| current.with(Option::is_some));
+    let layout = move || {
+        view! {
             <Title text=move || page_title(chat, &slug.get())/>
             <div
                 class="chat"
                 class:drawer-open=move || chat.drawer_open.get()
-                data-status=move || format!("{:?}", chat.status.get()).to_lowercase()
+                data-status=move || chat.status.get().as_str()
                 on:touchstart=touch_start
                 on:touchend=touch_end
             >
@@ -68,13 +70,17 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
                 <main class="room">
                     <RoomHeader current/>
                     <UpdateBanner/>
-                    {move || chat.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> })}
+                    {move || chat.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> }.into_any())}
                     <NotifyOffer/>
                     <MessageList/>
                     <Composer room=slug/>
                 </main>
             </div>
-        </Show>
+        }
+        .into_any()
+    };
+    view! {
+        {move || if known.get() { layout() } else { view! { <NotFound/> }.into_any() }}
     }
 }
 
@@ -104,10 +110,10 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
                 </svg>
             </button>
             <div class="room-title">
-                <h1><span class="hash">"#"</span>{title}</h1>
-                <p class="topic">{topic}</p>
+                <h1><span class="hash">"#"</span>{move || title()}</h1>
+                <p class="topic">{move || topic()}</p>
             </div>
-            {move || status().map(|s| view! { <span class="status" role="status">{s}</span> })}
+            {move || status().map(|s| view! { <span class="status" role="status">{s}</span> }.into_any())}
             <button
                 class="people-count"
                 aria-label=move || format!("{} online; show who", chat.online.with(Vec::len))

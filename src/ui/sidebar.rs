@@ -29,15 +29,16 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
                         "+"
                     </button>
                 </div>
-                <Show when=move || adding.get()>
-                    <NewRoomForm adding/>
-                </Show>
+                {move || adding.get().then(|| view! { <NewRoomForm adding/> })}
+                // A plain list, redrawn in place (see `ui` on why not `<For>`).
                 <ul>
-                    <For
-                        each=move || chat.rooms.get()
-                        key=|room| room.slug.clone()
-                        children=move |room| view! { <RoomLink room current/> }
-                    />
+                    {move || {
+                        chat.rooms
+                            .get()
+                            .into_iter()
+                            .map(|room| view! { <RoomLink room current/> })
+                            .collect::<Vec<_>>()
+                    }}
                 </ul>
             </nav>
             <section class="people" aria-labelledby="people-title">
@@ -46,19 +47,23 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
                     <span class="count">{move || chat.online.with(Vec::len)}</span>
                 </h2>
                 <ul class="online-list">
-                    <For
-                        each=move || chat.online.get()
-                        key=|name| name.clone()
-                        children=move |name| {
-                            let is_me = me() == name;
-                            view! {
-                                <li class:me=is_me>
-                                    <span class="dot" aria-hidden="true"></span>
-                                    {name}
-                                </li>
-                            }
-                        }
-                    />
+                    {move || {
+                        let me = me();
+                        chat.online
+                            .get()
+                            .into_iter()
+                            .map(|name| {
+                                let is_me = me == name;
+                                view! {
+                                    <li class:me=is_me>
+                                        <span class="dot" aria-hidden="true"></span>
+                                        {name}
+                                    </li>
+                                }
+                                .into_any()
+                            })
+                            .collect::<Vec<_>>()
+                    }}
                 </ul>
             </section>
             <WhoAmI/>
@@ -75,9 +80,12 @@ fn InstallButton() -> impl IntoView {
         super::pwa::install(chat);
     };
     view! {
-        <Show when=move || chat.can_install.get()>
-            <button class="install-button" on:click=install>"Install app"</button>
-        </Show>
+        {move || {
+            chat.can_install.get().then(|| {
+                view! { <button class="install-button" on:click=install>"Install app"</button> }
+                    .into_any()
+            })
+        }}
     }
 }
 
@@ -85,10 +93,10 @@ fn InstallButton() -> impl IntoView {
 #[component]
 fn WhoAmI() -> impl IntoView {
     let chat = use_chat();
-    let registered = move || {
+    let registered = Memo::new(move |_| {
         chat.me
             .with(|me| me.as_ref().is_some_and(|me| me.registered))
-    };
+    });
     let open = move |dialog: Dialog| move |_| chat.dialog.set(Some(dialog));
     let log_out = move |_| {
         #[cfg(feature = "hydrate")]
@@ -104,20 +112,23 @@ fn WhoAmI() -> impl IntoView {
         <div class="whoami" hidden=move || !signed_in()>
             <span>
                 "You are "<strong>{move || chat.name().unwrap_or_default()}</strong>
-                {move || (!registered()).then(|| view! { <span class="badge">"guest"</span> })}
+                {move || (!registered.get()).then(|| view! { <span class="badge">"guest"</span> }.into_any())}
             </span>
             <div class="account-actions">
-                <Show
-                    when=registered
-                    fallback=move || view! {
+                {move || if registered.get() {
+                    view! {
+                        <button class="link-button" on:click=open(Dialog::ChangePassword)>"Change password"</button>
+                        <button class="link-button" on:click=log_out>"Log out"</button>
+                    }
+                    .into_any()
+                } else {
+                    view! {
                         <button class="link-button" on:click=open(Dialog::Guest)>"Change name"</button>
                         <button class="link-button" on:click=open(Dialog::Register)>"Register"</button>
                         <button class="link-button" on:click=open(Dialog::LogIn)>"Log in"</button>
                     }
-                >
-                    <button class="link-button" on:click=open(Dialog::ChangePassword)>"Change password"</button>
-                    <button class="link-button" on:click=log_out>"Log out"</button>
-                </Show>
+                    .into_any()
+                }}
             </div>
         </div>
     }
@@ -218,7 +229,7 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
                 <span class="name">{room.title}</span>
                 {move || {
                     let n = unread.get();
-                    (n > 0).then(|| view! { <span class="unread">{n}<span class="visually-hidden">" unread"</span></span> })
+                    (n > 0).then(|| view! { <span class="unread">{n}<span class="visually-hidden">" unread"</span></span> }.into_any())
                 }}
                 <span class="count" title="online">
                     {count}<span class="visually-hidden">" online"</span>

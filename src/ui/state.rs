@@ -33,6 +33,19 @@ pub enum Status {
     Offline,
 }
 
+impl Status {
+    /// Its name in the page's `data-status` (the WASM is built without `Debug` output).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Idle => "idle",
+            Status::Connecting => "connecting",
+            Status::Online => "online",
+            Status::Reconnecting => "reconnecting",
+            Status::Offline => "offline",
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 pub struct Chat {
     /// Who this browser is signed in as (a guest name or an account), once known.
