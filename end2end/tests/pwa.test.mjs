@@ -40,6 +40,17 @@ async function controlled(page) {
   });
 }
 
+/// Whether the worker's copy of this page was rendered for `name`.
+async function keptPageNames(page, name) {
+  return page.evaluate(async (name) => {
+    for (const key of await caches.keys()) {
+      const kept = await (await caches.open(key)).match(location.href, { ignoreSearch: true });
+      if (kept) return (await kept.text()).includes(name);
+    }
+    return false;
+  }, name);
+}
+
 /// A copy of the built front end, which a test may change as a new release would.
 function copyOfSite() {
   const dir = mkdtempSync(join(tmpdir(), 'natter-site-'));
@@ -107,6 +118,8 @@ describe('installable app', () => {
       await message(page, 'seen before the tunnel').waitFor();
       // Kept once the page has settled (written at most once a second).
       await page.waitForTimeout(1_500);
+      // The page the worker keeps was fetched again after the sign-in, so it says who this is.
+      await eventually(() => keptPageNames(page, 'wanderer'), true);
 
       // The server is gone and so is the network.
       await server.halt();

@@ -38,11 +38,19 @@ self.addEventListener('activate', (event) => {
   );
 });
 
+/// The refresh of kept pages running or last run.
+let refreshing = Promise.resolve();
+
 self.addEventListener('message', (event) => {
   // The page asks for the new version once the user agreed to reload.
   if (event.data === 'skip-waiting') self.skipWaiting();
   // Someone signed in or out: the pages kept show who was signed in when they were kept.
-  if (event.data === 'refresh-pages') event.waitUntil(refreshPages());
+  // One refresh at a time, in the order asked: an older one still fetching (started
+  // before the sign-in) must not finish last and put back a page without the user.
+  if (event.data === 'refresh-pages') {
+    refreshing = refreshing.catch(() => {}).then(refreshPages);
+    event.waitUntil(refreshing);
+  }
 });
 
 async function refreshPages() {
