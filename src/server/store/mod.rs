@@ -4,6 +4,7 @@
 pub mod accounts;
 mod sqlite;
 mod sqlite_accounts;
+mod sqlite_messages;
 
 pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
 pub use sqlite::SqliteStore;

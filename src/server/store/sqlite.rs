@@ -1,39 +1,41 @@
 //! Embedded SQLite: the default store, nothing to install.
 //!
-//! SQLite allows one writer at a time, so writes go through exactly one connection behind
-//! an async mutex (they queue in-process instead of failing with SQLITE_BUSY), while reads
-//! use their own pool and, thanks to WAL mode, never wait for the writer.
+//! SQLite allows one writer at a time, so writes go through one lock (they queue
+//! in-process instead of failing with SQLITE_BUSY): messages through the connection in
+//! [`super::sqlite_messages`], everything else through one sqlx connection. Reads use
+//! their own pool and, thanks to WAL mode, never wait for the writer.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 
+use super::sqlite_messages::MessageWriter;
 use super::{Appended, Created, NewMessage, RoomRecord, Store, StoreError, StoreResult};
 use crate::protocol::{ChatMessage, HistoryPage, Seq};
 
 pub struct SqliteStore {
-    /// Not a pool of one: a pool tests every connection given back with a round trip to
-    /// SQLite's thread, which the next writer waits for — once per message batch.
-    writer: Arc<WriterLock>,
+    /// The writing connections, behind one lock: SQLite takes one writer at a time, and
+    /// writes wait here, in order, instead of failing with SQLITE_BUSY.
+    writers: Arc<WriterLock>,
     pub(super) reader: SqlitePool,
-    /// The newest seq of each room written through this store, so an append need not ask
-    /// SQLite first. Read and updated only while holding the one writer connection.
-    last_seqs: Mutex<HashMap<i64, i64>>,
 }
+
+/// Not a pool of one: a pool tests every connection given back with a round trip to
+/// SQLite's thread, which the next writer would wait for.
+struct Writers {
+    /// Rooms and accounts: rare writes, through sqlx like every read.
+    sqlx: SqliteConnection,
+    /// Messages: the hot path, on the calling thread.
+    messages: MessageWriter,
+}
+
+type WriterLock = tokio::sync::Mutex<Writers>;
 
 const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms";
-/// Client ids looked up per statement: far below SQLite's limit of 32,766 variables.
-const MAX_ROWS_PER_STATEMENT: usize = 500;
-
-/// `item, item, …` `count` times.
-fn placeholders(count: usize, item: &str) -> String {
-    vec![item; count].join(", ")
-}
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -74,18 +76,18 @@ impl SqliteStore {
         let checkpointer = SqliteConnection::connect_with(&options)
             .await
             .map_err(StoreError::new)?;
-        let writer = Arc::new(tokio::sync::Mutex::new(writer));
-        tokio::spawn(checkpoint(checkpointer, Arc::downgrade(&writer), checkpoint_every));
+        let messages = MessageWriter::open(path, WAL_SIZE_LIMIT).map_err(StoreError::new)?;
+        let writers = Arc::new(tokio::sync::Mutex::new(Writers {
+            sqlx: writer,
+            messages,
+        }));
+        tokio::spawn(checkpoint(checkpointer, Arc::downgrade(&writers), checkpoint_every));
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await
             .map_err(StoreError::new)?;
-        Ok(SqliteStore {
-            writer,
-            reader,
-            last_seqs: Mutex::default(),
-        })
+        Ok(SqliteStore { writers, reader })
     }
 }
 
@@ -95,7 +97,6 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// about 18 MB between checkpoints, so only a burst beyond that is given back.
 const WAL_SIZE_LIMIT: u64 = 64 << 20;
 
-type WriterLock = tokio::sync::Mutex<SqliteConnection>;
 
 /// Checkpoints the WAL every `period`, in two steps. First beside the writer (PASSIVE:
 /// nobody waits, and what readers still need stays for a later round), which copies
@@ -192,37 +193,11 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
-        // Holding the one writer connection makes read-then-insert safe: nobody else can
-        // take the next seq in between.
-        let mut db = self.writer().await;
-        let cached = self.cached_last_seq(room);
-        let last = match cached {
-            Some(last) => last,
-            None => max_seq(&mut db, room).await?,
-        };
-        // Nearly always none of the batch is a retry: then one INSERT stores it all, in
-        // one round trip to SQLite's thread, committed when it returns (a statement
-        // outside a transaction is its own). A retry breaks the unique (room, cid) index,
-        // which undoes the whole statement; the careful path below sorts it out.
-        let rows: Vec<(&NewMessage, i64)> = batch.iter().zip(last + 1..).collect();
-        match insert(&mut db, room, &rows).await {
-            Ok(()) => {
-                self.remember_last_seq(room, last + batch.len() as i64);
-                let seqs = (last + 1..).take(batch.len());
-                return Ok(seqs.map(|seq| Appended::Stored(seq as Seq)).collect());
-            }
-            Err(err) if is_unique_violation(&err) => {}
-            Err(err) => {
-                self.forget_last_seq(room);
-                return Err(StoreError::new(err));
-            }
-        }
-        let result = append_with_retries(&mut db, room, batch).await;
-        match &result {
-            Ok((_, last)) => self.remember_last_seq(room, *last),
-            Err(_) => self.forget_last_seq(room),
-        }
-        result.map(|(out, _)| out)
+        let mut writers = self.writers.lock().await;
+        writers
+            .messages
+            .append(room, batch)
+            .map_err(StoreError::new)
     }
 
     async fn page_before(&self, room: i64, before: Seq, limit: u32) -> StoreResult<HistoryPage> {
@@ -280,122 +255,10 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
-    /// The one writing connection, once every write before has finished with it.
-    pub(super) async fn writer(&self) -> tokio::sync::MutexGuard<'_, SqliteConnection> {
-        self.writer.lock().await
+    /// The connection for rare writes, once every write before has finished.
+    pub(super) async fn writer(&self) -> tokio::sync::MappedMutexGuard<'_, SqliteConnection> {
+        tokio::sync::MutexGuard::map(self.writers.lock().await, |w| &mut w.sqlx)
     }
-
-    fn cached_last_seq(&self, room: i64) -> Option<i64> {
-        self.last_seqs().get(&room).copied()
-    }
-
-    fn remember_last_seq(&self, room: i64, last: i64) {
-        self.last_seqs().insert(room, last);
-    }
-
-    /// After a failure nobody knows for sure what was committed: ask SQLite next time.
-    fn forget_last_seq(&self, room: i64) {
-        self.last_seqs().remove(&room);
-    }
-
-    fn last_seqs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, i64>> {
-        self.last_seqs.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-async fn max_seq(db: &mut SqliteConnection, room: i64) -> StoreResult<i64> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
-        .bind(room)
-        .fetch_one(db)
-        .await
-        .map_err(StoreError::new)
-}
-
-/// Inserts `rows` (message, seq) with one statement. The rows travel as one JSON array
-/// that SQLite takes apart itself: the statement's text is the same for every batch, so
-/// it is prepared once, where a `VALUES (…), (…)` list would be prepared again for every
-/// new batch size.
-async fn insert(
-    db: &mut SqliteConnection,
-    room: i64,
-    rows: &[(&NewMessage, i64)],
-) -> Result<(), sqlx::Error> {
-    let rows: Vec<(i64, &str, &str, &str, i64)> = rows
-        .iter()
-        .map(|&(new, seq)| (seq, &*new.cid, &*new.author, &*new.text, new.at_ms))
-        .collect();
-    let rows = serde_json::to_string(&rows).expect("strings and numbers serialise");
-    sqlx::query(
-        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms)
-         SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4
-         FROM json_each(?2)",
-    )
-    .bind(room)
-    .bind(rows)
-    .execute(db)
-    .await
-    .map(drop)
-}
-
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    err.as_database_error()
-        .is_some_and(|db| db.is_unique_violation())
-}
-
-/// Stores what is new in `batch` in one transaction; messages it already holds (retries,
-/// also within the batch) come back as they were stored. Returns the outcomes and the
-/// room's newest seq.
-async fn append_with_retries(
-    db: &mut SqliteConnection,
-    room: i64,
-    batch: &[NewMessage],
-) -> StoreResult<(Vec<Appended>, i64)> {
-    let mut tx = db.begin().await.map_err(StoreError::new)?;
-    // Asked again rather than cached: this path also runs after surprises.
-    let mut last = max_seq(&mut tx, room).await?;
-    let mut known: HashMap<&str, ChatMessage> = HashMap::new();
-    for chunk in batch.chunks(MAX_ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND cid IN ({})",
-            placeholders(chunk.len(), "?")
-        );
-        let mut query = sqlx::query(&sql).bind(room);
-        for new in chunk {
-            query = query.bind(&new.cid);
-        }
-        for row in query.fetch_all(&mut *tx).await.map_err(StoreError::new)? {
-            let msg = message_from_row(&row);
-            if let Some(new) = chunk.iter().find(|n| n.cid == msg.cid) {
-                known.insert(new.cid.as_str(), msg);
-            }
-        }
-    }
-    let mut out = Vec::with_capacity(batch.len());
-    let mut fresh: Vec<(&NewMessage, i64)> = Vec::with_capacity(batch.len());
-    for new in batch {
-        if let Some(msg) = known.get(new.cid.as_str()) {
-            out.push(Appended::Duplicate(msg.clone()));
-            continue;
-        }
-        last += 1;
-        known.insert(
-            new.cid.as_str(),
-            ChatMessage {
-                seq: last as Seq,
-                cid: new.cid.clone(),
-                author: new.author.clone(),
-                text: new.text.clone(),
-                at_ms: new.at_ms,
-            },
-        );
-        fresh.push((new, last));
-        out.push(Appended::Stored(last as Seq));
-    }
-    insert(&mut tx, room, &fresh)
-        .await
-        .map_err(StoreError::new)?;
-    tx.commit().await.map_err(StoreError::new)?;
-    Ok((out, last))
 }
 
 #[cfg(test)]
