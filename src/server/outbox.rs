@@ -140,7 +140,7 @@ impl Outbox {
             return false;
         };
         if self.claim(&mut pending) {
-            self.write_queued(pending);
+            self.write_queued(pending, Readiness::Assumed);
         }
         true
     }
@@ -184,7 +184,7 @@ impl Outbox {
     pub fn send(&self) {
         let mut pending = self.inner.pending();
         if self.claim(&mut pending) {
-            self.write_queued(pending);
+            self.write_queued(pending, Readiness::Assumed);
         }
     }
 
@@ -238,7 +238,7 @@ impl Outbox {
         }
         pending.blocked = false;
         pending.writing = true;
-        self.write_queued(pending);
+        self.write_queued(pending, Readiness::Tracked);
     }
 
     /// Drops everything queued but a frame already partly written, which must be
@@ -295,7 +295,7 @@ impl Outbox {
     /// Writes queued frames until the queue is empty or the socket is full; the caller
     /// holds the write claim, which this gives back, and the lock, which is let go
     /// before writing.
-    fn write_queued(&self, mut pending: MutexGuard<'_, Pending>) {
+    fn write_queued(&self, mut pending: MutexGuard<'_, Pending>, readiness: Readiness) {
         let Some(socket) = self.inner.socket.as_deref() else {
             return;
         };
@@ -320,9 +320,11 @@ impl Outbox {
                 count += 1;
             }
             // sendmsg rather than writev: a socket needs none of the file layer's work.
-            let result = socket.try_io(Interest::WRITABLE, || {
-                socket2::SockRef::from(socket).send_vectored(&slices[..count])
-            });
+            let send = || socket2::SockRef::from(socket).send_vectored(&slices[..count]);
+            let result = match readiness {
+                Readiness::Assumed => send(),
+                Readiness::Tracked => socket.try_io(Interest::WRITABLE, send),
+            };
             let mut pending = self.inner.pending();
             match result {
                 Ok(n) => {
@@ -378,6 +380,20 @@ impl Outbox {
         self.inner.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
         Some(frame)
     }
+}
+
+/// Whether a write goes through tokio's record of the socket's readiness.
+#[derive(Clone, Copy)]
+enum Readiness {
+    /// Straight to the socket, as if writable: a socket that is not merely says so
+    /// (WouldBlock), and the connection's task takes over. Skips tokio's readiness
+    /// bookkeeping, shared with the reactor's thread, on the hot path.
+    Assumed,
+    /// Through tokio, which clears its record on WouldBlock, so that waiting with
+    /// `writable()` then sleeps until the socket drains. The connection's task writes
+    /// this way; its first `writable()` after an assumed write may return at once (the
+    /// record was not cleared), and this write then clears it.
+    Tracked,
 }
 
 /// Fills `batch` with the front frames. Gives the write claim back and returns None when
