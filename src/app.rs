@@ -1,15 +1,11 @@
-//! The page shell and the routes.
+//! The page shell and the app around the pages.
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
 
 use crate::accounts::who_am_i;
 use crate::ui::account::AccountDialog;
-use crate::ui::home::Home;
-use crate::ui::not_found::NotFound;
-use crate::ui::room_page::RoomPage;
+use crate::ui::router::Pages;
 use crate::ui::state::Chat;
 
 /// The HTML document around the app, rendered on the server.
@@ -75,19 +71,13 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Title text="Natter"/>
-        // Before the routes: they render knowing who this is.
+        // Before the pages: they render knowing who this is.
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 chat.learn_who(who.await);
                 view! { <AccountDialog/> }
             })}
         </Suspense>
-        <Router>
-            <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/") view=Home/>
-                // Async: the status code (404 for an unknown room) is set before sending.
-                <Route path=path!("/r/:room") view=RoomPage ssr=SsrMode::Async/>
-            </Routes>
-        </Router>
+        <Pages/>
     }
 }

@@ -2,7 +2,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use super::banners::{NotifyOffer, UpdateBanner};
 use super::composer::Composer;
@@ -15,9 +14,7 @@ use super::unread::page_title;
 use crate::protocol::RoomInfo;
 
 #[component]
-pub fn RoomPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = Memo::new(move |_| params.read().get("room").unwrap_or_default());
+pub fn RoomPage(slug: Memo<String>) -> impl IntoView {
     let rooms = Resource::new(|| (), |_| rooms_or_cached());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
