@@ -1,7 +1,6 @@
 //! `/r/:room`: the chat itself — sidebar, header, messages, composer.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use super::banners::{NotifyOffer, UpdateBanner};
 use super::composer::Composer;
@@ -10,6 +9,7 @@ use super::not_found::NotFound;
 use super::offline::rooms_or_cached;
 use super::sidebar::Sidebar;
 use super::state::{use_chat, Status};
+use super::title::Title;
 use super::unread::page_title;
 use crate::protocol::RoomInfo;
 
