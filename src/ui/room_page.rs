@@ -157,6 +157,12 @@ fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
                 && chat.conn.get_untracked().as_deref() == Some(conn.as_str());
             match answer {
                 Ok(joined) if still_here => {
+                    // Ours among them are stored: their pending copies go now, as a
+                    // `message` event would take them, or both would show until the
+                    // resend's `ack` comes back on the socket.
+                    for msg in &joined.messages {
+                        chat.remove_from_outbox(&msg.cid);
+                    }
                     chat.joined_room.set(Some(slug));
                     chat.alert.set(None);
                     chat.online.set(joined.online.clone());
