@@ -1,20 +1,17 @@
-//! The page shell and the routes.
+//! The page shell and the app around the pages.
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
 
 use crate::accounts::who_am_i;
 use crate::ui::account::AccountDialog;
-use crate::ui::home::Home;
-use crate::ui::not_found::NotFound;
-use crate::ui::room_page::RoomPage;
+use crate::ui::router::Pages;
 use crate::ui::state::Chat;
+use crate::ui::title::Title;
 
 /// The HTML document around the app, rendered on the server.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
+    use leptos_meta::{HashedStylesheet, MetaTags};
     crate::server::guard::set_page_csp();
     view! {
         <!DOCTYPE html>
@@ -52,7 +49,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
+    // Where the server collects `<Title>`s; the browser keeps its own (`ui::title`).
+    #[cfg(feature = "ssr")]
+    leptos_meta::provide_meta_context();
     let chat = Chat::new();
     provide_context(chat);
     // Asked while rendering on the server, so a newcomer's page arrives with the name
@@ -75,19 +74,13 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Title text="Natter"/>
-        // Before the routes: they render knowing who this is.
+        // Before the pages: they render knowing who this is.
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 chat.learn_who(who.await);
                 view! { <AccountDialog/> }
             })}
         </Suspense>
-        <Router>
-            <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/") view=Home/>
-                // Async: the status code (404 for an unknown room) is set before sending.
-                <Route path=path!("/r/:room") view=RoomPage ssr=SsrMode::Async/>
-            </Routes>
-        </Router>
+        <Pages/>
     }
 }

@@ -14,6 +14,8 @@
 
 use serde::{Deserialize, Serialize};
 
+mod server_event_de;
+
 /// Position of a message in its room; 1 is the first message, 0 means "nothing yet".
 pub type Seq = u64;
 
@@ -111,8 +113,9 @@ pub enum ClientFrame {
     Ping,
 }
 
-/// Server → browser, on the WebSocket.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Server → browser, on the WebSocket. Read by hand (`server_event_de`), to keep the
+/// browser's decoder small; written by serde.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// The first event on a socket: the id server functions use to subscribe this socket

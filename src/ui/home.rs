@@ -11,7 +11,6 @@ pub fn Home() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let chat = crate::ui::state::use_chat();
-        let navigate = leptos_router::hooks::use_navigate();
         Effect::new(move |_| {
             let ready = chat.me.with(Option::is_some);
             let Some(Ok(list)) = rooms.get() else { return };
@@ -24,11 +23,7 @@ pub fn Home() -> impl IntoView {
                     let pick = (js_sys::Math::random() * list.len() as f64) as usize;
                     list[pick.min(list.len() - 1)].slug.clone()
                 });
-            let options = leptos_router::NavigateOptions {
-                replace: true,
-                ..Default::default()
-            };
-            navigate(&format!("/r/{slug}"), options);
+            crate::ui::router::navigate(&format!("/r/{slug}"), true);
         });
     }
 

@@ -8,6 +8,17 @@
 //! message list, which can be long, is keyed. For the same reason reactive parts are
 //! closures written in the `view!` itself (`{move || title()}`, not `{title}`): leptos
 //! erases those to one type per output type.
+//!
+//! What the WASM does not carry at all, being bigger than what it does for Natter
+//! (gzipped WASM + JS after each step, from 338.7 KiB; `end2end/bench/first-load.mjs`
+//! gives 277.7 KiB at the end, the steps are gzip -9's figures):
+//! - `leptos_router`: the three pages and the navigation between them are [`router`],
+//!   a few dozen lines (→ 293 KiB);
+//! - `leptos_meta`: the browser keeps the tab's title itself, [`title`] (→ 289 KiB);
+//! - serde's buffering of tagged enums: `ServerEvent`s are read in one pass
+//!   (`protocol::server_event_de`; → 280 KiB);
+//! - the panic hook, which a panic that aborts at once never reaches, and wasm-opt's
+//!   `--low-memory-unused` (Cargo.toml; → 276.6 KiB).
 
 pub mod account;
 pub mod banners;
@@ -25,7 +36,9 @@ pub mod persist;
 #[cfg(feature = "hydrate")]
 pub mod pwa;
 pub mod room_page;
+pub mod router;
 pub mod sidebar;
 pub mod state;
 pub mod timeline;
+pub mod title;
 pub mod unread;

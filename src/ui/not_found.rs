@@ -1,5 +1,6 @@
 use leptos::prelude::*;
-use leptos_meta::Title;
+
+use super::title::Title;
 
 /// "No such room", with a 404 status when rendered on the server.
 #[component]

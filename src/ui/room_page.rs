@@ -1,8 +1,6 @@
 //! `/r/:room`: the chat itself — sidebar, header, messages, composer.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use super::banners::{NotifyOffer, UpdateBanner};
 use super::composer::Composer;
@@ -11,13 +9,12 @@ use super::not_found::NotFound;
 use super::offline::rooms_or_cached;
 use super::sidebar::Sidebar;
 use super::state::{use_chat, Status};
+use super::title::Title;
 use super::unread::page_title;
 use crate::protocol::RoomInfo;
 
 #[component]
-pub fn RoomPage() -> impl IntoView {
-    let params = use_params_map();
-    let slug = Memo::new(move |_| params.read().get("room").unwrap_or_default());
+pub fn RoomPage(slug: Memo<String>) -> impl IntoView {
     let rooms = Resource::new(|| (), |_| rooms_or_cached());
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -160,6 +157,12 @@ fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
                 && chat.conn.get_untracked().as_deref() == Some(conn.as_str());
             match answer {
                 Ok(joined) if still_here => {
+                    // Ours among them are stored: their pending copies go now, as a
+                    // `message` event would take them, or both would show until the
+                    // resend's `ack` comes back on the socket.
+                    for msg in &joined.messages {
+                        chat.remove_from_outbox(&msg.cid);
+                    }
                     chat.joined_room.set(Some(slug));
                     chat.alert.set(None);
                     chat.online.set(joined.online.clone());

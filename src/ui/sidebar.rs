@@ -153,7 +153,6 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
         busy.set(true);
         #[cfg(feature = "hydrate")]
         {
-            let navigate = leptos_router::hooks::use_navigate();
             leptos::task::spawn_local(async move {
                 let answer =
                     crate::rooms::create_room(conn, title.get_untracked(), topic.get_untracked())
@@ -164,7 +163,7 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
                         let slug = room.slug.clone();
                         chat.add_room(room);
                         adding.set(false);
-                        navigate(&format!("/r/{slug}"), Default::default());
+                        crate::ui::router::navigate(&format!("/r/{slug}"), false);
                     }
                     Err(err) => error.set(Some(err.to_string())),
                 }
