@@ -337,7 +337,9 @@ async fn send_paced(
         };
         let frame = Message::text(frame.encode());
         sent_at.lock().unwrap().insert(cid.clone(), Instant::now());
-        sender.send(frame).await.unwrap();
+        if let Err(err) = sender.send(frame).await {
+            panic!("the sender's socket ended at {cid} ({err}); how is printed above");
+        }
         cids.push(cid);
     }
     cids
@@ -431,6 +433,8 @@ where
                     _ => {}
                 }
             };
+            // Shown only when the test fails: why a socket that should have lived ended.
+            eprintln!("a reading socket ended: {ended}");
             log.lock().unwrap().ended = Some(ended);
         }
     });
