@@ -38,6 +38,8 @@ pub mod pwa;
 pub mod room_page;
 pub mod router;
 pub mod sidebar;
+#[cfg(feature = "hydrate")]
+pub mod socket;
 pub mod state;
 pub mod timeline;
 pub mod title;
