@@ -298,7 +298,7 @@ async fn run_socket(chat: Chat) -> Ended {
         };
         HEARD.set(js_sys::Date::now());
         PROBED.set(None);
-        let event = match ServerEvent::decode(&text) {
+        let event = match super::json::from_text::<ServerEvent>(&text) {
             Ok(event) => event,
             Err(err) => {
                 leptos::logging::warn!("unreadable event: {err}");
