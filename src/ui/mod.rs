@@ -20,8 +20,8 @@
 //!   (`protocol::server_event_de`; → 280 KiB);
 //! - the panic hook, which a panic that aborts at once never reaches, and wasm-opt's
 //!   `--low-memory-unused` (Cargo.toml; → 276.6 KiB);
-//! - gloo-net's WebSocket: [`socket`] is `web_sys`'s, its events sent down a channel
-//!   (→ 273.8 KiB);
+//! - gloo-net's WebSocket: `socket` (browser only) is `web_sys`'s, its events sent
+//!   down a channel (→ 273.8 KiB);
 //! - serde_json's `str` reader: resources, live events and what [`persist`] keeps are
 //!   read from bytes, as server functions' answers are, so each type has one decoder
 //!   ([`json`]; → 267.4 KiB).
