@@ -57,7 +57,7 @@ pub fn App() -> impl IntoView {
     // Asked while rendering on the server, so a newcomer's page arrives with the name
     // form in it rather than showing it once the WASM has loaded; the page reuses the
     // answer.
-    let who = Resource::new_blocking(|| (), |_| who_am_i());
+    let who = crate::ui::json::resource(who_am_i, true);
     // The socket lives in the browser only; effects never run on the server.
     #[cfg(feature = "hydrate")]
     Effect::new(move |started: Option<bool>| {

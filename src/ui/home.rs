@@ -2,11 +2,12 @@
 
 use leptos::prelude::*;
 
+use super::json;
 use super::offline::rooms_or_cached;
 
 #[component]
 pub fn Home() -> impl IntoView {
-    let rooms = Resource::new(|| (), |_| rooms_or_cached());
+    let rooms = json::resource(rooms_or_cached, false);
 
     #[cfg(feature = "hydrate")]
     {

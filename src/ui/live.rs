@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures::future::{select, Either};
-use futures::{SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message, WebSocketError};
-use gloo_timers::future::IntervalStream;
+use futures::StreamExt;
+use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::outbox::{Outbox, Queued};
 use super::persist;
+use super::socket::{self, Socket, SocketEvent};
 use super::state::{Chat, Status};
 use crate::protocol::{ClientFrame, ErrorCode, Me, ServerEvent};
 
@@ -35,8 +35,8 @@ const RETRY_AFTER: Duration = Duration::from_secs(2);
 const OFFLINE_RECHECK: Duration = Duration::from_secs(30);
 
 thread_local! {
-    /// Frames for the current socket, if one is open.
-    static OUTGOING: RefCell<Option<UnboundedSender<String>>> = const { RefCell::new(None) };
+    /// The current socket, if there is one, for sending.
+    static OUTGOING: RefCell<Option<web_sys::WebSocket>> = const { RefCell::new(None) };
     /// Wakes the supervisor.
     static KICK: RefCell<Option<UnboundedSender<Kick>>> = const { RefCell::new(None) };
     /// When the current socket last heard from the server, and when it last asked
@@ -143,8 +143,8 @@ pub fn flush_outbox(chat: Chat) {
 /// what was not confirmed.
 fn send_frame(frame: &ClientFrame) {
     OUTGOING.with(|out| {
-        if let Some(tx) = out.borrow().as_ref() {
-            let _ = tx.unbounded_send(frame.encode());
+        if let Some(ws) = out.borrow().as_ref() {
+            socket::send(ws, &frame.encode());
         }
     });
 }
@@ -256,30 +256,17 @@ fn backoff(failures: u32) -> Duration {
 /// One socket's life. The session cookie goes with the upgrade request and says who we
 /// are; the server answers `welcome` (or says why not).
 async fn run_socket(chat: Chat) -> Ended {
-    let Ok(socket) = WebSocket::open(&socket_url()) else {
+    let (tx, mut inputs) = unbounded::<Input>();
+    let Some(socket) = Socket::open(&socket_url(), &tx, Input::Socket) else {
         return Ended::Lost { welcomed: false };
     };
-    let (mut sink, stream) = socket.split();
-    let (tx, mut rx) = unbounded::<String>();
-    spawn_local(async move {
-        while let Some(text) = rx.next().await {
-            if sink.send(Message::Text(text)).await.is_err() {
-                break;
-            }
-        }
-    });
-    let _registered = Registered::install(tx);
+    let _registered = Registered::install(socket.handle());
     // Whatever the last socket did not get confirmed goes out again on this one.
     chat.outbox.update(Outbox::socket_changed);
-
-    enum Input {
-        Frame(Result<Message, WebSocketError>),
-        Tick,
-    }
-    let mut inputs = futures::stream::select(
-        stream.map(Input::Frame),
-        IntervalStream::new(1_000).map(|_| Input::Tick),
-    );
+    // The heartbeat's clock; it stops when dropped, with the socket.
+    let _ticks = Interval::new(1_000, move || {
+        let _ = tx.unbounded_send(Input::Tick);
+    });
     HEARD.set(js_sys::Date::now());
     PROBED.set(None);
     let mut last_tick = js_sys::Date::now();
@@ -302,17 +289,16 @@ async fn run_socket(chat: Chat) -> Ended {
                 }
                 continue;
             }
-            Input::Frame(Ok(Message::Text(text))) => text,
-            Input::Frame(Ok(Message::Bytes(_))) => continue,
-            Input::Frame(Err(WebSocketError::ConnectionClose(close))) => {
-                leptos::logging::log!("socket closed: {} {}", close.code, close.reason);
+            Input::Socket(SocketEvent::Text(text)) => text,
+            Input::Socket(SocketEvent::Closed { code, reason }) => {
+                leptos::logging::log!("socket closed: {code} {reason}");
                 break;
             }
-            Input::Frame(Err(_)) => break,
+            Input::Socket(SocketEvent::Failed) => break,
         };
         HEARD.set(js_sys::Date::now());
         PROBED.set(None);
-        let event = match ServerEvent::decode(&text) {
+        let event = match super::json::from_text::<ServerEvent>(&text) {
             Ok(event) => event,
             Err(err) => {
                 leptos::logging::warn!("unreadable event: {err}");
@@ -358,6 +344,13 @@ async fn run_socket(chat: Chat) -> Ended {
     }
 }
 
+/// What [`run_socket`] waits for.
+enum Input {
+    Socket(SocketEvent),
+    /// A second has passed: time to check the heartbeat.
+    Tick,
+}
+
 /// What an event asks of the outbox once applied.
 enum AfterApply {
     /// A welcome or a confirmation: the window has room.
@@ -380,12 +373,12 @@ fn heartbeat_ok(now: f64) -> bool {
     }
 }
 
-/// Makes `tx` the current socket's sender for as long as it lives.
+/// Makes `ws` the current socket for as long as this lives.
 struct Registered;
 
 impl Registered {
-    fn install(tx: UnboundedSender<String>) -> Registered {
-        OUTGOING.with(|out| *out.borrow_mut() = Some(tx));
+    fn install(ws: web_sys::WebSocket) -> Registered {
+        OUTGOING.with(|out| *out.borrow_mut() = Some(ws));
         Registered
     }
 }

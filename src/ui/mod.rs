@@ -10,20 +10,27 @@
 //! erases those to one type per output type.
 //!
 //! What the WASM does not carry at all, being bigger than what it does for Natter
-//! (gzipped WASM + JS after each step, from 338.7 KiB; `end2end/bench/first-load.mjs`
-//! gives 277.7 KiB at the end, the steps are gzip -9's figures):
+//! (gzipped WASM + JS after each step, from 338.7 KiB; the steps to 276.6 KiB are
+//! gzip -9's figures, the later ones `end2end/bench/first-load.mjs`'s, which gave 277.7
+//! KiB before them):
 //! - `leptos_router`: the three pages and the navigation between them are [`router`],
 //!   a few dozen lines (→ 293 KiB);
 //! - `leptos_meta`: the browser keeps the tab's title itself, [`title`] (→ 289 KiB);
 //! - serde's buffering of tagged enums: `ServerEvent`s are read in one pass
 //!   (`protocol::server_event_de`; → 280 KiB);
 //! - the panic hook, which a panic that aborts at once never reaches, and wasm-opt's
-//!   `--low-memory-unused` (Cargo.toml; → 276.6 KiB).
+//!   `--low-memory-unused` (Cargo.toml; → 276.6 KiB);
+//! - gloo-net's WebSocket: `socket` (browser only) is `web_sys`'s, its events sent
+//!   down a channel (→ 273.8 KiB);
+//! - serde_json's `str` reader: resources, live events and what [`persist`] keeps are
+//!   read from bytes, as server functions' answers are, so each type has one decoder
+//!   ([`json`]; → 267.4 KiB).
 
 pub mod account;
 pub mod banners;
 pub mod composer;
 pub mod home;
+pub mod json;
 #[cfg(feature = "hydrate")]
 pub mod live;
 pub mod message_list;
@@ -38,6 +45,8 @@ pub mod pwa;
 pub mod room_page;
 pub mod router;
 pub mod sidebar;
+#[cfg(feature = "hydrate")]
+pub mod socket;
 pub mod state;
 pub mod timeline;
 pub mod title;

@@ -68,7 +68,7 @@ fn save_json(key: &str, value: &impl Serialize) {
 }
 
 fn load_json<T: DeserializeOwned>(key: &str) -> Option<T> {
-    serde_json::from_str(&get(key)?).ok()
+    super::json::from_text(&get(key)?).ok()
 }
 
 pub fn remember_room(slug: &str) {

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use super::banners::{NotifyOffer, UpdateBanner};
 use super::composer::Composer;
+use super::json;
 use super::message_list::MessageList;
 use super::not_found::NotFound;
 use super::offline::rooms_or_cached;
@@ -15,7 +16,7 @@ use crate::protocol::RoomInfo;
 
 #[component]
 pub fn RoomPage(slug: Memo<String>) -> impl IntoView {
-    let rooms = Resource::new(|| (), |_| rooms_or_cached());
+    let rooms = json::resource(rooms_or_cached, false);
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
