@@ -13,7 +13,15 @@ use serde::Deserialize;
 use super::{ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent};
 
 const VARIANTS: &[&str] = &[
-    "welcome", "message", "ack", "joined", "left", "counts", "pong", "room_added", "error",
+    "welcome",
+    "message",
+    "ack",
+    "joined",
+    "left",
+    "counts",
+    "pong",
+    "room_added",
+    "error",
 ];
 
 /// Every field any event has; each variant uses some.
@@ -101,7 +109,10 @@ impl<'de> Deserialize<'de> for ServerEvent {
             "room_added" => match need(f.room, "room")? {
                 Room::Info(room) => ServerEvent::RoomAdded { room },
                 Room::Slug(_) => {
-                    return Err(de::Error::invalid_type(de::Unexpected::Str("slug"), &"a room"))
+                    return Err(de::Error::invalid_type(
+                        de::Unexpected::Str("slug"),
+                        &"a room",
+                    ))
                 }
             },
             "error" => ServerEvent::Error {
@@ -134,17 +145,43 @@ mod tests {
             at_ms: 1_700_000_000_000,
         };
         vec![
-            ServerEvent::Welcome { conn: "c1".into(), name: "ana".into() },
-            ServerEvent::Message { room: "tech".into(), msg },
-            ServerEvent::Ack { room: "tech".into(), cid: "abcdefgh12".into(), seq: 9 },
-            ServerEvent::Joined { room: "tech".into(), seq: 9, name: "bo".into() },
-            ServerEvent::Left { room: "tech".into(), seq: 9, name: "bo".into() },
+            ServerEvent::Welcome {
+                conn: "c1".into(),
+                name: "ana".into(),
+            },
+            ServerEvent::Message {
+                room: "tech".into(),
+                msg,
+            },
+            ServerEvent::Ack {
+                room: "tech".into(),
+                cid: "abcdefgh12".into(),
+                seq: 9,
+            },
+            ServerEvent::Joined {
+                room: "tech".into(),
+                seq: 9,
+                name: "bo".into(),
+            },
+            ServerEvent::Left {
+                room: "tech".into(),
+                seq: 9,
+                name: "bo".into(),
+            },
             ServerEvent::Counts {
-                rooms: vec![RoomCount { slug: "tech".into(), online: 2, latest: 9 }],
+                rooms: vec![RoomCount {
+                    slug: "tech".into(),
+                    online: 2,
+                    latest: 9,
+                }],
             },
             ServerEvent::Pong,
             ServerEvent::RoomAdded { room },
-            ServerEvent::Error { code: ErrorCode::RateLimited, message: "slow".into(), cid: None },
+            ServerEvent::Error {
+                code: ErrorCode::RateLimited,
+                message: "slow".into(),
+                cid: None,
+            },
             ServerEvent::Error {
                 code: ErrorCode::BadMessage,
                 message: "long".into(),
@@ -165,7 +202,11 @@ mod tests {
         let event = ServerEvent::decode(r#"{"room":"tech","seq":3,"name":"bo","t":"joined"}"#);
         assert_eq!(
             event.unwrap(),
-            ServerEvent::Joined { room: "tech".into(), seq: 3, name: "bo".into() }
+            ServerEvent::Joined {
+                room: "tech".into(),
+                seq: 3,
+                name: "bo".into()
+            }
         );
     }
 

@@ -66,7 +66,10 @@ pub fn Pages() -> impl IntoView {
     server::register_routes();
 
     let page = Memo::new(move |_| nav.path.with(|path| page_of(path)));
-    let slug = Memo::new(move |_| nav.path.with(|path| room_in(path).unwrap_or_default().to_owned()));
+    let slug = Memo::new(move |_| {
+        nav.path
+            .with(|path| room_in(path).unwrap_or_default().to_owned())
+    });
     view! {
         {move || match page.get() {
             Page::Home => view! { <Home/> }.into_any(),
@@ -143,10 +146,14 @@ mod browser {
             return None;
         }
         let target = ev.target()?.dyn_into::<web_sys::Element>().ok()?;
-        let link = target.closest("a[href]").ok()??.dyn_into::<HtmlAnchorElement>().ok()?;
-        let external = link.get_attribute("rel").is_some_and(|rel| {
-            rel.split_ascii_whitespace().any(|word| word == "external")
-        });
+        let link = target
+            .closest("a[href]")
+            .ok()??
+            .dyn_into::<HtmlAnchorElement>()
+            .ok()?;
+        let external = link
+            .get_attribute("rel")
+            .is_some_and(|rel| rel.split_ascii_whitespace().any(|word| word == "external"));
         if !link.target().is_empty()
             || link.has_attribute("download")
             || external
@@ -172,7 +179,10 @@ mod server {
             page(vec![PathSegment::Static("".into())], SsrMode::OutOfOrder),
             // Async: the status code (404 for an unknown room) is set before sending.
             page(
-                vec![PathSegment::Static("r".into()), PathSegment::Param("room".into())],
+                vec![
+                    PathSegment::Static("r".into()),
+                    PathSegment::Param("room".into()),
+                ],
                 SsrMode::Async,
             ),
         ]));

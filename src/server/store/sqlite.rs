@@ -81,7 +81,11 @@ impl SqliteStore {
             sqlx: writer,
             messages,
         }));
-        tokio::spawn(checkpoint(checkpointer, Arc::downgrade(&writers), checkpoint_every));
+        tokio::spawn(checkpoint(
+            checkpointer,
+            Arc::downgrade(&writers),
+            checkpoint_every,
+        ));
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -96,7 +100,6 @@ const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// Bytes of WAL kept on disk once it starts over: a steady 64,000 deliveries/s writes
 /// about 18 MB between checkpoints, so only a burst beyond that is given back.
 const WAL_SIZE_LIMIT: u64 = 64 << 20;
-
 
 /// Checkpoints the WAL every `period`, in two steps. First beside the writer (PASSIVE:
 /// nobody waits, and what readers still need stays for a later round), which copies
@@ -114,7 +117,9 @@ async fn checkpoint(mut db: SqliteConnection, writer: Weak<WriterLock>, period: 
         let result = match wal_checkpoint(&mut db).await {
             Ok(0) => Ok(0),
             Ok(_) => {
-                let Some(writer) = writer.upgrade() else { return };
+                let Some(writer) = writer.upgrade() else {
+                    return;
+                };
                 let _writing = writer.lock().await;
                 wal_checkpoint(&mut db).await
             }

@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior,
+};
 
 use super::{Appended, NewMessage};
 use crate::protocol::{ChatMessage, Seq};
@@ -142,7 +144,11 @@ fn max_seq(tx: &Transaction, room: i64) -> rusqlite::Result<i64> {
         .query_row([room], |row| row.get(0))
 }
 
-fn stored_with_cid(tx: &Transaction, room: i64, cid: &str) -> rusqlite::Result<Option<ChatMessage>> {
+fn stored_with_cid(
+    tx: &Transaction,
+    room: i64,
+    cid: &str,
+) -> rusqlite::Result<Option<ChatMessage>> {
     tx.prepare_cached(
         "SELECT seq, cid, author, text, at_ms FROM messages WHERE room_id = ?1 AND cid = ?2",
     )?
