@@ -84,6 +84,35 @@ describe('accounts', () => {
     assert.deepEqual(problems(guest.page), []);
   });
 
+  test('a field chosen as the form opens keeps the focus', async () => {
+    // The form focuses its first field a frame after it opens. Someone (or a password
+    // manager) already in another field keeps typing there: a password once went into
+    // the name field this way.
+    const guest = await newPerson(env.browser);
+    await arrive(guest.page, env.server.url, '/r/general', 'cleo');
+    const focused = await guest.page.evaluate(async () => {
+      const chosen = new Promise((done) => {
+        new MutationObserver((_, observer) => {
+          const password = document.querySelector('#password-input');
+          if (password) {
+            observer.disconnect();
+            password.focus();
+            done();
+          }
+        }).observe(document.body, { childList: true, subtree: true });
+      });
+      [...document.querySelectorAll('button')].find((b) => b.textContent === 'Register').click();
+      await chosen;
+      for (let i = 0; i < 3; i++) await new Promise(requestAnimationFrame);
+      return document.activeElement.id;
+    });
+    assert.equal(focused, 'password-input');
+    // Opened with nothing chosen, the form starts at its first field.
+    await guest.page.getByRole('button', { name: 'Cancel' }).click();
+    await guest.page.getByRole('button', { name: 'Change name' }).click();
+    await eventually(() => guest.page.evaluate(() => document.activeElement.id), 'name-input');
+  });
+
   test('a guest registers the name in use; a password change signs other devices out', async () => {
     const laptop = await newPerson(env.browser);
     await arrive(laptop.page, env.server.url, '/r/tech', 'bea');

@@ -48,7 +48,15 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(el) = first.get().filter(|_| ready.get()) {
             request_animation_frame(move || {
-                let _ = el.focus();
+                // Not when the user is already in the form: a quick typist's password
+                // would land in the name field.
+                let in_form = document()
+                    .active_element()
+                    .and_then(|active| active.closest(".name-form").ok().flatten())
+                    .is_some();
+                if !in_form {
+                    let _ = el.focus();
+                }
             });
         }
     });
