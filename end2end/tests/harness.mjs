@@ -136,6 +136,16 @@ export async function newPerson(browser, { viewport = DESKTOP, ...options } = {}
 /// Opens `path`, picks `name` in the name form and waits until the room is on screen.
 export async function arrive(page, url, path, name) {
   await page.goto(url + path);
+  // The form is disabled until the page has hydrated; if it never does, say what the
+  // page reported.
+  await page
+    .locator('#name-input:enabled')
+    .waitFor({ timeout: 20_000 })
+    .catch((err) => {
+      throw new Error(`${path} never became usable; the page said ${JSON.stringify(page.problems)}`, {
+        cause: err,
+      });
+    });
   await page.locator('#name-input').fill(name);
   await page.locator('.name-form button[type=submit]').click();
   await page.locator('.name-form').waitFor({ state: 'detached' });
