@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::accounts::who_am_i;
 use crate::ui::account::AccountDialog;
+use crate::ui::api::who_am_i;
 use crate::ui::router::Pages;
 use crate::ui::state::Chat;
 use crate::ui::title::Title;

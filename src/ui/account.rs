@@ -233,7 +233,7 @@ fn check(dialog: Dialog, fields: Fields) -> Result<(), String> {
 
 #[cfg(feature = "hydrate")]
 async fn send(dialog: Dialog, fields: Fields) -> Result<Me, AppError> {
-    use crate::accounts::{change_password, enter_as_guest, log_in, register};
+    use crate::ui::api::{change_password, enter_as_guest, log_in, register};
     let name = fields.name.get_untracked();
     let password = fields.password.get_untracked();
     match dialog {

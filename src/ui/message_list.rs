@@ -298,7 +298,7 @@ mod scrolling {
     use leptos::task::spawn_local;
 
     use super::{PAGE, WINDOW};
-    use crate::messages::history;
+    use crate::ui::api::history;
     use crate::ui::state::Chat;
     use crate::ui::timeline::LineKey;
 

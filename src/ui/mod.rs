@@ -24,9 +24,12 @@
 //!   down a channel (→ 273.8 KiB);
 //! - serde_json's `str` reader: resources, live events and what [`persist`] keeps are
 //!   read from bytes, as server functions' answers are, so each type has one decoder
-//!   ([`json`]; → 267.4 KiB).
+//!   ([`json`]; → 267.4 KiB);
+//! - server_fn's client: [`api`] calls the server functions with `fetch` itself
+//!   (→ 257.4 KiB).
 
 pub mod account;
+pub mod api;
 pub mod banners;
 pub mod composer;
 pub mod home;

@@ -2,9 +2,9 @@
 //! opened, in `localStorage` (see `persist`). The service worker keeps the pages (who
 //! this is comes with them) and files; this keeps the data.
 
+use super::api::list_rooms;
 use super::persist;
 use crate::protocol::{AppError, RoomInfo};
-use crate::rooms::list_rooms;
 
 #[cfg(feature = "hydrate")]
 pub use keeping::keep;

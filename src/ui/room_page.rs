@@ -129,7 +129,7 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
     use super::timeline::Timeline;
-    use crate::rooms::{join_room, leave_room};
+    use crate::ui::api::{join_room, leave_room};
     use leptos::task::spawn_local;
 
     Effect::new(move |_| {

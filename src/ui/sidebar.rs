@@ -101,7 +101,7 @@ fn WhoAmI() -> impl IntoView {
     let log_out = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match crate::accounts::log_out().await {
+            match crate::ui::api::log_out().await {
                 Ok(()) => super::live::signed_out(chat),
                 Err(err) => chat.alert.set(Some(err.to_string())),
             }
@@ -155,7 +155,7 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
         {
             leptos::task::spawn_local(async move {
                 let answer =
-                    crate::rooms::create_room(conn, title.get_untracked(), topic.get_untracked())
+                    crate::ui::api::create_room(conn, title.get_untracked(), topic.get_untracked())
                         .await;
                 busy.set(false);
                 match answer {
