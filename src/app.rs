@@ -60,17 +60,20 @@ pub fn App() -> impl IntoView {
     let who = crate::ui::json::resource(who_am_i, true);
     // The socket lives in the browser only; effects never run on the server.
     #[cfg(feature = "hydrate")]
-    Effect::new(move |started: Option<bool>| {
-        if started == Some(true) || !chat.me_loaded.get() {
-            return false;
-        }
-        // For measuring: the page is hydrated and answers input from here on.
-        if let Some(performance) = window().performance() {
-            let _ = performance.mark("natter:interactive");
-        }
-        crate::ui::live::start(chat);
-        true
-    });
+    {
+        let mut started = false;
+        crate::ui::effect(move || {
+            if started || !chat.me_loaded.get() {
+                return;
+            }
+            // For measuring: the page is hydrated and answers input from here on.
+            if let Some(performance) = window().performance() {
+                let _ = performance.mark("natter:interactive");
+            }
+            crate::ui::live::start(chat);
+            started = true;
+        });
+    }
 
     view! {
         <Title text="Natter"/>

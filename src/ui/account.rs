@@ -44,8 +44,8 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
     // has hydrated (effects run only then). Until then typing would be lost and Enter
     // would reload the page.
     let ready = RwSignal::new(false);
-    Effect::new(move |_| ready.set(true));
-    Effect::new(move |_| {
+    crate::ui::effect(move || ready.set(true));
+    crate::ui::effect(move || {
         if let Some(el) = first.get().filter(|_| ready.get()) {
             request_animation_frame(move || {
                 let _ = el.focus();

@@ -132,7 +132,7 @@ fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
     use crate::ui::api::{join_room, leave_room};
     use leptos::task::spawn_local;
 
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let Some(room) = current.get() else { return };
         let conn = chat.conn.get();
         let slug = room.slug;
