@@ -30,7 +30,9 @@
 //! - a resource's generic code per resource: they all hold JSON text ([`json::Loaded`];
 //!   → 255.7 KiB);
 //! - a copy of each effect's task per closure type: [`effect`] boxes the closure
-//!   (→ 252.9 KiB).
+//!   (→ 252.9 KiB);
+//! - wasm-streams' wasm-bindgen exports (JS classes for streams that only streaming
+//!   server functions use): `patches/wasm-streams` stands in for it (→ 246.5 KiB).
 
 pub mod account;
 pub mod api;
