@@ -32,7 +32,9 @@
 //! - a copy of each effect's task per closure type: [`effect`] boxes the closure
 //!   (→ 252.9 KiB);
 //! - wasm-streams' wasm-bindgen exports (JS classes for streams that only streaming
-//!   server functions use): `patches/wasm-streams` stands in for it (→ 246.5 KiB).
+//!   server functions use): `patches/wasm-streams` stands in for it (→ 246.5 KiB);
+//! - what wasm-opt keeps for traps that cannot happen, and sections for tools
+//!   (Cargo.toml; → 245.7 KiB).
 
 pub mod account;
 pub mod api;
