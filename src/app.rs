@@ -81,7 +81,7 @@ pub fn App() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 chat.learn_who(who.await);
-                view! { <AccountDialog/> }
+                view! { <AccountDialog/> }.into_any()
             })}
         </Suspense>
         <Pages/>

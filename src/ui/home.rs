@@ -52,6 +52,7 @@ pub fn Home() -> impl IntoView {
                                 .collect::<Vec<_>>()}
                         </ul>
                     }
+                    .into_any()
                 })}
             </Suspense>
         </main>
