@@ -206,11 +206,11 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
         let slug = slug.clone();
         // Live counts once the socket has sent any; the server-rendered ones before.
         let initial = room.online;
-        Signal::derive(move || {
+        move || {
             chat.counts
                 .with(|counts| counts.get(&slug).map(|c| c.online))
                 .unwrap_or(initial)
-        })
+        }
     };
     let unread = {
         let slug = slug.clone();
@@ -231,7 +231,7 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
                     (n > 0).then(|| view! { <span class="unread">{n}<span class="visually-hidden">" unread"</span></span> }.into_any())
                 }}
                 <span class="count" title="online">
-                    {count}<span class="visually-hidden">" online"</span>
+                    {move || count()}<span class="visually-hidden">" online"</span>
                 </span>
             </a>
         </li>
