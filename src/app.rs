@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use crate::accounts::who_am_i;
 use crate::ui::account::AccountDialog;
+use crate::ui::api::who_am_i;
 use crate::ui::router::Pages;
 use crate::ui::state::Chat;
 use crate::ui::title::Title;
@@ -60,17 +60,20 @@ pub fn App() -> impl IntoView {
     let who = crate::ui::json::resource(who_am_i, true);
     // The socket lives in the browser only; effects never run on the server.
     #[cfg(feature = "hydrate")]
-    Effect::new(move |started: Option<bool>| {
-        if started == Some(true) || !chat.me_loaded.get() {
-            return false;
-        }
-        // For measuring: the page is hydrated and answers input from here on.
-        if let Some(performance) = window().performance() {
-            let _ = performance.mark("natter:interactive");
-        }
-        crate::ui::live::start(chat);
-        true
-    });
+    {
+        let mut started = false;
+        crate::ui::effect(move || {
+            if started || !chat.me_loaded.get() {
+                return;
+            }
+            // For measuring: the page is hydrated and answers input from here on.
+            if let Some(performance) = window().performance() {
+                let _ = performance.mark("natter:interactive");
+            }
+            crate::ui::live::start(chat);
+            started = true;
+        });
+    }
 
     view! {
         <Title text="Natter"/>
@@ -78,7 +81,7 @@ pub fn App() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 chat.learn_who(who.await);
-                view! { <AccountDialog/> }
+                view! { <AccountDialog/> }.into_any()
             })}
         </Suspense>
         <Pages/>

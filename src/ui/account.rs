@@ -44,8 +44,8 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
     // has hydrated (effects run only then). Until then typing would be lost and Enter
     // would reload the page.
     let ready = RwSignal::new(false);
-    Effect::new(move |_| ready.set(true));
-    Effect::new(move |_| {
+    crate::ui::effect(move || ready.set(true));
+    crate::ui::effect(move || {
         if let Some(el) = first.get().filter(|_| ready.get()) {
             request_animation_frame(move || {
                 // Not when the user is already in the form: a quick typist's password
@@ -241,7 +241,7 @@ fn check(dialog: Dialog, fields: Fields) -> Result<(), String> {
 
 #[cfg(feature = "hydrate")]
 async fn send(dialog: Dialog, fields: Fields) -> Result<Me, AppError> {
-    use crate::accounts::{change_password, enter_as_guest, log_in, register};
+    use crate::ui::api::{change_password, enter_as_guest, log_in, register};
     let name = fields.name.get_untracked();
     let password = fields.password.get_untracked();
     match dialog {

@@ -12,7 +12,7 @@ pub fn Home() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let chat = crate::ui::state::use_chat();
-        Effect::new(move |_| {
+        crate::ui::effect(move || {
             let ready = chat.me.with(Option::is_some);
             let Some(Ok(list)) = rooms.get() else { return };
             if !ready || list.is_empty() {
@@ -52,6 +52,7 @@ pub fn Home() -> impl IntoView {
                                 .collect::<Vec<_>>()}
                         </ul>
                     }
+                    .into_any()
                 })}
             </Suspense>
         </main>

@@ -298,7 +298,7 @@ mod scrolling {
     use leptos::task::spawn_local;
 
     use super::{PAGE, WINDOW};
-    use crate::messages::history;
+    use crate::ui::api::history;
     use crate::ui::state::Chat;
     use crate::ui::timeline::LineKey;
 
@@ -342,7 +342,7 @@ mod scrolling {
         // Another room starts at its bottom. (The memo: only a change of room, not every
         // new line, resets where the reader is.)
         let room = Memo::new(move |_| chat.timeline.with(|t| t.room.clone()));
-        Effect::new(move |_| {
+        crate::ui::effect(move || {
             room.track();
             first_drawn.set(None);
             pinned.set_value(true);
@@ -385,7 +385,7 @@ mod scrolling {
             });
         };
 
-        Effect::new(move |_| {
+        crate::ui::effect(move || {
             rows.track();
             request_animation_frame(move || {
                 let Some(el) = scroller.get_untracked() else {
@@ -426,7 +426,7 @@ mod scrolling {
         };
 
         // Sending a message brings the reader back down to it.
-        Effect::new(move |_| {
+        crate::ui::effect(move || {
             let room = chat.timeline.with(|t| t.room.clone());
             let me = chat.name().unwrap_or_default();
             if chat

@@ -24,9 +24,22 @@
 //!   down a channel (→ 273.8 KiB);
 //! - serde_json's `str` reader: resources, live events and what [`persist`] keeps are
 //!   read from bytes, as server functions' answers are, so each type has one decoder
-//!   ([`json`]; → 267.4 KiB).
+//!   ([`json`]; → 267.4 KiB);
+//! - server_fn's client: [`api`] calls the server functions with `fetch` itself
+//!   (→ 257.4 KiB);
+//! - a resource's generic code per resource: they all hold JSON text ([`json::Loaded`];
+//!   → 255.7 KiB);
+//! - a copy of each effect's task per closure type: [`effect`] boxes the closure
+//!   (→ 252.9 KiB);
+//! - wasm-streams' wasm-bindgen exports (JS classes for streams that only streaming
+//!   server functions use): `patches/wasm-streams` stands in for it (→ 246.5 KiB);
+//! - what wasm-opt keeps for traps that cannot happen, and sections for tools
+//!   (Cargo.toml; → 245.7 KiB);
+//! - suspense's generic code once per view type: every `Suspend` gives an `AnyView`
+//!   (→ 241.2 KiB).
 
 pub mod account;
+pub mod api;
 pub mod banners;
 pub mod composer;
 pub mod home;
@@ -51,3 +64,10 @@ pub mod state;
 pub mod timeline;
 pub mod title;
 pub mod unread;
+
+/// `Effect::new`, its closure boxed: the effect's task is generic over the closure, so
+/// each closure type would bring a copy of its own.
+pub fn effect(run: impl FnMut() + 'static) {
+    let run: Box<dyn FnMut()> = Box::new(run);
+    leptos::prelude::Effect::new(run);
+}

@@ -2,9 +2,9 @@
 //! opened, in `localStorage` (see `persist`). The service worker keeps the pages (who
 //! this is comes with them) and files; this keeps the data.
 
+use super::api::list_rooms;
 use super::persist;
 use crate::protocol::{AppError, RoomInfo};
-use crate::rooms::list_rooms;
 
 #[cfg(feature = "hydrate")]
 pub use keeping::keep;
@@ -38,7 +38,7 @@ mod keeping {
     const SAVE_EVERY_MS: u64 = 1_000;
 
     pub fn keep(chat: Chat) {
-        Effect::new(move |_| {
+        crate::ui::effect(move || {
             chat.rooms.with(|rooms| {
                 if !rooms.is_empty() {
                     persist::save_rooms(rooms);
@@ -46,7 +46,7 @@ mod keeping {
             })
         });
         let pending = StoredValue::new(false);
-        Effect::new(move |_| {
+        crate::ui::effect(move || {
             chat.timeline.track();
             if !pending.get_value() {
                 pending.set_value(true);

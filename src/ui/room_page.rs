@@ -129,10 +129,10 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
     use super::timeline::Timeline;
-    use crate::rooms::{join_room, leave_room};
+    use crate::ui::api::{join_room, leave_room};
     use leptos::task::spawn_local;
 
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let Some(room) = current.get() else { return };
         let conn = chat.conn.get();
         let slug = room.slug;

@@ -101,7 +101,7 @@ fn WhoAmI() -> impl IntoView {
     let log_out = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match crate::accounts::log_out().await {
+            match crate::ui::api::log_out().await {
                 Ok(()) => super::live::signed_out(chat),
                 Err(err) => chat.alert.set(Some(err.to_string())),
             }
@@ -155,7 +155,7 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
         {
             leptos::task::spawn_local(async move {
                 let answer =
-                    crate::rooms::create_room(conn, title.get_untracked(), topic.get_untracked())
+                    crate::ui::api::create_room(conn, title.get_untracked(), topic.get_untracked())
                         .await;
                 busy.set(false);
                 match answer {
@@ -206,11 +206,11 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
         let slug = slug.clone();
         // Live counts once the socket has sent any; the server-rendered ones before.
         let initial = room.online;
-        Signal::derive(move || {
+        move || {
             chat.counts
                 .with(|counts| counts.get(&slug).map(|c| c.online))
                 .unwrap_or(initial)
-        })
+        }
     };
     let unread = {
         let slug = slug.clone();
@@ -231,7 +231,7 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
                     (n > 0).then(|| view! { <span class="unread">{n}<span class="visually-hidden">" unread"</span></span> }.into_any())
                 }}
                 <span class="count" title="online">
-                    {count}<span class="visually-hidden">" online"</span>
+                    {move || count()}<span class="visually-hidden">" online"</span>
                 </span>
             </a>
         </li>

@@ -61,7 +61,7 @@ pub fn track_reading(chat: Chat) {
     let watch = move || chat.visible.set(!document().hidden());
     let _ = window_event_listener(leptos::ev::visibilitychange, move |_| watch());
     watch();
-    Effect::new(move |_| {
+    crate::ui::effect(move || {
         let (room, newest) = chat
             .timeline
             .with(|t| (t.room.clone(), t.loaded.then(|| t.last_seq().unwrap_or(0))));

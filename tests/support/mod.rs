@@ -175,11 +175,9 @@ pub async fn call_with_cookie(
     let cookie_line = cookie
         .map(|c| format!("Cookie: {c}\r\n"))
         .unwrap_or_default();
-    let body: String = args
-        .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
+    // The browser's encoder: every test checks that the server reads what it sends.
+    let fields: Vec<_> = args.iter().map(|&(k, v)| (k, Some(v))).collect();
+    let body = natter::ui::api::form(&fields);
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let request = format!(
         "POST /api/{function} HTTP/1.0\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
@@ -200,16 +198,6 @@ pub async fn call_with_cookie(
         .find(|pair| pair.starts_with("natter_session=") && pair.len() > "natter_session=".len())
         .map(str::to_owned);
     (status, body.to_owned(), set_cookie)
-}
-
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Joins `room`; `after` resumes from that seq.
