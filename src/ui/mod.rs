@@ -33,8 +33,7 @@
 //!   (→ 252.9 KiB);
 //! - wasm-streams' wasm-bindgen exports (JS classes for streams that only streaming
 //!   server functions use): `patches/wasm-streams` stands in for it (→ 246.5 KiB);
-//! - what wasm-opt keeps for traps that cannot happen, and sections for tools
-//!   (Cargo.toml; → 245.7 KiB);
+//! - sections for tools only (Cargo.toml; → about 246 KiB);
 //! - suspense's generic code once per view type: every `Suspend` gives an `AnyView`
 //!   (→ 241.2 KiB).
 

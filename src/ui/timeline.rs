@@ -108,7 +108,7 @@ impl Timeline {
 
     /// Key of the oldest of the newest `n` lines.
     pub fn key_from_end(&self, n: usize) -> Option<LineKey> {
-        self.lines.keys().rev().take(n).last().copied()
+        self.lines.keys().rev().take(n).next_back().copied()
     }
 
     /// Key of the line `n` lines before `key`, or of the first line when fewer are.

@@ -75,8 +75,7 @@ pub fn track_reading(chat: Chat) {
             chat.read.update(|read| {
                 read.insert(room, newest);
             });
-            chat.read
-                .with_untracked(|read| super::persist::save_read_marks(read));
+            chat.read.with_untracked(super::persist::save_read_marks);
         }
     });
 }
