@@ -2,10 +2,10 @@
 
 use leptos::prelude::*;
 
+use crate::api::accounts::who_am_i;
+use crate::client::state::Chat;
 use crate::ui::account::AccountDialog;
-use crate::ui::api::who_am_i;
-use crate::ui::router::Pages;
-use crate::ui::state::Chat;
+use crate::ui::routes::Pages;
 use crate::ui::title::Title;
 
 /// The HTML document around the app, rendered on the server.
@@ -57,12 +57,12 @@ pub fn App() -> impl IntoView {
     // Asked while rendering on the server, so a newcomer's page arrives with the name
     // form in it rather than showing it once the WASM has loaded; the page reuses the
     // answer.
-    let who = crate::ui::json::resource(who_am_i, true);
+    let who = crate::client::json::resource(who_am_i, true);
     // The socket lives in the browser only; effects never run on the server.
     #[cfg(feature = "hydrate")]
     {
         let mut started = false;
-        crate::ui::effect(move || {
+        crate::client::effect(move || {
             if started || !chat.me_loaded.get() {
                 return;
             }
@@ -70,7 +70,7 @@ pub fn App() -> impl IntoView {
             if let Some(performance) = window().performance() {
                 let _ = performance.mark("natter:interactive");
             }
-            crate::ui::live::start(chat);
+            crate::client::live::start(chat);
             started = true;
         });
     }

@@ -14,11 +14,10 @@
 //! subscriber's bounded outbox.
 #![recursion_limit = "256"]
 
-pub mod accounts;
+pub mod api;
 pub mod app;
-pub mod messages;
+pub mod client;
 pub mod protocol;
-pub mod rooms;
 pub mod ui;
 
 #[cfg(feature = "ssr")]

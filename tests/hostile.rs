@@ -68,6 +68,8 @@ use tokio::task::JoinHandle;
 use tokio::time::{timeout, timeout_at, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
+use natter::api::messages::History;
+use natter::api::rooms::JoinRoom;
 use support::binary::Natter;
 use support::{call, Socket};
 
@@ -1211,7 +1213,7 @@ fn http_corpus(addr: SocketAddr, sessions: &Sessions) -> Vec<HttpCase> {
     let post_with = |function: &str, body: &str, headers: &str| {
         format!(
             "POST /api/{function} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-             Accept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+             Accept: application/json\r\nContent-Type: application/json\r\n\
              {headers}Content-Length: {}\r\n\r\n{body}",
             body.len()
         )
@@ -1252,33 +1254,33 @@ fn http_corpus(addr: SocketAddr, sessions: &Sessions) -> Vec<HttpCase> {
         http("upgrade from this host on another port",
             upgrade_with("13", key, &from("http://127.0.0.1:1")), Status(403)),
         http("enter_as_guest from another site",
-            post_with("enter_as_guest", "name=mallory", &evil), Status(403)),
+            post_with("enter_as_guest", r#"{"name":"mallory"}"#, &evil), Status(403)),
         http("log_out from another site, with the session",
-            post_with("log_out", "", &evil), Status(403)),
+            post_with("log_out", "{}", &evil), Status(403)),
         http("1 MiB request header", huge_header.into_bytes(), StatusOrHangUp(431)),
         http("500 request headers", many_headers.into_bytes(), StatusOrHangUp(431)),
         // Server functions answer a refusal with a status saying whose fault it is, and
         // the `AppError` as JSON; arguments that do not even parse are a 500.
         http("join_room with an unknown connection",
-            post("join_room", "conn=nobody&room=general"), Status(401)),
+            post("join_room", r#"{"conn":"nobody","room":"general"}"#), Status(401)),
         http("join_room with junk arguments",
-            post("join_room", "conn=%ZZ&room=general&after=-1&&=="), Status(500)),
+            post("join_room", r#"{"conn":7,"room":"general","after":-1,"":"="}"#), Status(500)),
         http("history with an absurd cursor",
-            post("history", "room=general&before=99999999999999999999999"), Status(500)),
+            post("history", r#"{"room":"general","before":99999999999999999999999}"#), Status(500)),
         // Signing in under a name the server must refuse.
         http("guest name with markup",
-            post("enter_as_guest", "name=%3Cscript%3E"), AppError(422, "BadName")),
-        http("empty guest name", post("enter_as_guest", "name="), AppError(422, "BadName")),
+            post("enter_as_guest", r#"{"name":"<script>"}"#), AppError(422, "BadName")),
+        http("empty guest name", post("enter_as_guest", r#"{"name":""}"#), AppError(422, "BadName")),
         http("guest name of spaces only",
-            post("enter_as_guest", "name=%20%20%20"), AppError(422, "BadName")),
+            post("enter_as_guest", r#"{"name":"   "}"#), AppError(422, "BadName")),
         http("guest name of 33 characters",
-            post("enter_as_guest", &format!("name={}", "n".repeat(33))), AppError(422, "BadName")),
+            post("enter_as_guest", &format!(r#"{{"name":"{}"}}"#, "n".repeat(33))), AppError(422, "BadName")),
         http("guest name with NUL and newline",
-            post("enter_as_guest", "name=a%00b%0Ac"), AppError(422, "BadName")),
+            post("enter_as_guest", r#"{"name":"a\u0000b\nc"}"#), AppError(422, "BadName")),
         http("guest name taking bob's, in another case",
-            post("enter_as_guest", "name=%20BOB%20"), AppError(409, "NameTaken")),
+            post("enter_as_guest", r#"{"name":" BOB "}"#), AppError(409, "NameTaken")),
         http("enter_as_guest without a name",
-            post("enter_as_guest", "nom=mallory"), AppError(500, "Server")),
+            post("enter_as_guest", r#"{"nom":"mallory"}"#), AppError(500, "Server")),
     ];
     corpus
 }
@@ -1350,7 +1352,16 @@ async fn join_flood(
                 let mut answers = Vec::new();
                 for _ in 0..FLOOD_CALLS / FLOOD_CONCURRENCY {
                     answers.push(
-                        call(&addr, "join_room", &[("conn", &conn), ("room", "random")]).await,
+                        call(
+                            &addr,
+                            JoinRoom {
+                                conn: conn.clone(),
+                                room: "random".into(),
+                                leave: None,
+                                after: None,
+                            },
+                        )
+                        .await,
                     );
                 }
                 answers
@@ -1464,15 +1475,19 @@ async fn half_open(addr: SocketAddr, sessions: &Sessions) {
 /// Every stored message of `room`, oldest first, page by page.
 async fn full_history(addr: SocketAddr, room: &str) -> Vec<ChatMessage> {
     let mut all = Vec::new();
-    let mut before = 1_000_000.to_string();
+    let mut before = 1_000_000;
     loop {
-        let (status, body) = call(&addr, "history", &[("room", room), ("before", &before)]).await;
+        let args = History {
+            room: room.into(),
+            before,
+        };
+        let (status, body) = call(&addr, args).await;
         assert_eq!(status, 200, "{body}");
         let page: HistoryPage = serde_json::from_str(&body).unwrap();
         let first = page.messages.first().map(|m| m.seq);
         all.splice(0..0, page.messages);
         match first {
-            Some(seq) if page.has_more => before = seq.to_string(),
+            Some(seq) if page.has_more => before = seq,
             _ => return all,
         }
     }

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
+use leptos::server_fn::ServerFn;
+use natter::api::accounts::{CheckName, EnterAsGuest, LogOut};
+use natter::api::rooms::{JoinRoom, ListRooms};
 use natter::protocol::{ErrorCode, JoinedRoom, ServerEvent};
 use natter::server::config::Config;
 use natter::server::{app_state, router, serve};
@@ -107,8 +110,12 @@ async fn two_users_chat_live_and_history_matches() {
     // Resuming after seq 1 returns only what came after it.
     let (status, body) = call(
         &server,
-        "join_room",
-        &[("conn", &carl_conn), ("room", "general"), ("after", "1")],
+        JoinRoom {
+            conn: carl_conn.clone(),
+            room: "general".into(),
+            leave: None,
+            after: Some(1),
+        },
     )
     .await;
     assert_eq!(status, 200);
@@ -136,8 +143,12 @@ async fn switching_and_closing_move_people_between_rooms() {
     // One tab moves to tech: bo is still in general through the other.
     let (status, _) = call(
         &server,
-        "join_room",
-        &[("conn", &bo1_conn), ("room", "tech"), ("leave", "general")],
+        JoinRoom {
+            conn: bo1_conn.clone(),
+            room: "tech".into(),
+            leave: Some("general".into()),
+            after: None,
+        },
     )
     .await;
     assert_eq!(status, 200);
@@ -147,7 +158,7 @@ async fn switching_and_closing_move_people_between_rooms() {
     bo2.close(None).await.unwrap();
     drop(bo2);
     assert!(matches!(next_event(&mut ana).await, ServerEvent::Left { name, .. } if name == "bo"));
-    let (status, body) = call(&server, "list_rooms", &[]).await;
+    let (status, body) = call(&server, ListRooms {}).await;
     assert_eq!(status, 200);
     let rooms: Vec<natter::protocol::RoomInfo> = serde_json::from_str(&body).unwrap();
     let online = |slug: &str| rooms.iter().find(|r| r.slug == slug).unwrap().online;
@@ -190,10 +201,22 @@ async fn online_names_are_unique_ignoring_case() {
     assert!(body.contains("NameTaken"), "{body}");
     // The same person in a second tab keeps the name.
     let (_tab2, _) = welcome(&server, "user-ana-0001", "Ana").await;
-    let (status, body) = call(&server, "check_name", &[("name", " ANA ")]).await;
+    let (status, body) = call(
+        &server,
+        CheckName {
+            name: " ANA ".into(),
+        },
+    )
+    .await;
     assert_eq!(status, 409, "{body}");
     assert!(body.contains("NameTaken"), "{body}");
-    let (status, body) = call(&server, "check_name", &[("name", " Zoë ")]).await;
+    let (status, body) = call(
+        &server,
+        CheckName {
+            name: " Zoë ".into(),
+        },
+    )
+    .await;
     assert_eq!((status, body.as_str()), (200, "\"Zoë\""));
     for bad in ["", "<script>", &"x".repeat(33)] {
         let (_, body) = guest_cookie(&server, None, bad).await.unwrap_err();
@@ -246,18 +269,24 @@ async fn sockets_need_a_session_from_this_site() {
     );
     let (status, _) = raw_post(
         &server,
-        "enter_as_guest",
-        "name=mallory",
+        EnterAsGuest::PATH,
+        r#"{"name":"mallory"}"#,
         Some("http://evil.example"),
     )
     .await;
     assert_eq!(status, 403);
-    let (status, _) = raw_post(&server, "enter_as_guest", "name=mallory", Some("null")).await;
+    let (status, _) = raw_post(
+        &server,
+        EnterAsGuest::PATH,
+        r#"{"name":"mallory"}"#,
+        Some("null"),
+    )
+    .await;
     assert_eq!(status, 403);
 
     // Logging out ends the session: its sockets close, and it cannot reconnect.
     let (mut ws, _) = welcome_with(&server, &cookie).await;
-    let (status, _, _) = call_with_cookie(&server, Some(&cookie), "log_out", &[]).await;
+    let (status, _, _) = call_with_cookie(&server, Some(&cookie), LogOut {}).await;
     assert_eq!(status, 200);
     let closed = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(Ok(frame)) = ws.next().await {
@@ -275,19 +304,14 @@ async fn sockets_need_a_session_from_this_site() {
 }
 
 /// A POST with a chosen `Origin` (or none) and no cookie.
-async fn raw_post(
-    server: &Server,
-    function: &str,
-    body: &str,
-    origin: Option<&str>,
-) -> (u16, String) {
+async fn raw_post(server: &Server, path: &str, body: &str, origin: Option<&str>) -> (u16, String) {
     let mut tcp = TcpStream::connect(server.addr).await.unwrap();
     let origin = origin
         .map(|o| format!("Origin: {o}\r\n"))
         .unwrap_or_default();
     let request = format!(
-        "POST /api/{function} HTTP/1.0\r\nHost: {}\r\n{origin}Accept: application/json\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.0\r\nHost: {}\r\n{origin}Accept: application/json\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         server.addr,
         body.len()
     );
@@ -358,16 +382,24 @@ async fn bad_frames_get_clear_errors_and_store_nothing() {
     // Joining an unknown room, or with a made-up connection, is refused.
     let (status, body) = call(
         &server,
-        "join_room",
-        &[("conn", &conn), ("room", "nowhere")],
+        JoinRoom {
+            conn: conn.clone(),
+            room: "nowhere".into(),
+            leave: None,
+            after: None,
+        },
     )
     .await;
     assert_eq!(status, 404);
     assert!(body.contains("NoSuchRoom"), "{body}");
     let (status, body) = call(
         &server,
-        "join_room",
-        &[("conn", "made-up"), ("room", "general")],
+        JoinRoom {
+            conn: "made-up".into(),
+            room: "general".into(),
+            leave: None,
+            after: None,
+        },
     )
     .await;
     assert_eq!(status, 401);
@@ -523,7 +555,7 @@ async fn counts_tell_every_socket_each_rooms_newest_seq_for_unread_counts() {
     }
 
     // The room list has it too, for the page's first render.
-    let (status, body) = call(&server, "list_rooms", &[]).await;
+    let (status, body) = call(&server, ListRooms {}).await;
     assert_eq!(status, 200);
     let rooms: Vec<natter::protocol::RoomInfo> = serde_json::from_str(&body).unwrap();
     assert_eq!(

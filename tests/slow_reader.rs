@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, Stream, StreamExt};
+use natter::api::messages::History;
 use natter::protocol::{ChatMessage, ClientFrame, HistoryPage, Seq, ServerEvent};
 use natter::server::hub::LEAVE_GRACE;
 use support::binary::Natter;
@@ -654,8 +655,15 @@ async fn resume(server: &Natter, user: &str, name: &str, after: Seq) -> (Vec<Cha
     let mut messages = join_after(server, &conn, ROOM, Some(after)).await.messages;
     let mut pages = 0;
     while let Some(first) = messages.first().filter(|m| m.seq > after + 1) {
-        let before = first.seq.to_string();
-        let (status, body) = call(server, "history", &[("room", ROOM), ("before", &before)]).await;
+        let before = first.seq;
+        let (status, body) = call(
+            server,
+            History {
+                room: ROOM.into(),
+                before,
+            },
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         let page: HistoryPage = serde_json::from_str(&body).unwrap();
         assert!(!page.messages.is_empty(), "history ran out before {after}");

@@ -211,8 +211,8 @@ describe('pages', () => {
       const conn = events.find((e) => e.t === 'welcome').conn;
       await fetch('/api/join_room', {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: `conn=${conn}&room=music`,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ conn, room: 'music' }),
       });
       for (let i = 1; i <= 120; i++) {
         ws.send(JSON.stringify({ t: 'send', room: 'music', cid: `seed-${1000 + i}`, text: `line ${i}` }));

@@ -18,13 +18,13 @@ pub mod auth;
 pub mod config;
 pub mod connection;
 pub mod guard;
+pub mod http;
 pub mod hub;
 pub mod outbox;
 pub mod pwa;
 pub mod rate_limit;
 pub mod room;
 pub mod state;
-pub mod status;
 pub mod store;
 pub mod websocket;
 

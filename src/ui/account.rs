@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::state::{use_chat, Dialog};
+use crate::client::state::{use_chat, Dialog};
 use crate::protocol::{normalize_name, AppError, Me, MAX_NAME_CHARS, MIN_PASSWORD_CHARS};
 
 #[component]
@@ -44,8 +44,8 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
     // has hydrated (effects run only then). Until then typing would be lost and Enter
     // would reload the page.
     let ready = RwSignal::new(false);
-    crate::ui::effect(move || ready.set(true));
-    crate::ui::effect(move || {
+    crate::client::effect(move || ready.set(true));
+    crate::client::effect(move || {
         if let Some(el) = first.get().filter(|_| ready.get()) {
             request_animation_frame(move || {
                 // Not when the user is already in the form: a quick typist's password
@@ -72,7 +72,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
             let answer = send(dialog, fields).await;
             busy.set(false);
             match answer {
-                Ok(me) => super::live::signed_in(chat, me),
+                Ok(me) => crate::client::live::signed_in(chat, me),
                 Err(err) => error.set(Some(err.to_string())),
             }
         });
@@ -241,7 +241,7 @@ fn check(dialog: Dialog, fields: Fields) -> Result<(), String> {
 
 #[cfg(feature = "hydrate")]
 async fn send(dialog: Dialog, fields: Fields) -> Result<Me, AppError> {
-    use crate::ui::api::{change_password, enter_as_guest, log_in, register};
+    use crate::api::accounts::{change_password, enter_as_guest, log_in, register};
     let name = fields.name.get_untracked();
     let password = fields.password.get_untracked();
     match dialog {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::state::use_chat;
+use crate::client::state::use_chat;
 
 /// "A new version is ready": the service worker installed a newer build.
 #[component]
@@ -10,7 +10,7 @@ pub fn UpdateBanner() -> impl IntoView {
     let chat = use_chat();
     let reload = move |_| {
         #[cfg(feature = "hydrate")]
-        super::pwa::apply_update();
+        crate::client::pwa::apply_update();
     };
     view! {
         {move || {
@@ -37,17 +37,17 @@ pub fn NotifyOffer() -> impl IntoView {
             return false;
         }
         #[cfg(feature = "hydrate")]
-        return super::notify::worth_asking();
+        return crate::client::notify::worth_asking();
         #[cfg(not(feature = "hydrate"))]
         false
     });
     let turn_on = move |_| {
         #[cfg(feature = "hydrate")]
-        super::notify::ask();
+        crate::client::notify::ask();
         answered.set(true);
     };
     let not_now = move |_| {
-        super::persist::decline_notifications();
+        crate::client::persist::decline_notifications();
         answered.set(true);
     };
     view! {

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::state::{use_chat, Dialog};
+use crate::client::state::{use_chat, Dialog};
 use crate::protocol::{normalize_room, RoomInfo, MAX_ROOM_TITLE_CHARS, MAX_TOPIC_CHARS};
 
 #[component]
@@ -77,7 +77,7 @@ fn InstallButton() -> impl IntoView {
     let chat = use_chat();
     let install = move |_| {
         #[cfg(feature = "hydrate")]
-        super::pwa::install(chat);
+        crate::client::pwa::install(chat);
     };
     view! {
         {move || {
@@ -101,8 +101,8 @@ fn WhoAmI() -> impl IntoView {
     let log_out = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match crate::ui::api::log_out().await {
-                Ok(()) => super::live::signed_out(chat),
+            match crate::api::accounts::log_out().await {
+                Ok(()) => crate::client::live::signed_out(chat),
                 Err(err) => chat.alert.set(Some(err.to_string())),
             }
         });
@@ -154,16 +154,19 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             leptos::task::spawn_local(async move {
-                let answer =
-                    crate::ui::api::create_room(conn, title.get_untracked(), topic.get_untracked())
-                        .await;
+                let answer = crate::api::rooms::create_room(
+                    conn,
+                    title.get_untracked(),
+                    topic.get_untracked(),
+                )
+                .await;
                 busy.set(false);
                 match answer {
                     Ok(room) => {
                         let slug = room.slug.clone();
                         chat.add_room(room);
                         adding.set(false);
-                        crate::ui::router::navigate(&format!("/r/{slug}"), false);
+                        crate::client::nav::navigate(&format!("/r/{slug}"), false);
                     }
                     Err(err) => error.set(Some(err.to_string())),
                 }

@@ -41,7 +41,7 @@ mod browser {
         let id = NEXT_ID.replace(NEXT_ID.get() + 1);
         let initial = untrack(|| text.get().to_string());
         SHOWN.with_borrow_mut(|shown| shown.push((id, initial)));
-        crate::ui::effect(move || {
+        crate::client::effect(move || {
             let now = text.get().to_string();
             SHOWN.with_borrow_mut(|shown| {
                 if let Some(entry) = shown.iter_mut().find(|(of, _)| *of == id) {

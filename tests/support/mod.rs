@@ -17,7 +17,11 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use leptos::server_fn::ServerFn;
+use natter::api::accounts::EnterAsGuest;
+use natter::api::rooms::JoinRoom;
 use natter::protocol::{ClientFrame, JoinedRoom, ServerEvent};
+use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -51,7 +55,7 @@ pub async fn guest_cookie(
     name: &str,
 ) -> Result<String, (u16, String)> {
     let (status, body, set_cookie) =
-        call_with_cookie(server, cookie, "enter_as_guest", &[("name", name)]).await;
+        call_with_cookie(server, cookie, EnterAsGuest { name: name.into() }).await;
     match (status, set_cookie) {
         (200, Some(cookie)) => Ok(cookie),
         _ => Err((status, body)),
@@ -156,33 +160,41 @@ pub async fn assert_quiet_for(ws: &mut Socket, quiet: Duration) {
     }
 }
 
-/// POSTs a server function the way the browser does (URL-encoded arguments), without a
-/// session.
-pub async fn call(server: &impl Target, function: &str, args: &[(&str, &str)]) -> (u16, String) {
-    let (status, body, _) = call_with_cookie(server, None, function, args).await;
+/// Calls a server function the way the page does, without a session: a POST of its
+/// generated argument type, as JSON, to its path. Built from the functions themselves, so
+/// a renamed argument or endpoint fails to compile here too.
+pub async fn call<F: ServerFn + Serialize>(server: &impl Target, args: F) -> (u16, String) {
+    let (status, body, _) = call_with_cookie(server, None, args).await;
     (status, body)
 }
 
-/// POSTs a server function with the session `cookie`; returns the status, the body and
+/// Calls a server function with the session `cookie`; returns the status, the body and
 /// the session cookie the response sets, if any.
-pub async fn call_with_cookie(
+pub async fn call_with_cookie<F: ServerFn + Serialize>(
     server: &impl Target,
     cookie: Option<&str>,
-    function: &str,
-    args: &[(&str, &str)],
+    args: F,
+) -> (u16, String, Option<String>) {
+    let body = serde_json::to_string(&args).unwrap();
+    post_with_cookie(server, cookie, F::PATH, &body).await
+}
+
+/// POSTs `body` (JSON) to `path` as the page would, with the session `cookie`.
+pub async fn post_with_cookie(
+    server: &impl Target,
+    cookie: Option<&str>,
+    path: &str,
+    body: &str,
 ) -> (u16, String, Option<String>) {
     let addr = server.addr();
     let cookie_line = cookie
         .map(|c| format!("Cookie: {c}\r\n"))
         .unwrap_or_default();
-    // The browser's encoder: every test checks that the server reads what it sends.
-    let fields: Vec<_> = args.iter().map(|&(k, v)| (k, Some(v))).collect();
-    let body = natter::ui::api::form(&fields);
     let mut tcp = TcpStream::connect(addr).await.unwrap();
     let request = format!(
-        "POST /api/{function} HTTP/1.0\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
+        "POST {path} HTTP/1.0\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
          Accept: application/json\r\n{cookie_line}\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
     tcp.write_all(request.as_bytes()).await.unwrap();
@@ -207,12 +219,13 @@ pub async fn join_after(
     room: &str,
     after: Option<u64>,
 ) -> JoinedRoom {
-    let after = after.map(|a| a.to_string());
-    let mut args = vec![("conn", conn), ("room", room)];
-    if let Some(after) = &after {
-        args.push(("after", after));
-    }
-    let (status, body) = call(server, "join_room", &args).await;
+    let args = JoinRoom {
+        conn: conn.into(),
+        room: room.into(),
+        leave: None,
+        after,
+    };
+    let (status, body) = call(server, args).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }

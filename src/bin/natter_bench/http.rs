@@ -1,9 +1,15 @@
-//! Server functions over HTTP/1.1, called the way the browser calls them (URL-encoded
-//! arguments, the session cookie), on one kept-alive connection.
+//! Server functions over HTTP/1.1, called the way the browser calls them (the function's
+//! generated argument type as JSON, to its path, with the session cookie), on one
+//! kept-alive connection.
 
 use std::net::SocketAddr;
 
+use leptos::server_fn::ServerFn;
+use natter::api::accounts::EnterAsGuest;
+use natter::api::messages::History;
+use natter::api::rooms::JoinRoom;
 use natter::protocol::Seq;
+use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -29,24 +35,21 @@ impl HttpClient {
         }
     }
 
-    /// POSTs `/api/{function}`; reconnects once if the kept-alive connection was closed.
-    pub async fn call(
+    /// Calls the server function whose arguments `args` are; reconnects once if the
+    /// kept-alive connection was closed.
+    pub async fn call<F: ServerFn + Serialize>(
         &mut self,
-        function: &str,
-        args: &[(&str, &str)],
+        args: F,
         cookie: Option<&str>,
     ) -> Result<Response, String> {
-        let body: Vec<String> = args
-            .iter()
-            .map(|(k, v)| format!("{k}={}", urlencode(v)))
-            .collect();
-        let body = body.join("&");
+        let body = serde_json::to_string(&args).map_err(|e| e.to_string())?;
+        let path = F::PATH;
         let cookie = cookie
             .map(|c| format!("Cookie: {c}\r\n"))
             .unwrap_or_default();
         let request = format!(
-            "POST /api/{function} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\
-             {cookie}Content-Type: application/x-www-form-urlencoded\r\n\
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n\
+             {cookie}Content-Type: application/json\r\n\
              Content-Length: {}\r\n\r\n{body}",
             self.addr,
             body.len()
@@ -136,7 +139,7 @@ impl HttpClient {
 
     /// Signs in as a guest named `name`; returns the session cookie.
     pub async fn guest(&mut self, name: &str) -> Result<String, String> {
-        let response = self.call("enter_as_guest", &[("name", name)], None).await?;
+        let response = self.call(EnterAsGuest { name: name.into() }, None).await?;
         match (response.status, response.session) {
             (200, Some(cookie)) => Ok(cookie),
             (status, _) => Err(format!("enter_as_guest: {status} {}", response.body)),
@@ -146,7 +149,15 @@ impl HttpClient {
     /// Subscribes the socket `conn` to `room`.
     pub async fn join(&mut self, conn: &str, room: &str) -> Result<(), String> {
         let response = self
-            .call("join_room", &[("conn", conn), ("room", room)], None)
+            .call(
+                JoinRoom {
+                    conn: conn.into(),
+                    room: room.into(),
+                    leave: None,
+                    after: None,
+                },
+                None,
+            )
             .await?;
         match response.status {
             200 => Ok(()),
@@ -156,10 +167,11 @@ impl HttpClient {
 
     /// The history page of `room` before `before`; returns how many messages it held.
     pub async fn history(&mut self, room: &str, before: Seq) -> Result<usize, String> {
-        let before = before.to_string();
-        let response = self
-            .call("history", &[("room", room), ("before", &before)], None)
-            .await?;
+        let args = History {
+            room: room.into(),
+            before,
+        };
+        let response = self.call(args, None).await?;
         if response.status != 200 {
             return Err(format!("history: {} {}", response.status, response.body));
         }
@@ -202,14 +214,4 @@ async fn read_chunked(tcp: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Vec<u8>,
 
 pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     memchr::memmem::find(haystack, needle)
-}
-
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

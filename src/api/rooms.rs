@@ -1,13 +1,14 @@
 //! Rooms: listing them, and joining or leaving one with a tab's live connection.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 use crate::protocol::{AppError, JoinedRoom, RoomInfo, Seq};
 
 /// Every room, with how many are online in each.
-#[server(endpoint = "list_rooms")]
+#[server(endpoint = "list_rooms", input = Json)]
 pub async fn list_rooms() -> Result<Vec<RoomInfo>, AppError> {
-    crate::server::status::answer(
+    crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             Ok(state.hub.room_infos())
@@ -19,14 +20,14 @@ pub async fn list_rooms() -> Result<Vec<RoomInfo>, AppError> {
 /// Subscribes the WebSocket `conn` (the token its `welcome` gave) to `room`, leaving
 /// `leave` first. Returns the room's newest messages — or, with `after`, only those after
 /// that seq — and who is online. Live events continue on the socket from there.
-#[server(endpoint = "join_room")]
+#[server(endpoint = "join_room", input = Json)]
 pub async fn join_room(
     conn: String,
     room: String,
     leave: Option<String>,
     after: Option<Seq>,
 ) -> Result<JoinedRoom, AppError> {
-    crate::server::status::answer(
+    crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
@@ -37,9 +38,9 @@ pub async fn join_room(
 }
 
 /// Creates a room titled `title` (its address is made from the title) about `topic`.
-#[server(endpoint = "create_room")]
+#[server(endpoint = "create_room", input = Json)]
 pub async fn create_room(conn: String, title: String, topic: String) -> Result<RoomInfo, AppError> {
-    crate::server::status::answer(
+    crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             // Only someone chatting (with a live socket) may add rooms.
@@ -51,9 +52,9 @@ pub async fn create_room(conn: String, title: String, topic: String) -> Result<R
 }
 
 /// Unsubscribes the WebSocket `conn` from `room`.
-#[server(endpoint = "leave_room")]
+#[server(endpoint = "leave_room", input = Json)]
 pub async fn leave_room(conn: String, room: String) -> Result<(), AppError> {
-    crate::server::status::answer(
+    crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::state::use_chat;
+use crate::client::state::use_chat;
 use crate::protocol::{normalize_text, MAX_MESSAGE_CHARS};
 
 /// Show the character count once a message gets this close to the limit.
@@ -25,7 +25,7 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
             return;
         };
         #[cfg(feature = "hydrate")]
-        super::live::send_message(chat, &room.get_untracked(), message);
+        crate::client::live::send_message(chat, &room.get_untracked(), message);
         #[cfg(not(feature = "hydrate"))]
         let _ = (message, chat);
         text.set(String::new());

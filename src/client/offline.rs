@@ -2,8 +2,8 @@
 //! opened, in `localStorage` (see `persist`). The service worker keeps the pages (who
 //! this is comes with them) and files; this keeps the data.
 
-use super::api::list_rooms;
-use super::persist;
+use crate::api::rooms::list_rooms;
+use crate::client::persist;
 use crate::protocol::{AppError, RoomInfo};
 
 #[cfg(feature = "hydrate")]
@@ -28,8 +28,8 @@ pub async fn rooms_or_cached() -> Result<Vec<RoomInfo>, AppError> {
 mod keeping {
     use leptos::prelude::*;
 
-    use crate::ui::persist::{self, Recent};
-    use crate::ui::state::Chat;
+    use crate::client::persist::{self, Recent};
+    use crate::client::state::Chat;
 
     /// Messages kept per room.
     const KEEP: usize = 50;
@@ -38,7 +38,7 @@ mod keeping {
     const SAVE_EVERY_MS: u64 = 1_000;
 
     pub fn keep(chat: Chat) {
-        crate::ui::effect(move || {
+        crate::client::effect(move || {
             chat.rooms.with(|rooms| {
                 if !rooms.is_empty() {
                     persist::save_rooms(rooms);
@@ -46,7 +46,7 @@ mod keeping {
             })
         });
         let pending = StoredValue::new(false);
-        crate::ui::effect(move || {
+        crate::client::effect(move || {
             chat.timeline.track();
             if !pending.get_value() {
                 pending.set_value(true);

@@ -10,7 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{ServiceWorker, ServiceWorkerRegistration, ServiceWorkerState};
 
-use super::state::Chat;
+use crate::client::state::Chat;
 
 thread_local! {
     /// The browser's `beforeinstallprompt` event, kept until the user asks to install.

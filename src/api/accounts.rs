@@ -5,25 +5,26 @@
 //! cookie authorises.
 
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 use crate::protocol::{AppError, Me};
 
 #[cfg(feature = "ssr")]
-mod web;
+use crate::server::http::request as web;
 
 /// Who this browser is signed in as, if anyone.
-#[server(endpoint = "me")]
+#[server(endpoint = "me", input = Json)]
 pub async fn who_am_i() -> Result<Option<Me>, AppError> {
-    crate::server::status::answer(
+    crate::server::http::status::answer(
         async move { Ok(web::current_session().await?.map(|s| s.me())) }.await,
     )
 }
 
 /// Checks that `name` is valid and free (not registered, not online under someone else);
 /// returns it trimmed. Advice for the form: signing in checks again.
-#[server(endpoint = "check_name")]
+#[server(endpoint = "check_name", input = Json)]
 pub async fn check_name(name: String) -> Result<String, AppError> {
-    crate::server::status::answer(
+    crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             let session = web::current_session().await?;
@@ -42,7 +43,7 @@ pub async fn check_name(name: String) -> Result<String, AppError> {
 }
 
 /// Chats as a guest under `name` (or renames the guest this browser is).
-#[server(endpoint = "enter_as_guest")]
+#[server(endpoint = "enter_as_guest", input = Json)]
 pub async fn enter_as_guest(name: String) -> Result<Me, AppError> {
     let signed_in = web::sign_in(async |c| {
         let current = c.session.as_ref();
@@ -51,11 +52,11 @@ pub async fn enter_as_guest(name: String) -> Result<Me, AppError> {
             .start_guest(&c.state.hub, &name, current, c.addr)
             .await
     });
-    crate::server::status::answer(signed_in.await)
+    crate::server::http::status::answer(signed_in.await)
 }
 
 /// Registers `name` with `password` and signs in. A guest may register the name they use.
-#[server(endpoint = "register")]
+#[server(endpoint = "register", input = Json)]
 pub async fn register(name: String, password: String) -> Result<Me, AppError> {
     let signed_in = web::sign_in(async |c| {
         let current = c.session.as_ref();
@@ -65,22 +66,22 @@ pub async fn register(name: String, password: String) -> Result<Me, AppError> {
             .register(hub, &name, password, current, c.addr)
             .await
     });
-    crate::server::status::answer(signed_in.await)
+    crate::server::http::status::answer(signed_in.await)
 }
 
-#[server(endpoint = "log_in")]
+#[server(endpoint = "log_in", input = Json)]
 pub async fn log_in(name: String, password: String) -> Result<Me, AppError> {
     let signed_in = web::sign_in(async |c| {
         let current = c.session.as_ref();
         c.state.auth.log_in(&name, password, current, c.addr).await
     });
-    crate::server::status::answer(signed_in.await)
+    crate::server::http::status::answer(signed_in.await)
 }
 
 /// Ends this browser's session; its open tabs are disconnected.
-#[server(endpoint = "log_out")]
+#[server(endpoint = "log_out", input = Json)]
 pub async fn log_out() -> Result<(), AppError> {
-    crate::server::status::answer(
+    crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             if let Some(session) = web::current_session().await? {
@@ -96,9 +97,9 @@ pub async fn log_out() -> Result<(), AppError> {
 
 /// Changes the account's password. Every session of the account ends (other devices
 /// must log in again); this browser gets a fresh one.
-#[server(endpoint = "change_password")]
+#[server(endpoint = "change_password", input = Json)]
 pub async fn change_password(old: String, new: String) -> Result<Me, AppError> {
-    crate::server::status::answer(
+    crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             let current = web::current_session().await?.ok_or(AppError::SignedOut)?;

@@ -8,10 +8,10 @@
 use leptos::html;
 use leptos::prelude::*;
 
-use super::outbox::Queued;
-use super::state::use_chat;
-use super::state::Status;
-use super::timeline::{Line, LineKey};
+use crate::client::outbox::Queued;
+use crate::client::state::use_chat;
+use crate::client::state::Status;
+use crate::client::timeline::{Line, LineKey};
 use crate::protocol::ChatMessage;
 
 /// Consecutive messages of one author within this long are drawn as one group.
@@ -38,8 +38,9 @@ pub fn MessageList() -> impl IntoView {
     let scroller = NodeRef::<html::Div>::new();
     // The oldest line drawn; `None` follows the newest `WINDOW` lines.
     let first_drawn = RwSignal::new(None::<LineKey>);
-    let window_start =
-        move |t: &super::timeline::Timeline| first_drawn.get().or_else(|| t.key_from_end(WINDOW));
+    let window_start = move |t: &crate::client::timeline::Timeline| {
+        first_drawn.get().or_else(|| t.key_from_end(WINDOW))
+    };
     let rows = Memo::new(move |_| {
         chat.timeline.with(|t| {
             let mut previous: Option<&ChatMessage> = None;
@@ -222,11 +223,11 @@ fn retry(cid: String) {
     let chat = use_chat();
     chat.outbox.update(|outbox| {
         if let Some(item) = outbox.retry(&cid) {
-            super::persist::save_queued(item);
+            crate::client::persist::save_queued(item);
         }
     });
     #[cfg(feature = "hydrate")]
-    super::live::flush_outbox(chat);
+    crate::client::live::flush_outbox(chat);
 }
 
 fn discard(cid: String) {
@@ -298,9 +299,9 @@ mod scrolling {
     use leptos::task::spawn_local;
 
     use super::{PAGE, WINDOW};
-    use crate::ui::api::history;
-    use crate::ui::state::Chat;
-    use crate::ui::timeline::LineKey;
+    use crate::api::messages::history;
+    use crate::client::state::Chat;
+    use crate::client::timeline::LineKey;
 
     /// How close to an edge counts as "at" it, in pixels.
     const NEAR: i32 = 120;
@@ -342,7 +343,7 @@ mod scrolling {
         // Another room starts at its bottom. (The memo: only a change of room, not every
         // new line, resets where the reader is.)
         let room = Memo::new(move |_| chat.timeline.with(|t| t.room.clone()));
-        crate::ui::effect(move || {
+        crate::client::effect(move || {
             room.track();
             first_drawn.set(None);
             pinned.set_value(true);
@@ -385,7 +386,7 @@ mod scrolling {
             });
         };
 
-        crate::ui::effect(move || {
+        crate::client::effect(move || {
             rows.track();
             request_animation_frame(move || {
                 let Some(el) = scroller.get_untracked() else {
@@ -426,7 +427,7 @@ mod scrolling {
         };
 
         // Sending a message brings the reader back down to it.
-        crate::ui::effect(move || {
+        crate::client::effect(move || {
             let room = chat.timeline.with(|t| t.room.clone());
             let me = chat.name().unwrap_or_default();
             if chat

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use super::outbox::Queued;
+use crate::client::outbox::Queued;
 use crate::protocol::{ChatMessage, RoomInfo, Seq};
 
 const LAST_ROOM_KEY: &str = "natter.room";
@@ -68,7 +68,7 @@ fn save_json(key: &str, value: &impl Serialize) {
 }
 
 fn load_json<T: DeserializeOwned>(key: &str) -> Option<T> {
-    super::json::from_text(&get(key)?).ok()
+    crate::client::json::from_text(&get(key)?).ok()
 }
 
 pub fn remember_room(slug: &str) {

@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
-use super::json;
-use super::offline::rooms_or_cached;
+use crate::client::json;
+use crate::client::offline::rooms_or_cached;
 
 #[component]
 pub fn Home() -> impl IntoView {
@@ -11,20 +11,20 @@ pub fn Home() -> impl IntoView {
 
     #[cfg(feature = "hydrate")]
     {
-        let chat = crate::ui::state::use_chat();
-        crate::ui::effect(move || {
+        let chat = crate::client::state::use_chat();
+        crate::client::effect(move || {
             let ready = chat.me.with(Option::is_some);
             let Some(Ok(list)) = rooms.get() else { return };
             if !ready || list.is_empty() {
                 return;
             }
-            let slug = crate::ui::persist::last_room()
+            let slug = crate::client::persist::last_room()
                 .filter(|last| list.iter().any(|r| &r.slug == last))
                 .unwrap_or_else(|| {
                     let pick = (js_sys::Math::random() * list.len() as f64) as usize;
                     list[pick.min(list.len() - 1)].slug.clone()
                 });
-            crate::ui::router::navigate(&format!("/r/{slug}"), true);
+            crate::client::nav::navigate(&format!("/r/{slug}"), true);
         });
     }
 

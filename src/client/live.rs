@@ -1,5 +1,5 @@
 //! The browser's side of the live connection (feature `hydrate` only): one WebSocket per
-//! tab, reconnected with backoff, and the outbox flushed through it.
+//! tab (gloo-net's), reconnected with backoff, and the outbox flushed through it.
 //!
 //! A supervisor task owns the socket. The browser's hints reach it as [`Kick`]s: coming
 //! back online or to the tab skips the backoff (or, when connected, checks the socket is
@@ -9,17 +9,19 @@
 use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
-use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures::channel::mpsc::{self, unbounded, Sender, UnboundedReceiver, UnboundedSender};
 use futures::future::{select, Either};
-use futures::StreamExt;
+use futures::{stream, StreamExt};
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::{Message, WebSocketError};
 use gloo_timers::callback::Interval;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::outbox::{Outbox, Queued};
-use super::persist;
-use super::socket::{self, Socket, SocketEvent};
-use super::state::{Chat, Status};
+use crate::client::backoff::backoff;
+use crate::client::outbox::{Outbox, Queued};
+use crate::client::persist;
+use crate::client::state::{Chat, Status};
 use crate::protocol::{ClientFrame, ErrorCode, Me, ServerEvent};
 
 /// Messages sent and not yet confirmed, at most. Enough to flush an outbox quickly, few
@@ -33,10 +35,14 @@ const PONG_WAIT_MS: f64 = 8_000.0;
 const RETRY_AFTER: Duration = Duration::from_secs(2);
 /// Without network, look again this often anyway: `navigator.onLine` can be wrong.
 const OFFLINE_RECHECK: Duration = Duration::from_secs(30);
+/// Frames waiting for the socket to take them (while it opens). The send window and one
+/// ping are all that is ever sent at once, so this never fills in practice; if it did,
+/// the frame is dropped and the outbox sends it again on the next socket.
+const OUTGOING_FRAMES: usize = 2 * SEND_WINDOW;
 
 thread_local! {
-    /// The current socket, if there is one, for sending.
-    static OUTGOING: RefCell<Option<web_sys::WebSocket>> = const { RefCell::new(None) };
+    /// The way to the current socket, if there is one, for sending.
+    static OUTGOING: RefCell<Option<Sender<String>>> = const { RefCell::new(None) };
     /// Wakes the supervisor.
     static KICK: RefCell<Option<UnboundedSender<Kick>>> = const { RefCell::new(None) };
     /// When the current socket last heard from the server, and when it last asked
@@ -64,9 +70,9 @@ enum Kick {
 pub fn start(chat: Chat) {
     chat.outbox.set(Outbox::restore(persist::load_queued()));
 
-    super::offline::keep(chat);
-    super::unread::track_reading(chat);
-    super::pwa::start(chat);
+    crate::client::offline::keep(chat);
+    crate::client::unread::track_reading(chat);
+    crate::client::pwa::start(chat);
 
     let (kick_tx, kicks) = unbounded();
     KICK.with(|k| *k.borrow_mut() = Some(kick_tx));
@@ -87,14 +93,14 @@ pub fn signed_in(chat: Chat, me: Me) {
     chat.me.set(Some(me));
     chat.name_problem.set(None);
     chat.dialog.set(None);
-    super::pwa::refresh_kept_pages();
+    crate::client::pwa::refresh_kept_pages();
     kick(Kick::Restart);
 }
 
 /// The session ended on purpose: nobody is signed in here now.
 pub fn signed_out(chat: Chat) {
     chat.signed_out();
-    super::pwa::refresh_kept_pages();
+    crate::client::pwa::refresh_kept_pages();
     kick(Kick::Restart);
 }
 
@@ -139,12 +145,14 @@ pub fn flush_outbox(chat: Chat) {
     }
 }
 
-/// Sends on the current socket. Without one the frame is dropped: the outbox sends again
-/// what was not confirmed.
+/// Sends on the current socket (once it is open). Without one the frame is dropped: the
+/// outbox sends again what was not confirmed.
 fn send_frame(frame: &ClientFrame) {
     OUTGOING.with(|out| {
-        if let Some(ws) = out.borrow().as_ref() {
-            socket::send(ws, &frame.encode());
+        if let Some(tx) = out.borrow_mut().as_mut() {
+            if tx.try_send(frame.encode()).is_err() {
+                leptos::logging::warn!("socket not taking frames; one dropped");
+            }
         }
     });
 }
@@ -236,7 +244,10 @@ async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<Kick>) {
                 } else {
                     Status::Offline
                 });
-                let wait = Box::pin(gloo_timers::future::sleep(backoff(failures)));
+                let wait = Box::pin(gloo_timers::future::sleep(backoff(
+                    failures,
+                    js_sys::Math::random(),
+                )));
                 if let Either::Right((None, _)) = select(wait, kicks.next()).await {
                     return;
                 }
@@ -245,28 +256,30 @@ async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<Kick>) {
     }
 }
 
-/// 0.5 s, 1 s, 2 s … up to 15 s, each with jitter so that a restarted server is not hit by
-/// every client at the same instant.
-fn backoff(failures: u32) -> Duration {
-    let base = 500.0 * 2f64.powi(failures.saturating_sub(1).min(5) as i32);
-    let jittered = base.min(15_000.0) * (0.5 + js_sys::Math::random() / 2.0);
-    Duration::from_millis(jittered as u64)
-}
-
 /// One socket's life. The session cookie goes with the upgrade request and says who we
 /// are; the server answers `welcome` (or says why not).
 async fn run_socket(chat: Chat) -> Ended {
-    let (tx, mut inputs) = unbounded::<Input>();
-    let Some(socket) = Socket::open(&socket_url(), &tx, Input::Socket) else {
+    let Ok(socket) = WebSocket::open(&socket_url()) else {
         return Ended::Lost { welcomed: false };
     };
-    let _registered = Registered::install(socket.handle());
+    let (sink, received) = socket.split();
+    // What we send waits here until the socket is open, then goes out in order. Dropping
+    // both halves (when this returns) closes the socket.
+    let (outgoing, to_send) = mpsc::channel::<String>(OUTGOING_FRAMES);
+    let sending = to_send.map(|text| Ok(Message::Text(text))).forward(sink);
+    spawn_local(async move {
+        // Ends when the socket fails or `outgoing` goes (the error says nothing new).
+        let _ = sending.await;
+    });
+    let _registered = Registered::install(outgoing);
     // Whatever the last socket did not get confirmed goes out again on this one.
     chat.outbox.update(Outbox::socket_changed);
     // The heartbeat's clock; it stops when dropped, with the socket.
+    let (tick, ticks) = unbounded::<Input>();
     let _ticks = Interval::new(1_000, move || {
-        let _ = tx.unbounded_send(Input::Tick);
+        let _ = tick.unbounded_send(Input::Tick);
     });
+    let mut inputs = stream::select(received.map(Input::Socket), ticks);
     HEARD.set(js_sys::Date::now());
     PROBED.set(None);
     let mut last_tick = js_sys::Date::now();
@@ -289,16 +302,19 @@ async fn run_socket(chat: Chat) -> Ended {
                 }
                 continue;
             }
-            Input::Socket(SocketEvent::Text(text)) => text,
-            Input::Socket(SocketEvent::Closed { code, reason }) => {
-                leptos::logging::log!("socket closed: {code} {reason}");
+            Input::Socket(Ok(Message::Text(text))) => text,
+            // The server sends none.
+            Input::Socket(Ok(Message::Bytes(_))) => continue,
+            Input::Socket(Err(WebSocketError::ConnectionClose(close))) => {
+                leptos::logging::log!("socket closed: {} {}", close.code, close.reason);
                 break;
             }
-            Input::Socket(SocketEvent::Failed) => break,
+            // Failed, or never opened.
+            Input::Socket(Err(_)) => break,
         };
         HEARD.set(js_sys::Date::now());
         PROBED.set(None);
-        let event = match super::json::from_text::<ServerEvent>(&text) {
+        let event = match crate::client::json::from_text::<ServerEvent>(&text) {
             Ok(event) => event,
             Err(err) => {
                 leptos::logging::warn!("unreadable event: {err}");
@@ -325,7 +341,7 @@ async fn run_socket(chat: Chat) -> Ended {
             _ => AfterApply::Nothing,
         };
         if let ServerEvent::Message { room, msg } = &event {
-            super::notify::on_message(chat, room, msg);
+            crate::client::notify::on_message(chat, room, msg);
         }
         chat.apply(event);
         match after {
@@ -346,7 +362,7 @@ async fn run_socket(chat: Chat) -> Ended {
 
 /// What [`run_socket`] waits for.
 enum Input {
-    Socket(SocketEvent),
+    Socket(Result<Message, WebSocketError>),
     /// A second has passed: time to check the heartbeat.
     Tick,
 }
@@ -373,12 +389,12 @@ fn heartbeat_ok(now: f64) -> bool {
     }
 }
 
-/// Makes `ws` the current socket for as long as this lives.
+/// Makes `outgoing` the way to the current socket for as long as this lives.
 struct Registered;
 
 impl Registered {
-    fn install(ws: web_sys::WebSocket) -> Registered {
-        OUTGOING.with(|out| *out.borrow_mut() = Some(ws));
+    fn install(outgoing: Sender<String>) -> Registered {
+        OUTGOING.with(|out| *out.borrow_mut() = Some(outgoing));
         Registered
     }
 }

@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::state::Chat;
+use crate::client::state::Chat;
 use crate::protocol::Seq;
 
 impl Chat {
@@ -57,11 +57,11 @@ pub fn page_title(chat: Chat, room: &str) -> String {
 /// Marks the open room read up to what is on screen, whenever the reader can see it.
 #[cfg(feature = "hydrate")]
 pub fn track_reading(chat: Chat) {
-    chat.read.set(super::persist::read_marks());
+    chat.read.set(crate::client::persist::read_marks());
     let watch = move || chat.visible.set(!document().hidden());
     let _ = window_event_listener(leptos::ev::visibilitychange, move |_| watch());
     watch();
-    crate::ui::effect(move || {
+    crate::client::effect(move || {
         let (room, newest) = chat
             .timeline
             .with(|t| (t.room.clone(), t.loaded.then(|| t.last_seq().unwrap_or(0))));
@@ -75,7 +75,8 @@ pub fn track_reading(chat: Chat) {
             chat.read.update(|read| {
                 read.insert(room, newest);
             });
-            chat.read.with_untracked(super::persist::save_read_marks);
+            chat.read
+                .with_untracked(crate::client::persist::save_read_marks);
         }
     });
 }

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use super::outbox::Outbox;
-use super::persist;
-use super::timeline::Timeline;
+use crate::client::outbox::Outbox;
+use crate::client::persist;
+use crate::client::timeline::Timeline;
 use crate::protocol::{AppError, ErrorCode, Me, RoomCount, RoomInfo, Seq, ServerEvent};
 
 /// Which account form is open.

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::title::Title;
+use crate::ui::title::Title;
 
 /// "No such room", with a 404 status when rendered on the server.
 #[component]

@@ -7,8 +7,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
-use super::persist;
-use super::state::Chat;
+use crate::client::persist;
+use crate::client::state::Chat;
 use crate::protocol::ChatMessage;
 
 /// Longer texts are cut in the notification; the whole message is in the room.

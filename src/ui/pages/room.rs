@@ -2,17 +2,17 @@
 
 use leptos::prelude::*;
 
-use super::banners::{NotifyOffer, UpdateBanner};
-use super::composer::Composer;
-use super::json;
-use super::message_list::MessageList;
 use super::not_found::NotFound;
-use super::offline::rooms_or_cached;
-use super::sidebar::Sidebar;
-use super::state::{use_chat, Status};
-use super::title::Title;
-use super::unread::page_title;
+use crate::client::json;
+use crate::client::offline::rooms_or_cached;
+use crate::client::state::{use_chat, Status};
+use crate::client::unread::page_title;
 use crate::protocol::RoomInfo;
+use crate::ui::banners::{NotifyOffer, UpdateBanner};
+use crate::ui::room::composer::Composer;
+use crate::ui::room::message_list::MessageList;
+use crate::ui::sidebar::Sidebar;
+use crate::ui::title::Title;
 
 #[component]
 pub fn RoomPage(slug: Memo<String>) -> impl IntoView {
@@ -127,25 +127,25 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
 /// Joins the room in the URL whenever it changes or the socket (re)connects, and puts
 /// the answer on screen. A rejoin on the same room asks only for what was missed.
 #[cfg(feature = "hydrate")]
-fn join_on_change(chat: super::state::Chat, current: Memo<Option<RoomInfo>>) {
-    use super::timeline::Timeline;
-    use crate::ui::api::{join_room, leave_room};
+fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<RoomInfo>>) {
+    use crate::api::rooms::{join_room, leave_room};
+    use crate::client::timeline::Timeline;
     use leptos::task::spawn_local;
 
-    crate::ui::effect(move || {
+    crate::client::effect(move || {
         let Some(room) = current.get() else { return };
         let conn = chat.conn.get();
         let slug = room.slug;
         if chat.timeline.with_untracked(|t| t.room != slug) {
             // As last seen here, at once (and offline); the join brings what is new.
-            let timeline = match super::persist::recent(&slug) {
+            let timeline = match crate::client::persist::recent(&slug) {
                 Some(recent) => Timeline::restored(&slug, recent.messages, recent.has_more),
                 None => Timeline::for_room(&slug),
             };
             chat.timeline.set(timeline);
             chat.online.set(Vec::new());
             chat.drawer_open.set(false);
-            super::persist::remember_room(&slug);
+            crate::client::persist::remember_room(&slug);
         }
         let Some(conn) = conn else { return };
         let after = chat
@@ -186,7 +186,7 @@ mod swipe {
     use leptos::ev::TouchEvent;
     use leptos::prelude::*;
 
-    use crate::ui::state::Chat;
+    use crate::client::state::Chat;
 
     /// Horizontal travel, in CSS pixels, that makes a swipe...
     const MIN_TRAVEL: f64 = 60.0;

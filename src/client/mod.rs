@@ -1,0 +1,40 @@
+//! The browser's runtime, apart from the views: the page's state and how server events
+//! change it, the live socket, the outbox of unconfirmed messages, unread counts, what is
+//! kept in `localStorage`, the service worker and notifications.
+//!
+//! The pure parts ([`state`], [`timeline`], [`outbox`], [`unread`], [`backoff`]) compile on
+//! both sides and have native unit tests; the parts that need a browser are built with
+//! feature `hydrate` only.
+//!
+//! - [`state`]: the page's signals, split by concern, and [`state::Chat::apply`], the
+//!   reducer for server events.
+//! - [`live`]: one WebSocket per tab (gloo-net), reconnected with [`backoff`], with a
+//!   heartbeat; it flushes the [`outbox`].
+//! - [`timeline`]: the open room's lines, merged from history and the live stream.
+//! - [`nav`]: the current path and client-side navigation.
+//! - [`unread`], [`notify`], [`pwa`], [`offline`], [`persist`]: the rest of the
+//!   page's life in a browser.
+//! - [`json`]: JSON read from bytes only, and the page's resources.
+
+pub mod backoff;
+pub mod json;
+#[cfg(feature = "hydrate")]
+pub mod live;
+pub mod nav;
+#[cfg(feature = "hydrate")]
+pub mod notify;
+pub mod offline;
+pub mod outbox;
+pub mod persist;
+#[cfg(feature = "hydrate")]
+pub mod pwa;
+pub mod state;
+pub mod timeline;
+pub mod unread;
+
+/// `Effect::new`, its closure boxed: the effect's task is generic over the closure, so
+/// each closure type would bring a copy of its own.
+pub fn effect(run: impl FnMut() + 'static) {
+    let run: Box<dyn FnMut()> = Box::new(run);
+    leptos::prelude::Effect::new(run);
+}
