@@ -12,7 +12,7 @@ use crate::ui::title::Title;
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::{HashedStylesheet, MetaTags};
-    crate::server::guard::set_page_csp();
+    crate::server::http::guard::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">

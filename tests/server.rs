@@ -181,7 +181,7 @@ async fn a_quick_reconnect_is_not_announced_but_a_lost_connection_is() {
     assert_eq!(joined.online, ["ana", "bo"]);
     assert_quiet_for(
         &mut ana,
-        natter::server::hub::LEAVE_GRACE + Duration::from_millis(500),
+        natter::server::chat::hub::LEAVE_GRACE + Duration::from_millis(500),
     )
     .await;
 
@@ -189,7 +189,9 @@ async fn a_quick_reconnect_is_not_announced_but_a_lost_connection_is() {
     drop(bo);
     let started = tokio::time::Instant::now();
     assert!(matches!(next_event(&mut ana).await, ServerEvent::Left { name, .. } if name == "bo"));
-    assert!(started.elapsed() >= natter::server::hub::LEAVE_GRACE - Duration::from_millis(100));
+    assert!(
+        started.elapsed() >= natter::server::chat::hub::LEAVE_GRACE - Duration::from_millis(100)
+    );
 }
 
 #[tokio::test]

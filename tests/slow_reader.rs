@@ -38,7 +38,7 @@ use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, Stream, StreamExt};
 use natter::api::messages::History;
 use natter::protocol::{ChatMessage, ClientFrame, HistoryPage, Seq, ServerEvent};
-use natter::server::hub::LEAVE_GRACE;
+use natter::server::chat::hub::LEAVE_GRACE;
 use support::binary::Natter;
 use support::{browser_cookie, call, join, join_after, next_event, welcome, Socket, Target};
 use tokio::task::JoinHandle;

@@ -292,6 +292,13 @@ pub enum AppError {
     Server(String),
 }
 
+impl AppError {
+    /// A failure of the server's own (storage, a lost task), worded as its cause says.
+    pub fn server(err: impl std::fmt::Display) -> Self {
+        AppError::Server(err.to_string())
+    }
+}
+
 impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use std::time::Duration;
 
-use super::connection::ConnectionLimits;
-use super::hub::HubLimits;
-use super::outbox::QueueBound;
-use super::rate_limit::Rate;
+use crate::server::chat::hub::HubLimits;
+use crate::server::rate_limit::Rate;
+use crate::server::ws::send_queue::QueueBound;
 
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
@@ -88,4 +87,15 @@ impl Config {
             ..HubLimits::default()
         }
     }
+}
+
+/// Per-connection limits, from the server's configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionLimits {
+    /// What may be queued for one client before it is cut off as too slow.
+    pub queue: QueueBound,
+    /// A connection that sends nothing at all, not even a pong, for this long is dead.
+    /// The server pings at half of it, which also keeps proxies from dropping a quiet
+    /// connection.
+    pub idle: Duration,
 }

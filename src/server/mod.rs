@@ -15,18 +15,14 @@
 //! - [`pwa`]: the service worker and the cache rules of the front end's files.
 
 pub mod auth;
+pub mod chat;
+pub mod clock;
 pub mod config;
-pub mod connection;
-pub mod guard;
 pub mod http;
-pub mod hub;
-pub mod outbox;
-pub mod pwa;
 pub mod rate_limit;
-pub mod room;
 pub mod state;
 pub mod store;
-pub mod websocket;
+pub mod ws;
 
 use std::future::Future;
 use std::pin::pin;
@@ -49,8 +45,8 @@ use tokio::sync::watch;
 
 use crate::app::{shell, App};
 use auth::Auth;
+use chat::hub::Hub;
 use config::Config;
-use hub::Hub;
 use state::AppState;
 use store::{SqliteStore, Store};
 
@@ -202,7 +198,7 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     let store: Arc<dyn Store> = sqlite.clone();
     let leptos_options = leptos_options(config);
     Ok(AppState {
-        release: Arc::new(pwa::Release::load(&leptos_options)),
+        release: Arc::new(http::pwa::Release::load(&leptos_options)),
         leptos_options,
         hub: Hub::start(store, config.hub_limits()).await?,
         auth: Arc::new(Auth::new(sqlite)),
@@ -230,7 +226,7 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .unwrap_or_else(|| LeptosOptions::builder().output_name("natter").build());
     // Content-hashed file names, when cargo-leptos made them (`hash-files`).
     options.hash_files =
-        built_by_cargo_leptos && pwa::hash_file().is_some_and(|file| file.exists());
+        built_by_cargo_leptos && http::pwa::hash_file().is_some_and(|file| file.exists());
     options.site_addr = config.addr;
     options.site_root = config.site_root.clone().into();
     options
@@ -250,7 +246,7 @@ pub fn router(state: AppState) -> Router {
     let per_request = leptos::nonce::provide_nonce;
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/sw.js", get(pwa::service_worker))
+        .route("/sw.js", get(http::pwa::service_worker))
         .leptos_routes_with_context(&state, routes, per_request, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
@@ -262,15 +258,15 @@ pub fn router(state: AppState) -> Router {
             tower_http::compression::CompressionLayer::new()
                 .quality(tower_http::compression::CompressionLevel::Precise(4)),
         )
-        .route("/ws", get(connection::upgrade))
+        .route("/ws", get(ws::connection::upgrade))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
-        .layer(axum::middleware::from_fn(guard::same_origin))
-        .layer(axum::middleware::from_fn(guard::security_headers))
+        .layer(axum::middleware::from_fn(http::guard::same_origin))
+        .layer(axum::middleware::from_fn(http::guard::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            pwa::cache_headers,
+            http::pwa::cache_headers,
         ))
         .with_state(state)
 }

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
 
-use super::auth::Auth;
-use super::connection::ConnectionLimits;
-use super::hub::Hub;
-use super::pwa::Release;
 use crate::protocol::AppError;
+use crate::server::auth::Auth;
+use crate::server::chat::hub::Hub;
+use crate::server::config::ConnectionLimits;
+use crate::server::http::pwa::Release;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +19,13 @@ pub struct AppState {
     pub limits: ConnectionLimits,
     /// The front end this server hands out, and its service worker.
     pub release: Arc<Release>,
+}
+
+/// What the front end's handlers need of it (`http::pwa`).
+impl FromRef<AppState> for Arc<Release> {
+    fn from_ref(state: &AppState) -> Self {
+        state.release.clone()
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

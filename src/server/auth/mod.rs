@@ -6,9 +6,8 @@
 //!
 //! - [`password`]: the password policy and argon2id.
 //! - [`session`]: tokens and the cookie.
-//! - [`limiter`]: token buckets per account and per address.
+//! Login attempts are limited per account and per address (`rate_limit::keyed`).
 
-pub mod limiter;
 pub mod password;
 pub mod session;
 
@@ -18,11 +17,12 @@ use std::time::Instant;
 
 use axum::http::HeaderMap;
 
-use super::hub::Hub;
-use super::rate_limit::Rate;
-use super::store::{AccountRecord, AccountStore, Created, SessionRecord};
 use crate::protocol::{name_key, AppError, Me};
-use limiter::KeyedLimiter;
+use crate::server::chat::hub::Hub;
+use crate::server::clock::now_ms;
+use crate::server::rate_limit::keyed::KeyedLimiter;
+use crate::server::rate_limit::Rate;
+use crate::server::store::{AccountRecord, AccountStore, Created, SessionRecord};
 
 /// Wrong passwords tried against one account: a few at once, then one a minute.
 const LOGINS_PER_ACCOUNT: Rate = Rate {
@@ -91,7 +91,7 @@ impl Auth {
             .store
             .session(&key, now_ms())
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         Ok(record.map(|record| Session { key, record }))
     }
 
@@ -101,7 +101,7 @@ impl Auth {
             .store
             .account_by_key(&name_key(name))
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         Ok(account.is_some_and(|a| a.user_id != user))
     }
 
@@ -143,12 +143,12 @@ impl Auth {
         self.sign_up_allowed(addr)?;
         let hash = tokio::task::spawn_blocking(move || password::hash(&password))
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         let created = self
             .store
             .create_account(&user, &name, &name_key(&name), &hash, now_ms())
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         let account = match created {
             Created::Created(account) => account,
             Created::Taken => return Err(AppError::NameRegistered(name)),
@@ -178,7 +178,7 @@ impl Auth {
             .store
             .account_by_key(&key)
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         if !self.password_matches(account.as_ref(), password).await? {
             return Err(AppError::WrongPassword);
         }
@@ -193,7 +193,7 @@ impl Auth {
         self.store
             .delete_session(&session.key)
             .await
-            .map_err(server_error)
+            .map_err(AppError::server)
     }
 
     /// Sets a new password after checking the old one, ends every session of the account
@@ -210,7 +210,7 @@ impl Auth {
             .store
             .account(account_id)
             .await
-            .map_err(server_error)?
+            .map_err(AppError::server)?
             .ok_or(AppError::NotRegistered)?;
         if !self.logins_per_address.try_take(&addr, Instant::now()) {
             return Err(AppError::RateLimited);
@@ -221,15 +221,15 @@ impl Auth {
         password::check_policy(&account.name, &new).map_err(AppError::Invalid)?;
         let hash = tokio::task::spawn_blocking(move || password::hash(&new))
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         self.store
             .set_password(account.id, &hash)
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         self.store
             .delete_sessions_of(account.id)
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         self.open_session(Some(account.id), account.user_id, account.name)
             .await
     }
@@ -253,7 +253,7 @@ impl Auth {
         };
         let matches = tokio::task::spawn_blocking(move || password::verify(&password, &phc))
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         Ok(exists && matches)
     }
 
@@ -291,7 +291,7 @@ impl Auth {
         self.store
             .create_session(&key, &record, now)
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         Ok(NewSession {
             token,
             session: Session { key, record },
@@ -315,21 +315,10 @@ fn new_user_id() -> String {
     format!("g-{bits:032x}")
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
-fn server_error(err: impl std::fmt::Display) -> AppError {
-    AppError::Server(err.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::hub::HubLimits;
+    use crate::server::chat::hub::HubLimits;
     use crate::server::store::{SqliteStore, Store};
     use axum::http::HeaderValue;
 

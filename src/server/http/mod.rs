@@ -1,5 +1,9 @@
-//! The HTTP side of the server: the request a server function sees ([`request`]), and
-//! how its answer's status is chosen ([`status`]).
+//! The HTTP side of the server: same-origin checks and security headers ([`guard`]), the
+//! service worker and cache rules of the front end's files ([`pwa`]), the request a
+//! server function sees ([`request`]) and how its answer's status is chosen
+//! ([`status`]).
 
+pub mod guard;
+pub mod pwa;
 pub mod request;
 pub mod status;

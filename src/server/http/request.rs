@@ -9,7 +9,7 @@ use leptos_axum::ResponseOptions;
 
 use crate::protocol::{AppError, Me};
 use crate::server::auth::{session, NewSession, Session};
-use crate::server::guard::ClientAddr;
+use crate::server::http::guard::ClientAddr;
 use crate::server::state::AppState;
 
 async fn request_headers() -> HeaderMap {

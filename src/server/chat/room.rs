@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
-use super::outbox::{Frame, Outbox};
-use super::store::{Appended, NewMessage, RoomRecord, Store};
 use crate::protocol::{name_key, ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent};
+use crate::server::store::{Appended, NewMessage, RoomRecord, Store};
+use crate::server::ws::send_queue::{Frame, Outbox};
 
 /// Sends waiting for the writer, per room. When it is full, senders are told to retry.
 const WRITE_QUEUE: usize = 4_096;

@@ -15,8 +15,6 @@ use axum::response::{IntoResponse, Response};
 use leptos::prelude::LeptosOptions;
 use sha2::{Digest, Sha256};
 
-use super::state::AppState;
-
 const WORKER_TEMPLATE: &str = include_str!("sw.js");
 
 /// Files besides the build's JS, WASM and CSS that an offline start needs. (Pages are
@@ -35,6 +33,8 @@ pub struct Release {
     pub version: String,
     /// `/sw.js`, ready to send.
     worker: Arc<str>,
+    /// The build's file names carry content hashes: each name's content never changes.
+    hashed_names: bool,
 }
 
 impl Release {
@@ -65,6 +65,7 @@ impl Release {
         Release {
             version,
             worker: worker.into(),
+            hashed_names: options.hash_files,
         }
     }
 }
@@ -115,7 +116,7 @@ fn read_hashes() -> Vec<(String, String)> {
 }
 
 /// `GET /sw.js`. Never cached by HTTP, so a new build is noticed on the next visit.
-pub async fn service_worker(State(state): State<AppState>) -> Response {
+pub async fn service_worker(State(release): State<Arc<Release>>) -> Response {
     (
         [
             (
@@ -124,7 +125,7 @@ pub async fn service_worker(State(state): State<AppState>) -> Response {
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        state.release.worker.to_string(),
+        release.worker.to_string(),
     )
         .into_response()
 }
@@ -132,12 +133,12 @@ pub async fn service_worker(State(state): State<AppState>) -> Response {
 /// Build files with a content hash in their name never change: browsers may keep them a
 /// year without asking. Icons change rarely; a day.
 pub async fn cache_headers(
-    State(state): State<AppState>,
+    State(release): State<Arc<Release>>,
     request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path();
-    let rule = if path.starts_with("/pkg/") && state.leptos_options.hash_files {
+    let rule = if path.starts_with("/pkg/") && release.hashed_names {
         Some("public, max-age=31536000, immutable")
     } else if path.starts_with("/icons/") || path == "/manifest.webmanifest" {
         Some("public, max-age=86400")

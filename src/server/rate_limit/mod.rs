@@ -1,4 +1,7 @@
-//! A token bucket: `burst` sends at once, refilled at `per_second`.
+//! Token buckets: one per sender ([`TokenBucket`]: `burst` at once, refilled at
+//! `per_second`), or one per key, for limits across connections ([`keyed`]).
+
+pub mod keyed;
 
 use std::time::Instant;
 

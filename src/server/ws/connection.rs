@@ -16,17 +16,19 @@ use bytes::Bytes;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use super::guard::ClientAddr;
-use super::hub::{Conn, Hub, Visitor};
-use super::outbox::{CloseReason, Outbox, QueueBound};
-use super::room::SendRequest;
-use super::state::AppState;
-use super::store::NewMessage;
-use super::websocket::{handshake, Frame, Incoming, Reader};
 use crate::protocol::{
     is_valid_client_id, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
     MAX_FRAME_BYTES,
 };
+use crate::server::chat::hub::{Conn, Hub, Visitor};
+use crate::server::chat::room::SendRequest;
+use crate::server::clock::now_ms;
+use crate::server::config::ConnectionLimits;
+use crate::server::http::guard::ClientAddr;
+use crate::server::state::AppState;
+use crate::server::store::NewMessage;
+use crate::server::ws::send_queue::{CloseReason, Outbox};
+use crate::server::ws::{handshake, Frame, Incoming, Reader};
 
 /// How long a close frame may take to go out, and then the client to close its side,
 /// before the socket is just dropped.
@@ -39,17 +41,6 @@ const SLOW_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// hundred bytes); a rare large one takes a few more reads. The buffer exists only while
 /// a frame is incomplete, so idle connections hold none.
 const READ_CHUNK: usize = 4096;
-
-/// Per-connection limits, from the server's configuration.
-#[derive(Clone, Copy, Debug)]
-pub struct ConnectionLimits {
-    /// What may be queued for one client before it is cut off as too slow.
-    pub queue: QueueBound,
-    /// A connection that sends nothing at all, not even a pong, for this long is dead.
-    /// The server pings at half of it, which also keeps proxies from dropping a quiet
-    /// connection.
-    pub idle: Duration,
-}
 
 const IDLE: CloseReason = CloseReason {
     code: 1001,
@@ -384,11 +375,4 @@ fn refuse_frame(code: ErrorCode, message: &str, cid: Option<String>) -> ServerEv
         message: message.to_owned(),
         cid,
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
 }

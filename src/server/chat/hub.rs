@@ -13,15 +13,16 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use super::auth::limiter::KeyedLimiter;
-use super::outbox::{CloseReason, Frame, Outbox};
-use super::rate_limit::{Rate, TokenBucket};
-use super::room::{ConnId, Member, Room};
-use super::store::{Created, Store, StoreResult};
 use crate::protocol::{
     name_key, normalize_name, normalize_room, AppError, HistoryPage, JoinedRoom, RoomCount,
     RoomInfo, Seq, ServerEvent, HISTORY_PAGE,
 };
+use crate::server::chat::room::{ConnId, Member, Room};
+use crate::server::clock::now_ms;
+use crate::server::rate_limit::keyed::KeyedLimiter;
+use crate::server::rate_limit::{Rate, TokenBucket};
+use crate::server::store::{Created, Store, StoreResult};
+use crate::server::ws::send_queue::{CloseReason, Frame, Outbox};
 
 const COUNTS_EVERY: Duration = Duration::from_millis(500);
 /// How long a user whose connection dropped still counts as present. A reload or a phone
@@ -213,7 +214,7 @@ impl Hub {
             .store
             .create_room(&slug, &title, &topic, now_ms())
             .await
-            .map_err(server_error)?;
+            .map_err(AppError::server)?;
         let Created::Created(record) = created else {
             return Err(AppError::RoomExists(slug));
         };
@@ -405,7 +406,7 @@ impl Hub {
                     .store
                     .range(room.record.id, after, upto, MAX_CATCH_UP as u32)
                     .await
-                    .map_err(server_error)?;
+                    .map_err(AppError::server)?;
                 (missed, after > 0)
             }
             _ => {
@@ -413,7 +414,7 @@ impl Hub {
                     .store
                     .page_before(room.record.id, upto + 1, HISTORY_PAGE)
                     .await
-                    .map_err(server_error)?;
+                    .map_err(AppError::server)?;
                 (page.messages, page.has_more)
             }
         };
@@ -434,7 +435,7 @@ impl Hub {
         self.store
             .page_before(room.record.id, before, HISTORY_PAGE)
             .await
-            .map_err(server_error)
+            .map_err(AppError::server)
     }
 
     /// Unsubscribes the connection from `slug`, if it was there.
@@ -503,10 +504,6 @@ async fn send_counts(hub: std::sync::Weak<Hub>) {
     }
 }
 
-fn server_error(err: impl std::fmt::Display) -> AppError {
-    AppError::Server(err.to_string())
-}
-
 impl Rooms {
     fn add(&mut self, room: Arc<Room>) {
         self.by_slug.insert(room.slug().to_owned(), room.clone());
@@ -526,10 +523,6 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
-fn now_ms() -> i64 {
-    super::auth::now_ms()
-}
-
 /// 128 random bits, hex encoded.
 fn random_token() -> String {
     let bits: u128 = rand::rng().random();
@@ -539,8 +532,8 @@ fn random_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::outbox::QueueBound;
     use crate::server::store::SqliteStore;
+    use crate::server::ws::send_queue::QueueBound;
 
     async fn hub(limits: HubLimits) -> (tempfile::TempDir, Arc<Hub>) {
         let dir = tempfile::tempdir().unwrap();

@@ -23,7 +23,7 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-pub use super::websocket::Frame;
+pub use crate::server::ws::Frame;
 
 /// Frames written with one system call, at most.
 const FRAMES_PER_WRITE: usize = 32;
