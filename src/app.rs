@@ -52,8 +52,7 @@ pub fn App() -> impl IntoView {
     // Where the server collects `<Title>`s; the browser keeps its own (`ui::title`).
     #[cfg(feature = "ssr")]
     leptos_meta::provide_meta_context();
-    let chat = Chat::new();
-    provide_context(chat);
+    let chat = Chat::provide();
     // Asked while rendering on the server, so a newcomer's page arrives with the name
     // form in it rather than showing it once the WASM has loaded; the page reuses the
     // answer.
@@ -63,7 +62,7 @@ pub fn App() -> impl IntoView {
     {
         let mut started = false;
         crate::client::effect(move || {
-            if started || !chat.me_loaded.get() {
+            if started || !chat.account.loaded.get() {
                 return;
             }
             // For measuring: the page is hydrated and answers input from here on.
@@ -80,7 +79,7 @@ pub fn App() -> impl IntoView {
         // Before the pages: they render knowing who this is.
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                chat.learn_who(who.await);
+                chat.account.learn_who(who.await);
                 view! { <AccountDialog/> }.into_any()
             })}
         </Suspense>

@@ -90,16 +90,16 @@ pub fn start(chat: Chat) {
 
 /// The server signed this browser in (as a guest, or to an account): reconnect as that.
 pub fn signed_in(chat: Chat, me: Me) {
-    chat.me.set(Some(me));
-    chat.name_problem.set(None);
-    chat.dialog.set(None);
+    chat.account.me.set(Some(me));
+    chat.account.name_problem.set(None);
+    chat.account.dialog.set(None);
     crate::client::pwa::refresh_kept_pages();
     kick(Kick::Restart);
 }
 
 /// The session ended on purpose: nobody is signed in here now.
 pub fn signed_out(chat: Chat) {
-    chat.signed_out();
+    chat.account.signed_out();
     crate::client::pwa::refresh_kept_pages();
     kick(Kick::Restart);
 }
@@ -108,7 +108,7 @@ pub fn signed_out(chat: Chat) {
 /// goes out once connected, even after a reload.
 pub fn send_message(chat: Chat, room: &str, text: String) {
     let item = Queued {
-        by: chat.name().unwrap_or_default(),
+        by: chat.account.name().unwrap_or_default(),
         room: room.to_owned(),
         cid: new_id(),
         text,
@@ -119,20 +119,22 @@ pub fn send_message(chat: Chat, room: &str, text: String) {
     };
     persist::save_queued(&item);
     chat.outbox.update(|outbox| outbox.add(item));
-    chat.has_sent.set(true);
+    chat.screen.has_sent.set(true);
     flush_outbox(chat);
 }
 
 /// Sends what the outbox holds, oldest first, within the send window. Does nothing until
 /// the socket is welcomed; every welcome flushes.
 pub fn flush_outbox(chat: Chat) {
-    if chat.conn.get_untracked().is_none() || OUTGOING.with(|out| out.borrow().is_none()) {
+    if chat.link.conn.get_untracked().is_none() || OUTGOING.with(|out| out.borrow().is_none()) {
         return;
     }
     if chat.outbox.with_untracked(Outbox::is_empty) {
         return;
     }
-    let Some(me) = chat.name() else { return };
+    let Some(me) = chat.account.name() else {
+        return;
+    };
     let mut batch = Vec::new();
     chat.outbox
         .update(|outbox| batch = outbox.take_to_send(&me, SEND_WINDOW));
@@ -193,15 +195,15 @@ enum Ended {
 async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<Kick>) {
     let mut failures: u32 = 0;
     loop {
-        if chat.me.with_untracked(Option::is_none) {
-            chat.status.set(Status::Idle);
+        if chat.account.me.with_untracked(Option::is_none) {
+            chat.link.status.set(Status::Idle);
             if kicks.next().await.is_none() {
                 return;
             }
             continue;
         }
         if !browser_online() {
-            chat.status.set(Status::Offline);
+            chat.link.status.set(Status::Offline);
             let wait = Box::pin(gloo_timers::future::sleep(OFFLINE_RECHECK));
             if let Either::Right((None, _)) = select(wait, kicks.next()).await {
                 return;
@@ -210,7 +212,7 @@ async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<Kick>) {
                 continue;
             }
         }
-        chat.status.set(if failures == 0 {
+        chat.link.status.set(if failures == 0 {
             Status::Connecting
         } else {
             Status::Reconnecting
@@ -227,19 +229,19 @@ async fn supervise(chat: Chat, mut kicks: UnboundedReceiver<Kick>) {
                 }
             }
         };
-        chat.conn.set(None);
-        chat.joined_room.set(None);
+        chat.link.conn.set(None);
+        chat.link.joined_room.set(None);
         match ended {
             Ended::Stopped => return,
             Ended::NameRefused => failures = 0,
             Ended::Kicked(Kick::Offline) => {
                 failures = 1;
-                chat.status.set(Status::Offline);
+                chat.link.status.set(Status::Offline);
             }
             Ended::Kicked(_) => failures = 0,
             Ended::Lost { welcomed } => {
                 failures = if welcomed { 1 } else { failures + 1 };
-                chat.status.set(if browser_online() {
+                chat.link.status.set(if browser_online() {
                     Status::Reconnecting
                 } else {
                     Status::Offline

@@ -37,6 +37,7 @@ pub fn ask() {
 /// A message arrived: tell the user if they cannot see it.
 pub fn on_message(chat: Chat, room: &str, msg: &ChatMessage) {
     let mine = chat
+        .account
         .me
         .with_untracked(|me| me.as_ref().is_some_and(|me| me.name == msg.author));
     if mine || !document().hidden() || !supported() {

@@ -39,7 +39,7 @@ mod keeping {
 
     pub fn keep(chat: Chat) {
         crate::client::effect(move || {
-            chat.rooms.with(|rooms| {
+            chat.rooms.list.with(|rooms| {
                 if !rooms.is_empty() {
                     persist::save_rooms(rooms);
                 }
@@ -47,7 +47,7 @@ mod keeping {
         });
         let pending = StoredValue::new(false);
         crate::client::effect(move || {
-            chat.timeline.track();
+            chat.room.timeline.track();
             if !pending.get_value() {
                 pending.set_value(true);
                 set_timeout(
@@ -64,7 +64,7 @@ mod keeping {
     }
 
     fn save_recent(chat: Chat) {
-        chat.timeline.with_untracked(|t| {
+        chat.room.timeline.with_untracked(|t| {
             if t.loaded && !t.room.is_empty() {
                 let (messages, has_more) = t.recent(KEEP);
                 persist::save_recent(&t.room, &Recent { messages, has_more });

@@ -28,7 +28,7 @@ pub fn start(chat: Chat) {
         // Keeps Chrome's own mini-infobar away; our button makes the offer instead.
         event.prevent_default();
         INSTALL_OFFER.with(|offer| *offer.borrow_mut() = Some(event.into()));
-        chat.can_install.set(true);
+        chat.screen.can_install.set(true);
     });
     let _ = window_event_listener_untyped("appinstalled", move |_| forget_offer(chat));
 }
@@ -49,7 +49,7 @@ pub fn install(chat: Chat) {
 
 fn forget_offer(chat: Chat) {
     INSTALL_OFFER.with(|offer| *offer.borrow_mut() = None);
-    chat.can_install.set(false);
+    chat.screen.can_install.set(false);
 }
 
 /// Who is signed in changed (or the worker just started): the pages the worker keeps for
@@ -89,7 +89,7 @@ async fn register(chat: Chat) {
     };
     // A worker waiting already (installed while another tab held the old one)...
     if registration.waiting().is_some() && container.controller().is_some() {
-        chat.update_ready.set(true);
+        chat.screen.update_ready.set(true);
     }
     // ...or one that arrives while this page is open.
     let found = {
@@ -129,7 +129,7 @@ fn offer_when_installed(chat: Chat, worker: ServiceWorker) {
     let changed = Closure::<dyn Fn()>::new(move || {
         let has_old = window().navigator().service_worker().controller().is_some();
         if watched.state() == ServiceWorkerState::Installed && has_old {
-            chat.update_ready.set(true);
+            chat.screen.update_ready.set(true);
         }
     });
     worker.set_onstatechange(Some(changed.as_ref().unchecked_ref()));

@@ -46,120 +46,175 @@ impl Status {
     }
 }
 
+/// Who this browser is, and the account forms.
 #[derive(Clone, Copy)]
-pub struct Chat {
+pub struct Account {
     /// Who this browser is signed in as (a guest name or an account), once known.
     pub me: RwSignal<Option<Me>>,
     /// The server has said who we are (never true on the server), so a missing `me`
     /// really means "ask".
-    pub me_loaded: RwSignal<bool>,
+    pub loaded: RwSignal<bool>,
     /// Why the server refused the name, to show in the name form.
     pub name_problem: RwSignal<Option<String>>,
     /// The account form that is open, if any.
     pub dialog: RwSignal<Option<Dialog>>,
-    /// A problem worth telling the user that belongs to no message (too many tabs, …).
-    pub alert: RwSignal<Option<String>>,
-    /// Every room, as the room list shows them; rooms others create are added live.
-    pub rooms: RwSignal<Vec<RoomInfo>>,
+}
+
+/// The tab's live connection, as far as the page needs to know it.
+#[derive(Clone, Copy)]
+pub struct Link {
     pub status: RwSignal<Status>,
     /// The token of this tab's socket, from `welcome`; a new one after every reconnect.
     pub conn: RwSignal<Option<String>>,
     /// The room the server has this socket in, as far as this tab knows.
     pub joined_room: RwSignal<Option<String>>,
+    /// A problem worth telling the user that belongs to no message (too many tabs, …).
+    pub alert: RwSignal<Option<String>>,
+}
+
+/// Every room, and how far this browser has read each.
+#[derive(Clone, Copy)]
+pub struct Rooms {
+    /// As the room list shows them; rooms others create are added live.
+    pub list: RwSignal<Vec<RoomInfo>>,
     /// Online counts and newest seqs by room slug, kept live by `counts` events.
     pub counts: RwSignal<HashMap<String, RoomCount>>,
     /// The newest seq this browser has shown the reader, by room (see `unread`).
     pub read: RwSignal<HashMap<String, Seq>>,
+}
+
+/// The room on screen.
+#[derive(Clone, Copy)]
+pub struct OpenRoom {
+    pub timeline: RwSignal<Timeline>,
+    /// Who is in it now.
+    pub online: RwSignal<Vec<String>>,
+}
+
+/// The page around the chat: whether it is seen, the phone drawer, what it offers.
+#[derive(Clone, Copy)]
+pub struct Screen {
     /// The tab is in front of the reader (not hidden, not minimised).
     pub visible: RwSignal<bool>,
+    /// The phone drawer with rooms and people is open.
+    pub drawer_open: RwSignal<bool>,
     /// The user has sent a message on this page: a good moment to offer notifications.
     pub has_sent: RwSignal<bool>,
     /// A newer build of the app is installed and waits for a reload.
     pub update_ready: RwSignal<bool>,
     /// The browser offers to install the app.
     pub can_install: RwSignal<bool>,
-    pub timeline: RwSignal<Timeline>,
+}
+
+/// All of the page's state: what the live connection changes as events arrive. Views
+/// take only the part they show, each provided through context on its own.
+#[derive(Clone, Copy)]
+pub struct Chat {
+    pub account: Account,
+    pub link: Link,
+    pub rooms: Rooms,
+    pub room: OpenRoom,
     /// Our messages not yet confirmed, in every room.
     pub outbox: RwSignal<Outbox>,
-    /// Who is in the open room now.
-    pub online: RwSignal<Vec<String>>,
-    /// The phone drawer with rooms and people is open.
-    pub drawer_open: RwSignal<bool>,
+    pub screen: Screen,
 }
 
 impl Chat {
     pub fn new() -> Self {
         Chat {
-            me: RwSignal::new(None),
-            me_loaded: RwSignal::new(false),
-            name_problem: RwSignal::new(None),
-            dialog: RwSignal::new(None),
-            alert: RwSignal::new(None),
-            rooms: RwSignal::new(Vec::new()),
-            status: RwSignal::new(Status::Idle),
-            conn: RwSignal::new(None),
-            joined_room: RwSignal::new(None),
-            counts: RwSignal::new(HashMap::new()),
-            read: RwSignal::new(HashMap::new()),
-            visible: RwSignal::new(true),
-            has_sent: RwSignal::new(false),
-            update_ready: RwSignal::new(false),
-            can_install: RwSignal::new(false),
-            timeline: RwSignal::new(Timeline::default()),
+            account: Account {
+                me: RwSignal::new(None),
+                loaded: RwSignal::new(false),
+                name_problem: RwSignal::new(None),
+                dialog: RwSignal::new(None),
+            },
+            link: Link {
+                status: RwSignal::new(Status::Idle),
+                conn: RwSignal::new(None),
+                joined_room: RwSignal::new(None),
+                alert: RwSignal::new(None),
+            },
+            rooms: Rooms {
+                list: RwSignal::new(Vec::new()),
+                counts: RwSignal::new(HashMap::new()),
+                read: RwSignal::new(HashMap::new()),
+            },
+            room: OpenRoom {
+                timeline: RwSignal::new(Timeline::default()),
+                online: RwSignal::new(Vec::new()),
+            },
             outbox: RwSignal::new(Outbox::default()),
-            online: RwSignal::new(Vec::new()),
-            drawer_open: RwSignal::new(false),
+            screen: Screen {
+                visible: RwSignal::new(true),
+                drawer_open: RwSignal::new(false),
+                has_sent: RwSignal::new(false),
+                update_ready: RwSignal::new(false),
+                can_install: RwSignal::new(false),
+            },
         }
     }
 
-    pub fn name(&self) -> Option<String> {
-        self.me.with(|me| me.as_ref().map(|me| me.name.clone()))
+    /// Makes the state, and each part of it, reachable through context.
+    pub fn provide() -> Self {
+        let chat = Chat::new();
+        provide_context(chat);
+        provide_context(chat.account);
+        provide_context(chat.link);
+        provide_context(chat.rooms);
+        provide_context(chat.room);
+        provide_context(chat.outbox);
+        provide_context(chat.screen);
+        chat
     }
 
     /// Applies one event from the socket.
     pub fn apply(&self, event: ServerEvent) {
         match event {
             ServerEvent::Welcome { conn, name } => {
-                self.me.update(|me| {
+                self.account.me.update(|me| {
                     if let Some(me) = me {
                         me.name = name;
                     }
                 });
-                self.alert.set(None);
-                self.status.set(Status::Online);
-                self.conn.set(Some(conn));
+                self.link.alert.set(None);
+                self.link.status.set(Status::Online);
+                self.link.conn.set(Some(conn));
             }
             ServerEvent::Message { room, msg } => {
                 if self.remove_from_outbox(&msg.cid) {
-                    self.alert.set(None);
+                    self.link.alert.set(None);
                 }
-                self.in_room(&room, |t| t.add_message(msg));
+                self.room.change(&room, |t| t.add_message(msg));
             }
             // The message itself comes with the room's history or stream, like any other.
             ServerEvent::Ack { cid, .. } => {
                 self.remove_from_outbox(&cid);
             }
             ServerEvent::Pong => {}
-            ServerEvent::RoomAdded { room } => self.add_room(room),
+            ServerEvent::RoomAdded { room } => self.rooms.add(room),
             ServerEvent::Joined { room, seq, name } => {
-                if self.is_open(&room) {
-                    self.online.update(|online| {
+                if self.room.is(&room) {
+                    self.room.online.update(|online| {
                         if !online.contains(&name) {
                             online.push(name.clone());
                             online.sort_by_key(|n| n.to_lowercase());
                         }
                     });
-                    self.in_room(&room, |t| t.add_notice(seq, format!("{name} joined")));
+                    self.room
+                        .change(&room, |t| t.add_notice(seq, format!("{name} joined")));
                 }
             }
             ServerEvent::Left { room, seq, name } => {
-                if self.is_open(&room) {
-                    self.online.update(|online| online.retain(|n| *n != name));
-                    self.in_room(&room, |t| t.add_notice(seq, format!("{name} left")));
+                if self.room.is(&room) {
+                    self.room
+                        .online
+                        .update(|online| online.retain(|n| *n != name));
+                    self.room
+                        .change(&room, |t| t.add_notice(seq, format!("{name} left")));
                 }
             }
             // Every room after `welcome`, then the ones that changed.
-            ServerEvent::Counts { rooms } => self.counts.update(|counts| {
+            ServerEvent::Counts { rooms } => self.rooms.counts.update(|counts| {
                 counts.extend(rooms.into_iter().map(|c| (c.slug.clone(), c)));
             }),
             ServerEvent::Error { code, message, cid } => match (cid, code) {
@@ -170,7 +225,7 @@ impl Chat {
                 (Some(cid), code) => {
                     // Retried by itself, but the user should know why it waits.
                     if code == ErrorCode::RateLimited {
-                        self.alert.set(Some(message.clone()));
+                        self.link.alert.set(Some(message.clone()));
                     }
                     self.outbox.update(|outbox| {
                         if let Some(item) = outbox.refuse(&cid, message, code.is_transient()) {
@@ -179,41 +234,15 @@ impl Chat {
                     })
                 }
                 (None, ErrorCode::NameTaken | ErrorCode::BadName) => {
-                    self.name_problem.set(Some(message));
-                    self.dialog.set(Some(Dialog::Guest));
+                    self.account.name_problem.set(Some(message));
+                    self.account.dialog.set(Some(Dialog::Guest));
                 }
                 // The session ended (logged out elsewhere, password changed, expired).
-                (None, ErrorCode::SignedOut) => self.signed_out(),
-                (None, ErrorCode::TooManyConnections) => self.alert.set(Some(message)),
+                (None, ErrorCode::SignedOut) => self.account.signed_out(),
+                (None, ErrorCode::TooManyConnections) => self.link.alert.set(Some(message)),
                 (None, _) => leptos::logging::warn!("server refused a frame: {message}"),
             },
         }
-    }
-
-    /// What the server said about who this is, when the page was made.
-    pub fn learn_who(&self, answer: Result<Option<Me>, AppError>) {
-        match answer {
-            Ok(Some(me)) => self.me.set(Some(me)),
-            Ok(None) => self.dialog.set(Some(Dialog::Guest)),
-            // The socket will say, and retry until it can.
-            Err(err) => leptos::logging::warn!("could not ask who we are: {err}"),
-        }
-        self.me_loaded.set(true);
-    }
-
-    /// Nobody is signed in on this browser any more: ask who it is.
-    pub fn signed_out(&self) {
-        self.me.set(None);
-        self.dialog.set(Some(Dialog::Guest));
-    }
-
-    /// Adds a room to the list, once.
-    pub fn add_room(&self, room: RoomInfo) {
-        self.rooms.update(|rooms| {
-            if !rooms.iter().any(|r| r.slug == room.slug) {
-                rooms.push(room);
-            }
-        });
     }
 
     /// Takes a message out of the outbox, here and in storage; returns whether it was
@@ -228,13 +257,50 @@ impl Chat {
         }
         held
     }
+}
 
-    fn is_open(&self, room: &str) -> bool {
+impl Account {
+    pub fn name(&self) -> Option<String> {
+        self.me.with(|me| me.as_ref().map(|me| me.name.clone()))
+    }
+
+    /// What the server said about who this is, when the page was made.
+    pub fn learn_who(&self, answer: Result<Option<Me>, AppError>) {
+        match answer {
+            Ok(Some(me)) => self.me.set(Some(me)),
+            Ok(None) => self.dialog.set(Some(Dialog::Guest)),
+            // The socket will say, and retry until it can.
+            Err(err) => leptos::logging::warn!("could not ask who we are: {err}"),
+        }
+        self.loaded.set(true);
+    }
+
+    /// Nobody is signed in on this browser any more: ask who it is.
+    pub fn signed_out(&self) {
+        self.me.set(None);
+        self.dialog.set(Some(Dialog::Guest));
+    }
+}
+
+impl Rooms {
+    /// Adds a room to the list, once.
+    pub fn add(&self, room: RoomInfo) {
+        self.list.update(|rooms| {
+            if !rooms.iter().any(|r| r.slug == room.slug) {
+                rooms.push(room);
+            }
+        });
+    }
+}
+
+impl OpenRoom {
+    fn is(&self, room: &str) -> bool {
         self.timeline.with_untracked(|t| t.room == room)
     }
 
-    fn in_room(&self, room: &str, change: impl FnOnce(&mut Timeline)) {
-        if self.is_open(room) {
+    /// Changes the timeline if `room` is the one open.
+    fn change(&self, room: &str, change: impl FnOnce(&mut Timeline)) {
+        if self.is(room) {
             self.timeline.update(change);
         }
     }
@@ -248,4 +314,257 @@ impl Default for Chat {
 
 pub fn use_chat() -> Chat {
     expect_context::<Chat>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::outbox::Queued;
+    use crate::protocol::ChatMessage;
+
+    fn message(seq: Seq, cid: &str, text: &str) -> ChatMessage {
+        ChatMessage {
+            seq,
+            cid: cid.into(),
+            author: "ana".into(),
+            text: text.into(),
+            at_ms: 0,
+        }
+    }
+
+    fn queued(room: &str, cid: &str) -> Queued {
+        Queued {
+            by: "ana".into(),
+            room: room.into(),
+            cid: cid.into(),
+            text: "hi".into(),
+            made: 1.0,
+            error: None,
+            in_flight: true,
+        }
+    }
+
+    /// A page signed in as ana, looking at #general.
+    fn in_general() -> Chat {
+        // Signals live in the current owner's arena; each test (its own thread) keeps
+        // one for its whole run.
+        let owner = Owner::new();
+        owner.set();
+        std::mem::forget(owner);
+        let chat = Chat::new();
+        chat.account.me.set(Some(Me {
+            name: "ana".into(),
+            registered: false,
+        }));
+        chat.room.timeline.set(Timeline::for_room("general"));
+        chat
+    }
+
+    fn error(code: ErrorCode, cid: Option<&str>) -> ServerEvent {
+        ServerEvent::Error {
+            code,
+            message: format!("refused: {code:?}"),
+            cid: cid.map(str::to_owned),
+        }
+    }
+
+    fn open_seqs(chat: &Chat) -> Vec<Seq> {
+        chat.room.timeline.with_untracked(|t| {
+            t.lines()
+                .filter_map(|(_, line)| match line {
+                    crate::client::timeline::Line::Message(m) => Some(m.seq),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn welcome_goes_online_with_the_new_token_and_name() {
+        let chat = in_general();
+        chat.link.alert.set(Some("too many tabs".into()));
+        chat.apply(ServerEvent::Welcome {
+            conn: "c1".into(),
+            name: "Ana".into(),
+        });
+        assert_eq!(chat.link.status.get_untracked(), Status::Online);
+        assert_eq!(chat.link.conn.get_untracked().as_deref(), Some("c1"));
+        assert_eq!(chat.account.name().as_deref(), Some("Ana"));
+        assert_eq!(chat.link.alert.get_untracked(), None);
+    }
+
+    #[test]
+    fn a_message_lands_in_the_open_room_only_and_confirms_our_copy() {
+        let chat = in_general();
+        chat.outbox.update(|o| o.add(queued("general", "c-1")));
+        chat.apply(ServerEvent::Message {
+            room: "general".into(),
+            msg: message(7, "c-1", "hello"),
+        });
+        chat.apply(ServerEvent::Message {
+            room: "random".into(),
+            msg: message(9, "c-2", "elsewhere"),
+        });
+        // The same message again (history and stream overlap): shown once.
+        chat.apply(ServerEvent::Message {
+            room: "general".into(),
+            msg: message(7, "c-1", "hello"),
+        });
+        assert_eq!(open_seqs(&chat), [7]);
+        assert!(chat.outbox.with_untracked(Outbox::is_empty));
+    }
+
+    #[test]
+    fn an_ack_confirms_without_showing_anything() {
+        let chat = in_general();
+        chat.outbox.update(|o| o.add(queued("random", "c-9")));
+        chat.apply(ServerEvent::Ack {
+            room: "random".into(),
+            cid: "c-9".into(),
+            seq: 3,
+        });
+        assert!(chat.outbox.with_untracked(Outbox::is_empty));
+        assert!(open_seqs(&chat).is_empty());
+    }
+
+    #[test]
+    fn presence_in_the_open_room_keeps_a_sorted_list_and_notices() {
+        let chat = in_general();
+        for name in ["zoe", "Bo", "zoe"] {
+            chat.apply(ServerEvent::Joined {
+                room: "general".into(),
+                seq: 0,
+                name: name.into(),
+            });
+        }
+        chat.apply(ServerEvent::Joined {
+            room: "random".into(),
+            seq: 0,
+            name: "carl".into(),
+        });
+        assert_eq!(chat.room.online.get_untracked(), ["Bo", "zoe"]);
+        chat.apply(ServerEvent::Left {
+            room: "general".into(),
+            seq: 0,
+            name: "zoe".into(),
+        });
+        assert_eq!(chat.room.online.get_untracked(), ["Bo"]);
+        let notices = chat.room.timeline.with_untracked(|t| t.lines().count());
+        assert_eq!(notices, 4, "three joins and a leave in #general");
+    }
+
+    #[test]
+    fn counts_merge_by_room_and_new_rooms_are_listed_once() {
+        let chat = in_general();
+        let count = |slug: &str, latest| RoomCount {
+            slug: slug.into(),
+            online: 1,
+            latest,
+        };
+        chat.apply(ServerEvent::Counts {
+            rooms: vec![count("general", 5), count("random", 2)],
+        });
+        chat.apply(ServerEvent::Counts {
+            rooms: vec![count("random", 4)],
+        });
+        let latest = |slug: &str| chat.rooms.counts.with_untracked(|c| c[slug].latest);
+        assert_eq!((latest("general"), latest("random")), (5, 4));
+        let room = RoomInfo {
+            slug: "new".into(),
+            title: "New".into(),
+            topic: String::new(),
+            online: 0,
+            latest: 0,
+        };
+        chat.apply(ServerEvent::RoomAdded { room: room.clone() });
+        chat.apply(ServerEvent::RoomAdded { room });
+        assert_eq!(chat.rooms.list.with_untracked(Vec::len), 1);
+    }
+
+    #[test]
+    fn refusals_of_a_message_wait_for_the_user_or_retry_by_themselves() {
+        let chat = in_general();
+        chat.outbox.update(|o| {
+            o.add(queued("general", "slow"));
+            o.add(queued("general", "bad"));
+            o.add(queued("gone", "lost"));
+        });
+        chat.apply(error(ErrorCode::RateLimited, Some("slow")));
+        chat.apply(error(ErrorCode::BadMessage, Some("bad")));
+        chat.apply(error(ErrorCode::NoSuchRoom, Some("lost")));
+        let item = |cid: &str| {
+            chat.outbox.with_untracked(|o| {
+                o.in_room("general", "ana")
+                    .find(|q| q.cid == cid)
+                    .map(|q| (q.error.clone(), q.in_flight))
+            })
+        };
+        // Rate limited: said why, kept without an error, to be sent again.
+        assert_eq!(item("slow"), Some((None, false)));
+        assert!(chat.link.alert.get_untracked().is_some());
+        // Refused for good: it waits for Retry or Discard, saying why.
+        assert_eq!(
+            item("bad"),
+            Some((Some("refused: BadMessage".into()), false))
+        );
+        // Its room is gone: dropped.
+        assert!(!chat.outbox.with_untracked(|o| o.in_any_room("lost")));
+    }
+
+    #[test]
+    fn a_refused_name_opens_the_name_form_and_a_lost_session_signs_out() {
+        let chat = in_general();
+        chat.apply(error(ErrorCode::NameTaken, None));
+        assert_eq!(chat.account.dialog.get_untracked(), Some(Dialog::Guest));
+        assert_eq!(
+            chat.account.name_problem.get_untracked().as_deref(),
+            Some("refused: NameTaken")
+        );
+        chat.account.dialog.set(None);
+        chat.apply(error(ErrorCode::SignedOut, None));
+        assert_eq!(chat.account.me.get_untracked(), None);
+        assert_eq!(chat.account.dialog.get_untracked(), Some(Dialog::Guest));
+    }
+
+    #[test]
+    fn unread_is_the_newest_seq_less_what_this_browser_showed() {
+        let chat = in_general();
+        chat.rooms.list.set(
+            ["general", "random", "never-opened"]
+                .map(|slug| RoomInfo {
+                    slug: slug.into(),
+                    title: slug.into(),
+                    topic: String::new(),
+                    online: 0,
+                    latest: 10,
+                })
+                .to_vec(),
+        );
+        chat.rooms.read.set(HashMap::from([
+            ("general".into(), 10),
+            ("random".into(), 4),
+        ]));
+        // Counts run ahead of the list.
+        chat.apply(ServerEvent::Counts {
+            rooms: vec![RoomCount {
+                slug: "random".into(),
+                online: 2,
+                latest: 12,
+            }],
+        });
+        assert_eq!(chat.unread("random"), 8);
+        // A room never opened here shows no count.
+        assert_eq!(chat.unread("never-opened"), 0);
+        // The open room's stream runs ahead of the counts.
+        chat.apply(ServerEvent::Message {
+            room: "general".into(),
+            msg: message(13, "x", "new"),
+        });
+        assert_eq!(chat.unread("general"), 3);
+        assert_eq!(chat.unread_total(), 11);
+        assert_eq!(
+            crate::client::unread::page_title(chat, "general"),
+            "(11) #general · Natter"
+        );
+    }
 }

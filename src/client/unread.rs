@@ -12,17 +12,18 @@ impl Chat {
     /// Seq of the newest message in `slug`, as far as this page knows.
     pub fn latest(&self, slug: &str) -> Seq {
         let counted = self
+            .rooms
             .counts
             .with(|counts| counts.get(slug).map(|c| c.latest))
             .unwrap_or(0);
-        let listed = self.rooms.with(|rooms| {
+        let listed = self.rooms.list.with(|rooms| {
             rooms
                 .iter()
                 .find(|r| r.slug == slug)
                 .map_or(0, |r| r.latest)
         });
         // The open room's stream runs ahead of the coalesced counts.
-        let shown = self.timeline.with(|t| {
+        let shown = self.room.timeline.with(|t| {
             if t.room == slug {
                 t.last_seq().unwrap_or(0)
             } else {
@@ -33,7 +34,7 @@ impl Chat {
     }
 
     pub fn unread(&self, slug: &str) -> Seq {
-        let seen = self.read.with(|read| read.get(slug).copied());
+        let seen = self.rooms.read.with(|read| read.get(slug).copied());
         seen.map_or(0, |seen| self.latest(slug).saturating_sub(seen))
     }
 
@@ -41,6 +42,7 @@ impl Chat {
     pub fn unread_total(&self) -> Seq {
         let slugs: Vec<String> = self
             .rooms
+            .list
             .with(|rooms| rooms.iter().map(|r| r.slug.clone()).collect());
         slugs.iter().map(|slug| self.unread(slug)).sum()
     }
@@ -57,25 +59,28 @@ pub fn page_title(chat: Chat, room: &str) -> String {
 /// Marks the open room read up to what is on screen, whenever the reader can see it.
 #[cfg(feature = "hydrate")]
 pub fn track_reading(chat: Chat) {
-    chat.read.set(crate::client::persist::read_marks());
-    let watch = move || chat.visible.set(!document().hidden());
+    chat.rooms.read.set(crate::client::persist::read_marks());
+    let watch = move || chat.screen.visible.set(!document().hidden());
     let _ = window_event_listener(leptos::ev::visibilitychange, move |_| watch());
     watch();
     crate::client::effect(move || {
         let (room, newest) = chat
+            .room
             .timeline
             .with(|t| (t.room.clone(), t.loaded.then(|| t.last_seq().unwrap_or(0))));
-        let Some(newest) = newest.filter(|_| chat.visible.get() && !room.is_empty()) else {
+        let Some(newest) = newest.filter(|_| chat.screen.visible.get() && !room.is_empty()) else {
             return;
         };
         if chat
+            .rooms
             .read
             .with_untracked(|read| read.get(&room) < Some(&newest))
         {
-            chat.read.update(|read| {
+            chat.rooms.read.update(|read| {
                 read.insert(room, newest);
             });
-            chat.read
+            chat.rooms
+                .read
                 .with_untracked(crate::client::persist::save_read_marks);
         }
     });

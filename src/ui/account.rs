@@ -3,15 +3,15 @@
 
 use leptos::prelude::*;
 
-use crate::client::state::{use_chat, Dialog};
+use crate::client::state::{use_chat, Account, Dialog};
 use crate::protocol::{normalize_name, AppError, Me, MAX_NAME_CHARS, MIN_PASSWORD_CHARS};
 
 #[component]
 pub fn AccountDialog() -> impl IntoView {
-    let chat = use_chat();
+    let account = expect_context::<Account>();
     view! {
         {move || {
-            let open = chat.dialog.get().filter(|_| chat.me_loaded.get());
+            let open = account.dialog.get().filter(|_| account.loaded.get());
             open.map(|dialog| view! { <AccountForm dialog/> })
         }}
     }
@@ -28,16 +28,16 @@ struct Fields {
 #[component]
 fn AccountForm(dialog: Dialog) -> impl IntoView {
     let chat = use_chat();
-    let me = chat.me.get_untracked();
+    let me = chat.account.me.get_untracked();
     let fields = Fields {
         name: RwSignal::new(me.as_ref().map(|m| m.name.clone()).unwrap_or_default()),
         password: RwSignal::new(String::new()),
         new_password: RwSignal::new(String::new()),
     };
-    let error = RwSignal::new(chat.name_problem.get_untracked());
+    let error = RwSignal::new(chat.account.name_problem.get_untracked());
     let busy = RwSignal::new(false);
     // Someone already chatting may close the form; a newcomer must choose first.
-    let can_cancel = me.is_some() && chat.name_problem.get_untracked().is_none();
+    let can_cancel = me.is_some() && chat.account.name_problem.get_untracked().is_none();
     let registered = me.as_ref().is_some_and(|m| m.registered);
     let first = NodeRef::<leptos::html::Input>::new();
     // The server renders the form so a newcomer sees it at once; it works once the page
@@ -180,8 +180,8 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                     class="tab"
                     aria-selected=(dialog == to).to_string()
                     on:click=move |_| {
-                        chat.name_problem.set(None);
-                        chat.dialog.set(Some(to));
+                        chat.account.name_problem.set(None);
+                        chat.account.dialog.set(Some(to));
                     }
                 >{label}</button>
             }
@@ -209,7 +209,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 <p id="name-error" class="form-error" role="alert">{move || error.get()}</p>
                 <div class="actions">
                     {can_cancel.then(|| view! {
-                        <button type="button" class="secondary" on:click=move |_| chat.dialog.set(None)>"Cancel"</button>
+                        <button type="button" class="secondary" on:click=move |_| chat.account.dialog.set(None)>"Cancel"</button>
                     }.into_any())}
                     <button type="submit" disabled=move || busy.get()>{action}</button>
                 </div>

@@ -2,19 +2,19 @@
 
 use leptos::prelude::*;
 
-use crate::client::state::use_chat;
+use crate::client::state::Screen;
 
 /// "A new version is ready": the service worker installed a newer build.
 #[component]
 pub fn UpdateBanner() -> impl IntoView {
-    let chat = use_chat();
+    let screen = expect_context::<Screen>();
     let reload = move |_| {
         #[cfg(feature = "hydrate")]
         crate::client::pwa::apply_update();
     };
     view! {
         {move || {
-            chat.update_ready.get().then(|| {
+            screen.update_ready.get().then(|| {
                 view! {
                     <div class="banner" role="status">
                         <span>"A new version of Natter is ready."</span>
@@ -30,10 +30,10 @@ pub fn UpdateBanner() -> impl IntoView {
 /// After the user's first message: would they like to hear about replies while away?
 #[component]
 pub fn NotifyOffer() -> impl IntoView {
-    let chat = use_chat();
+    let screen = expect_context::<Screen>();
     let answered = RwSignal::new(false);
     let show = Memo::new(move |_| {
-        if !chat.has_sent.get() || answered.get() {
+        if !screen.has_sent.get() || answered.get() {
             return false;
         }
         #[cfg(feature = "hydrate")]

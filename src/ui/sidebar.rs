@@ -3,13 +3,15 @@
 
 use leptos::prelude::*;
 
-use crate::client::state::{use_chat, Dialog};
+use crate::client::state::{use_chat, Account, Dialog, OpenRoom, Rooms};
 use crate::protocol::{normalize_room, RoomInfo, MAX_ROOM_TITLE_CHARS, MAX_TOPIC_CHARS};
 
 #[component]
 pub fn Sidebar(current: Memo<String>) -> impl IntoView {
-    let chat = use_chat();
-    let me = move || chat.name().unwrap_or_default();
+    let account = expect_context::<Account>();
+    let room = expect_context::<OpenRoom>();
+    let rooms = expect_context::<Rooms>();
+    let me = move || account.name().unwrap_or_default();
     let adding = RwSignal::new(false);
     view! {
         <aside class="sidebar" id="sidebar" aria-label="Rooms and people">
@@ -33,7 +35,7 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
                 // A plain list, redrawn in place (see `ui` on why not `<For>`).
                 <ul>
                     {move || {
-                        chat.rooms
+                        rooms.list
                             .get()
                             .into_iter()
                             .map(|room| view! { <RoomLink room current/> })
@@ -44,12 +46,12 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
             <section class="people" aria-labelledby="people-title">
                 <h2 id="people-title">
                     "Online in #" {move || current.get()}
-                    <span class="count">{move || chat.online.with(Vec::len)}</span>
+                    <span class="count">{move || room.online.with(Vec::len)}</span>
                 </h2>
                 <ul class="online-list">
                     {move || {
                         let me = me();
-                        chat.online
+                        room.online
                             .get()
                             .into_iter()
                             .map(|name| {
@@ -81,7 +83,7 @@ fn InstallButton() -> impl IntoView {
     };
     view! {
         {move || {
-            chat.can_install.get().then(|| {
+            chat.screen.can_install.get().then(|| {
                 view! { <button class="install-button" on:click=install>"Install app"</button> }
                     .into_any()
             })
@@ -94,24 +96,25 @@ fn InstallButton() -> impl IntoView {
 fn WhoAmI() -> impl IntoView {
     let chat = use_chat();
     let registered = Memo::new(move |_| {
-        chat.me
+        chat.account
+            .me
             .with(|me| me.as_ref().is_some_and(|me| me.registered))
     });
-    let open = move |dialog: Dialog| move |_| chat.dialog.set(Some(dialog));
+    let open = move |dialog: Dialog| move |_| chat.account.dialog.set(Some(dialog));
     let log_out = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             match crate::api::accounts::log_out().await {
                 Ok(()) => crate::client::live::signed_out(chat),
-                Err(err) => chat.alert.set(Some(err.to_string())),
+                Err(err) => chat.link.alert.set(Some(err.to_string())),
             }
         });
     };
-    let signed_in = move || chat.me.with(Option::is_some);
+    let signed_in = move || chat.account.me.with(Option::is_some);
     view! {
         <div class="whoami" hidden=move || !signed_in()>
             <span>
-                "You are "<strong>{move || chat.name().unwrap_or_default()}</strong>
+                "You are "<strong>{move || chat.account.name().unwrap_or_default()}</strong>
                 {move || (!registered.get()).then(|| view! { <span class="badge">"guest"</span> }.into_any())}
             </span>
             <div class="account-actions">
@@ -147,7 +150,7 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
         if let Err(why) = normalize_room(&title.get_untracked(), &topic.get_untracked()) {
             return error.set(Some(why));
         }
-        let Some(conn) = chat.conn.get_untracked() else {
+        let Some(conn) = chat.link.conn.get_untracked() else {
             return error.set(Some("Not connected to the chat server.".into()));
         };
         busy.set(true);
@@ -164,7 +167,7 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
                 match answer {
                     Ok(room) => {
                         let slug = room.slug.clone();
-                        chat.add_room(room);
+                        chat.rooms.add(room);
                         adding.set(false);
                         crate::client::nav::navigate(&format!("/r/{slug}"), false);
                     }
@@ -210,7 +213,8 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
         // Live counts once the socket has sent any; the server-rendered ones before.
         let initial = room.online;
         move || {
-            chat.counts
+            chat.rooms
+                .counts
                 .with(|counts| counts.get(&slug).map(|c| c.online))
                 .unwrap_or(initial)
         }

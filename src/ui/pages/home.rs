@@ -13,7 +13,7 @@ pub fn Home() -> impl IntoView {
     {
         let chat = crate::client::state::use_chat();
         crate::client::effect(move || {
-            let ready = chat.me.with(Option::is_some);
+            let ready = chat.account.me.with(Option::is_some);
             let Some(Ok(list)) = rooms.get() else { return };
             if !ready || list.is_empty() {
                 return;

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::not_found::NotFound;
 use crate::client::json;
 use crate::client::offline::rooms_or_cached;
-use crate::client::state::{use_chat, Status};
+use crate::client::state::{use_chat, Rooms, Status};
 use crate::client::unread::page_title;
 use crate::protocol::RoomInfo;
 use crate::ui::banners::{NotifyOffer, UpdateBanner};
@@ -22,9 +22,9 @@ pub fn RoomPage(slug: Memo<String>) -> impl IntoView {
             {move || Suspend::new(async move {
                 match rooms.await {
                     Ok(list) => {
-                        let chat = use_chat();
+                        let rooms = expect_context::<Rooms>();
                         for room in list {
-                            chat.add_room(room);
+                            rooms.add(room);
                         }
                         view! { <ChatLayout slug/> }.into_any()
                     }
@@ -41,6 +41,7 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
     let current = Memo::new(move |_| {
         let slug = slug.get();
         chat.rooms
+            .list
             .with(|list| list.iter().find(|r| r.slug == slug).cloned())
     });
 
@@ -58,17 +59,17 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
             <Title text=move || page_title(chat, &slug.get())/>
             <div
                 class="chat"
-                class:drawer-open=move || chat.drawer_open.get()
-                data-status=move || chat.status.get().as_str()
+                class:drawer-open=move || chat.screen.drawer_open.get()
+                data-status=move || chat.link.status.get().as_str()
                 on:touchstart=touch_start
                 on:touchend=touch_end
             >
                 <Sidebar current=slug/>
-                <div class="scrim" aria-hidden="true" on:click=move |_| chat.drawer_open.set(false)></div>
+                <div class="scrim" aria-hidden="true" on:click=move |_| chat.screen.drawer_open.set(false)></div>
                 <main class="room">
                     <RoomHeader current/>
                     <UpdateBanner/>
-                    {move || chat.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> }.into_any())}
+                    {move || chat.link.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> }.into_any())}
                     <NotifyOffer/>
                     <MessageList/>
                     <Composer room=slug/>
@@ -89,7 +90,7 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
     let topic = move || current.with(|r| r.as_ref().map(|r| r.topic.clone()).unwrap_or_default());
     // The first connect takes a blink; only a lost connection is worth a word. What is
     // written meanwhile waits in the outbox, so the composer stays usable.
-    let status = move || match chat.status.get() {
+    let status = move || match chat.link.status.get() {
         Status::Reconnecting => Some("reconnecting…"),
         Status::Offline => Some("offline"),
         _ => None,
@@ -100,8 +101,8 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
                 class="icon-button menu-button"
                 aria-label="Rooms and people"
                 aria-controls="sidebar"
-                aria-expanded=move || chat.drawer_open.get().to_string()
-                on:click=move |_| chat.drawer_open.update(|open| *open = !*open)
+                aria-expanded=move || chat.screen.drawer_open.get().to_string()
+                on:click=move |_| chat.screen.drawer_open.update(|open| *open = !*open)
             >
                 <svg viewBox="0 0 24 24" aria-hidden="true" width="22" height="22">
                     <path d="M3 6h18M3 12h18M3 18h18" stroke="currentColor" stroke-width="2" stroke-linecap="round"/>
@@ -114,11 +115,11 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
             {move || status().map(|s| view! { <span class="status" role="status">{s}</span> }.into_any())}
             <button
                 class="people-count"
-                aria-label=move || format!("{} online; show who", chat.online.with(Vec::len))
-                on:click=move |_| chat.drawer_open.set(true)
+                aria-label=move || format!("{} online; show who", chat.room.online.with(Vec::len))
+                on:click=move |_| chat.screen.drawer_open.set(true)
             >
                 <span class="dot" aria-hidden="true"></span>
-                {move || chat.online.with(Vec::len)}
+                {move || chat.room.online.with(Vec::len)}
             </button>
         </header>
     }
@@ -134,28 +135,29 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<RoomInf
 
     crate::client::effect(move || {
         let Some(room) = current.get() else { return };
-        let conn = chat.conn.get();
+        let conn = chat.link.conn.get();
         let slug = room.slug;
-        if chat.timeline.with_untracked(|t| t.room != slug) {
+        if chat.room.timeline.with_untracked(|t| t.room != slug) {
             // As last seen here, at once (and offline); the join brings what is new.
             let timeline = match crate::client::persist::recent(&slug) {
                 Some(recent) => Timeline::restored(&slug, recent.messages, recent.has_more),
                 None => Timeline::for_room(&slug),
             };
-            chat.timeline.set(timeline);
-            chat.online.set(Vec::new());
-            chat.drawer_open.set(false);
+            chat.room.timeline.set(timeline);
+            chat.room.online.set(Vec::new());
+            chat.screen.drawer_open.set(false);
             crate::client::persist::remember_room(&slug);
         }
         let Some(conn) = conn else { return };
         let after = chat
+            .room
             .timeline
             .with_untracked(|t| if t.loaded { t.last_seq() } else { None });
-        let leave = chat.joined_room.get_untracked().filter(|r| *r != slug);
+        let leave = chat.link.joined_room.get_untracked().filter(|r| *r != slug);
         spawn_local(async move {
             let answer = join_room(conn.clone(), slug.clone(), leave, after).await;
-            let still_here = chat.timeline.with_untracked(|t| t.room == slug)
-                && chat.conn.get_untracked().as_deref() == Some(conn.as_str());
+            let still_here = chat.room.timeline.with_untracked(|t| t.room == slug)
+                && chat.link.conn.get_untracked().as_deref() == Some(conn.as_str());
             match answer {
                 Ok(joined) if still_here => {
                     // Ours among them are stored: their pending copies go now, as a
@@ -164,16 +166,16 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<RoomInf
                     for msg in &joined.messages {
                         chat.remove_from_outbox(&msg.cid);
                     }
-                    chat.joined_room.set(Some(slug));
-                    chat.alert.set(None);
-                    chat.online.set(joined.online.clone());
-                    chat.timeline.update(|t| t.apply_join(joined, after));
+                    chat.link.joined_room.set(Some(slug));
+                    chat.link.alert.set(None);
+                    chat.room.online.set(joined.online.clone());
+                    chat.room.timeline.update(|t| t.apply_join(joined, after));
                 }
                 // The user moved on while this was under way.
                 Ok(_) => {
                     let _ = leave_room(conn, slug).await;
                 }
-                Err(err) => chat.alert.set(Some(err.to_string())),
+                Err(err) => chat.link.alert.set(Some(err.to_string())),
             }
         });
     });
@@ -214,7 +216,7 @@ mod swipe {
             if dx.abs() < MIN_TRAVEL || dx.abs() < SIDEWAYS * dy.abs() {
                 return;
             }
-            chat.drawer_open.set(dx > 0.0);
+            chat.screen.drawer_open.set(dx > 0.0);
         };
         (on_start, on_end)
     }

@@ -42,7 +42,7 @@ pub fn MessageList() -> impl IntoView {
         first_drawn.get().or_else(|| t.key_from_end(WINDOW))
     };
     let rows = Memo::new(move |_| {
-        chat.timeline.with(|t| {
+        chat.room.timeline.with(|t| {
             let mut previous: Option<&ChatMessage> = None;
             let mut last_day = None;
             t.lines_from(window_start(t))
@@ -75,17 +75,18 @@ pub fn MessageList() -> impl IntoView {
         })
     });
     let pending = move || {
-        let me = chat.name().unwrap_or_default();
-        chat.timeline.with(|t| {
+        let me = chat.account.name().unwrap_or_default();
+        chat.room.timeline.with(|t| {
             chat.outbox
                 .with(|outbox| outbox.in_room(&t.room, &me).cloned().collect::<Vec<_>>())
         })
     };
-    let room = move || chat.timeline.with(|t| t.room.clone());
+    let room = move || chat.room.timeline.with(|t| t.room.clone());
 
     // Lines held but not drawn, above the window.
     let hidden_above = Memo::new(move |_| {
-        chat.timeline
+        chat.room
+            .timeline
             .with(|t| window_start(t).is_some_and(|first| t.key_before(first, 1).is_some()))
     });
 
@@ -103,7 +104,7 @@ pub fn MessageList() -> impl IntoView {
     let (load_older, on_scroll) = (|_: ()| {}, |_: ()| {});
 
     let edge = move || {
-        chat.timeline.with(|t| {
+        chat.room.timeline.with(|t| {
             if !t.loaded {
                 view! { <p class="edge">"Loading messages…"</p> }.into_any()
             } else if t.has_more || hidden_above.get() {
@@ -126,7 +127,7 @@ pub fn MessageList() -> impl IntoView {
             node_ref=scroller
             tabindex="0"
             aria-label=move || format!("Messages in #{}", room())
-            data-loaded=move || chat.timeline.with(|t| t.loaded).to_string()
+            data-loaded=move || chat.room.timeline.with(|t| t.loaded).to_string()
             on:scroll=move |_| on_scroll(())
         >
             {move || edge()}
@@ -184,13 +185,13 @@ fn render_row(row: Row) -> AnyView {
 #[component]
 fn PendingLine(pending: Queued) -> impl IntoView {
     let chat = use_chat();
-    let me = chat.name().unwrap_or_default();
+    let me = chat.account.name().unwrap_or_default();
     let hue = name_hue(&me);
     let cid = pending.cid.clone();
     let failed = pending.error.clone();
     let is_failed = failed.is_some();
     let data_cid = cid.clone();
-    let state = move || match (is_failed, chat.status.get()) {
+    let state = move || match (is_failed, chat.link.status.get()) {
         (true, _) => "not sent",
         (false, Status::Online) => "sending…",
         // Kept in the browser; it goes out by itself once connected.
@@ -342,7 +343,7 @@ mod scrolling {
 
         // Another room starts at its bottom. (The memo: only a change of room, not every
         // new line, resets where the reader is.)
-        let room = Memo::new(move |_| chat.timeline.with(|t| t.room.clone()));
+        let room = Memo::new(move |_| chat.room.timeline.with(|t| t.room.clone()));
         crate::client::effect(move || {
             room.track();
             first_drawn.set(None);
@@ -352,7 +353,7 @@ mod scrolling {
         let load_older = move |_: ()| {
             if hidden_above.get_untracked() {
                 keep_place();
-                first_drawn.set(chat.timeline.with_untracked(|t| {
+                first_drawn.set(chat.room.timeline.with_untracked(|t| {
                     let first = first_drawn
                         .get_untracked()
                         .or_else(|| t.key_from_end(WINDOW))?;
@@ -361,6 +362,7 @@ mod scrolling {
                 return;
             }
             let (room, before, more) = chat
+                .room
                 .timeline
                 .with_untracked(|t| (t.room.clone(), t.first_seq(), t.has_more));
             let Some(before) = before.filter(|_| more && !loading.get_value()) else {
@@ -371,12 +373,13 @@ mod scrolling {
                 let page = history(room.clone(), before).await;
                 loading.set_value(false);
                 match page {
-                    Ok(page) if chat.timeline.with_untracked(|t| t.room == room) => {
+                    Ok(page) if chat.room.timeline.with_untracked(|t| t.room == room) => {
                         keep_place();
-                        chat.timeline.update(|t| t.add_older(page));
+                        chat.room.timeline.update(|t| t.add_older(page));
                         // Draw everything down from the oldest line now held.
                         first_drawn.set(
-                            chat.timeline
+                            chat.room
+                                .timeline
                                 .with_untracked(|t| t.lines().next().map(|(key, _)| *key)),
                         );
                     }
@@ -418,7 +421,10 @@ mod scrolling {
                 }
             } else if first_drawn.get_untracked().is_none() {
                 // Reading above: new lines must not push the window from under the reader.
-                let first = chat.timeline.with_untracked(|t| t.key_from_end(WINDOW));
+                let first = chat
+                    .room
+                    .timeline
+                    .with_untracked(|t| t.key_from_end(WINDOW));
                 first_drawn.set(first);
             }
             if el.scroll_top() < NEAR {
@@ -428,8 +434,8 @@ mod scrolling {
 
         // Sending a message brings the reader back down to it.
         crate::client::effect(move || {
-            let room = chat.timeline.with(|t| t.room.clone());
-            let me = chat.name().unwrap_or_default();
+            let room = chat.room.timeline.with(|t| t.room.clone());
+            let me = chat.account.name().unwrap_or_default();
             if chat
                 .outbox
                 .with(|outbox| outbox.in_room(&room, &me).count())
