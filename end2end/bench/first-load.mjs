@@ -3,22 +3,11 @@
 // (navigation start to the `natter:interactive` mark the page sets once hydrated).
 //   node end2end/bench/first-load.mjs [--runs N]     prints one JSON line
 
-import { readdirSync, readFileSync } from 'node:fs';
-import { gzipSync } from 'node:zlib';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 import { launchBrowser, startServer } from '../tests/harness.mjs';
+import { frontEndSizes } from './size.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
-
-const pkg = join(root, 'target', 'site', 'pkg');
-const gz = (ext) =>
-  readdirSync(pkg)
-    .filter((f) => f.endsWith(ext))
-    .reduce((sum, f) => sum + gzipSync(readFileSync(join(pkg, f)), { level: 9 }).length, 0);
-const sizes = { wasm_gz_kib: gz('.wasm') / 1024, js_gz_kib: gz('.js') / 1024, css_gz_kib: gz('.css') / 1024 };
+const sizes = frontEndSizes();
 
 const server = await startServer();
 const browser = await launchBrowser();
@@ -44,7 +33,7 @@ console.log(
     scenario: 'front_end',
     wasm_gz_kib: round(sizes.wasm_gz_kib),
     js_gz_kib: round(sizes.js_gz_kib),
-    wasm_js_gz_kib: round(sizes.wasm_gz_kib + sizes.js_gz_kib),
+    wasm_js_gz_kib: round(sizes.wasm_js_gz_kib),
     css_gz_kib: round(sizes.css_gz_kib),
     first_load_interactive_ms_median: round(times[Math.floor(times.length / 2)]),
     first_load_interactive_ms_max: round(times[times.length - 1]),
