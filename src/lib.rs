@@ -2,16 +2,25 @@
 //! `natter` server binary (feature `ssr`) and the WASM front end (feature `hydrate`).
 //!
 //! # Layout
-//! - [`protocol`]: wire events, DTOs, ids, seq numbers and validation; both sides.
-//! - [`app`] and [`ui`]: the page and its components; both sides (rendered on the
-//!   server, hydrated in the browser). [`ui::live`] holds the browser's connection.
-//! - One module per capability with its server functions: [`rooms`] (list, join),
-//!   [`messages`] (history), [`accounts`] (usernames).
-//! - [`server`]: server only — configuration, storage, the WebSocket, fan-out, presence.
+//! - [`protocol`]: wire events, DTOs, errors, seq numbers and validation; both sides.
+//! - [`api`]: the server functions, one module per capability ([`api::rooms`]: list,
+//!   join, leave, create; [`api::messages`]: history; [`api::accounts`]: guests,
+//!   accounts, sessions). The one contract between page and server: the page calls these
+//!   very functions.
+//! - [`client`]: the browser's runtime, no views — the page's state and how server
+//!   events change it, the live socket, the outbox, unread counts, what is kept offline.
+//! - [`ui`]: the views (rendered on the server, hydrated in the browser); [`app`] is the
+//!   page shell around them.
+//! - `server` (feature `ssr`): server only — configuration, storage, HTTP, the
+//!   WebSocket, fan-out, presence, accounts.
+//!
+//! Dependencies point one way — `ui` → `client` → `api` → `protocol`; the server
+//! functions' bodies call into `server` — and no file imports one that imports it back
+//! (`tests/layout.rs` checks).
 //!
 //! Live events flow one way: a send goes over the tab's WebSocket to the room's writer,
 //! which stores it (that assigns its seq), then pushes the encoded event to every
-//! subscriber's bounded outbox.
+//! subscriber's bounded send queue.
 #![recursion_limit = "256"]
 
 pub mod api;

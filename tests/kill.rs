@@ -30,12 +30,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use natter::api::rooms::JoinRoom;
 use natter::protocol::{ChatMessage, ClientFrame, JoinedRoom, Seq, ServerEvent};
 use natter::server::store::{SqliteStore, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::{sleep, sleep_until, timeout, timeout_at, Instant};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -744,26 +743,20 @@ async fn try_welcome(
 /// `support::join_after`, fallible in the same way: `None` when the server is gone or
 /// no longer knows the connection.
 async fn try_join(addr: SocketAddr, conn: &str, room: &str, after: Seq) -> Option<JoinedRoom> {
-    let body = format!("conn={conn}&room={room}&after={after}");
-    let request = format!(
-        "POST /api/join_room HTTP/1.0\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
-         Accept: application/json\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    let exchange = async {
-        let mut tcp = TcpStream::connect(addr).await.ok()?;
-        tcp.write_all(request.as_bytes()).await.ok()?;
-        let mut response = String::new();
-        tcp.read_to_string(&mut response).await.ok()?;
-        Some(response)
+    let args = JoinRoom {
+        conn: conn.into(),
+        room: room.into(),
+        leave: None,
+        after: Some(after),
     };
-    let response = timeout(IO_TIMEOUT, exchange).await.ok()??;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    if head.get(9..12) != Some("200") {
+    let (status, body, _) = timeout(IO_TIMEOUT, support::try_call(addr, None, args))
+        .await
+        .ok()?
+        .ok()?;
+    if status != 200 {
         return None;
     }
-    serde_json::from_str(body).ok()
+    serde_json::from_str(&body).ok()
 }
 
 fn send_gap(rng: &mut StdRng) -> Duration {

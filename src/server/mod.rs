@@ -1,18 +1,21 @@
 //! Everything that runs only on the server (feature `ssr`): storage, sockets, fan-out.
 //!
 //! Layout:
-//! - [`config`]: flags and environment variables.
-//! - [`auth`]: guest names, accounts, sessions, passwords.
-//! - [`guard`]: same-origin checks, security headers, the client's address.
+//! - [`config`]: flags and environment variables, and the limits made from them.
 //! - [`state`]: what handlers and server functions share.
+//! - [`http`]: serving HTTP — same-origin checks and security headers, the service
+//!   worker and cache rules, what a server function reads from its request.
+//! - [`ws`]: the WebSocket — handshake, frames, one task per connection, and each
+//!   connection's bounded send queue.
+//! - [`chat`]: rooms, connections and names in use ([`chat::hub`]); one room's
+//!   subscribers, presence and message writer ([`chat::room`]).
+//! - [`auth`]: guest names, accounts, sessions, passwords.
 //! - [`store`]: the storage seam and its SQLite implementation.
-//! - [`hub`]: rooms, connections and names in use; joining a room.
-//! - [`room`]: one room's subscribers, presence and message writer.
-//! - [`outbox`]: a connection's bounded outgoing queue.
-//! - [`websocket`]: the WebSocket handshake and frames.
-//! - [`connection`]: one WebSocket connection, from its upgrade to its close.
-//! - [`rate_limit`]: token buckets.
-//! - [`pwa`]: the service worker and the cache rules of the front end's files.
+//! - [`rate_limit`]: token buckets, alone or per key.
+//! - [`clock`]: wall-clock time as stored.
+//!
+//! This file puts them together: [`run`] opens the database and serves until a signal;
+//! [`router`] is every route; [`serve`] is the accept loop.
 
 pub mod auth;
 pub mod chat;

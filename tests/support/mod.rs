@@ -175,33 +175,47 @@ pub async fn call_with_cookie<F: ServerFn + Serialize>(
     cookie: Option<&str>,
     args: F,
 ) -> (u16, String, Option<String>) {
-    let body = serde_json::to_string(&args).unwrap();
-    post_with_cookie(server, cookie, F::PATH, &body).await
+    try_call(server.addr(), cookie, args)
+        .await
+        .expect("the server answers")
+}
+
+/// [`call_with_cookie`], failing (rather than panicking) when the server is gone.
+pub async fn try_call<F: ServerFn + Serialize>(
+    addr: SocketAddr,
+    cookie: Option<&str>,
+    args: F,
+) -> std::io::Result<(u16, String, Option<String>)> {
+    let body = serde_json::to_string(&args)?;
+    post_with_cookie(addr, cookie, F::PATH, &body).await
 }
 
 /// POSTs `body` (JSON) to `path` as the page would, with the session `cookie`.
 pub async fn post_with_cookie(
-    server: &impl Target,
+    addr: SocketAddr,
     cookie: Option<&str>,
     path: &str,
     body: &str,
-) -> (u16, String, Option<String>) {
-    let addr = server.addr();
+) -> std::io::Result<(u16, String, Option<String>)> {
     let cookie_line = cookie
         .map(|c| format!("Cookie: {c}\r\n"))
         .unwrap_or_default();
-    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let mut tcp = TcpStream::connect(addr).await?;
     let request = format!(
         "POST {path} HTTP/1.0\r\nHost: {addr}\r\nOrigin: http://{addr}\r\n\
          Accept: application/json\r\n{cookie_line}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    tcp.write_all(request.as_bytes()).await.unwrap();
+    tcp.write_all(request.as_bytes()).await?;
     let mut response = String::new();
-    tcp.read_to_string(&mut response).await.unwrap();
-    let status = response[9..12].parse().unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    tcp.read_to_string(&mut response).await?;
+    let broken = || std::io::Error::other(format!("not an HTTP response: {response:?}"));
+    let status = response
+        .get(9..12)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(broken)?;
+    let (head, body) = response.split_once("\r\n\r\n").ok_or_else(broken)?;
     let set_cookie = head
         .lines()
         .filter_map(|line| line.split_once(':'))
@@ -209,7 +223,7 @@ pub async fn post_with_cookie(
         .filter_map(|(_, value)| value.trim().split(';').next())
         .find(|pair| pair.starts_with("natter_session=") && pair.len() > "natter_session=".len())
         .map(str::to_owned);
-    (status, body.to_owned(), set_cookie)
+    Ok((status, body.to_owned(), set_cookie))
 }
 
 /// Joins `room`; `after` resumes from that seq.
