@@ -6,23 +6,88 @@
 //! read in one pass into the union of all variants' fields (the tag may come anywhere,
 //! as before), then the tag picks the variant and checks its fields are there. The JSON
 //! is the same as what the derived `Serialize` writes.
+//!
+//! Nothing is listed by hand: [`Tag::of`] matches every [`ServerEvent`] variant, so a new
+//! variant does not compile until it has a [`Tag`], and a new tag does not compile until
+//! the reader below builds its event.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
 use super::{ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent};
 
-const VARIANTS: &[&str] = &[
-    "welcome",
-    "message",
-    "ack",
-    "joined",
-    "left",
-    "counts",
-    "pong",
-    "room_added",
-    "error",
-];
+/// Which event a JSON object is: its `t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    Welcome,
+    Message,
+    Ack,
+    Joined,
+    Left,
+    Counts,
+    Pong,
+    RoomAdded,
+    Error,
+}
+
+impl Tag {
+    const ALL: [Tag; 9] = [
+        Tag::Welcome,
+        Tag::Message,
+        Tag::Ack,
+        Tag::Joined,
+        Tag::Left,
+        Tag::Counts,
+        Tag::Pong,
+        Tag::RoomAdded,
+        Tag::Error,
+    ];
+
+    /// The tag of an event: every variant, so none can be added without one.
+    fn of(event: &ServerEvent) -> Tag {
+        match event {
+            ServerEvent::Welcome { .. } => Tag::Welcome,
+            ServerEvent::Message { .. } => Tag::Message,
+            ServerEvent::Ack { .. } => Tag::Ack,
+            ServerEvent::Joined { .. } => Tag::Joined,
+            ServerEvent::Left { .. } => Tag::Left,
+            ServerEvent::Counts { .. } => Tag::Counts,
+            ServerEvent::Pong => Tag::Pong,
+            ServerEvent::RoomAdded { .. } => Tag::RoomAdded,
+            ServerEvent::Error { .. } => Tag::Error,
+        }
+    }
+
+    /// As serde writes it (`rename_all = "snake_case"`).
+    const fn name(self) -> &'static str {
+        match self {
+            Tag::Welcome => "welcome",
+            Tag::Message => "message",
+            Tag::Ack => "ack",
+            Tag::Joined => "joined",
+            Tag::Left => "left",
+            Tag::Counts => "counts",
+            Tag::Pong => "pong",
+            Tag::RoomAdded => "room_added",
+            Tag::Error => "error",
+        }
+    }
+
+    fn named(name: &str) -> Option<Tag> {
+        Tag::ALL.into_iter().find(|tag| tag.name() == name)
+    }
+}
+
+/// The tags, for the error that names an unknown one.
+const VARIANTS: [&str; Tag::ALL.len()] = {
+    let mut names = [""; Tag::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Tag::ALL[i].name();
+        i += 1;
+    }
+    names
+};
 
 /// Every field any event has; each variant uses some.
 #[derive(Deserialize)]
@@ -78,35 +143,38 @@ fn slug<E: de::Error>(room: Option<Room>) -> Result<String, E> {
 impl<'de> Deserialize<'de> for ServerEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let f = Fields::deserialize(deserializer)?;
-        Ok(match f.t.as_str() {
-            "welcome" => ServerEvent::Welcome {
+        let Some(tag) = Tag::named(&f.t) else {
+            return Err(de::Error::unknown_variant(&f.t, &VARIANTS));
+        };
+        let event = match tag {
+            Tag::Welcome => ServerEvent::Welcome {
                 conn: need(f.conn, "conn")?,
                 name: need(f.name, "name")?,
             },
-            "message" => ServerEvent::Message {
+            Tag::Message => ServerEvent::Message {
                 room: slug(f.room)?,
                 msg: need(f.msg, "msg")?,
             },
-            "ack" => ServerEvent::Ack {
+            Tag::Ack => ServerEvent::Ack {
                 room: slug(f.room)?,
                 cid: need(f.cid, "cid")?,
                 seq: need(f.seq, "seq")?,
             },
-            "joined" => ServerEvent::Joined {
+            Tag::Joined => ServerEvent::Joined {
                 room: slug(f.room)?,
                 seq: need(f.seq, "seq")?,
                 name: need(f.name, "name")?,
             },
-            "left" => ServerEvent::Left {
+            Tag::Left => ServerEvent::Left {
                 room: slug(f.room)?,
                 seq: need(f.seq, "seq")?,
                 name: need(f.name, "name")?,
             },
-            "counts" => ServerEvent::Counts {
+            Tag::Counts => ServerEvent::Counts {
                 rooms: need(f.rooms, "rooms")?,
             },
-            "pong" => ServerEvent::Pong,
-            "room_added" => match need(f.room, "room")? {
+            Tag::Pong => ServerEvent::Pong,
+            Tag::RoomAdded => match need(f.room, "room")? {
                 Room::Info(room) => ServerEvent::RoomAdded { room },
                 Room::Slug(_) => {
                     return Err(de::Error::invalid_type(
@@ -115,19 +183,21 @@ impl<'de> Deserialize<'de> for ServerEvent {
                     ))
                 }
             },
-            "error" => ServerEvent::Error {
+            Tag::Error => ServerEvent::Error {
                 code: need(f.code, "code")?,
                 message: need(f.message, "message")?,
                 cid: f.cid,
             },
-            other => return Err(de::Error::unknown_variant(other, VARIANTS)),
-        })
+        };
+        debug_assert_eq!(Tag::of(&event), tag);
+        Ok(event)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::*;
+    use super::Tag;
 
     fn every_event() -> Vec<ServerEvent> {
         let room = RoomInfo {
@@ -188,6 +258,17 @@ mod tests {
                 cid: Some("abcdefgh12".into()),
             },
         ]
+    }
+
+    #[test]
+    fn every_tag_is_read_and_written_alike() {
+        let events = every_event();
+        for tag in Tag::ALL {
+            let event = events.iter().find(|e| Tag::of(e) == tag);
+            let event = event.unwrap_or_else(|| panic!("no {} in every_event()", tag.name()));
+            let json: serde_json::Value = serde_json::from_str(&event.encode()).unwrap();
+            assert_eq!(json["t"], tag.name());
+        }
     }
 
     #[test]
