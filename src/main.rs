@@ -1,3 +1,6 @@
+//! The `natter` binary: reads its flags, sets up logging, and runs the server
+//! (`natter::server::run`). The browser build has no binary.
+
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> Result<(), natter::server::Error> {

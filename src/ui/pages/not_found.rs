@@ -1,3 +1,5 @@
+//! The page for a path that names nothing: `/x`, or a room that does not exist.
+
 use leptos::prelude::*;
 
 use crate::ui::title::Title;
