@@ -7,8 +7,13 @@ use std::time::{Duration, Instant};
 
 use super::Target;
 
+/// The binary built with the tests, or the one `NATTER_TEST_BINARY` names (to run a test
+/// against an older build, e.g. to count its failures before a fix).
 pub fn natter() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_natter"))
+    match std::env::var_os("NATTER_TEST_BINARY") {
+        Some(path) => Command::new(path),
+        None => Command::new(env!("CARGO_BIN_EXE_natter")),
+    }
 }
 
 pub fn free_port() -> u16 {
