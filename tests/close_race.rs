@@ -1,6 +1,6 @@
 //! Close frames race a busy room (issue #14, part 1).
 //!
-//! One client floods `general`; meanwhile sockets in that room are closed, each with one
+//! One client floods five rooms; meanwhile sockets in those rooms are closed, each with one
 //! of the codes the server sends: 1000 (the client's own close, echoed), 1001 (idle
 //! timeout), 1002 (a reserved opcode), 1007 (invalid UTF-8), 1009 (a frame over 64 KiB),
 //! 1013 (a client too slow to read its queue) and 4001 (its session logged out). The
@@ -33,6 +33,14 @@ use support::raw::{
 const CODES: [u16; 7] = [1000, 1001, 1002, 1007, 1009, 1013, 4001];
 /// Closes in flight at once.
 const CONCURRENCY: usize = 14;
+/// The rooms flooded, and joined by every socket that closes: each room's writer writes
+/// to the socket on its own, so writes to it overlap (one writes, the others queue for
+/// it) and a close meets a write in flight more often.
+const ROOMS: [&str; 5] = ["general", "random", "tech", "music", "games"];
+/// The flood: bursts of this many messages of this many characters, this far apart.
+const FLOOD_BURST: usize = 8;
+const FLOOD_TEXT: usize = 800;
+const FLOOD_PAUSE: Duration = Duration::from_millis(1);
 /// Idle timeout of the server, seconds: the 1001 closes wait it out.
 const IDLE_SECS: &str = "2";
 
@@ -57,10 +65,8 @@ async fn every_close_frame_arrives_whole_while_the_room_is_busy() {
             "1000000",
             "--conns-per-addr",
             "100000",
-            // Small enough that a client not reading is cut off (1013) within a second
-            // or two of the flood; the readers never come near it.
             "--queue-bytes",
-            "65536",
+            "524288",
         ],
     )
     .await;
@@ -150,9 +156,12 @@ async fn one_close(addr: SocketAddr, code: u16, i: usize, shared: &str) -> Resul
             break conn;
         }
     };
-    let (status, body) = support::call(&addr, "join_room", &[("conn", &conn), ("room", "general")]).await;
-    if status != 200 {
-        return Err(format!("join_room: {status} {body}"));
+    for room in ROOMS {
+        let (status, body) =
+            support::call(&addr, "join_room", &[("conn", &conn), ("room", room)]).await;
+        if status != 200 {
+            return Err(format!("join_room {room}: {status} {body}"));
+        }
     }
     // Deliveries flow; the close comes at a varying moment among them.
     if code != 1001 {
@@ -166,8 +175,14 @@ async fn one_close(addr: SocketAddr, code: u16, i: usize, shared: &str) -> Resul
         1002 => raw.write(&frame(FIN | 0x3, b"?")).await,
         1007 => raw.write(&frame(FIN | TEXT, b"\xff")).await,
         1009 => raw.write(&encode_frame(FIN | TEXT, true, 70_000, &[])[..14]).await,
-        // Reads nothing for a while: its queue fills and it is cut off.
-        1013 => sleep(Duration::from_millis(2500)).await,
+        // Reads nothing for a while (answering for itself, so as not to be idle): its
+        // socket's buffers fill, then its queue, and it is cut off.
+        1013 => {
+            for _ in 0..FLOOD_BURST {
+                sleep(Duration::from_millis(500)).await;
+                raw.write(&frame(FIN | PONG, b"")).await;
+            }
+        }
         4001 => {
             let (status, body, _) =
                 support::call_with_cookie(&addr, Some(cookie), "log_out", &[]).await;
@@ -236,7 +251,7 @@ async fn guest(addr: SocketAddr, from: IpAddr, name: &str) -> String {
         .to_owned()
 }
 
-/// Sends to `general` as fast as the room takes it, in bursts, until told to stop;
+/// Sends to the rooms in turn, in bursts, until told to stop;
 /// reads and drops what comes back. Returns how many messages it sent.
 async fn flood(addr: SocketAddr, flooding: Arc<AtomicBool>) -> usize {
     let cookie = guest(addr, IpAddr::V4(Ipv4Addr::LOCALHOST), "flooder").await;
@@ -248,28 +263,32 @@ async fn flood(addr: SocketAddr, flooding: Arc<AtomicBool>) -> usize {
             break conn;
         }
     };
-    let (status, body) = support::call(&addr, "join_room", &[("conn", &conn), ("room", "general")]).await;
-    assert_eq!(status, 200, "{body}");
+    // Not a member of the room (sending needs none): what comes back is acks, not the
+    // flood itself, so it never falls behind and is never cut off.
+    drop(conn);
     let (mut read, mut write) = raw.tcp.into_split();
     let drain = tokio::spawn(async move {
         let mut sink = vec![0; 256 * 1024];
         while let Ok(1..) = read.read(&mut sink).await {}
     });
-    let filler = "x".repeat(400);
+    let filler = "x".repeat(FLOOD_TEXT);
     let mut sent = 0;
     while flooding.load(Ordering::Relaxed) {
         let mut burst = Vec::new();
-        for _ in 0..8 {
+        for _ in 0..FLOOD_BURST {
             let send = ClientFrame::Send {
-                room: "general".into(),
+                room: ROOMS[sent % ROOMS.len()].into(),
                 cid: format!("flood-{sent:08}"),
                 text: format!("{sent} {filler}"),
             };
             burst.extend(text(&send.encode()));
             sent += 1;
         }
-        write.write_all(&burst).await.unwrap();
-        sleep(Duration::from_millis(4)).await;
+        write
+            .write_all(&burst)
+            .await
+            .expect("the flooder stays connected");
+        sleep(FLOOD_PAUSE).await;
     }
     drain.abort();
     sent

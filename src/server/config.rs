@@ -9,6 +9,7 @@ use super::connection::ConnectionLimits;
 use super::hub::HubLimits;
 use super::outbox::QueueBound;
 use super::rate_limit::Rate;
+pub use super::store::Durability;
 
 #[derive(clap::Parser, Debug, Clone)]
 #[command(
@@ -42,6 +43,17 @@ pub struct Config {
     #[arg(long, env = "NATTER_IDLE_TIMEOUT", default_value_t = 60)]
     pub idle_timeout: u64,
 
+    /// Seconds a client has to finish a frame (and a fragmented message) once it has
+    /// begun: a socket that trickles a byte now and then is closed (1008) when they pass.
+    #[arg(long, env = "NATTER_FRAME_TIMEOUT", default_value_t = 20)]
+    pub frame_timeout: u64,
+
+    /// `full`: a message is confirmed once its commit is on disk (SQLite
+    /// synchronous=FULL), so it survives a power cut. `normal`: it survives a killed
+    /// process, but a power cut may lose the last second.
+    #[arg(long, env = "NATTER_DURABILITY", value_enum, default_value_t = Durability::Full)]
+    pub durability: Durability,
+
     /// Messages per second one user may send, sustained (over all their tabs).
     #[arg(long, env = "NATTER_SEND_RATE", default_value_t = 5.0)]
     pub send_rate: f64,
@@ -71,6 +83,7 @@ impl Config {
                 bytes: self.queue_bytes.max(1024),
             },
             idle: Duration::from_secs(self.idle_timeout.max(1)),
+            frame: Duration::from_secs(self.frame_timeout.max(1)),
         }
     }
 

@@ -49,11 +49,18 @@ pub struct ConnectionLimits {
     /// The server pings at half of it, which also keeps proxies from dropping a quiet
     /// connection.
     pub idle: Duration,
+    /// A frame, or a fragmented message, must be whole this long after its first byte:
+    /// a client trickling a byte now and then is not idle, but holds a buffer for good.
+    pub frame: Duration,
 }
 
 const IDLE: CloseReason = CloseReason {
     code: 1001,
     reason: "idle timeout",
+};
+const SLOW_FRAME: CloseReason = CloseReason {
+    code: 1008,
+    reason: "frame not finished in time",
 };
 const BYE: CloseReason = CloseReason {
     code: 1000,
@@ -222,9 +229,15 @@ async fn run(
     // moved only when it fires, not on every frame read.
     let timer = tokio::time::sleep_until(ping_at);
     tokio::pin!(timer);
+    // When the frame (or fragmented message) not yet whole began.
+    let mut frame_began: Option<Instant> = None;
     // Frames that came with the upgrade request.
     if !handle_frames(reader, hub, conn) {
         return;
+    }
+    if reader.incomplete() {
+        frame_began = Some(heard);
+        timer.as_mut().reset(ping_at.min(heard + limits.frame));
     }
     loop {
         tokio::select! {
@@ -251,6 +264,17 @@ async fn run(
                         if !handle_frames(reader, hub, conn) {
                             return;
                         }
+                        match (reader.incomplete(), frame_began) {
+                            (true, None) => {
+                                frame_began = Some(heard);
+                                let due = heard + limits.frame;
+                                if due < timer.deadline() {
+                                    timer.as_mut().reset(due);
+                                }
+                            }
+                            (false, Some(_)) => frame_began = None,
+                            _ => {}
+                        }
                     }
                     Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(_) => return outbox.close(CloseReason::LOST),
@@ -261,11 +285,16 @@ async fn run(
                 if now >= heard + limits.idle {
                     return outbox.close(IDLE);
                 }
+                let frame_due = frame_began.map(|began| began + limits.frame);
+                if frame_due.is_some_and(|due| now >= due) {
+                    return outbox.close(SLOW_FRAME);
+                }
                 if now >= ping_at {
                     outbox.push(&Frame::ping());
                     ping_at = now + ping_every;
                 }
-                timer.as_mut().reset(ping_at.min(heard + limits.idle));
+                let next = ping_at.min(heard + limits.idle);
+                timer.as_mut().reset(frame_due.map_or(next, |due| next.min(due)));
             }
         }
     }
