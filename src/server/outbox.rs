@@ -552,6 +552,113 @@ mod tests {
         }
     }
 
+    /// The race of issue #14 on a real socket: two threads keep queueing and writing
+    /// frames (as room writers do) while the connection closes at a varying moment.
+    /// Every try must end with whole frames, then the close frame, then nothing. Before
+    /// the fix this failed in most tries (see the closing note of #14).
+    #[test]
+    fn a_close_racing_busy_writers_always_goes_out_whole_and_last() {
+        use std::io::Read;
+        use std::sync::atomic::AtomicBool;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let tries = 200;
+        let mut failures = Vec::new();
+        for attempt in 0..tries {
+            let (server, client) = runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let client = std::net::TcpStream::connect(listener.local_addr().unwrap());
+                (listener.accept().await.unwrap().0, client.unwrap())
+            });
+            let socket = Arc::new(server);
+            let outbox = Outbox::new(
+                QueueBound {
+                    frames: 100_000,
+                    bytes: 64 << 20,
+                },
+                socket.clone(),
+            );
+            outbox.greet(&[]);
+            let reader = std::thread::spawn(move || {
+                let mut client = client;
+                client
+                    .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                    .unwrap();
+                let mut got = Vec::new();
+                let _ = client.read_to_end(&mut got);
+                got
+            });
+            let stop = Arc::new(AtomicBool::new(false));
+            let writers: Vec<_> = (0..2)
+                .map(|w| {
+                    let (outbox, stop) = (outbox.clone(), stop.clone());
+                    std::thread::spawn(move || {
+                        let frame = text(&format!("{w}{}", "x".repeat(2000 + 700 * w)));
+                        while !stop.load(Ordering::Relaxed) && outbox.push(&frame) {
+                            std::thread::yield_now();
+                        }
+                    })
+                })
+                .collect();
+            std::thread::sleep(std::time::Duration::from_micros(200 + attempt * 37 % 2000));
+            let close = Frame::close(1001, "going away");
+            runtime.block_on(async {
+                outbox.close(CloseReason::SHUTDOWN);
+                let finished = std::time::Duration::from_secs(5);
+                let _ = tokio::time::timeout(finished, outbox.finish(close.clone())).await;
+                let _ = socket2::SockRef::from(&*socket).shutdown(std::net::Shutdown::Write);
+            });
+            stop.store(true, Ordering::Relaxed);
+            for writer in writers {
+                writer.join().unwrap();
+            }
+            let got = reader.join().unwrap();
+            if let Err(why) = whole_frames_then(&got, close.as_bytes()) {
+                failures.push(format!("try {attempt}: {why}"));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {tries} tries failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    /// Checks `bytes` are whole unmasked frames of this module's making, the last of them
+    /// `last`.
+    fn whole_frames_then(mut bytes: &[u8], last: &[u8]) -> Result<(), String> {
+        let mut count = 0;
+        while bytes.len() >= 2 {
+            let (len, start) = match bytes[1] {
+                126 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
+                127 => return Err(format!("frame {count}: a 64-bit length")),
+                n => (usize::from(n), 2),
+            };
+            if bytes.len() < start + len {
+                return Err(format!("frame {count} cut: {} of {len} bytes", bytes.len() - start));
+            }
+            let frame = &bytes[..start + len];
+            let payload = &frame[start..];
+            let whole_text = frame[0] == 0x81 && (payload.starts_with(b"0x") || payload.starts_with(b"1x"));
+            if frame == last {
+                return match bytes.len() - frame.len() {
+                    0 => Ok(()),
+                    after => Err(format!("{after} bytes after the close frame")),
+                };
+            }
+            if !whole_text || !payload[1..].iter().all(|&b| b == b'x') {
+                return Err(format!("frame {count} is spliced: {:02x?}", &frame[..8.min(frame.len())]));
+            }
+            bytes = &bytes[frame.len()..];
+            count += 1;
+        }
+        Err(format!("no close frame after {count} frames ({} bytes left)", bytes.len()))
+    }
+
     async fn socket_pair() -> (Arc<TcpStream>, TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap());

@@ -143,8 +143,10 @@ pub fn parse_server_frame(buf: &[u8]) -> Result<Option<(ServerFrame, usize)>, Ma
 /// Everything a connection received until it ended.
 #[derive(Debug, Default)]
 pub struct Transcript {
-    /// Frames before the close frame (or before the end, if none came).
+    /// Frames before the close frame (or before the end, if none came): the first 64 of
+    /// them, and how many there were.
     pub frames: Vec<ServerFrame>,
+    pub count: usize,
     /// The close frame's code and reason.
     pub close: Option<(u16, Vec<u8>)>,
     /// Bytes after the close frame.
@@ -274,29 +276,45 @@ impl Raw {
     pub async fn transcript(&mut self, deadline: Instant) -> Transcript {
         let mut out = Transcript::default();
         loop {
-            if out.close.is_some() {
-                out.after_close.append(&mut self.buf);
-            } else {
-                match parse_server_frame(&self.buf) {
+            // Parsed in place, and the buffer compacted once per read: a flood arrives
+            // faster than a frame-by-frame `drain` could keep up with.
+            let mut at = 0;
+            while out.close.is_none() && out.broken.is_none() {
+                match parse_server_frame(&self.buf[at..]) {
                     Ok(Some((frame, used))) => {
-                        self.buf.drain(..used);
+                        at += used;
+                        if frame.opcode() == TEXT && !looks_like_an_event(&frame.payload) {
+                            out.broken = Some(format!(
+                                "text frame {} is no event: {:?}…",
+                                out.count,
+                                String::from_utf8_lossy(&frame.payload[..frame.payload.len().min(60)])
+                            ));
+                        }
                         match frame.close() {
                             Some(close) => out.close = Some(close),
-                            None => out.frames.push(frame),
+                            None if out.frames.len() < 64 => out.frames.push(frame),
+                            None => {}
                         }
-                        continue;
+                        out.count += 1;
                     }
-                    Ok(None) => {}
-                    Err(Malformed(why)) => {
-                        out.broken = Some(why);
-                        out.end = self.drain(deadline).await;
-                        return out;
-                    }
+                    Ok(None) => break,
+                    Err(Malformed(why)) => out.broken = Some(why),
                 }
+            }
+            self.buf.drain(..at);
+            if out.close.is_some() {
+                out.after_close.append(&mut self.buf);
+            }
+            if out.broken.is_some() {
+                out.end = self.drain(deadline).await;
+                return out;
             }
             if let Some(end) = self.fill(deadline).await {
                 if out.close.is_none() && !self.buf.is_empty() {
                     out.broken = Some(format!("{} bytes of a cut frame", self.buf.len()));
+                }
+                if out.close.is_some() {
+                    out.after_close.append(&mut self.buf);
                 }
                 out.end = Some(end);
                 return out;
@@ -304,7 +322,7 @@ impl Raw {
         }
     }
 
-    async fn drain(&mut self, deadline: Instant) -> Option<End> {
+    pub async fn drain(&mut self, deadline: Instant) -> Option<End> {
         loop {
             self.buf.clear();
             if let Some(end) = self.fill(deadline).await {
@@ -312,4 +330,10 @@ impl Raw {
             }
         }
     }
+}
+
+/// Whether a text frame's payload is shaped like one of the server's events (a JSON
+/// object with `t` first, valid UTF-8): a frame cut or spliced into another is not.
+pub fn looks_like_an_event(payload: &[u8]) -> bool {
+    payload.starts_with(b"{\"t\":\"") && payload.ends_with(b"}") && std::str::from_utf8(payload).is_ok()
 }
