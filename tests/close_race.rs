@@ -161,7 +161,11 @@ async fn one_close(addr: SocketAddr, code: u16, i: usize, shared: &str) -> Resul
         }
     };
     // The 1013 server floods one room, and the first burst may cut the socket off.
-    let rooms = if code == 1013 { &ROOMS[..1] } else { &ROOMS[..] };
+    let rooms = if code == 1013 {
+        &ROOMS[..1]
+    } else {
+        &ROOMS[..]
+    };
     for room in rooms {
         let (status, body) =
             support::call(&addr, "join_room", &[("conn", &conn), ("room", room)]).await;
@@ -173,14 +177,20 @@ async fn one_close(addr: SocketAddr, code: u16, i: usize, shared: &str) -> Resul
     if code != 1001 {
         raw.write(&frame(FIN | PONG, b"")).await;
     }
-    sleep(Duration::from_micros((i as u64 * 7919 + u64::from(code)) % 30_000)).await;
+    sleep(Duration::from_micros(
+        (i as u64 * 7919 + u64::from(code)) % 30_000,
+    ))
+    .await;
     match code {
         1000 => raw.write(&close_frame(1000, b"bye")).await,
         // Silence: the server's idle timeout closes it.
         1001 => {}
         1002 => raw.write(&frame(FIN | 0x3, b"?")).await,
         1007 => raw.write(&frame(FIN | TEXT, b"\xff")).await,
-        1009 => raw.write(&encode_frame(FIN | TEXT, true, 70_000, &[])[..14]).await,
+        1009 => {
+            raw.write(&encode_frame(FIN | TEXT, true, 70_000, &[])[..14])
+                .await
+        }
         // The next batch of more than 8 messages cuts it off (`--queue 8`): the room
         // writer closes it while queueing, then writes what fitted to its socket while
         // the connection's task sends the close frame.
@@ -194,7 +204,9 @@ async fn one_close(addr: SocketAddr, code: u16, i: usize, shared: &str) -> Resul
         }
         _ => unreachable!(),
     }
-    let transcript = raw.transcript(Instant::now() + Duration::from_secs(20)).await;
+    let transcript = raw
+        .transcript(Instant::now() + Duration::from_secs(20))
+        .await;
     check(code, &transcript)
 }
 
@@ -204,7 +216,9 @@ fn check(code: u16, seen: &Transcript) -> Result<(), String> {
         format!(
             "{} frames, close {:?}, {} bytes after it, end {:?}",
             seen.count,
-            seen.close.as_ref().map(|(c, r)| (c, String::from_utf8_lossy(r))),
+            seen.close
+                .as_ref()
+                .map(|(c, r)| (c, String::from_utf8_lossy(r))),
             seen.after_close.len(),
             seen.end
         )

@@ -357,8 +357,14 @@ async fn reserved_rsv_on_a_ping_is_1002() {
 #[tokio::test]
 async fn reserved_rsv_after_a_good_frame_is_1002_after_its_answer() {
     let mut raw = welcomed().await;
-    raw.write(&[text(PING_JSON), frame(FIN | RSV2 | TEXT, PING_JSON.as_bytes())].concat())
-        .await;
+    raw.write(
+        &[
+            text(PING_JSON),
+            frame(FIN | RSV2 | TEXT, PING_JSON.as_bytes()),
+        ]
+        .concat(),
+    )
+    .await;
     assert_eq!(hear(&mut raw).await, Heard::Event(ServerEvent::Pong));
     closes_with(&mut raw, 1002).await;
 }
@@ -643,8 +649,11 @@ utf8_invalid! {
 
 #[tokio::test]
 async fn utf8_invalid_split_over_fragments_is_1007() {
-    let bytes = [frame(TEXT, b"{\"t\":\"ping\",\"x\":\"\xe2\x82"), frame(FIN | CONTINUATION, b"(\"}")]
-        .concat();
+    let bytes = [
+        frame(TEXT, b"{\"t\":\"ping\",\"x\":\"\xe2\x82"),
+        frame(FIN | CONTINUATION, b"(\"}"),
+    ]
+    .concat();
     refused(&bytes, 1007).await
 }
 
@@ -671,7 +680,16 @@ async fn utf8_fail_fast_on_an_impossible_byte() {
 
 #[tokio::test]
 async fn utf8_fail_fast_on_a_surrogate() {
-    refused_before_the_rest("κόσμε".as_bytes().iter().copied().chain(*b"\xed\xa0\x80").collect::<Vec<u8>>().as_slice()).await
+    refused_before_the_rest(
+        "κόσμε"
+            .as_bytes()
+            .iter()
+            .copied()
+            .chain(*b"\xed\xa0\x80")
+            .collect::<Vec<u8>>()
+            .as_slice(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -692,7 +710,8 @@ async fn utf8_fail_fast_in_a_later_fragment() {
 async fn utf8_a_character_cut_at_a_fragment_end_is_not_refused_early() {
     // "€" is E2 82 AC: the first fragment ends after E2 82, which may yet be valid.
     let mut raw = welcomed().await;
-    raw.write(&frame(TEXT, b"{\"t\":\"ping\",\"x\":\"\xe2\x82")).await;
+    raw.write(&frame(TEXT, b"{\"t\":\"ping\",\"x\":\"\xe2\x82"))
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     raw.write(&frame(FIN | CONTINUATION, b"\xac\"}")).await;
     assert_eq!(hear(&mut raw).await, Heard::Event(ServerEvent::Pong));
@@ -718,7 +737,16 @@ async fn close_with_a_reason_of_123_bytes_is_answered_1000() {
 #[tokio::test]
 async fn close_with_a_reason_of_124_bytes_is_1002() {
     // A control frame of 126 bytes.
-    refused(&encode_frame(FIN | CLOSE, true, 126, &[&1000u16.to_be_bytes()[..], &[b'*'; 124]].concat()), 1002).await
+    refused(
+        &encode_frame(
+            FIN | CLOSE,
+            true,
+            126,
+            &[&1000u16.to_be_bytes()[..], &[b'*'; 124]].concat(),
+        ),
+        1002,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -733,7 +761,14 @@ async fn close_reason_in_valid_utf8_is_answered_1000() {
 
 #[tokio::test]
 async fn close_reason_in_invalid_utf8_is_1007() {
-    refused(&close_frame(1000, b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited"), 1007).await
+    refused(
+        &close_frame(
+            1000,
+            b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xed\xa0\x80edited",
+        ),
+        1007,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -771,14 +806,27 @@ async fn close_then_nothing_more_is_read() {
     assert!(seen.after_close.is_empty());
     // And the send after the close was not stored.
     let (addr, _) = server();
-    let (status, body) = support::call(addr, "history", &[("room", "general"), ("before", "1000000")]).await;
+    let (status, body) = support::call(
+        addr,
+        "history",
+        &[("room", "general"), ("before", "1000000")],
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
-    assert!(!body.contains(cid), "a message sent after the close was stored");
+    assert!(
+        !body.contains(cid),
+        "a message sent after the close was stored"
+    );
 }
 
 #[tokio::test]
 async fn close_data_frames_after_a_close_are_not_read() {
-    let bytes = [close_frame(1000, b""), frame(FIN | 0x3, b"not read"), text(PING_JSON)].concat();
+    let bytes = [
+        close_frame(1000, b""),
+        frame(FIN | 0x3, b"not read"),
+        text(PING_JSON),
+    ]
+    .concat();
     refused(&bytes, 1000).await
 }
 
@@ -835,7 +883,11 @@ close_code_invalid! {
 
 #[tokio::test]
 async fn mask_an_unmasked_frame_is_1002() {
-    refused(&encode_frame(FIN | TEXT, false, 12, PING_JSON.as_bytes()), 1002).await
+    refused(
+        &encode_frame(FIN | TEXT, false, 12, PING_JSON.as_bytes()),
+        1002,
+    )
+    .await
 }
 
 #[tokio::test]
@@ -898,19 +950,28 @@ async fn handshake_a_proper_upgrade_is_101_with_the_rfcs_accept() {
     let (addr, cookie) = server();
     let mut raw = Raw::connect(*addr).await;
     let head = raw
-        .request(upgrade_with_keys(&key_line("dGhlIHNhbXBsZSBub25jZQ==")).as_bytes(), PATIENCE)
+        .request(
+            upgrade_with_keys(&key_line("dGhlIHNhbXBsZSBub25jZQ==")).as_bytes(),
+            PATIENCE,
+        )
         .await
         .unwrap();
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     let lower = head.to_ascii_lowercase();
-    assert!(lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="), "{head}");
+    assert!(
+        lower.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+        "{head}"
+    );
     assert!(lower.contains("upgrade: websocket"), "{head}");
     let _ = cookie;
 }
 
 async fn handshake_refused(request: String) {
     let status = status_of(request).await;
-    assert!(status.starts_with("HTTP/1.1 400"), "expected 400, got {status:?}");
+    assert!(
+        status.starts_with("HTTP/1.1 400"),
+        "expected 400, got {status:?}"
+    );
 }
 
 #[tokio::test]
@@ -988,7 +1049,11 @@ async fn handshake_version_12_is_400_naming_13() {
         .replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 12");
     let head = raw.request(request.as_bytes(), PATIENCE).await.unwrap();
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("sec-websocket-version: 13"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{head}"
+    );
 }
 
 #[tokio::test]
@@ -1000,7 +1065,10 @@ async fn handshake_without_upgrade_header_is_400() {
 #[tokio::test]
 async fn handshake_key_with_surrounding_spaces_is_101() {
     // Header values are trimmed (RFC 7230 §3.2.4): the key is the same 16 bytes.
-    let status = status_of(upgrade_with_keys("Sec-WebSocket-Key:   dGhlIHNhbXBsZSBub25jZQ==  \r\n")).await;
+    let status = status_of(upgrade_with_keys(
+        "Sec-WebSocket-Key:   dGhlIHNhbXBsZSBub25jZQ==  \r\n",
+    ))
+    .await;
     assert!(status.starts_with("HTTP/1.1 101"), "{status}");
 }
 
@@ -1052,7 +1120,9 @@ async fn deadline_a_frame_trickled_a_byte_at_a_time_is_closed_1008() {
 async fn deadline_a_fragmented_message_trickled_frame_by_frame_is_closed_1008() {
     // Whole frames, each in time, a ping among them, but the message never ends.
     let first = std::iter::once(frame(TEXT, b"{"));
-    let more = std::iter::repeat_with(|| [frame(CONTINUATION, b" "), frame(FIN | PING, b"alive")].concat());
+    let more = std::iter::repeat_with(|| {
+        [frame(CONTINUATION, b" "), frame(FIN | PING, b"alive")].concat()
+    });
     let (code, after) = write_until_closed(first.chain(more), Duration::from_millis(250)).await;
     assert_eq!(code, Some(1008), "after {after:?}");
     let secs = after.as_secs_f64();

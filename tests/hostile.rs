@@ -142,7 +142,9 @@ async fn run_corpus(server: &Natter) {
     let stat = std::fs::read_to_string(format!("/proc/{}/stat", server.pid()))
         .expect("the server process exists");
     let state = stat.rsplit_once(") ").map(|(_, rest)| &rest[..1]);
-    failures.check(state != Some("Z"), || format!("the server process exited: {stat}"));
+    failures.check(state != Some("Z"), || {
+        format!("the server process exited: {stat}")
+    });
     let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let (status, body) = healthz(addr).await;
@@ -150,7 +152,9 @@ async fn run_corpus(server: &Natter) {
             break;
         }
         if Instant::now() >= deadline {
-            failures.check(false, || format!("hostile connections linger: {status} {body}"));
+            failures.check(false, || {
+                format!("hostile connections linger: {status} {body}")
+            });
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -168,7 +172,9 @@ async fn run_corpus(server: &Natter) {
     });
     for room in ["random", "tech", "music", "games"] {
         let stored = full_history(addr, room).await;
-        failures.check(stored.is_empty(), || format!("{room} stays empty: {stored:?}"));
+        failures.check(stored.is_empty(), || {
+            format!("{room} stays empty: {stored:?}")
+        });
     }
 
     match slow.await {

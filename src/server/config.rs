@@ -102,3 +102,29 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn confirmed_means_on_disk_unless_asked_otherwise() {
+        let default = Config::parse_from(["natter"]);
+        assert_eq!(default.durability, Durability::Full);
+        assert_eq!(default.durability.pragma(), "FULL");
+        let normal = Config::parse_from(["natter", "--durability", "normal"]);
+        assert_eq!(normal.durability.pragma(), "NORMAL");
+        assert!(Config::try_parse_from(["natter", "--durability", "off"]).is_err());
+    }
+
+    #[test]
+    fn the_frame_timeout_is_a_flag() {
+        let config = Config::parse_from(["natter", "--frame-timeout", "7"]);
+        assert_eq!(config.limits().frame, Duration::from_secs(7));
+        assert_eq!(
+            Config::parse_from(["natter"]).limits().frame,
+            Duration::from_secs(20)
+        );
+    }
+}

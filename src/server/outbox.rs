@@ -372,7 +372,9 @@ impl Outbox {
                         None => return,
                     }
                 }
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break block(pending, &self.inner.bytes),
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                    break block(pending, &self.inner.bytes)
+                }
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => {
                     pending.frames = VecDeque::new();
@@ -546,7 +548,11 @@ mod tests {
             pending.writing = false;
             pending.end_with(last, &outbox.inner.bytes);
             assert_eq!(pending.written, 0);
-            assert_eq!(pending.frames, [close.clone()], "the close frame is next, alone");
+            assert_eq!(
+                pending.frames,
+                [close.clone()],
+                "the close frame is next, alone"
+            );
             drop(pending);
             assert_eq!(outbox.inner.bytes.load(Ordering::Relaxed), close.len());
         }
@@ -639,11 +645,15 @@ mod tests {
                 n => (usize::from(n), 2),
             };
             if bytes.len() < start + len {
-                return Err(format!("frame {count} cut: {} of {len} bytes", bytes.len() - start));
+                return Err(format!(
+                    "frame {count} cut: {} of {len} bytes",
+                    bytes.len() - start
+                ));
             }
             let frame = &bytes[..start + len];
             let payload = &frame[start..];
-            let whole_text = frame[0] == 0x81 && (payload.starts_with(b"0x") || payload.starts_with(b"1x"));
+            let whole_text =
+                frame[0] == 0x81 && (payload.starts_with(b"0x") || payload.starts_with(b"1x"));
             if frame == last {
                 return match bytes.len() - frame.len() {
                     0 => Ok(()),
@@ -651,12 +661,18 @@ mod tests {
                 };
             }
             if !whole_text || !payload[1..].iter().all(|&b| b == b'x') {
-                return Err(format!("frame {count} is spliced: {:02x?}", &frame[..8.min(frame.len())]));
+                return Err(format!(
+                    "frame {count} is spliced: {:02x?}",
+                    &frame[..8.min(frame.len())]
+                ));
             }
             bytes = &bytes[frame.len()..];
             count += 1;
         }
-        Err(format!("no close frame after {count} frames ({} bytes left)", bytes.len()))
+        Err(format!(
+            "no close frame after {count} frames ({} bytes left)",
+            bytes.len()
+        ))
     }
 
     async fn socket_pair() -> (Arc<TcpStream>, TcpStream) {

@@ -104,10 +104,15 @@ pub fn parse_server_frame(buf: &[u8]) -> Result<Option<(ServerFrame, usize)>, Ma
         return Ok(None);
     };
     if b1 & 0x80 != 0 {
-        return Err(Malformed(format!("a masked server frame: {:02x?}", &buf[..2])));
+        return Err(Malformed(format!(
+            "a masked server frame: {:02x?}",
+            &buf[..2]
+        )));
     }
     if b0 & 0x70 != 0 || b0 & FIN == 0 {
-        return Err(Malformed(format!("head byte {b0:#04x}: RSV set or not FIN")));
+        return Err(Malformed(format!(
+            "head byte {b0:#04x}: RSV set or not FIN"
+        )));
     }
     let opcode = b0 & 0x0F;
     if !matches!(opcode, TEXT | CLOSE | PING | PONG) {
@@ -287,7 +292,9 @@ impl Raw {
                             out.broken = Some(format!(
                                 "text frame {} is no event: {:?}…",
                                 out.count,
-                                String::from_utf8_lossy(&frame.payload[..frame.payload.len().min(60)])
+                                String::from_utf8_lossy(
+                                    &frame.payload[..frame.payload.len().min(60)]
+                                )
                             ));
                         }
                         match frame.close() {
@@ -335,5 +342,7 @@ impl Raw {
 /// Whether a text frame's payload is shaped like one of the server's events (a JSON
 /// object with `t` first, valid UTF-8): a frame cut or spliced into another is not.
 pub fn looks_like_an_event(payload: &[u8]) -> bool {
-    payload.starts_with(b"{\"t\":\"") && payload.ends_with(b"}") && std::str::from_utf8(payload).is_ok()
+    payload.starts_with(b"{\"t\":\"")
+        && payload.ends_with(b"}")
+        && std::str::from_utf8(payload).is_ok()
 }

@@ -62,6 +62,18 @@ impl MessageWriter {
         )?;
         db.busy_timeout(Duration::from_secs(5))?;
         db.pragma_update(None, "synchronous", durability.pragma())?;
+        // Read back: a confirmation means what `durability` says, or the server does not
+        // start. (0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA.)
+        let synchronous: i64 = db.pragma_query_value(None, "synchronous", |row| row.get(0))?;
+        let wanted = match durability {
+            Durability::Full => 2,
+            Durability::Normal => 1,
+        };
+        if synchronous != wanted {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "synchronous is {synchronous}, not {wanted}"
+            )));
+        }
         db.pragma_update(None, "foreign_keys", true)?;
         db.pragma_update(None, "wal_autocheckpoint", 0)?;
         db.pragma_update(None, "journal_size_limit", wal_size_limit as i64)?;
@@ -118,7 +130,11 @@ fn run<T>(mut db: Connection, queue: mpsc::Receiver<Job>, lock: Weak<tokio::sync
 }
 
 /// Stores every job's batch in one transaction; returns each one's outcome.
-fn commit_round(db: &mut Connection, last_seqs: &mut HashMap<i64, i64>, round: &[Job]) -> Vec<Outcome> {
+fn commit_round(
+    db: &mut Connection,
+    last_seqs: &mut HashMap<i64, i64>,
+    round: &[Job],
+) -> Vec<Outcome> {
     let failed = |err: &rusqlite::Error| vec![Err(err.to_string()); round.len()];
     let mut tx = match db.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
@@ -239,11 +255,7 @@ fn max_seq(tx: &Connection, room: i64) -> rusqlite::Result<i64> {
         .query_row([room], |row| row.get(0))
 }
 
-fn stored_with_cid(
-    tx: &Connection,
-    room: i64,
-    cid: &str,
-) -> rusqlite::Result<Option<ChatMessage>> {
+fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Option<ChatMessage>> {
     tx.prepare_cached(
         "SELECT seq, cid, author, text, at_ms FROM messages WHERE room_id = ?1 AND cid = ?2",
     )?

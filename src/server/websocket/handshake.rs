@@ -157,7 +157,11 @@ mod tests {
             upgrade_request("Upgrade", "13", Some("not base64 at all!!")),
             // 15 and 32 bytes, and none.
             upgrade_request("Upgrade", "13", Some("AAAAAAAAAAAAAAAAAAAA")),
-            upgrade_request("Upgrade", "13", Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")),
+            upgrade_request(
+                "Upgrade",
+                "13",
+                Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            ),
             upgrade_request("Upgrade", "13", Some("")),
             // A proper request, but not from a connection hyper can hand over.
             upgrade_request("keep-alive, Upgrade", "13", key),
