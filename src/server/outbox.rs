@@ -550,7 +550,7 @@ mod tests {
             assert_eq!(pending.written, 0);
             assert_eq!(
                 pending.frames,
-                [close.clone()],
+                std::slice::from_ref(&close),
                 "the close frame is next, alone"
             );
             drop(pending);
