@@ -11,6 +11,14 @@
 //! fsync per round, not per room or per message. The hand-off (a channel send and a
 //! oneshot reply) is per batch, not per delivery.
 //!
+//! Measured with `natter-bench fanout` (release, 10 rooms x 50 clients, 3 runs each,
+//! alternating, on the shared 2-core development machine): at 64,000 deliveries/s the
+//! server spent 5.4, 4.5, 5.4 µs of CPU per delivery with FULL against 5.8, 3.2, 5.3
+//! with NORMAL through this thread and 3.8, 3.6, 3.6 with the former inline NORMAL
+//! commits; p99 12.5, 3.7, 10.0 ms (FULL) against 4.1, 2.5, 4.9 ms (NORMAL). At
+//! 1,000,000/s asked nothing was lost and p99 stayed under 40 ms with either. At
+//! 1,000/s the fsync shows: p50 1.5–2 ms with FULL against 0.7–0.8 ms.
+//!
 //! Each room's batch is a savepoint of the round's transaction: a batch holding a retried
 //! send (a unique-index clash) is undone alone and stored again by the careful path,
 //! without undoing the other rooms' batches.
