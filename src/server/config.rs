@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::server::chat::hub::HubLimits;
 use crate::server::rate_limit::Rate;
+pub use crate::server::store::Durability;
 use crate::server::ws::send_queue::QueueBound;
 
 #[derive(clap::Parser, Debug, Clone)]
@@ -41,6 +42,17 @@ pub struct Config {
     #[arg(long, env = "NATTER_IDLE_TIMEOUT", default_value_t = 60)]
     pub idle_timeout: u64,
 
+    /// Seconds a client has to finish a frame (and a fragmented message) once it has
+    /// begun: a socket that trickles a byte now and then is closed (1008) when they pass.
+    #[arg(long, env = "NATTER_FRAME_TIMEOUT", default_value_t = 20)]
+    pub frame_timeout: u64,
+
+    /// `full`: a message is confirmed once its commit is on disk (SQLite
+    /// synchronous=FULL), so it survives a power cut. `normal`: it survives a killed
+    /// process, but a power cut may lose the last second.
+    #[arg(long, env = "NATTER_DURABILITY", value_enum, default_value_t = Durability::Full)]
+    pub durability: Durability,
+
     /// Messages per second one user may send, sustained (over all their tabs).
     #[arg(long, env = "NATTER_SEND_RATE", default_value_t = 5.0)]
     pub send_rate: f64,
@@ -70,6 +82,7 @@ impl Config {
                 bytes: self.queue_bytes.max(1024),
             },
             idle: Duration::from_secs(self.idle_timeout.max(1)),
+            frame: Duration::from_secs(self.frame_timeout.max(1)),
         }
     }
 
@@ -98,4 +111,33 @@ pub struct ConnectionLimits {
     /// The server pings at half of it, which also keeps proxies from dropping a quiet
     /// connection.
     pub idle: Duration,
+    /// A frame, or a fragmented message, must be whole this long after its first byte:
+    /// a client trickling a byte now and then is not idle, but holds a buffer for good.
+    pub frame: Duration,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn confirmed_means_on_disk_unless_asked_otherwise() {
+        let default = Config::parse_from(["natter"]);
+        assert_eq!(default.durability, Durability::Full);
+        assert_eq!(default.durability.pragma(), "FULL");
+        let normal = Config::parse_from(["natter", "--durability", "normal"]);
+        assert_eq!(normal.durability.pragma(), "NORMAL");
+        assert!(Config::try_parse_from(["natter", "--durability", "off"]).is_err());
+    }
+
+    #[test]
+    fn the_frame_timeout_is_a_flag() {
+        let config = Config::parse_from(["natter", "--frame-timeout", "7"]);
+        assert_eq!(config.limits().frame, Duration::from_secs(7));
+        assert_eq!(
+            Config::parse_from(["natter"]).limits().frame,
+            Duration::from_secs(20)
+        );
+    }
 }

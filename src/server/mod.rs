@@ -197,7 +197,7 @@ async fn accept_failed(err: std::io::Error) {
 
 /// Opens the database and starts the hub: everything the router needs.
 pub async fn app_state(config: &Config) -> Result<AppState, Error> {
-    let sqlite = Arc::new(SqliteStore::open(&config.database).await?);
+    let sqlite = Arc::new(SqliteStore::open_durable(&config.database, config.durability).await?);
     let store: Arc<dyn Store> = sqlite.clone();
     let leptos_options = leptos_options(config);
     Ok(AppState {

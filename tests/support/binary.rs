@@ -7,8 +7,13 @@ use std::time::{Duration, Instant};
 
 use super::Target;
 
+/// The binary built with the tests, or the one `NATTER_TEST_BINARY` names (to run a test
+/// against an older build, e.g. to count its failures before a fix).
 pub fn natter() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_natter"))
+    match std::env::var_os("NATTER_TEST_BINARY") {
+        Some(path) => Command::new(path),
+        None => Command::new(env!("CARGO_BIN_EXE_natter")),
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -26,6 +31,7 @@ pub struct Natter {
     pub addr: SocketAddr,
     pub database: PathBuf,
     args: Vec<String>,
+    env: Vec<(String, String)>,
 }
 
 impl Target for Natter {
@@ -38,11 +44,20 @@ impl Natter {
     /// Starts the binary on a free port with `database` and the extra flags `args`, and
     /// waits until `/healthz` answers.
     pub async fn start(database: &Path, args: &[&str]) -> Natter {
+        Natter::start_with_env(database, args, &[]).await
+    }
+
+    /// [`Natter::start`], with these environment variables set for the server.
+    pub async fn start_with_env(database: &Path, args: &[&str], env: &[(&str, &str)]) -> Natter {
         let mut natter = Natter {
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
             database: database.to_owned(),
             args: args.iter().map(|a| a.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
         };
         natter.spawn().await;
         natter
@@ -56,6 +71,7 @@ impl Natter {
             .arg(&self.database)
             .args(&self.args)
             .env("NATTER_LOG", "warn")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .spawn()
             .unwrap();

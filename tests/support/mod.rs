@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod binary;
+pub mod raw;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

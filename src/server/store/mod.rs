@@ -11,6 +11,27 @@ pub use sqlite::SqliteStore;
 
 use crate::protocol::{ChatMessage, HistoryPage, Seq};
 
+/// When a commit counts as done (SQLite's `synchronous`), and so when a message is
+/// confirmed to its sender.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Durability {
+    /// The commit is on disk (fsynced): it survives a power cut.
+    Full,
+    /// The commit is in the WAL file, not yet on disk: it survives a killed process,
+    /// but a power cut may lose the last second.
+    Normal,
+}
+
+impl Durability {
+    /// The value of SQLite's `synchronous` pragma.
+    pub fn pragma(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        }
+    }
+}
+
 /// A room as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RoomRecord {

@@ -1,7 +1,7 @@
 //! Embedded SQLite: the default store, nothing to install.
 //!
 //! SQLite allows one writer at a time, so writes go through one lock (they queue
-//! in-process instead of failing with SQLITE_BUSY): messages through the connection in
+//! in-process instead of failing with SQLITE_BUSY): messages through the thread in
 //! [`super::sqlite_messages`], everything else through one sqlx connection. Reads use
 //! their own pool and, thanks to WAL mode, never wait for the writer.
 
@@ -14,13 +14,17 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 
 use super::sqlite_messages::MessageWriter;
-use super::{Appended, Created, NewMessage, RoomRecord, Store, StoreError, StoreResult};
+use super::{
+    Appended, Created, Durability, NewMessage, RoomRecord, Store, StoreError, StoreResult,
+};
 use crate::protocol::{ChatMessage, HistoryPage, Seq};
 
 pub struct SqliteStore {
     /// The writing connections, behind one lock: SQLite takes one writer at a time, and
     /// writes wait here, in order, instead of failing with SQLITE_BUSY.
     writers: Arc<WriterLock>,
+    /// Messages: the hot path, on a thread of its own (which takes the writer lock).
+    messages: MessageWriter,
     pub(super) reader: SqlitePool,
 }
 
@@ -29,8 +33,6 @@ pub struct SqliteStore {
 struct Writers {
     /// Rooms and accounts: rare writes, through sqlx like every read.
     sqlx: SqliteConnection,
-    /// Messages: the hot path, on the calling thread.
-    messages: MessageWriter,
 }
 
 type WriterLock = tokio::sync::Mutex<Writers>;
@@ -38,13 +40,23 @@ type WriterLock = tokio::sync::Mutex<Writers>;
 const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms";
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the database at `path` and brings its schema up to
+    /// date; commits are [`Durability::Full`].
     pub async fn open(path: &Path) -> StoreResult<Self> {
-        Self::open_with(path, CHECKPOINT_EVERY).await
+        Self::open_durable(path, Durability::Full).await
     }
 
-    /// [`open`](Self::open), checkpointing every `checkpoint_every`.
-    async fn open_with(path: &Path, checkpoint_every: Duration) -> StoreResult<Self> {
+    /// [`open`](Self::open), with commits as durable as `durability` says.
+    pub async fn open_durable(path: &Path, durability: Durability) -> StoreResult<Self> {
+        Self::open_with(path, CHECKPOINT_EVERY, durability).await
+    }
+
+    /// [`open_durable`](Self::open_durable), checkpointing every `checkpoint_every`.
+    async fn open_with(
+        path: &Path,
+        checkpoint_every: Duration,
+        durability: Durability,
+    ) -> StoreResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(StoreError::new)?;
         }
@@ -53,9 +65,13 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode survives a killed process; only power loss can undo the
-            // newest commits.
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: a commit is on disk (the WAL fsynced) before it counts as done. NORMAL
+            // in WAL mode survives a killed process; only power loss can undo the newest
+            // commits.
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         // A checkpoint (copying the WAL into the database file, then an fsync) would run
@@ -76,11 +92,10 @@ impl SqliteStore {
         let checkpointer = SqliteConnection::connect_with(&options)
             .await
             .map_err(StoreError::new)?;
-        let messages = MessageWriter::open(path, WAL_SIZE_LIMIT).map_err(StoreError::new)?;
-        let writers = Arc::new(tokio::sync::Mutex::new(Writers {
-            sqlx: writer,
-            messages,
-        }));
+        let writers = Arc::new(tokio::sync::Mutex::new(Writers { sqlx: writer }));
+        let messages =
+            MessageWriter::open(path, WAL_SIZE_LIMIT, durability, Arc::downgrade(&writers))
+                .map_err(StoreError::new)?;
         tokio::spawn(checkpoint(
             checkpointer,
             Arc::downgrade(&writers),
@@ -91,7 +106,11 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await
             .map_err(StoreError::new)?;
-        Ok(SqliteStore { writers, reader })
+        Ok(SqliteStore {
+            writers,
+            messages,
+            reader,
+        })
     }
 }
 
@@ -198,10 +217,9 @@ impl Store for SqliteStore {
     }
 
     async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
-        let mut writers = self.writers.lock().await;
-        writers
-            .messages
+        self.messages
             .append(room, batch)
+            .await
             .map_err(StoreError::new)
     }
 
@@ -409,7 +427,7 @@ mod tests {
     async fn the_wal_starts_over_while_the_writer_never_pauses() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("busy.db");
-        let store = SqliteStore::open_with(&path, Duration::from_millis(50))
+        let store = SqliteStore::open_with(&path, Duration::from_millis(50), Durability::Normal)
             .await
             .unwrap();
         let room = room_id(&store, "general").await;

@@ -46,6 +46,10 @@ const IDLE: CloseReason = CloseReason {
     code: 1001,
     reason: "idle timeout",
 };
+const SLOW_FRAME: CloseReason = CloseReason {
+    code: 1008,
+    reason: "frame not finished in time",
+};
 const BYE: CloseReason = CloseReason {
     code: 1000,
     reason: "bye",
@@ -213,9 +217,15 @@ async fn run(
     // moved only when it fires, not on every frame read.
     let timer = tokio::time::sleep_until(ping_at);
     tokio::pin!(timer);
+    // When the frame (or fragmented message) not yet whole began.
+    let mut frame_began: Option<Instant> = None;
     // Frames that came with the upgrade request.
     if !handle_frames(reader, hub, conn) {
         return;
+    }
+    if reader.incomplete() {
+        frame_began = Some(heard);
+        timer.as_mut().reset(ping_at.min(heard + limits.frame));
     }
     loop {
         tokio::select! {
@@ -242,6 +252,17 @@ async fn run(
                         if !handle_frames(reader, hub, conn) {
                             return;
                         }
+                        match (reader.incomplete(), frame_began) {
+                            (true, None) => {
+                                frame_began = Some(heard);
+                                let due = heard + limits.frame;
+                                if due < timer.deadline() {
+                                    timer.as_mut().reset(due);
+                                }
+                            }
+                            (false, Some(_)) => frame_began = None,
+                            _ => {}
+                        }
                     }
                     Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
                     Err(_) => return outbox.close(CloseReason::LOST),
@@ -252,11 +273,16 @@ async fn run(
                 if now >= heard + limits.idle {
                     return outbox.close(IDLE);
                 }
+                let frame_due = frame_began.map(|began| began + limits.frame);
+                if frame_due.is_some_and(|due| now >= due) {
+                    return outbox.close(SLOW_FRAME);
+                }
                 if now >= ping_at {
                     outbox.push(&Frame::ping());
                     ping_at = now + ping_every;
                 }
-                timer.as_mut().reset(ping_at.min(heard + limits.idle));
+                let next = ping_at.min(heard + limits.idle);
+                timer.as_mut().reset(frame_due.map_or(next, |due| next.min(due)));
             }
         }
     }

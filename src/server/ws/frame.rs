@@ -129,10 +129,37 @@ pub struct Reader {
     buf: Vec<u8>,
     /// The start of what is not parsed yet.
     pos: usize,
-    /// A fragmented message so far: whether it is text, and its payload.
-    message: Option<(bool, Vec<u8>)>,
+    /// A fragmented message so far.
+    message: Option<Partial>,
     /// The largest message (and frame) taken.
     limit: usize,
+}
+
+/// A fragmented message, before its last frame.
+struct Partial {
+    text: bool,
+    payload: Vec<u8>,
+    /// For text: the length of the prefix known to be valid UTF-8 up to a whole
+    /// character; what follows it is at most three bytes of a character cut between
+    /// fragments.
+    checked: usize,
+}
+
+impl Partial {
+    /// Checks the bytes added since the last check: a text message is refused as soon as
+    /// what has come so far cannot begin valid UTF-8, not only once it is whole.
+    fn check(&mut self) -> Result<(), Violation> {
+        if !self.text {
+            return Ok(());
+        }
+        match std::str::from_utf8(&self.payload[self.checked..]) {
+            Ok(_) => self.checked = self.payload.len(),
+            // Invalid, not merely cut short at the end.
+            Err(err) if err.error_len().is_some() => return Err(NOT_UTF8),
+            Err(err) => self.checked += err.valid_up_to(),
+        }
+        Ok(())
+    }
 }
 
 impl Reader {
@@ -233,27 +260,41 @@ impl Reader {
                 if fin {
                     return whole(text, payload).map(Some);
                 }
-                self.message = Some((text, payload));
+                let mut partial = Partial {
+                    text,
+                    payload,
+                    checked: 0,
+                };
+                partial.check()?;
+                self.message = Some(partial);
                 Ok(None)
             }
             CONTINUATION => {
-                let Some((_, so_far)) = self.message.as_mut() else {
+                let Some(partial) = self.message.as_mut() else {
                     return Err(protocol_error("a continuation with nothing to continue"));
                 };
-                if so_far.len() + payload.len() > self.limit {
+                if partial.payload.len() + payload.len() > self.limit {
                     return Err(TOO_BIG);
                 }
-                so_far.extend_from_slice(&payload);
+                partial.payload.extend_from_slice(&payload);
+                partial.check()?;
                 if !fin {
                     return Ok(None);
                 }
-                let (text, message) = self.message.take().expect("checked above");
-                whole(text, message).map(Some)
+                let Partial { text, payload, .. } = self.message.take().expect("checked above");
+                whole(text, payload).map(Some)
             }
             CLOSE => check_close(&payload).map(|()| Some(Incoming::Close)),
             PING => Ok(Some(Incoming::Ping(payload))),
             _ => Ok(Some(Incoming::Pong)),
         }
+    }
+
+    /// Whether a frame, or a fragmented message, has begun and not ended: the deadline
+    /// for finishing it runs (see `connection`). Asked after [`Reader::next_message`]
+    /// has returned `Ok(None)`.
+    pub fn incomplete(&self) -> bool {
+        self.pos < self.buf.len() || self.message.is_some()
     }
 
     /// Drops what has been parsed; frees the buffer when nothing is left in it.
@@ -443,6 +484,34 @@ mod tests {
                 other => panic!("{name}: read {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn invalid_utf8_is_refused_before_the_message_is_whole() {
+        // Only the first fragment: `\xff` cannot begin any character.
+        for first in [&b"ok \xff"[..], b"\xc0\xaf", b"\xed\xa0", b"\xf4\x90"] {
+            let read = read_all(&client(TEXT, first));
+            assert_eq!(read, vec![Err(NOT_UTF8)], "{first:?}");
+        }
+        // Cut in the middle of a character: fine so far, and the rest completes it.
+        let mut reader = Reader::new(&client(TEXT, b"caf\xc3"), 1024);
+        assert_eq!(reader.next_message(), Ok(None));
+        assert!(reader.incomplete());
+        reader
+            .buffer(16)
+            .extend_from_slice(&client(CONTINUATION, b"\xa9"));
+        assert_eq!(reader.next_message(), Ok(None));
+        reader
+            .buffer(16)
+            .extend_from_slice(&client(FIN | CONTINUATION, b"!"));
+        assert_eq!(
+            reader.next_message(),
+            Ok(Some(Incoming::Text("caf\u{e9}!".into())))
+        );
+        assert!(!reader.incomplete());
+        // A character begun in one fragment and broken in the next.
+        let bytes = [client(TEXT, b"\xe2\x82"), client(CONTINUATION, b"(")].concat();
+        assert_eq!(read_all(&bytes), vec![Err(NOT_UTF8)]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Version};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -24,7 +24,18 @@ pub struct Accepted {
 // The refusal is as big as the acceptance, and as rare as a broken client.
 #[allow(clippy::result_large_err)]
 pub fn accept(request: &mut Request) -> Result<Accepted, Response> {
+    // §4.2.1: a GET (axum routes HEAD to a GET handler too), HTTP/1.1 or later, with a
+    // Host header (exactly one, as HTTP/1.1 requires).
+    if request.method() != Method::GET {
+        return Err(refuse("a WebSocket upgrade is a GET"));
+    }
+    if request.version() < Version::HTTP_11 {
+        return Err(refuse("a WebSocket upgrade needs HTTP/1.1"));
+    }
     let headers = request.headers();
+    if headers.get_all(header::HOST).iter().count() != 1 {
+        return Err(refuse("a WebSocket upgrade needs one Host header"));
+    }
     if !has_token(headers, header::CONNECTION, "upgrade")
         || !has_token(headers, header::UPGRADE, "websocket")
     {
@@ -42,9 +53,14 @@ pub fn accept(request: &mut Request) -> Result<Accepted, Response> {
         );
         return Err(refused);
     }
-    let Some(key) = headers.get(header::SEC_WEBSOCKET_KEY) else {
-        return Err(refuse("Sec-WebSocket-Key is missing"));
+    // §4.2.1 and §11.3.1: exactly one key, the base64 of 16 bytes.
+    let mut keys = headers.get_all(header::SEC_WEBSOCKET_KEY).iter();
+    let (Some(key), None) = (keys.next(), keys.next()) else {
+        return Err(refuse("expected one Sec-WebSocket-Key"));
     };
+    if !is_valid_key(key.as_bytes()) {
+        return Err(refuse("Sec-WebSocket-Key is not the base64 of 16 bytes"));
+    }
     let accept = accept_key(key.as_bytes());
     // hyper puts this in every HTTP/1.1 request it could hand over.
     let Some(upgrade) = request.extensions_mut().remove::<OnUpgrade>() else {
@@ -81,6 +97,16 @@ fn accept_key(key: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(digest)
 }
 
+/// Whether `key` is the base64 of 16 bytes (24 characters, the last two `=`), as §4.1
+/// makes it, optional whitespace around it aside.
+fn is_valid_key(key: &[u8]) -> bool {
+    let key = key.trim_ascii();
+    key.len() == 24
+        && base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .is_ok_and(|bytes| bytes.len() == 16)
+}
+
 /// Whether the comma-separated `name` header lists `token` (case-insensitively).
 fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
     headers
@@ -111,6 +137,7 @@ mod tests {
     fn upgrade_request(connection: &str, version: &str, key: Option<&str>) -> Request {
         let mut request = Request::builder()
             .uri("/ws")
+            .header(header::HOST, "example.org")
             .header(header::CONNECTION, connection)
             .header(header::UPGRADE, "WebSocket")
             .header(header::SEC_WEBSOCKET_VERSION, version);
@@ -127,6 +154,15 @@ mod tests {
             upgrade_request("close", "13", key),
             upgrade_request("keep-alive, Upgrade", "12", key),
             upgrade_request("Upgrade", "13", None),
+            upgrade_request("Upgrade", "13", Some("not base64 at all!!")),
+            // 15 and 32 bytes, and none.
+            upgrade_request("Upgrade", "13", Some("AAAAAAAAAAAAAAAAAAAA")),
+            upgrade_request(
+                "Upgrade",
+                "13",
+                Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+            ),
+            upgrade_request("Upgrade", "13", Some("")),
             // A proper request, but not from a connection hyper can hand over.
             upgrade_request("keep-alive, Upgrade", "13", key),
         ] {

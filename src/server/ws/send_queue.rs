@@ -91,6 +91,28 @@ struct Pending {
     blocked: bool,
     /// Nothing is written until the connection's greeting is queued first.
     held: bool,
+    /// The close frame [`Outbox::finish`] was given while a writer held the claim: the
+    /// queue cannot be cut then (see [`Pending::end_with`]), so the writer cuts it,
+    /// under the lock, as soon as its write has returned and been counted.
+    last: Option<Frame>,
+}
+
+impl Pending {
+    /// Drops everything queued but a frame already partly written, which must be
+    /// finished for the stream to stay whole, and queues `last` after it. Only while no
+    /// write is in flight: a writer's batch is a copy of the front of the queue, and
+    /// [`Outbox::advance`] counts what it wrote against the front of the queue as it then
+    /// is. Cut under a writer, the queue's front was the close frame, which the writer's
+    /// count then dropped as written: the socket was shut without it (issue #14).
+    fn end_with(&mut self, last: Frame, bytes: &AtomicUsize) {
+        debug_assert!(!self.writing);
+        let keep = usize::from(self.written > 0).min(self.frames.len());
+        let dropped: usize = self.frames.drain(keep..).map(|f| f.len()).sum();
+        bytes.fetch_sub(dropped, Ordering::Relaxed);
+        bytes.fetch_add(last.len(), Ordering::Relaxed);
+        self.frames.push_back(last);
+        self.held = false;
+    }
 }
 
 /// How much one connection may have queued.
@@ -248,17 +270,12 @@ impl Outbox {
         let Some(socket) = self.inner.socket.clone() else {
             return;
         };
-        {
-            let mut pending = self.inner.pending();
-            let started = (pending.written > 0).then(|| pending.frames.pop_front());
-            pending.frames = started.flatten().into_iter().collect();
-            pending.frames.push_back(last);
-            pending.held = false;
-        }
+        self.end_queue(last);
         loop {
             let state = {
                 let pending = self.inner.pending();
-                (pending.frames.is_empty(), pending.writing, pending.blocked)
+                let empty = pending.frames.is_empty() && pending.last.is_none();
+                (empty, pending.writing, pending.blocked)
             };
             match state {
                 (true, false, _) => return,
@@ -276,6 +293,17 @@ impl Outbox {
             if self.close_reason() == Some(CloseReason::LOST) {
                 return;
             }
+        }
+    }
+
+    /// [`Outbox::finish`]'s first step: queues `last` behind a frame partly written, if
+    /// any, dropping the rest; or, while a write is in flight, leaves that to its writer.
+    fn end_queue(&self, last: Frame) {
+        let mut pending = self.inner.pending();
+        if pending.writing {
+            pending.last = Some(last);
+        } else {
+            pending.end_with(last, &self.inner.bytes);
         }
     }
 
@@ -329,18 +357,28 @@ impl Outbox {
             match result {
                 Ok(n) => {
                     self.advance(&mut pending, n);
+                    // The connection is closing: only now, with this write counted, may
+                    // the queue be cut and the close frame queued.
+                    if let Some(last) = pending.last.take() {
+                        pending.writing = false;
+                        pending.end_with(last, &self.inner.bytes);
+                        pending.writing = true;
+                    }
                     if n < offered {
-                        break block(pending);
+                        break block(pending, &self.inner.bytes);
                     }
                     match take_batch(&mut pending, &mut batch) {
                         Some(next) => skip = next,
                         None => return,
                     }
                 }
-                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => break block(pending),
+                Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+                    break block(pending, &self.inner.bytes)
+                }
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(_) => {
                     pending.frames = VecDeque::new();
+                    pending.last = None;
                     pending.writing = false;
                     drop(pending);
                     return self.close(CloseReason::LOST);
@@ -410,9 +448,14 @@ fn take_batch(pending: &mut Pending, batch: &mut [Option<Frame>]) -> Option<usiz
     Some(pending.written)
 }
 
-fn block(mut pending: MutexGuard<'_, Pending>) {
+/// The socket is full: gives the write claim back, and the connection's task writes the
+/// rest once the socket drains. A close frame waiting for the claim is queued now.
+fn block(mut pending: MutexGuard<'_, Pending>, bytes: &AtomicUsize) {
     pending.writing = false;
     pending.blocked = true;
+    if let Some(last) = pending.last.take() {
+        pending.end_with(last, bytes);
+    }
 }
 
 impl Inner {
@@ -471,6 +514,165 @@ mod tests {
         });
         assert!(outbox.push(&text(&"x".repeat(50))));
         assert_eq!(outbox.close_reason(), None);
+    }
+
+    /// The race of issue #14, step by step: a writer copies the queue's front and writes
+    /// it; meanwhile the connection closes; the write returns. The close frame must still
+    /// be queued, after nothing but what was partly written.
+    #[test]
+    fn a_close_during_a_write_is_not_counted_as_written() {
+        for written_before in [0, 3] {
+            let outbox = Outbox::detached(QueueBound {
+                frames: 100,
+                bytes: 1 << 20,
+            });
+            for i in 0..5 {
+                assert!(outbox.queue(&text(&format!("frame {i}"))));
+            }
+            let close = Frame::close(1002, "bad frame");
+            // A writer claims the socket and copies the front frames (as `write_queued`).
+            let offered: usize = {
+                let mut pending = outbox.inner.pending();
+                pending.held = false;
+                pending.written = written_before;
+                pending.writing = true;
+                pending.frames.iter().take(3).map(Frame::len).sum::<usize>() - written_before
+            };
+            // The connection closes while the write is in flight.
+            outbox.close(CloseReason::SHUTDOWN);
+            outbox.end_queue(close.clone());
+            // The write returns: its three frames went out whole.
+            let mut pending = outbox.inner.pending();
+            outbox.advance(&mut pending, offered);
+            let last = pending.last.take().expect("left to the writer");
+            pending.writing = false;
+            pending.end_with(last, &outbox.inner.bytes);
+            assert_eq!(pending.written, 0);
+            assert_eq!(
+                pending.frames,
+                std::slice::from_ref(&close),
+                "the close frame is next, alone"
+            );
+            drop(pending);
+            assert_eq!(outbox.inner.bytes.load(Ordering::Relaxed), close.len());
+        }
+    }
+
+    /// The race of issue #14 on a real socket: two threads keep queueing and writing
+    /// frames (as room writers do) while the connection closes at a varying moment.
+    /// Every try must end with whole frames, then the close frame, then nothing. Before
+    /// the fix this failed in most tries (see the closing note of #14).
+    #[test]
+    fn a_close_racing_busy_writers_always_goes_out_whole_and_last() {
+        use std::io::Read;
+        use std::sync::atomic::AtomicBool;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let tries = 200;
+        let mut failures = Vec::new();
+        for attempt in 0..tries {
+            let (server, client) = runtime.block_on(async {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                let client = std::net::TcpStream::connect(listener.local_addr().unwrap());
+                (listener.accept().await.unwrap().0, client.unwrap())
+            });
+            let socket = Arc::new(server);
+            let outbox = Outbox::new(
+                QueueBound {
+                    frames: 100_000,
+                    bytes: 64 << 20,
+                },
+                socket.clone(),
+            );
+            outbox.greet(&[]);
+            let reader = std::thread::spawn(move || {
+                let mut client = client;
+                client
+                    .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+                    .unwrap();
+                let mut got = Vec::new();
+                let _ = client.read_to_end(&mut got);
+                got
+            });
+            let stop = Arc::new(AtomicBool::new(false));
+            let writers: Vec<_> = (0..2)
+                .map(|w| {
+                    let (outbox, stop) = (outbox.clone(), stop.clone());
+                    std::thread::spawn(move || {
+                        let frame = text(&format!("{w}{}", "x".repeat(2000 + 700 * w)));
+                        while !stop.load(Ordering::Relaxed) && outbox.push(&frame) {
+                            std::thread::yield_now();
+                        }
+                    })
+                })
+                .collect();
+            std::thread::sleep(std::time::Duration::from_micros(200 + attempt * 37 % 2000));
+            let close = Frame::close(1001, "going away");
+            runtime.block_on(async {
+                outbox.close(CloseReason::SHUTDOWN);
+                let finished = std::time::Duration::from_secs(5);
+                let _ = tokio::time::timeout(finished, outbox.finish(close.clone())).await;
+                let _ = socket2::SockRef::from(&*socket).shutdown(std::net::Shutdown::Write);
+            });
+            stop.store(true, Ordering::Relaxed);
+            for writer in writers {
+                writer.join().unwrap();
+            }
+            let got = reader.join().unwrap();
+            if let Err(why) = whole_frames_then(&got, close.as_bytes()) {
+                failures.push(format!("try {attempt}: {why}"));
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} of {tries} tries failed:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    /// Checks `bytes` are whole unmasked frames of this module's making, the last of them
+    /// `last`.
+    fn whole_frames_then(mut bytes: &[u8], last: &[u8]) -> Result<(), String> {
+        let mut count = 0;
+        while bytes.len() >= 2 {
+            let (len, start) = match bytes[1] {
+                126 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
+                127 => return Err(format!("frame {count}: a 64-bit length")),
+                n => (usize::from(n), 2),
+            };
+            if bytes.len() < start + len {
+                return Err(format!(
+                    "frame {count} cut: {} of {len} bytes",
+                    bytes.len() - start
+                ));
+            }
+            let frame = &bytes[..start + len];
+            let payload = &frame[start..];
+            let whole_text =
+                frame[0] == 0x81 && (payload.starts_with(b"0x") || payload.starts_with(b"1x"));
+            if frame == last {
+                return match bytes.len() - frame.len() {
+                    0 => Ok(()),
+                    after => Err(format!("{after} bytes after the close frame")),
+                };
+            }
+            if !whole_text || !payload[1..].iter().all(|&b| b == b'x') {
+                return Err(format!(
+                    "frame {count} is spliced: {:02x?}",
+                    &frame[..8.min(frame.len())]
+                ));
+            }
+            bytes = &bytes[frame.len()..];
+            count += 1;
+        }
+        Err(format!(
+            "no close frame after {count} frames ({} bytes left)",
+            bytes.len()
+        ))
     }
 
     async fn socket_pair() -> (Arc<TcpStream>, TcpStream) {
