@@ -8,14 +8,14 @@
 //! have received whole frames only, then its close frame, whole and with the right code,
 //! and nothing after it: never a bare TCP close (a client's 1006), never a cut frame.
 //!
-//! Before the fix of `Outbox::finish` (a close that replaced the queue under a writer in
+//! Before the fix of `SendQueue::finish` (a close that replaced the queue under a writer in
 //! the middle of its write, whose count of bytes written then dropped the close frame,
 //! never written, from the new queue), a release build of the server failed here 6
 //! times in 2,030 tries (runs of 280, 1,050 and 700): whole frames, then the end of the
 //! stream with no close frame (a browser's 1006). After it, 0 in 1,750
 //! (`NATTER_TEST_BINARY=target/release/natter NATTER_CLOSE_RACE_TRIES=150`). The debug
 //! build the test command runs is slower around the race and did not hit it in 2,030
-//! tries; `outbox.rs`'s socket test, which keeps writers busy on one socket, hits it in
+//! tries; `ws/send_queue.rs`'s socket test, which keeps writers busy on one socket, hits it in
 //! a third of its tries. `NATTER_CLOSE_RACE_TRIES` sets the tries per code (default 40).
 
 mod support;

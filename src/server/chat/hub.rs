@@ -22,7 +22,7 @@ use crate::server::clock::now_ms;
 use crate::server::rate_limit::keyed::KeyedLimiter;
 use crate::server::rate_limit::{Rate, TokenBucket};
 use crate::server::store::{Created, Store, StoreResult};
-use crate::server::ws::send_queue::{CloseReason, Frame, Outbox};
+use crate::server::ws::send_queue::{CloseReason, Frame, SendQueue};
 
 const COUNTS_EVERY: Duration = Duration::from_millis(500);
 /// How long a user whose connection dropped still counts as present. A reload or a phone
@@ -118,7 +118,7 @@ pub struct Conn {
     session: Vec<u8>,
     account: Option<i64>,
     addr: IpAddr,
-    pub outbox: Outbox,
+    pub queue: SendQueue,
     joined: Mutex<Joined>,
     joins: Mutex<TokenBucket>,
 }
@@ -143,7 +143,7 @@ impl Conn {
             conn: self.id,
             user: &self.user,
             name: &self.name,
-            outbox: &self.outbox,
+            queue: &self.queue,
         }
     }
 
@@ -239,7 +239,7 @@ impl Hub {
         for conn in lock(&self.conns).values() {
             let ends = conn.session == key || (account.is_some() && conn.account == account);
             if ends {
-                conn.outbox.close(SIGNED_OUT);
+                conn.queue.close(SIGNED_OUT);
             }
         }
     }
@@ -263,7 +263,7 @@ impl Hub {
 
     /// Registers a connection under the visitor's name, which no other user may hold
     /// while online, within the limit of connections per address.
-    pub fn connect(&self, visitor: Visitor, outbox: Outbox) -> Result<Arc<Conn>, AppError> {
+    pub fn connect(&self, visitor: Visitor, queue: SendQueue) -> Result<Arc<Conn>, AppError> {
         let Visitor {
             user,
             name,
@@ -302,7 +302,7 @@ impl Hub {
             session,
             account,
             addr,
-            outbox,
+            queue,
             joined: Mutex::default(),
             joins: Mutex::new(TokenBucket::new(JOIN_RATE)),
         });
@@ -455,7 +455,7 @@ impl Hub {
     /// Closes every connection, telling clients why.
     pub fn close_all(&self) {
         for conn in lock(&self.conns).values() {
-            conn.outbox.close(CloseReason::SHUTDOWN);
+            conn.queue.close(CloseReason::SHUTDOWN);
         }
     }
 
@@ -480,13 +480,13 @@ impl Hub {
 
     /// Queues `frame` for every connection.
     fn broadcast(&self, frame: &Frame) {
-        // Outboxes are collected first so the lock is not held while pushing.
-        let outboxes: Vec<Outbox> = lock(&self.conns)
+        // Send queues are collected first so the lock is not held while pushing.
+        let queues: Vec<SendQueue> = lock(&self.conns)
             .values()
-            .map(|c| c.outbox.clone())
+            .map(|c| c.queue.clone())
             .collect();
-        for outbox in outboxes {
-            outbox.push(frame);
+        for queue in queues {
+            queue.push(frame);
         }
     }
 }
@@ -551,8 +551,8 @@ mod tests {
         }
     }
 
-    fn outbox() -> Outbox {
-        Outbox::detached(QueueBound {
+    fn queue() -> SendQueue {
+        SendQueue::detached(QueueBound {
             frames: 8,
             bytes: 1 << 16,
         })
@@ -562,7 +562,7 @@ mod tests {
     async fn a_join_racing_a_disconnect_leaves_nobody_behind() {
         let (_dir, hub) = hub(HubLimits::default()).await;
         let conn = hub
-            .connect(visitor("user-ana-0001", "ana", [127, 0, 0, 1]), outbox())
+            .connect(visitor("user-ana-0001", "ana", [127, 0, 0, 1]), queue())
             .unwrap();
         // The server function looked the connection up just before it closed.
         hub.disconnect(&conn);
@@ -580,19 +580,19 @@ mod tests {
         let (_dir, hub) = hub(limits).await;
         let here = [10, 0, 0, 1];
         let a = hub
-            .connect(visitor("user-a-0001", "a", here), outbox())
+            .connect(visitor("user-a-0001", "a", here), queue())
             .unwrap();
         let _b = hub
-            .connect(visitor("user-b-0001", "b", here), outbox())
+            .connect(visitor("user-b-0001", "b", here), queue())
             .unwrap();
-        let third = hub.connect(visitor("user-c-0001", "c", here), outbox());
+        let third = hub.connect(visitor("user-c-0001", "c", here), queue());
         assert_eq!(third.err(), Some(AppError::TooManyConnections));
         assert!(hub
-            .connect(visitor("user-d-0001", "d", [10, 0, 0, 2]), outbox())
+            .connect(visitor("user-d-0001", "d", [10, 0, 0, 2]), queue())
             .is_ok());
         hub.disconnect(&a);
         assert!(hub
-            .connect(visitor("user-c-0001", "c", here), outbox())
+            .connect(visitor("user-c-0001", "c", here), queue())
             .is_ok());
     }
 
@@ -604,7 +604,7 @@ mod tests {
         };
         let (_dir, hub) = hub(limits).await;
         let conn = hub
-            .connect(visitor("user-ana-0001", "ana", [127, 0, 0, 1]), outbox())
+            .connect(visitor("user-ana-0001", "ana", [127, 0, 0, 1]), queue())
             .unwrap();
         hub.join(&conn, "general", None, None).await.unwrap();
         hub.join(&conn, "tech", None, None).await.unwrap();

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::protocol::{name_key, ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent};
 use crate::server::store::{Appended, NewMessage, RoomRecord, Store};
-use crate::server::ws::send_queue::{Frame, Outbox};
+use crate::server::ws::send_queue::{Frame, SendQueue};
 
 /// Sends waiting for the writer, per room. When it is full, senders are told to retry.
 const WRITE_QUEUE: usize = 4_096;
@@ -26,7 +26,7 @@ pub struct Member<'a> {
     pub conn: ConnId,
     pub user: &'a str,
     pub name: &'a str,
-    pub outbox: &'a Outbox,
+    pub queue: &'a SendQueue,
 }
 
 /// A message on its way to the writer, with the connection that sent it, which is told
@@ -34,7 +34,7 @@ pub struct Member<'a> {
 pub struct SendRequest {
     pub msg: NewMessage,
     pub from: ConnId,
-    pub reply: Outbox,
+    pub reply: SendQueue,
 }
 
 pub struct Room {
@@ -51,7 +51,7 @@ pub struct Room {
 struct Live {
     /// Seq of the newest message published to subscribers.
     published: Seq,
-    subscribers: HashMap<ConnId, Outbox>,
+    subscribers: HashMap<ConnId, SendQueue>,
     /// Present people by [`presence_key`], with how many of their tabs are here: two tabs
     /// count once.
     present: HashMap<String, Presence>,
@@ -147,7 +147,7 @@ impl Room {
     pub fn subscribe(&self, member: Member<'_>) -> Seq {
         let mut recipients = Vec::new();
         let mut live = self.live();
-        live.subscribers.insert(member.conn, member.outbox.clone());
+        live.subscribers.insert(member.conn, member.queue.clone());
         let presence = live
             .present
             .entry(presence_key(member.user, member.name))
@@ -220,7 +220,7 @@ impl Room {
     /// Sends newly stored messages to every subscriber, in seq order. Each subscriber's
     /// socket gets the whole batch in one write. A sender learns its message is stored
     /// from that same event or, when not subscribed, from an `ack`.
-    fn publish(&self, stored: Vec<(ChatMessage, ConnId, Outbox)>) {
+    fn publish(&self, stored: Vec<(ChatMessage, ConnId, SendQueue)>) {
         let mut unconfirmed = Vec::with_capacity(stored.len());
         // Encoded once, outside the lock; every subscriber gets the same bytes.
         let frames: Vec<(Seq, Frame)> = stored
@@ -252,7 +252,7 @@ impl Room {
         send_all(&recipients);
     }
 
-    fn ack(&self, reply: &Outbox, cid: String, seq: Seq) {
+    fn ack(&self, reply: &SendQueue, cid: String, seq: Seq) {
         let event = ServerEvent::Ack {
             room: self.record.slug.clone(),
             cid,
@@ -282,21 +282,21 @@ impl Live {
     /// [`send_all`]). Never blocks: a full queue cuts that one subscriber off, and its
     /// connection task cleans up.
     fn queue_all(&self, frame: &Frame) {
-        for outbox in self.subscribers.values() {
-            outbox.queue(frame);
+        for queue in self.subscribers.values() {
+            queue.queue(frame);
         }
     }
 
-    fn recipients(&self) -> Vec<Outbox> {
+    fn recipients(&self) -> Vec<SendQueue> {
         self.subscribers.values().cloned().collect()
     }
 }
 
 /// Writes what was queued for `recipients`, outside the room's lock: a socket write is
 /// never made while holding it.
-fn send_all(recipients: &[Outbox]) {
-    for outbox in recipients {
-        outbox.send();
+fn send_all(recipients: &[SendQueue]) {
+    for queue in recipients {
+        queue.send();
     }
 }
 
@@ -307,7 +307,7 @@ async fn run_writer(
 ) {
     let mut requests = Vec::with_capacity(WRITE_BATCH);
     while queue.recv_many(&mut requests, WRITE_BATCH).await > 0 {
-        let (batch, senders): (Vec<NewMessage>, Vec<(ConnId, Outbox)>) = requests
+        let (batch, senders): (Vec<NewMessage>, Vec<(ConnId, SendQueue)>) = requests
             .drain(..)
             .map(|r| (r.msg, (r.from, r.reply)))
             .unzip();

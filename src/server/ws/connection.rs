@@ -3,7 +3,7 @@
 //!
 //! The task reads the client's frames; a frame it cannot use gets an `error` event and
 //! changes nothing. It does not write what rooms publish: whoever queues a frame writes
-//! it (see [`Outbox`]). The task steps in only when the socket is full, and for the pings
+//! it (see [`SendQueue`]). The task steps in only when the socket is full, and for the pings
 //! that keep an idle connection alive and find a dead one.
 
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use crate::server::config::ConnectionLimits;
 use crate::server::http::guard::ClientAddr;
 use crate::server::state::AppState;
 use crate::server::store::NewMessage;
-use crate::server::ws::send_queue::{CloseReason, Outbox};
+use crate::server::ws::send_queue::{CloseReason, SendQueue};
 use crate::server::ws::{handshake, Frame, Incoming, Reader};
 
 /// How long a close frame may take to go out, and then the client to close its side,
@@ -131,10 +131,10 @@ async fn serve(
     let mut reader = Reader::new(&first, MAX_FRAME_BYTES);
     drop(first);
     let socket = Arc::new(tcp);
-    let outbox = Outbox::new(limits.queue, socket.clone());
-    let conn = match register(&hub, visitor, outbox.clone()) {
+    let queue = SendQueue::new(limits.queue, socket.clone());
+    let conn = match register(&hub, visitor, queue.clone()) {
         Ok(conn) => conn,
-        Err((code, message)) => return refuse(&socket, &outbox, code, message).await,
+        Err((code, message)) => return refuse(&socket, &queue, code, message).await,
     };
     tracing::debug!(conn = conn.id, name = %conn.name, "connected");
     let welcome = ServerEvent::Welcome {
@@ -142,12 +142,12 @@ async fn serve(
         name: conn.name.clone(),
     };
     // Then where every room stands, so the page's unread counts start right.
-    outbox.greet(&[welcome.encode().into(), hub.all_counts()]);
+    queue.greet(&[welcome.encode().into(), hub.all_counts()]);
     run(&socket, &mut reader, &hub, &conn, limits).await;
     drop(reader);
     hub.disconnect(&conn);
-    outbox.close(BYE);
-    let reason = outbox.close_reason().unwrap_or(BYE);
+    queue.close(BYE);
+    let reason = queue.close_reason().unwrap_or(BYE);
     let patience = if reason == CloseReason::TOO_SLOW {
         SLOW_CLOSE_TIMEOUT
     } else {
@@ -156,7 +156,7 @@ async fn serve(
     if reason != CloseReason::LOST {
         close(
             &socket,
-            &outbox,
+            &queue,
             Frame::close(reason.code, reason.reason),
             patience,
         )
@@ -173,9 +173,9 @@ async fn serve(
 fn register(
     hub: &Arc<Hub>,
     visitor: Result<Visitor, Refusal>,
-    outbox: Outbox,
+    queue: SendQueue,
 ) -> Result<Arc<Conn>, Refusal> {
-    hub.connect(visitor?, outbox).map_err(|err| match err {
+    hub.connect(visitor?, queue).map_err(|err| match err {
         AppError::NameTaken(_) => (ErrorCode::NameTaken, err.to_string()),
         AppError::BadName(_) => (ErrorCode::BadName, err.to_string()),
         AppError::TooManyConnections => (ErrorCode::TooManyConnections, err.to_string()),
@@ -185,18 +185,18 @@ fn register(
 
 /// Tells a refused client why, in an `error` event and the close frame, without reading
 /// anything it sent.
-async fn refuse(socket: &TcpStream, outbox: &Outbox, code: ErrorCode, message: String) {
+async fn refuse(socket: &TcpStream, queue: &SendQueue, code: ErrorCode, message: String) {
     let event = ServerEvent::Error {
         code,
         message: message.clone(),
         cid: None,
     };
-    outbox.greet(&[event.encode().into()]);
-    outbox.close(CloseReason {
+    queue.greet(&[event.encode().into()]);
+    queue.close(CloseReason {
         code: 1008,
         reason: "refused",
     });
-    close(socket, outbox, Frame::close(1008, &message), CLOSE_TIMEOUT).await;
+    close(socket, queue, Frame::close(1008, &message), CLOSE_TIMEOUT).await;
 }
 
 /// Serves the connection until it is closed, by either side or the server.
@@ -207,8 +207,8 @@ async fn run(
     conn: &Conn,
     limits: ConnectionLimits,
 ) {
-    let outbox = &conn.outbox;
-    let closed = outbox.closed();
+    let queue = &conn.queue;
+    let closed = queue.closed();
     tokio::pin!(closed);
     let ping_every = limits.idle / 2;
     let mut heard = Instant::now();
@@ -231,22 +231,22 @@ async fn run(
         tokio::select! {
             biased;
             _ = &mut closed => return,
-            () = outbox.blocked() => {
+            () = queue.blocked() => {
                 tokio::select! {
                     ready = socket.writable() => match ready {
-                        Ok(()) => outbox.resume(),
-                        Err(_) => return outbox.close(CloseReason::LOST),
+                        Ok(()) => queue.resume(),
+                        Err(_) => return queue.close(CloseReason::LOST),
                     },
                     _ = &mut closed => return,
                 }
             }
             ready = socket.readable() => {
                 if ready.is_err() {
-                    return outbox.close(CloseReason::LOST);
+                    return queue.close(CloseReason::LOST);
                 }
                 match socket.try_read_buf(reader.buffer(READ_CHUNK)) {
                     // The client went away without a close frame.
-                    Ok(0) => return outbox.close(CloseReason::LOST),
+                    Ok(0) => return queue.close(CloseReason::LOST),
                     Ok(_) => {
                         heard = Instant::now();
                         if !handle_frames(reader, hub, conn) {
@@ -265,20 +265,20 @@ async fn run(
                         }
                     }
                     Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(_) => return outbox.close(CloseReason::LOST),
+                    Err(_) => return queue.close(CloseReason::LOST),
                 }
             }
             () = &mut timer => {
                 let now = Instant::now();
                 if now >= heard + limits.idle {
-                    return outbox.close(IDLE);
+                    return queue.close(IDLE);
                 }
                 let frame_due = frame_began.map(|began| began + limits.frame);
                 if frame_due.is_some_and(|due| now >= due) {
-                    return outbox.close(SLOW_FRAME);
+                    return queue.close(SLOW_FRAME);
                 }
                 if now >= ping_at {
-                    outbox.push(&Frame::ping());
+                    queue.push(&Frame::ping());
                     ping_at = now + ping_every;
                 }
                 let next = ping_at.min(heard + limits.idle);
@@ -297,7 +297,7 @@ fn handle_frames(reader: &mut Reader, hub: &Hub, conn: &Conn) -> bool {
             Ok(None) => return true,
             Err(violation) => {
                 tracing::debug!(conn = conn.id, reason = violation.reason, "bad frame");
-                conn.outbox.close(CloseReason {
+                conn.queue.close(CloseReason {
                     code: violation.code,
                     reason: violation.reason,
                 });
@@ -312,18 +312,18 @@ fn handle_frames(reader: &mut Reader, hub: &Hub, conn: &Conn) -> bool {
                 None,
             )),
             Incoming::Ping(payload) => {
-                conn.outbox.push(&Frame::pong(&payload));
+                conn.queue.push(&Frame::pong(&payload));
                 Ok(())
             }
             // Any frame proves the client alive.
             Incoming::Pong => Ok(()),
             Incoming::Close => {
-                conn.outbox.close(BYE);
+                conn.queue.close(BYE);
                 return false;
             }
         };
         if let Err(event) = refusal {
-            conn.outbox.push(&event.encode().into());
+            conn.queue.push(&event.encode().into());
         }
     }
 }
@@ -331,8 +331,8 @@ fn handle_frames(reader: &mut Reader, hub: &Hub, conn: &Conn) -> bool {
 /// Sends the close frame (after a frame already partly written, if any), then waits a
 /// moment for the client to close its side: dropping a socket with unread bytes resets
 /// it, and a reset can destroy the close frame before the client reads it.
-async fn close(socket: &TcpStream, outbox: &Outbox, frame: Frame, patience: Duration) {
-    let _ = tokio::time::timeout(patience, outbox.finish(frame)).await;
+async fn close(socket: &TcpStream, queue: &SendQueue, frame: Frame, patience: Duration) {
+    let _ = tokio::time::timeout(patience, queue.finish(frame)).await;
     let _ = socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Write);
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, async {
         let mut sink = [0; 512];
@@ -355,7 +355,7 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
         .map_err(|err| refuse_frame(err.code(), &err.to_string(), None))?;
     match frame {
         ClientFrame::Ping => {
-            conn.outbox.push(&ServerEvent::Pong.encode().into());
+            conn.queue.push(&ServerEvent::Pong.encode().into());
             Ok(())
         }
         ClientFrame::Send { room, cid, text } => {
@@ -367,7 +367,7 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
                 ));
             }
             let fail = |code, message: &str| refuse_frame(code, message, Some(cid.clone()));
-            // Joining is not required: an outbox flushed after a reconnect holds messages
+            // Joining is not required: a browser's outbox flushed after a reconnect holds messages
             // for rooms the tab has since left. Rooms are public either way.
             let Some(target) = hub.room(&room) else {
                 return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
@@ -385,7 +385,7 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
                     at_ms: now_ms(),
                 },
                 from: conn.id,
-                reply: conn.outbox.clone(),
+                reply: conn.queue.clone(),
             };
             target
                 .submit(request)

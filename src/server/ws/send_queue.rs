@@ -11,7 +11,7 @@
 //! socket's write side (the `writing` claim); the others only queue, and the holder
 //! writes their frames too before letting go. No lock is held during a write. When a
 //! socket takes less than it was offered, the connection's own task waits until it can
-//! take more (see [`Outbox::blocked`]).
+//! take more (see [`SendQueue::blocked`]).
 
 use std::collections::VecDeque;
 use std::io::IoSlice;
@@ -56,13 +56,13 @@ impl CloseReason {
 }
 
 #[derive(Clone)]
-pub struct Outbox {
+pub struct SendQueue {
     inner: Arc<Inner>,
 }
 
 struct Inner {
     pending: Mutex<Pending>,
-    /// None for an outbox that only queues (tests).
+    /// None for an queue that only queues (tests).
     socket: Option<Arc<TcpStream>>,
     /// Tells the connection's task that the socket is full.
     blocked: Notify,
@@ -91,7 +91,7 @@ struct Pending {
     blocked: bool,
     /// Nothing is written until the connection's greeting is queued first.
     held: bool,
-    /// The close frame [`Outbox::finish`] was given while a writer held the claim: the
+    /// The close frame [`SendQueue::finish`] was given while a writer held the claim: the
     /// queue cannot be cut then (see [`Pending::end_with`]), so the writer cuts it,
     /// under the lock, as soon as its write has returned and been counted.
     last: Option<Frame>,
@@ -101,7 +101,7 @@ impl Pending {
     /// Drops everything queued but a frame already partly written, which must be
     /// finished for the stream to stay whole, and queues `last` after it. Only while no
     /// write is in flight: a writer's batch is a copy of the front of the queue, and
-    /// [`Outbox::advance`] counts what it wrote against the front of the queue as it then
+    /// [`SendQueue::advance`] counts what it wrote against the front of the queue as it then
     /// is. Cut under a writer, the queue's front was the close frame, which the writer's
     /// count then dropped as written: the socket was shut without it (issue #14).
     fn end_with(&mut self, last: Frame, bytes: &AtomicUsize) {
@@ -122,19 +122,19 @@ pub struct QueueBound {
     pub bytes: usize,
 }
 
-impl Outbox {
-    /// The queue of a connection on `socket`. It writes nothing until [`Outbox::greet`].
-    pub fn new(bound: QueueBound, socket: Arc<TcpStream>) -> Outbox {
-        Outbox::build(bound, Some(socket))
+impl SendQueue {
+    /// The queue of a connection on `socket`. It writes nothing until [`SendQueue::greet`].
+    pub fn new(bound: QueueBound, socket: Arc<TcpStream>) -> SendQueue {
+        SendQueue::build(bound, Some(socket))
     }
 
     /// A queue with no socket, whose frames stay queued (for tests).
-    pub fn detached(bound: QueueBound) -> Outbox {
-        Outbox::build(bound, None)
+    pub fn detached(bound: QueueBound) -> SendQueue {
+        SendQueue::build(bound, None)
     }
 
-    fn build(bound: QueueBound, socket: Option<Arc<TcpStream>>) -> Outbox {
-        Outbox {
+    fn build(bound: QueueBound, socket: Option<Arc<TcpStream>>) -> SendQueue {
+        SendQueue {
             inner: Arc::new(Inner {
                 pending: Mutex::new(Pending {
                     held: true,
@@ -156,7 +156,7 @@ impl Outbox {
 
     /// Queues `frame` and writes what is queued if the socket is free. Returns false
     /// when the connection is (now) closed. Never call it holding a lock: use
-    /// [`Outbox::queue`] there, and [`Outbox::send`] after letting go.
+    /// [`SendQueue::queue`] there, and [`SendQueue::send`] after letting go.
     pub fn push(&self, frame: &Frame) -> bool {
         let Some(mut pending) = self.enqueue(frame) else {
             return false;
@@ -230,7 +230,7 @@ impl Outbox {
         self.inner.closed.cancel();
     }
 
-    /// Resolves once [`Outbox::close`] has been called.
+    /// Resolves once [`SendQueue::close`] has been called.
     pub async fn closed(&self) -> CloseReason {
         self.inner.closed.cancelled().await;
         self.close_reason().unwrap_or(CloseReason::SHUTDOWN)
@@ -241,7 +241,7 @@ impl Outbox {
     }
 
     /// Resolves once the socket is full with frames still queued: the connection's task
-    /// then waits for it to drain and calls [`Outbox::resume`].
+    /// then waits for it to drain and calls [`SendQueue::resume`].
     pub async fn blocked(&self) {
         loop {
             let notified = self.inner.blocked.notified();
@@ -265,7 +265,7 @@ impl Outbox {
 
     /// Drops everything queued but a frame already partly written, which must be
     /// finished for the stream to stay whole, and queues `last` (a close frame). Then
-    /// writes until it is all out; [`Outbox::close`] must have been called.
+    /// writes until it is all out; [`SendQueue::close`] must have been called.
     pub async fn finish(&self, last: Frame) {
         let Some(socket) = self.inner.socket.clone() else {
             return;
@@ -296,7 +296,7 @@ impl Outbox {
         }
     }
 
-    /// [`Outbox::finish`]'s first step: queues `last` behind a frame partly written, if
+    /// [`SendQueue::finish`]'s first step: queues `last` behind a frame partly written, if
     /// any, dropping the rest; or, while a write is in flight, leaves that to its writer.
     fn end_queue(&self, last: Frame) {
         let mut pending = self.inner.pending();
@@ -476,44 +476,44 @@ mod tests {
 
     #[test]
     fn a_full_queue_cuts_the_connection_off() {
-        let outbox = Outbox::detached(QueueBound {
+        let queue = SendQueue::detached(QueueBound {
             frames: 2,
             bytes: 1 << 20,
         });
-        assert!(outbox.push(&text("x")));
-        assert!(outbox.push(&text("x")));
-        assert_eq!(outbox.close_reason(), None);
-        assert!(!outbox.push(&text("x")), "third frame does not fit");
-        assert_eq!(outbox.close_reason(), Some(CloseReason::TOO_SLOW));
-        assert_eq!(outbox.try_take(), Some(text("x")));
+        assert!(queue.push(&text("x")));
+        assert!(queue.push(&text("x")));
+        assert_eq!(queue.close_reason(), None);
+        assert!(!queue.push(&text("x")), "third frame does not fit");
+        assert_eq!(queue.close_reason(), Some(CloseReason::TOO_SLOW));
+        assert_eq!(queue.try_take(), Some(text("x")));
     }
 
     #[test]
     fn too_many_bytes_cut_the_connection_off() {
         // Each frame is 7 bytes on the wire.
-        let outbox = Outbox::detached(QueueBound {
+        let queue = SendQueue::detached(QueueBound {
             frames: 100,
             bytes: 15,
         });
         let frame = text("12345");
-        assert!(outbox.push(&frame));
-        assert!(outbox.push(&frame));
+        assert!(queue.push(&frame));
+        assert!(queue.push(&frame));
         // One is written: room for one more.
-        outbox.try_take().unwrap();
-        assert!(outbox.push(&frame));
-        assert_eq!(outbox.close_reason(), None);
-        assert!(!outbox.push(&frame), "21 bytes do not fit in 15");
-        assert_eq!(outbox.close_reason(), Some(CloseReason::TOO_SLOW));
+        queue.try_take().unwrap();
+        assert!(queue.push(&frame));
+        assert_eq!(queue.close_reason(), None);
+        assert!(!queue.push(&frame), "21 bytes do not fit in 15");
+        assert_eq!(queue.close_reason(), Some(CloseReason::TOO_SLOW));
     }
 
     #[test]
     fn one_large_frame_always_fits() {
-        let outbox = Outbox::detached(QueueBound {
+        let queue = SendQueue::detached(QueueBound {
             frames: 100,
             bytes: 10,
         });
-        assert!(outbox.push(&text(&"x".repeat(50))));
-        assert_eq!(outbox.close_reason(), None);
+        assert!(queue.push(&text(&"x".repeat(50))));
+        assert_eq!(queue.close_reason(), None);
     }
 
     /// The race of issue #14, step by step: a writer copies the queue's front and writes
@@ -522,31 +522,31 @@ mod tests {
     #[test]
     fn a_close_during_a_write_is_not_counted_as_written() {
         for written_before in [0, 3] {
-            let outbox = Outbox::detached(QueueBound {
+            let queue = SendQueue::detached(QueueBound {
                 frames: 100,
                 bytes: 1 << 20,
             });
             for i in 0..5 {
-                assert!(outbox.queue(&text(&format!("frame {i}"))));
+                assert!(queue.queue(&text(&format!("frame {i}"))));
             }
             let close = Frame::close(1002, "bad frame");
             // A writer claims the socket and copies the front frames (as `write_queued`).
             let offered: usize = {
-                let mut pending = outbox.inner.pending();
+                let mut pending = queue.inner.pending();
                 pending.held = false;
                 pending.written = written_before;
                 pending.writing = true;
                 pending.frames.iter().take(3).map(Frame::len).sum::<usize>() - written_before
             };
             // The connection closes while the write is in flight.
-            outbox.close(CloseReason::SHUTDOWN);
-            outbox.end_queue(close.clone());
+            queue.close(CloseReason::SHUTDOWN);
+            queue.end_queue(close.clone());
             // The write returns: its three frames went out whole.
-            let mut pending = outbox.inner.pending();
-            outbox.advance(&mut pending, offered);
+            let mut pending = queue.inner.pending();
+            queue.advance(&mut pending, offered);
             let last = pending.last.take().expect("left to the writer");
             pending.writing = false;
-            pending.end_with(last, &outbox.inner.bytes);
+            pending.end_with(last, &queue.inner.bytes);
             assert_eq!(pending.written, 0);
             assert_eq!(
                 pending.frames,
@@ -554,7 +554,7 @@ mod tests {
                 "the close frame is next, alone"
             );
             drop(pending);
-            assert_eq!(outbox.inner.bytes.load(Ordering::Relaxed), close.len());
+            assert_eq!(queue.inner.bytes.load(Ordering::Relaxed), close.len());
         }
     }
 
@@ -580,14 +580,14 @@ mod tests {
                 (listener.accept().await.unwrap().0, client.unwrap())
             });
             let socket = Arc::new(server);
-            let outbox = Outbox::new(
+            let queue = SendQueue::new(
                 QueueBound {
                     frames: 100_000,
                     bytes: 64 << 20,
                 },
                 socket.clone(),
             );
-            outbox.greet(&[]);
+            queue.greet(&[]);
             let reader = std::thread::spawn(move || {
                 let mut client = client;
                 client
@@ -600,10 +600,10 @@ mod tests {
             let stop = Arc::new(AtomicBool::new(false));
             let writers: Vec<_> = (0..2)
                 .map(|w| {
-                    let (outbox, stop) = (outbox.clone(), stop.clone());
+                    let (queue, stop) = (queue.clone(), stop.clone());
                     std::thread::spawn(move || {
                         let frame = text(&format!("{w}{}", "x".repeat(2000 + 700 * w)));
-                        while !stop.load(Ordering::Relaxed) && outbox.push(&frame) {
+                        while !stop.load(Ordering::Relaxed) && queue.push(&frame) {
                             std::thread::yield_now();
                         }
                     })
@@ -612,9 +612,9 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_micros(200 + attempt * 37 % 2000));
             let close = Frame::close(1001, "going away");
             runtime.block_on(async {
-                outbox.close(CloseReason::SHUTDOWN);
+                queue.close(CloseReason::SHUTDOWN);
                 let finished = std::time::Duration::from_secs(5);
-                let _ = tokio::time::timeout(finished, outbox.finish(close.clone())).await;
+                let _ = tokio::time::timeout(finished, queue.finish(close.clone())).await;
                 let _ = socket2::SockRef::from(&*socket).shutdown(std::net::Shutdown::Write);
             });
             stop.store(true, Ordering::Relaxed);
@@ -685,7 +685,7 @@ mod tests {
     #[tokio::test]
     async fn the_greeting_goes_first_and_a_full_socket_loses_nothing() {
         let (server, mut client) = socket_pair().await;
-        let outbox = Outbox::new(
+        let queue = SendQueue::new(
             QueueBound {
                 frames: 100_000,
                 bytes: 1 << 30,
@@ -693,23 +693,23 @@ mod tests {
             server,
         );
         // Queued before the greeting: held back until it is out.
-        assert!(outbox.push(&text("early")));
-        outbox.greet(&[text("welcome")]);
+        assert!(queue.push(&text("early")));
+        queue.greet(&[text("welcome")]);
         // Far more than the socket buffers hold while nobody reads.
         let big = "y".repeat(64 * 1024);
         let count = 200;
         for _ in 0..count {
-            assert!(outbox.push(&text(&big)));
+            assert!(queue.push(&text(&big)));
         }
         let writer = {
-            let outbox = outbox.clone();
+            let queue = queue.clone();
             tokio::spawn(async move {
-                let socket = outbox.inner.socket.clone().unwrap();
-                while outbox.inner.bytes.load(Ordering::Relaxed) > 0 {
+                let socket = queue.inner.socket.clone().unwrap();
+                while queue.inner.bytes.load(Ordering::Relaxed) > 0 {
                     tokio::select! {
-                        () = outbox.blocked() => {
+                        () = queue.blocked() => {
                             socket.writable().await.unwrap();
-                            outbox.resume();
+                            queue.resume();
                         }
                         () = tokio::time::sleep(std::time::Duration::from_millis(5)) => {}
                     }
