@@ -20,15 +20,15 @@
 
 mod support;
 
-use leptos::server_fn::ServerFn;
-use natter::api::accounts::{EnterAsGuest, LogOut};
-use natter::api::rooms::JoinRoom;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
+use leptos::server_fn::ServerFn;
+use natter::api::accounts::{EnterAsGuest, LogOut};
+use natter::api::rooms::JoinRoom;
 use natter::protocol::{ClientFrame, ServerEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::{sleep, Instant};
