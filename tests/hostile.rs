@@ -66,6 +66,10 @@ use tokio_tungstenite::tungstenite::Message;
 use natter::api::messages::History;
 use natter::api::rooms::JoinRoom;
 use support::binary::Natter;
+use support::raw::{
+    close_frame, encode_frame, frame, text, BINARY, CLOSE, CONTINUATION, FIN, MASK, PING, RSV1,
+    TEXT,
+};
 use support::{call, Socket};
 
 // ───────────────────────────── Part 2: the live server ─────────────────────────────
@@ -445,55 +449,8 @@ impl Sessions {
 
 // ───────────────────── raw WebSocket: frames byte for byte ─────────────────────
 
-const FIN: u8 = 0x80;
-const RSV1: u8 = 0x40;
-const CONTINUATION: u8 = 0x0;
-const TEXT: u8 = 0x1;
-const BINARY: u8 = 0x2;
-const CLOSE: u8 = 0x8;
-const PING: u8 = 0x9;
-const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
-
-/// A client frame as RFC 6455 §5.2 lays it out: `head` is FIN, RSV and opcode; `len` is
-/// what the header claims, `masked` whether the payload is (clients must mask).
-fn encode_frame(head: u8, masked: bool, len: u64, payload: &[u8]) -> Vec<u8> {
-    let mask_bit = if masked { 0x80 } else { 0 };
-    let mut out = vec![head];
-    match len {
-        0..=125 => out.push(mask_bit | len as u8),
-        126..=0xFFFF => {
-            out.push(mask_bit | 126);
-            out.extend((len as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(mask_bit | 127);
-            out.extend(len.to_be_bytes());
-        }
-    }
-    if masked {
-        out.extend(MASK);
-        out.extend(payload.iter().zip(MASK.iter().cycle()).map(|(b, m)| b ^ m));
-    } else {
-        out.extend(payload);
-    }
-    out
-}
-
-/// A well-formed (masked) frame.
-fn frame(head: u8, payload: &[u8]) -> Vec<u8> {
-    encode_frame(head, true, payload.len() as u64, payload)
-}
-
-fn text(json: &str) -> Vec<u8> {
-    frame(FIN | TEXT, json.as_bytes())
-}
-
 fn texts(frames: &[&str]) -> Vec<u8> {
     frames.iter().flat_map(|json| text(json)).collect()
-}
-
-fn close_frame(code: u16, reason: &[u8]) -> Vec<u8> {
-    frame(FIN | CLOSE, &[&code.to_be_bytes()[..], reason].concat())
 }
 
 /// Deterministic junk (xorshift), so a failure can be replayed.

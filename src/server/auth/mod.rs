@@ -6,6 +6,7 @@
 //!
 //! - [`password`]: the password policy and argon2id.
 //! - [`session`]: tokens and the cookie.
+//!
 //! Login attempts are limited per account and per address (`rate_limit::keyed`).
 
 pub mod password;
