@@ -10,6 +10,16 @@ use crate::client::persist;
 use crate::client::timeline::Timeline;
 use crate::protocol::{AppError, ErrorCode, Me, RoomCount, RoomInfo, Seq, ServerEvent};
 
+/// A message elsewhere that asked for the reader's attention (see `ServerEvent::Alert`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub room: String,
+    pub seq: Seq,
+    pub name: String,
+    pub text: String,
+    pub mention: bool,
+}
+
 /// Which account form is open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Dialog {
@@ -79,8 +89,13 @@ pub struct Rooms {
     pub list: RwSignal<Vec<RoomInfo>>,
     /// Online counts and newest seqs by room slug, kept live by `counts` events.
     pub counts: RwSignal<HashMap<String, RoomCount>>,
-    /// The newest seq this browser has shown the reader, by room (see `unread`).
+    /// The newest seq the reader has seen, by room (see `unread`): this browser's marks,
+    /// and for a registered user also those of their other devices.
     pub read: RwSignal<HashMap<String, Seq>>,
+    /// The newest seq that mentions the reader, by room.
+    pub mentions: RwSignal<HashMap<String, Seq>>,
+    /// The newest alert, for a notification.
+    pub alert: RwSignal<Option<Alert>>,
 }
 
 /// The room on screen.
@@ -138,6 +153,8 @@ impl Chat {
                 list: RwSignal::new(Vec::new()),
                 counts: RwSignal::new(HashMap::new()),
                 read: RwSignal::new(HashMap::new()),
+                mentions: RwSignal::new(HashMap::new()),
+                alert: RwSignal::new(None),
             },
             room: OpenRoom {
                 timeline: RwSignal::new(Timeline::default()),
@@ -191,7 +208,29 @@ impl Chat {
                 self.remove_from_outbox(&cid);
             }
             ServerEvent::Pong => {}
-            ServerEvent::RoomAdded { room } => self.rooms.add(room),
+            ServerEvent::RoomAdded { room } => self.rooms.learn(vec![room]),
+            ServerEvent::RoomRemoved { room } => self.rooms.list.update(|list| {
+                list.retain(|r| r.slug != room);
+            }),
+            ServerEvent::Alert {
+                room,
+                seq,
+                name,
+                text,
+                mention,
+            } => {
+                if mention {
+                    self.rooms.mentions.update(|m| raise(m, &room, seq));
+                }
+                self.rooms.alert.set(Some(Alert {
+                    room,
+                    seq,
+                    name,
+                    text,
+                    mention,
+                }));
+            }
+            ServerEvent::Read { room, seq } => self.rooms.read.update(|read| raise(read, &room, seq)),
             ServerEvent::Joined { room, seq, name } => {
                 if self.room.is(&room) {
                     self.room.online.update(|online| {
@@ -282,7 +321,35 @@ impl Account {
     }
 }
 
+/// Moves `map[key]` up to `seq` (never down).
+fn raise(map: &mut HashMap<String, Seq>, key: &str, seq: Seq) {
+    let mark = map.entry(key.to_owned()).or_default();
+    *mark = (*mark).max(seq);
+}
+
 impl Rooms {
+    /// Takes rooms as the server describes them to this reader: new ones are listed,
+    /// known ones updated, and the server's read marks and mentions kept where ahead.
+    pub fn learn(&self, rooms: Vec<RoomInfo>) {
+        for room in &rooms {
+            if let Some(read) = room.read {
+                self.read.update(|marks| raise(marks, &room.slug, read));
+            }
+            if room.mentioned > 0 {
+                self.mentions
+                    .update(|m| raise(m, &room.slug, room.mentioned));
+            }
+        }
+        self.list.update(|list| {
+            for room in rooms {
+                match list.iter_mut().find(|r| r.slug == room.slug) {
+                    Some(known) => *known = room,
+                    None => list.push(room),
+                }
+            }
+        });
+    }
+
     /// Adds a room to the list, once.
     pub fn add(&self, room: RoomInfo) {
         self.list.update(|rooms| {
@@ -329,6 +396,7 @@ mod tests {
             author: "ana".into(),
             text: text.into(),
             at_ms: 0,
+            ..Default::default()
         }
     }
 
@@ -475,6 +543,7 @@ mod tests {
             topic: String::new(),
             online: 0,
             latest: 0,
+            ..Default::default()
         };
         chat.apply(ServerEvent::RoomAdded { room: room.clone() });
         chat.apply(ServerEvent::RoomAdded { room });
@@ -537,6 +606,7 @@ mod tests {
                     topic: String::new(),
                     online: 0,
                     latest: 10,
+                    ..Default::default()
                 })
                 .to_vec(),
         );

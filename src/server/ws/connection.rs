@@ -17,11 +17,12 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::protocol::{
-    is_valid_client_id, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
+    is_valid_client_id, name_key, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
     MAX_FRAME_BYTES,
 };
 use crate::server::chat::hub::{Conn, Hub, Visitor};
-use crate::server::chat::room::SendRequest;
+use crate::server::chat::mentions::{find_mentions, Person};
+use crate::server::chat::room::{Room, SendRequest};
 use crate::server::clock::now_ms;
 use crate::server::config::ConnectionLimits;
 use crate::server::http::guard::ClientAddr;
@@ -142,7 +143,7 @@ async fn serve(
         name: conn.name.clone(),
     };
     // Then where every room stands, so the page's unread counts start right.
-    queue.greet(&[welcome.encode().into(), hub.all_counts()]);
+    queue.greet(&[welcome.encode().into(), hub.all_counts(&conn.user)]);
     run(&socket, &mut reader, &hub, &conn, limits).await;
     drop(reader);
     hub.disconnect(&conn);
@@ -358,6 +359,14 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
             conn.queue.push(&ServerEvent::Pong.encode().into());
             Ok(())
         }
+        ClientFrame::Read { room, seq } => {
+            hub.mark_read(conn, &room, seq);
+            Ok(())
+        }
+        ClientFrame::Visibility { visible } => {
+            hub.set_visible(conn, visible);
+            Ok(())
+        }
         ClientFrame::Send { room, cid, text } => {
             if !is_valid_client_id(&cid) {
                 return Err(refuse_frame(
@@ -367,9 +376,9 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
                 ));
             }
             let fail = |code, message: &str| refuse_frame(code, message, Some(cid.clone()));
-            // Joining is not required: a browser's outbox flushed after a reconnect holds messages
-            // for rooms the tab has since left. Rooms are public either way.
-            let Some(target) = hub.room(&room) else {
+            // Joining is not required: a browser's outbox flushed after a reconnect holds
+            // messages for rooms the tab has since left. Being allowed in is.
+            let Ok(target) = hub.room_for(&conn.user, &room) else {
                 return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
             };
             let text = normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
@@ -377,14 +386,18 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
             if !hub.may_send(&conn.user) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many messages"));
             }
+            let mentioned = mentioned_in(hub, &target, text);
             let request = SendRequest {
                 msg: NewMessage {
                     cid: cid.clone(),
                     author: conn.name.clone(),
                     text: text.to_owned(),
                     at_ms: now_ms(),
+                    mentions: mentioned.iter().map(|p| p.name.clone()).collect(),
                 },
                 from: conn.id,
+                user: conn.user.clone(),
+                mentioned: mentioned.into_iter().map(|p| p.user).collect(),
                 reply: conn.queue.clone(),
             };
             target
@@ -392,6 +405,27 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
                 .map_err(|code| fail(code, "the room is busy; try again"))
         }
     }
+}
+
+/// The people `text` mentions who may read `room`: its members by the names they joined
+/// under, then whoever is online or registered under the name.
+fn mentioned_in(hub: &Hub, room: &Room, text: &str) -> Vec<Person> {
+    if !text.contains('@') {
+        return Vec::new();
+    }
+    let members = room.members();
+    find_mentions(text, |key| {
+        let member = members
+            .iter()
+            .find(|(_, name)| name_key(name) == key)
+            .map(|(user, name)| Person {
+                user: user.clone(),
+                name: name.clone(),
+            });
+        member
+            .or_else(|| hub.find_person(key))
+            .filter(|person| room.admits(&person.user))
+    })
 }
 
 /// An `error` event for a frame that changes nothing.

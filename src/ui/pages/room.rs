@@ -23,9 +23,7 @@ pub fn RoomPage(slug: Memo<String>) -> impl IntoView {
                 match rooms.await {
                     Ok(list) => {
                         let rooms = expect_context::<Rooms>();
-                        for room in list {
-                            rooms.add(room);
-                        }
+                        rooms.learn(list);
                         view! { <ChatLayout slug/> }.into_any()
                     }
                     Err(err) => view! { <p class="page-error">{err.to_string()}</p> }.into_any(),
