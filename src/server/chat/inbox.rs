@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::protocol::Seq;
-use crate::server::chat::room::ConnId;
 use crate::server::ws::send_queue::{Frame, SendQueue};
+
+/// A connection's number, unique while the server runs.
+pub type ConnId = u64;
 
 /// What a push notification says, for someone with no Natter in front of them.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,7 +23,7 @@ const WRITE_QUEUE: usize = 4_096;
 /// How many queued sends the writer stores in one transaction.
 const WRITE_BATCH: usize = 256;
 
-pub type ConnId = u64;
+pub use crate::server::chat::inbox::ConnId;
 
 /// A connection as a room sees it.
 pub struct Member<'a> {
