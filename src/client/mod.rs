@@ -14,12 +14,14 @@
 //! - [`nav`]: the current path and client-side navigation.
 //! - [`unread`], [`notify`], [`pwa`], [`offline`], [`persist`]: the rest of the
 //!   page's life in a browser.
+//! - [`mentions`]: `@name` in a message's text, and what to offer after an `@`.
 //! - [`json`]: JSON read from bytes only, and the page's resources.
 
 pub mod backoff;
 pub mod json;
 #[cfg(feature = "hydrate")]
 pub mod live;
+pub mod mentions;
 pub mod nav;
 #[cfg(feature = "hydrate")]
 pub mod notify;

@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use crate::client::outbox::Outbox;
 use crate::client::persist;
 use crate::client::timeline::Timeline;
-use crate::protocol::{AppError, ErrorCode, Me, RoomCount, RoomInfo, Seq, ServerEvent};
+use crate::protocol::{
+    AppError, ErrorCode, Me, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq, ServerEvent,
+};
 
 /// A message elsewhere that asked for the reader's attention (see `ServerEvent::Alert`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,6 +106,8 @@ pub struct OpenRoom {
     pub timeline: RwSignal<Timeline>,
     /// Who is in it now.
     pub online: RwSignal<Vec<String>>,
+    /// The members of a private room or conversation (empty for a public room).
+    pub members: RwSignal<Vec<String>>,
 }
 
 /// The page around the chat: whether it is seen, the phone drawer, what it offers.
@@ -159,6 +163,7 @@ impl Chat {
             room: OpenRoom {
                 timeline: RwSignal::new(Timeline::default()),
                 online: RwSignal::new(Vec::new()),
+                members: RwSignal::new(Vec::new()),
             },
             outbox: RwSignal::new(Outbox::default()),
             screen: Screen {
@@ -253,9 +258,19 @@ impl Chat {
                 }
             }
             // Every room after `welcome`, then the ones that changed.
-            ServerEvent::Counts { rooms } => self.rooms.counts.update(|counts| {
-                counts.extend(rooms.into_iter().map(|c| (c.slug.clone(), c)));
-            }),
+            ServerEvent::Counts { rooms } => {
+                let moved: Vec<String> = self.rooms.counts.with_untracked(|counts| {
+                    rooms
+                        .iter()
+                        .filter(|c| counts.get(&c.slug).is_some_and(|old| c.latest > old.latest))
+                        .map(|c| c.slug.clone())
+                        .collect()
+                });
+                self.rooms.counts.update(|counts| {
+                    counts.extend(rooms.into_iter().map(|c| (c.slug.clone(), c)));
+                });
+                self.rooms.touch(&moved);
+            }
             ServerEvent::Error { code, message, cid } => match (cid, code) {
                 // Its room is gone: nowhere to show it, nothing to retry.
                 (Some(cid), ErrorCode::NoSuchRoom) => {
@@ -284,6 +299,36 @@ impl Chat {
         }
     }
 
+    /// What sort of room `slug` is (public when unknown).
+    pub fn room_kind(&self, slug: &str) -> RoomKind {
+        self.rooms.info(slug, |r| r.kind).unwrap_or_default()
+    }
+
+    /// How much the reader hears of `slug`.
+    pub fn notify_level(&self, slug: &str) -> NotifyLevel {
+        self.rooms
+            .info(slug, RoomInfo::notify_level)
+            .unwrap_or(NotifyLevel::Mentions)
+    }
+
+    /// "#general", or a conversation's people.
+    pub fn room_label(&self, slug: &str) -> String {
+        self.rooms
+            .info(slug, |r| match r.kind {
+                RoomKind::Direct => r.title.clone(),
+                _ => format!("#{}", r.title),
+            })
+            .unwrap_or_else(|| format!("#{slug}"))
+    }
+
+    /// Whether `name` is the reader's (names match whatever their case).
+    pub fn is_me(&self, name: &str) -> bool {
+        self.account.me.with_untracked(|me| {
+            me.as_ref()
+                .is_some_and(|me| me.name.to_lowercase() == name.to_lowercase())
+        })
+    }
+
     /// Takes a message out of the outbox, here and in storage; returns whether it was
     /// there.
     pub fn remove_from_outbox(&self, cid: &str) -> bool {
@@ -301,6 +346,12 @@ impl Chat {
 impl Account {
     pub fn name(&self) -> Option<String> {
         self.me.with(|me| me.as_ref().map(|me| me.name.clone()))
+    }
+
+    /// Signed in to an account (whose read marks the server keeps).
+    pub fn is_registered(&self) -> bool {
+        self.me
+            .with_untracked(|me| me.as_ref().is_some_and(|me| me.registered))
     }
 
     /// What the server said about who this is, when the page was made.
@@ -328,6 +379,12 @@ fn raise(map: &mut HashMap<String, Seq>, key: &str, seq: Seq) {
 }
 
 impl Rooms {
+    /// Something of the listed room `slug`.
+    pub fn info<T>(&self, slug: &str, of: impl FnOnce(&RoomInfo) -> T) -> Option<T> {
+        self.list
+            .with_untracked(|list| list.iter().find(|r| r.slug == slug).map(of))
+    }
+
     /// Takes rooms as the server describes them to this reader: new ones are listed,
     /// known ones updated, and the server's read marks and mentions kept where ahead.
     pub fn learn(&self, rooms: Vec<RoomInfo>) {
@@ -346,6 +403,19 @@ impl Rooms {
                     Some(known) => *known = room,
                     None => list.push(room),
                 }
+            }
+        });
+    }
+
+    /// Puts the rooms `slugs`, which just had news, at the top of "newest first".
+    pub fn touch(&self, slugs: &[String]) {
+        if slugs.is_empty() {
+            return;
+        }
+        self.list.update(|list| {
+            let newest = list.iter().map(|r| r.active_ms).max().unwrap_or(0);
+            for room in list.iter_mut().filter(|r| slugs.contains(&r.slug)) {
+                room.active_ms = newest + 1;
             }
         });
     }
