@@ -707,4 +707,82 @@ mod tests {
             "(11) #general · Natter"
         );
     }
+
+    fn conversation(slug: &str, latest: Seq, active_ms: i64) -> RoomInfo {
+        RoomInfo {
+            slug: slug.into(),
+            title: "bo".into(),
+            kind: RoomKind::Direct,
+            latest,
+            active_ms,
+            ..RoomInfo::default()
+        }
+    }
+
+    #[test]
+    fn a_conversation_counts_unread_from_its_start_and_leaves_when_removed() {
+        let chat = in_general();
+        chat.apply(ServerEvent::RoomAdded {
+            room: conversation("~dm1", 2, 5),
+        });
+        assert_eq!(chat.unread("~dm1"), 2, "never opened, yet all of it is unread");
+        assert_eq!(chat.room_kind("~dm1"), RoomKind::Direct);
+        assert_eq!(chat.notify_level("~dm1"), NotifyLevel::Everything);
+        assert_eq!(chat.room_label("~dm1"), "bo");
+        chat.apply(ServerEvent::RoomRemoved { room: "~dm1".into() });
+        assert!(chat.rooms.info("~dm1", |_| ()).is_none());
+    }
+
+    #[test]
+    fn news_puts_a_conversation_first() {
+        let chat = in_general();
+        chat.rooms
+            .learn(vec![conversation("~old", 1, 10), conversation("~new", 1, 20)]);
+        let counts = |slug: &str, latest| ServerEvent::Counts {
+            rooms: vec![RoomCount {
+                slug: slug.into(),
+                online: 0,
+                latest,
+            }],
+        };
+        chat.apply(counts("~old", 1));
+        chat.apply(counts("~old", 2));
+        let old = chat.rooms.info("~old", |r| r.active_ms).unwrap();
+        let new = chat.rooms.info("~new", |r| r.active_ms).unwrap();
+        assert!(old > new, "{old} > {new}");
+    }
+
+    #[test]
+    fn mentions_badge_a_room_until_read_and_read_marks_only_move_forward() {
+        let chat = in_general();
+        chat.rooms.learn(vec![RoomInfo {
+            slug: "random".into(),
+            latest: 9,
+            read: Some(3),
+            mentioned: 2,
+            ..RoomInfo::default()
+        }]);
+        assert!(!chat.mentioned("random"), "the mention was read already");
+        chat.apply(ServerEvent::Alert {
+            room: "random".into(),
+            seq: 9,
+            name: "bo".into(),
+            text: "@ana look".into(),
+            mention: true,
+        });
+        assert!(chat.mentioned("random"));
+        assert_eq!(chat.rooms.alert.get_untracked().map(|a| a.seq), Some(9));
+        // Read on another device.
+        chat.apply(ServerEvent::Read {
+            room: "random".into(),
+            seq: 9,
+        });
+        assert!(!chat.mentioned("random"));
+        assert_eq!(chat.unread("random"), 0);
+        chat.apply(ServerEvent::Read {
+            room: "random".into(),
+            seq: 4,
+        });
+        assert_eq!(chat.rooms.read.get_untracked().get("random"), Some(&9));
+    }
 }
