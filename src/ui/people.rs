@@ -120,11 +120,11 @@ pub fn NotifySelect(room: Memo<String>) -> impl IntoView {
     };
     view! {
         <label class="notify-select">
-            <span class="visually-hidden">"Notify me of"</span>
+            <span class="notify-label">"Notify"</span>
             <select on:change=change title="Notify me of">
-                {option(NotifyLevel::Everything, "🔔 Everything")}
-                {option(NotifyLevel::Mentions, "@ Mentions")}
-                {option(NotifyLevel::Nothing, "🔕 Nothing")}
+                {option(NotifyLevel::Everything, "All")}
+                {option(NotifyLevel::Mentions, "@ only")}
+                {option(NotifyLevel::Nothing, "Off")}
             </select>
         </label>
     }
@@ -254,5 +254,20 @@ pub fn MembersPanel(room: Memo<String>, kind: RoomKind, owner: bool) -> impl Int
             }.into_any())}
             <p class="form-error" role="alert">{move || problem.get()}</p>
         </section>
+    }
+}
+
+/// The sign before a room's name: `#` for a public room, a padlock for a private one,
+/// `@` for a conversation.
+pub fn kind_icon(kind: RoomKind) -> AnyView {
+    match kind {
+        RoomKind::Public => "#".into_any(),
+        RoomKind::Direct => "@".into_any(),
+        RoomKind::Private => view! {
+            <svg class="lock" viewBox="0 0 24 24" width="14" height="14" aria-hidden="true">
+                <path d="M7 11V8a5 5 0 0 1 10 0v3M5 11h14v10H5z" stroke="currentColor" stroke-width="2.2" fill="none" stroke-linejoin="round"/>
+            </svg>
+        }
+        .into_any(),
     }
 }

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::client::state::{use_chat, Account, Dialog, OpenRoom, Rooms};
 use crate::protocol::{normalize_room, RoomInfo, RoomKind, MAX_ROOM_TITLE_CHARS, MAX_TOPIC_CHARS};
-use crate::ui::people::{MessageButton, NewConversationForm};
+use crate::ui::people::{kind_icon, MessageButton, NewConversationForm};
 
 /// "#general", or a conversation's people.
 fn chat_label(slug: String) -> String {
@@ -269,11 +269,6 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
         let slug = slug.clone();
         Signal::derive(move || chat.mentioned(&slug))
     };
-    let icon = match room.kind {
-        RoomKind::Public => "#",
-        RoomKind::Private => "🔒",
-        RoomKind::Direct => "@",
-    };
     let kind = match room.kind {
         RoomKind::Public => "public",
         RoomKind::Private => "private",
@@ -288,7 +283,7 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
                 data-kind=kind
                 aria-current=move || here().then_some("page")
             >
-                <span class="hash" aria-hidden="true">{icon}</span>
+                <span class="hash" aria-hidden="true">{kind_icon(room.kind)}</span>
                 <span class="name">{room.title}</span>
                 {move || mentioned.get().then(|| view! { <span class="mention-badge" title="You were mentioned">"@"<span class="visually-hidden">" mentioned you"</span></span> }.into_any())}
                 {move || {

@@ -9,7 +9,7 @@ use crate::client::state::{use_chat, Rooms, Status};
 use crate::client::unread::page_title;
 use crate::protocol::{RoomInfo, RoomKind};
 use crate::ui::banners::{NotifyOffer, UpdateBanner};
-use crate::ui::people::{MembersPanel, NotifySelect};
+use crate::ui::people::{kind_icon, MembersPanel, NotifySelect};
 use crate::ui::room::composer::Composer;
 use crate::ui::room::message_list::MessageList;
 use crate::ui::sidebar::Sidebar;
@@ -88,11 +88,6 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
     let title = move || current.with(|r| r.as_ref().map(|r| r.title.clone()).unwrap_or_default());
     let kind = Memo::new(move |_| current.with(|r| r.as_ref().map(|r| r.kind).unwrap_or_default()));
     let owner = Memo::new(move |_| current.with(|r| r.as_ref().is_some_and(|r| r.owner)));
-    let icon = move || match kind.get() {
-        RoomKind::Public => "#",
-        RoomKind::Private => "🔒",
-        RoomKind::Direct => "@",
-    };
     let showing_members = RwSignal::new(false);
     // Another room: the panel closes.
     crate::client::effect(move || {
@@ -121,7 +116,7 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
                 </svg>
             </button>
             <div class="room-title">
-                <h1><span class="hash">{move || icon()}</span>{move || title()}</h1>
+                <h1><span class="hash">{move || kind_icon(kind.get())}</span>{move || title()}</h1>
                 <p class="topic">{move || topic()}</p>
             </div>
             {move || status().map(|s| view! { <span class="status" role="status">{s}</span> }.into_any())}

@@ -116,7 +116,13 @@ pub fn MessageList() -> impl IntoView {
                 }
                 .into_any()
             } else {
-                view! { <p class="edge beginning">"This is the very beginning of #" {t.room.clone()} "."</p> }
+                let whose = match chat.room_kind(&t.room) {
+                    crate::protocol::RoomKind::Direct => {
+                        format!("your conversation with {}", chat.room_label(&t.room))
+                    }
+                    _ => chat.room_label(&t.room),
+                };
+                view! { <p class="edge beginning">"This is the very beginning of " {whose} "."</p> }
                     .into_any()
             }
         })
@@ -127,7 +133,7 @@ pub fn MessageList() -> impl IntoView {
             class="timeline"
             node_ref=scroller
             tabindex="0"
-            aria-label=move || format!("Messages in #{}", room())
+            aria-label=move || format!("Messages in {}", chat.room_label(&room()))
             data-loaded=move || chat.room.timeline.with(|t| t.loaded).to_string()
             on:scroll=move |_| on_scroll(())
         >
