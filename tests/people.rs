@@ -18,8 +18,8 @@ mod support;
 
 use support::in_process::{start, Server};
 use support::{
-    browser_cookie, call, call_with_cookie, join, next_event, next_event_or_counts,
-    open_socket, send, welcome, Socket,
+    browser_cookie, call, call_with_cookie, join, next_event, next_event_or_counts, open_socket,
+    send, welcome, Socket,
 };
 
 /// A call's status and its body, parsed when it succeeded.
@@ -72,13 +72,9 @@ async fn next_news(ws: &mut Socket) -> ServerEvent {
 
 /// Nothing but counts and presence arrives for a little while.
 async fn assert_no_news(ws: &mut Socket) {
-    let quiet = tokio::time::sleep(std::time::Duration::from_millis(300));
-    tokio::pin!(quiet);
-    loop {
-        tokio::select! {
-            () = &mut quiet => return,
-            event = next_news(ws) => panic!("expected silence, got {event:?}"),
-        }
+    let quiet = std::time::Duration::from_millis(300);
+    if let Ok(event) = tokio::time::timeout(quiet, next_news(ws)).await {
+        panic!("expected silence, got {event:?}");
     }
 }
 
@@ -127,16 +123,15 @@ async fn assert_hidden(server: &Server, ws: &mut Socket, conn: &str, user: &str,
                 },
             )
             .await;
-            [
-                join,
-                (history.0, history.1),
-                members,
-                notify,
-            ]
-            .map(|(status, body)| (status, body.replace(&slug, "ROOM")))
+            [join, (history.0, history.1), members, notify]
+                .map(|(status, body)| (status, body.replace(&slug, "ROOM")))
         }
     };
-    assert_eq!(ask(room).await, ask(missing).await, "{user} must not see {room}");
+    assert_eq!(
+        ask(room).await,
+        ask(missing).await,
+        "{user} must not see {room}"
+    );
     send(ws, room, "hidden-send-1", "let me in").await;
     match next_news(ws).await {
         ServerEvent::Error { code, cid, .. } => {
@@ -146,7 +141,10 @@ async fn assert_hidden(server: &Server, ws: &mut Socket, conn: &str, user: &str,
         other => panic!("expected no_such_room, got {other:?}"),
     }
     assert!(
-        !rooms_of(server, user, user).await.iter().any(|r| r.slug == room),
+        !rooms_of(server, user, user)
+            .await
+            .iter()
+            .any(|r| r.slug == room),
         "{room} is not listed for {user}"
     );
 }
@@ -167,7 +165,10 @@ async fn a_conversation_is_found_again_and_only_its_people_get_in() {
     // Bo hears of it, named after Ana.
     match next_news(&mut bo).await {
         ServerEvent::RoomAdded { room } => {
-            assert_eq!((room.slug.as_str(), room.title.as_str()), (dm.slug.as_str(), "ana"));
+            assert_eq!(
+                (room.slug.as_str(), room.title.as_str()),
+                (dm.slug.as_str(), "ana")
+            );
         }
         other => panic!("expected room_added, got {other:?}"),
     }
@@ -183,7 +184,10 @@ async fn a_conversation_is_found_again_and_only_its_people_get_in() {
     loop {
         match next_news(&mut bo).await {
             ServerEvent::Message { room, msg } => {
-                assert_eq!((room.as_str(), msg.text.as_str()), (dm.slug.as_str(), "hi bo"));
+                assert_eq!(
+                    (room.as_str(), msg.text.as_str()),
+                    (dm.slug.as_str(), "hi bo")
+                );
                 break;
             }
             // Bo is in the conversation and hears everything of it: the alert comes too.
@@ -194,7 +198,10 @@ async fn a_conversation_is_found_again_and_only_its_people_get_in() {
 
     // Carl sees nothing of it, whichever way he asks.
     assert_hidden(&server, &mut carl, &carl_conn, "carl", &dm.slug).await;
-    assert!(rooms_of(&server, "bo", "bo").await.iter().any(|r| r.slug == dm.slug));
+    assert!(rooms_of(&server, "bo", "bo")
+        .await
+        .iter()
+        .any(|r| r.slug == dm.slug));
 
     // A group of three is another conversation.
     let (status, body) = open_conversation(&server, &ana_conn, &["bo", "carl"]).await;
@@ -237,7 +244,10 @@ async fn bad_conversations_are_refused_and_store_nothing() {
     let (status, body) = open_conversation(&server, &ana_conn, &names).await;
     assert_eq!((status, body.contains("at most 8")), (422, true), "{body}");
     assert!(
-        rooms_of(&server, "ana", "ana").await.iter().all(|r| r.kind == RoomKind::Public),
+        rooms_of(&server, "ana", "ana")
+            .await
+            .iter()
+            .all(|r| r.kind == RoomKind::Public),
         "nothing was made"
     );
     // A flood of new conversations runs dry.
@@ -366,7 +376,10 @@ async fn a_private_room_is_invisible_until_its_owner_invites() {
     };
     assert_eq!(call(&server, quit(&ana_conn)).await.0, 422);
     assert_eq!(call(&server, quit(&bo_conn)).await.0, 200);
-    assert!(!rooms_of(&server, "bo", "bo").await.iter().any(|r| r.slug == room.slug));
+    assert!(!rooms_of(&server, "bo", "bo")
+        .await
+        .iter()
+        .any(|r| r.slug == room.slug));
 }
 
 #[tokio::test]
@@ -378,11 +391,9 @@ async fn a_mention_elsewhere_alerts_and_badges_the_person_named() {
     join(&server, &bo_conn, "random").await;
 
     send(&mut ana, "general", "mention-0001", "hey @bo li, look").await;
-    let stored = loop {
-        match next_news(&mut ana).await {
-            ServerEvent::Message { msg, .. } => break msg,
-            other => panic!("expected the message, got {other:?}"),
-        }
+    let stored = match next_news(&mut ana).await {
+        ServerEvent::Message { msg, .. } => msg,
+        other => panic!("expected the message, got {other:?}"),
     };
     assert_eq!(stored.mentions, ["Bo Li"]);
     match next_news(&mut bo).await {
@@ -393,7 +404,10 @@ async fn a_mention_elsewhere_alerts_and_badges_the_person_named() {
             mention,
             ..
         } => {
-            assert_eq!((room.as_str(), seq, name.as_str(), mention), ("general", stored.seq, "ana", true));
+            assert_eq!(
+                (room.as_str(), seq, name.as_str(), mention),
+                ("general", stored.seq, "ana", true)
+            );
         }
         other => panic!("expected an alert, got {other:?}"),
     }
@@ -421,7 +435,9 @@ async fn a_mention_elsewhere_alerts_and_badges_the_person_named() {
     .await;
     send(&mut ana, "general", "mention-0003", "plain").await;
     match next_news(&mut bo).await {
-        ServerEvent::Alert { mention, text, .. } => assert_eq!((mention, text.as_str()), (false, "plain")),
+        ServerEvent::Alert { mention, text, .. } => {
+            assert_eq!((mention, text.as_str()), (false, "plain"))
+        }
         other => panic!("expected an alert, got {other:?}"),
     }
     let _: () = ok(

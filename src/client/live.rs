@@ -358,7 +358,9 @@ async fn run_socket(chat: Chat) -> Ended {
             _ => AfterApply::Nothing,
         };
         match &event {
-            ServerEvent::Message { room, msg } => crate::client::notify::on_message(chat, room, msg),
+            ServerEvent::Message { room, msg } => {
+                crate::client::notify::on_message(chat, room, msg)
+            }
             ServerEvent::Alert { .. } => crate::client::notify::on_alert(chat, &event),
             ServerEvent::Welcome { .. } => send_visibility(!document().hidden()),
             _ => {}

@@ -235,7 +235,9 @@ impl Chat {
                     mention,
                 }));
             }
-            ServerEvent::Read { room, seq } => self.rooms.read.update(|read| raise(read, &room, seq)),
+            ServerEvent::Read { room, seq } => {
+                self.rooms.read.update(|read| raise(read, &room, seq))
+            }
             ServerEvent::Joined { room, seq, name } => {
                 if self.room.is(&room) {
                     self.room.online.update(|online| {
@@ -725,19 +727,27 @@ mod tests {
         chat.apply(ServerEvent::RoomAdded {
             room: conversation("~dm1", 2, 5),
         });
-        assert_eq!(chat.unread("~dm1"), 2, "never opened, yet all of it is unread");
+        assert_eq!(
+            chat.unread("~dm1"),
+            2,
+            "never opened, yet all of it is unread"
+        );
         assert_eq!(chat.room_kind("~dm1"), RoomKind::Direct);
         assert_eq!(chat.notify_level("~dm1"), NotifyLevel::Everything);
         assert_eq!(chat.room_label("~dm1"), "bo");
-        chat.apply(ServerEvent::RoomRemoved { room: "~dm1".into() });
+        chat.apply(ServerEvent::RoomRemoved {
+            room: "~dm1".into(),
+        });
         assert!(chat.rooms.info("~dm1", |_| ()).is_none());
     }
 
     #[test]
     fn news_puts_a_conversation_first() {
         let chat = in_general();
-        chat.rooms
-            .learn(vec![conversation("~old", 1, 10), conversation("~new", 1, 20)]);
+        chat.rooms.learn(vec![
+            conversation("~old", 1, 10),
+            conversation("~new", 1, 20),
+        ]);
         let counts = |slug: &str, latest| ServerEvent::Counts {
             rooms: vec![RoomCount {
                 slug: slug.into(),

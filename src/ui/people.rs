@@ -197,7 +197,9 @@ pub fn MembersPanel(room: Memo<String>, kind: RoomKind, owner: bool) -> impl Int
             let slug = room.get_untracked();
             match crate::api::people::quit_room(conn, slug.clone()).await {
                 Ok(()) => {
-                    chat.rooms.list.update(|list| list.retain(|r| r.slug != slug));
+                    chat.rooms
+                        .list
+                        .update(|list| list.retain(|r| r.slug != slug));
                     crate::client::nav::navigate("/", false);
                 }
                 Err(err) => problem.set(Some(err.to_string())),

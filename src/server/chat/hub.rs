@@ -266,8 +266,7 @@ impl Hub {
         topic: &str,
         private: bool,
     ) -> Result<RoomInfo, AppError> {
-        let (title, mut slug, topic) =
-            normalize_room(title, topic).map_err(AppError::Invalid)?;
+        let (title, mut slug, topic) = normalize_room(title, topic).map_err(AppError::Invalid)?;
         if private {
             slug = format!("{slug}-{}", &random_token()[..6]);
         }
@@ -316,11 +315,7 @@ impl Hub {
             return Err(AppError::RoomExists(slug));
         };
         if room.is_public() {
-            self.broadcast(
-                &ServerEvent::RoomAdded { room: room.info() }
-                    .encode()
-                    .into(),
-            );
+            self.broadcast(&ServerEvent::RoomAdded { room: room.info() }.encode().into());
         }
         Ok(self.info_for(&room, user, None))
     }
@@ -823,7 +818,13 @@ mod tests {
         };
         let (_dir, hub) = hub(limits).await;
         let info = hub
-            .create_room("user-ana-0001", "ana", "  Rust Café ", "<b>borrowck</b>", false)
+            .create_room(
+                "user-ana-0001",
+                "ana",
+                "  Rust Café ",
+                "<b>borrowck</b>",
+                false,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -836,11 +837,13 @@ mod tests {
         );
         assert!(hub.room("rust-caf").is_some());
         assert_eq!(
-            hub.create_room("user-bo-00001", "bo", "rust caf", "", false).await,
+            hub.create_room("user-bo-00001", "bo", "rust caf", "", false)
+                .await,
             Err(AppError::RoomExists("rust-caf".into()))
         );
         assert_eq!(
-            hub.create_room("user-ana-0001", "ana", "Another", "", false).await,
+            hub.create_room("user-ana-0001", "ana", "Another", "", false)
+                .await,
             Err(AppError::RateLimited)
         );
     }

@@ -83,10 +83,9 @@ impl Inboxes {
 
     /// Whether `user` has a tab open in front of them.
     pub fn is_looking(&self, user: &str) -> bool {
-        self.lock().get(user).is_some_and(|tabs| {
-            tabs.iter()
-                .any(|tab| tab.visible.load(Ordering::Relaxed))
-        })
+        self.lock()
+            .get(user)
+            .is_some_and(|tabs| tabs.iter().any(|tab| tab.visible.load(Ordering::Relaxed)))
     }
 
     pub fn is_online(&self, user: &str) -> bool {
@@ -147,7 +146,10 @@ mod tests {
         inboxes.add("u-bo", 1, queue(), visible.clone());
         let frame = Frame::from("{}".to_owned());
         inboxes.alert("u-bo", &frame, notice);
-        assert!(pushed.0.lock().unwrap().is_empty(), "a visible tab: no push");
+        assert!(
+            pushed.0.lock().unwrap().is_empty(),
+            "a visible tab: no push"
+        );
         visible.store(false, Ordering::Relaxed);
         inboxes.alert("u-bo", &frame, notice);
         inboxes.remove("u-bo", 1);

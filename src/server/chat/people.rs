@@ -193,8 +193,7 @@ impl Hub {
                 "Anyone may read a public room; there is nothing to leave.".into(),
             )),
             RoomKind::Direct => Err(AppError::Invalid(
-                "A conversation cannot be left; set it to notify you of nothing instead."
-                    .into(),
+                "A conversation cannot be left; set it to notify you of nothing instead.".into(),
             )),
             RoomKind::Private if room.is_owner(user) => Err(AppError::Invalid(
                 "You own this room; it would have nobody to invite people.".into(),
@@ -245,7 +244,9 @@ impl Hub {
         let seq = seq.min(room.published());
         {
             let mut marks = lock(&self.read_marks);
-            let mark = marks.entry((conn.user.clone(), room.record.id)).or_default();
+            let mark = marks
+                .entry((conn.user.clone(), room.record.id))
+                .or_default();
             if seq <= *mark {
                 return;
             }

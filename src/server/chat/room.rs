@@ -11,8 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 use crate::protocol::{
-    name_key, ChatMessage, ErrorCode, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq,
-    ServerEvent,
+    name_key, ChatMessage, ErrorCode, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq, ServerEvent,
 };
 use crate::server::chat::inbox::{Inboxes, Notice};
 use crate::server::store::{Appended, MemberRecord, NewMessage, RoomRecord, Store};
@@ -106,12 +105,7 @@ impl Room {
                 present: HashMap::new(),
             }),
             writer,
-            members: Mutex::new(
-                members
-                    .into_iter()
-                    .map(|m| (m.user_id, m.name))
-                    .collect(),
-            ),
+            members: Mutex::new(members.into_iter().map(|m| (m.user_id, m.name)).collect()),
             prefs: Mutex::default(),
             inboxes: env.inboxes.clone(),
             store: env.store.clone(),

@@ -15,8 +15,7 @@ use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 
 use super::sqlite_messages::MessageWriter;
 use super::{
-    Appended, Created, Durability, NewMessage, NewRoom, RoomRecord, Store, StoreError,
-    StoreResult,
+    Appended, Created, Durability, NewMessage, NewRoom, RoomRecord, Store, StoreError, StoreResult,
 };
 use crate::protocol::{ChatMessage, HistoryPage, RoomKind, Seq};
 

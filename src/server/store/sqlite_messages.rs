@@ -262,7 +262,15 @@ fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, i64)]) -> rusqlite::
     )?;
     for &(new, seq) in rows {
         let mentions = super::join_mentions(&new.mentions);
-        insert.execute((room, seq, &new.cid, &new.author, &new.text, new.at_ms, mentions))?;
+        insert.execute((
+            room,
+            seq,
+            &new.cid,
+            &new.author,
+            &new.text,
+            new.at_ms,
+            mentions,
+        ))?;
     }
     Ok(())
 }

@@ -351,7 +351,7 @@ async fn close(socket: &TcpStream, queue: &SendQueue, frame: Frame, patience: Du
     .await;
 }
 
-fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
+fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent>> {
     let frame = ClientFrame::decode(text)
         .map_err(|err| refuse_frame(err.code(), &err.to_string(), None))?;
     match frame {
@@ -429,10 +429,11 @@ fn mentioned_in(hub: &Hub, room: &Room, text: &str) -> Vec<Person> {
 }
 
 /// An `error` event for a frame that changes nothing.
-fn refuse_frame(code: ErrorCode, message: &str, cid: Option<String>) -> ServerEvent {
-    ServerEvent::Error {
+/// Boxed: refusals are rare, and `ServerEvent` is large.
+fn refuse_frame(code: ErrorCode, message: &str, cid: Option<String>) -> Box<ServerEvent> {
+    Box::new(ServerEvent::Error {
         code,
         message: message.to_owned(),
         cid,
-    }
+    })
 }

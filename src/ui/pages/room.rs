@@ -199,7 +199,9 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<RoomInf
                     chat.room.members.set(Vec::new());
                     if private {
                         if let Ok(members) = crate::api::people::room_members(conn, slug).await {
-                            chat.room.members.set(members.into_iter().map(|m| m.name).collect());
+                            chat.room
+                                .members
+                                .set(members.into_iter().map(|m| m.name).collect());
                         }
                     }
                 }

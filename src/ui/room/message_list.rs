@@ -178,7 +178,8 @@ fn render_row(row: Row) -> AnyView {
             let mine = chat.is_me(&msg.author);
             let for_me = msg.mentions.iter().any(|name| chat.is_me(name));
             let author = if mine {
-                view! { <span class="author" style=format!("--hue:{hue}")>{msg.author}</span> }.into_any()
+                view! { <span class="author" style=format!("--hue:{hue}")>{msg.author}</span> }
+                    .into_any()
             } else {
                 let name = msg.author.clone();
                 let label = format!("Message {name}");
