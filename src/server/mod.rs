@@ -22,6 +22,8 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod net;
+pub mod push;
 pub mod rate_limit;
 pub mod state;
 pub mod store;

@@ -2,11 +2,14 @@
 //! so a PostgreSQL implementation can sit beside [`SqliteStore`] later.
 
 pub mod accounts;
+pub mod push;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_messages;
+mod sqlite_push;
 
 pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
+pub use push::{PushStore, PushSubscription};
 pub use sqlite::SqliteStore;
 
 use crate::protocol::{ChatMessage, HistoryPage, Seq};
