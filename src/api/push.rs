@@ -27,7 +27,11 @@ pub async fn push_key() -> Result<String, AppError> {
 /// https; `p256dh` and `auth` are the subscription's keys, base64url. Bad input is
 /// refused with a reason and nothing is stored.
 #[server(endpoint = "push_subscribe", input = Json)]
-pub async fn push_subscribe(endpoint: String, p256dh: String, auth: String) -> Result<(), AppError> {
+pub async fn push_subscribe(
+    endpoint: String,
+    p256dh: String,
+    auth: String,
+) -> Result<(), AppError> {
     crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;

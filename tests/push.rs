@@ -1,0 +1,141 @@
+//! Web Push end to end: the server's push queue (`Push::notify`) against a stand-in push
+//! service on loopback (`end2end/push-service.mjs`, Node). The stand-in checks the VAPID
+//! token (ES256 signature with the `k` key, `aud`, `exp` at most 24 h ahead), `TTL` and
+//! `Content-Encoding: aes128gcm`, and decrypts the body with http_ece — an RFC 8291
+//! implementation independent of ours — with the subscription keys it made; this test
+//! compares what it decrypted with what was sent. Its next answer is 410, and the
+//! subscription must then be gone.
+//!
+//! Needs Node.js and `end2end`'s packages (`scripts/test` installs both and sets
+//! `NATTER_REQUIRE_NODE=1`); without them, and without that variable, it is skipped.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use natter::server::net::ssrf::Reach;
+use natter::server::push::{Push, PushConfig, PushNotice};
+use natter::server::store::{PushStore, SqliteStore};
+use serde_json::Value;
+
+struct StandIn {
+    child: Child,
+    lines: mpsc::Receiver<Value>,
+}
+
+impl StandIn {
+    fn start() -> Option<(StandIn, Value)> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let ready = root.join("end2end/node_modules/http_ece").exists();
+        let spawned = Command::new("node")
+            .arg(root.join("end2end/push-service.mjs"))
+            .current_dir(root.join("end2end"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) if ready => child,
+            _ if std::env::var_os("NATTER_REQUIRE_NODE").is_none() => {
+                eprintln!("skipped: needs node and end2end's npm packages (scripts/test)");
+                return None;
+            }
+            Ok(_) => panic!("end2end/node_modules lacks http_ece: npm ci in end2end"),
+            Err(err) => panic!("node: {err}"),
+        };
+        let lines = read_lines(child.stdout.take().unwrap());
+        let stand_in = StandIn { child, lines };
+        let hello = stand_in.next();
+        Some((stand_in, hello))
+    }
+
+    fn next(&self) -> Value {
+        self.lines
+            .recv_timeout(Duration::from_secs(15))
+            .expect("the stand-in said nothing")
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_lines(stdout: ChildStdout) -> mpsc::Receiver<Value> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx
+                .send(serde_json::from_str(&line).expect("JSON line"))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+// Multi-threaded: the test waits for the stand-in's lines on its own thread while the
+// push queue works on another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_reaches_the_service_encrypted_and_signed_then_410_deletes_it() {
+    let Some((service, hello)) = StandIn::start() else {
+        return;
+    };
+    let port = hello["port"].as_u64().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+    let config = PushConfig {
+        contact: "mailto:ops@example.com".into(),
+        reach: Reach { loopback: true },
+        ..PushConfig::default()
+    };
+    let push = Push::start(store.clone(), config).await.unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}/push/browser-1");
+    push.subscribe(
+        "ana-id",
+        &endpoint,
+        hello["p256dh"].as_str().unwrap(),
+        hello["auth"].as_str().unwrap(),
+    )
+    .await
+    .unwrap();
+
+    let notice = PushNotice {
+        room: "general".into(),
+        seq: 12,
+        title: "bo in #general".into(),
+        body: "Grüße, @ana — ünïcödé and \"quotes\"".into(),
+    };
+    push.notify("ana-id", notice.clone());
+    let got = service.next();
+    assert_eq!(got["errors"], serde_json::json!([]), "{got}");
+    assert_eq!(got["path"], "/push/browser-1");
+    assert_eq!(got["encoding"], "aes128gcm");
+    assert_eq!(got["ttl"], "86400");
+    assert_eq!(got["claims"]["aud"], format!("http://127.0.0.1:{port}"));
+    assert_eq!(got["claims"]["sub"], "mailto:ops@example.com");
+    let decrypted: Value = serde_json::from_str(got["payload"].as_str().unwrap()).unwrap();
+    let sent: Value = serde_json::from_slice(&notice.payload()).unwrap();
+    assert_eq!(decrypted, sent);
+    assert_eq!(decrypted["url"], "/r/general");
+    assert_eq!(decrypted["body"], "Grüße, @ana — ünïcödé and \"quotes\"");
+
+    // The browser unsubscribed since: the service answers 410.
+    push.notify("ana-id", notice);
+    assert_eq!(service.next()["gone"], true);
+    for _ in 0..500 {
+        if push.stats().pruned == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(push.stats().pruned, 1, "{:?}", push.stats());
+    assert!(store.push_subscriptions("ana-id").await.unwrap().is_empty());
+    assert_eq!(push.stats().delivered, 1);
+}
