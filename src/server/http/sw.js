@@ -144,14 +144,18 @@ async function showPush(data) {
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  event.waitUntil(openAt(event.notification.data && event.notification.data.url));
+  event.waitUntil(openAt(clickTarget(event.notification)));
 });
 
-/// Opens `url` (a room, from a notification): in a Natter window already open, focused,
-/// or else in a new one. Only this origin's pages.
-async function openAt(url) {
-  const target = new URL(url || '/', self.location.origin);
-  if (target.origin !== self.location.origin) return null;
+/// Where a click on `notification` goes: its room, on this origin only.
+function clickTarget(notification) {
+  const target = new URL((notification.data && notification.data.url) || '/', self.location.origin);
+  return target.origin === self.location.origin ? target : new URL('/', self.location.origin);
+}
+
+/// Opens `target` (a room): in a Natter window already open, focused, or else in a new
+/// one.
+async function openAt(target) {
   const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
   const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
   if (open) {
