@@ -32,30 +32,26 @@ pub async fn push_subscribe(
     p256dh: String,
     auth: String,
 ) -> Result<(), AppError> {
-    crate::server::http::status::answer(
-        async move {
-            let state = crate::server::state::app_state()?;
-            let session = web::current_session().await?.ok_or(AppError::SignedOut)?;
-            state
-                .push
-                .subscribe(&session.record.user_id, &endpoint, &p256dh, &auth)
-                .await
-        }
-        .await,
-    )
+    for_signed_in(async |push, user_id| push.subscribe(user_id, &endpoint, &p256dh, &auth).await)
+        .await
 }
 
 /// Forgets this browser's push subscription (the user turned notifications off).
 #[server(endpoint = "push_unsubscribe", input = Json)]
 pub async fn push_unsubscribe(endpoint: String) -> Result<(), AppError> {
+    for_signed_in(async |push, user_id| push.unsubscribe(user_id, &endpoint).await).await
+}
+
+/// Runs `what` for the signed-in user (their user id); nobody signed in is an error.
+#[cfg(feature = "ssr")]
+async fn for_signed_in(
+    what: impl AsyncFnOnce(&crate::server::push::Push, &str) -> Result<(), AppError>,
+) -> Result<(), AppError> {
     crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             let session = web::current_session().await?.ok_or(AppError::SignedOut)?;
-            state
-                .push
-                .unsubscribe(&session.record.user_id, &endpoint)
-                .await
+            what(&state.push, &session.record.user_id).await
         }
         .await,
     )
