@@ -15,10 +15,17 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use clap::Parser;
+use natter::api::push::{PushKey, PushSubscribe, PushUnsubscribe};
+use natter::protocol::AppError;
+use natter::server::config::Config;
 use natter::server::net::ssrf::Reach;
 use natter::server::push::{Push, PushConfig, PushNotice};
 use natter::server::store::{PushStore, SqliteStore};
 use serde_json::Value;
+
+mod support;
+use support::{call, call_with_cookie, guest_cookie};
 
 struct StandIn {
     child: Child,
@@ -138,4 +145,79 @@ async fn a_push_reaches_the_service_encrypted_and_signed_then_410_deletes_it() {
     assert_eq!(push.stats().pruned, 1, "{:?}", push.stats());
     assert!(store.push_subscriptions("ana-id").await.unwrap().is_empty());
     assert_eq!(push.stats().delivered, 1);
+}
+
+/// The server functions, through the real router: the key, subscribing (bad input
+/// refused with a reason, nothing stored) and unsubscribing.
+#[tokio::test]
+async fn the_page_gets_the_key_and_bad_subscriptions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let config = Config::parse_from(["natter", "--database", db.to_str().unwrap()]);
+    let state = natter::server::app_state(&config).await.unwrap();
+    let key = state.push.public_key().to_owned();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = natter::server::router(state);
+    tokio::spawn(natter::server::serve(
+        listener,
+        router,
+        std::future::pending(),
+    ));
+
+    let (status, body) = call(&addr, PushKey {}).await;
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<String>(&body).unwrap(), key);
+    assert_eq!(key.len(), 87, "65 bytes, base64url");
+
+    let p256dh =
+        "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4";
+    let subscription = |endpoint: &str| PushSubscribe {
+        endpoint: endpoint.into(),
+        p256dh: p256dh.into(),
+        auth: "BTBZMqHH6r4Tts7J_aSIgg".into(),
+    };
+    let ok = "https://push.example.com/wpush/v2/abc";
+    let (status, body) = call(&addr, subscription(ok)).await;
+    assert_eq!(status, 401, "signed out: {body}");
+
+    let cookie = guest_cookie(&addr, None, "ana").await.unwrap();
+    for (endpoint, why) in [
+        ("http://push.example.com/x", "https"),
+        ("http://127.0.0.1:9/x", "https"),
+        ("https://169.254.169.254/latest", "public"),
+        ("https://[::ffff:10.0.0.1]/x", "public"),
+    ] {
+        let (status, body, _) =
+            call_with_cookie(&addr, Some(&cookie), subscription(endpoint)).await;
+        assert_eq!(status, 422, "{endpoint}: {body}");
+        let err: AppError = serde_json::from_str(&body).unwrap();
+        assert!(
+            matches!(&err, AppError::Invalid(m) if m.starts_with("Push subscription refused") && m.contains(why)),
+            "{endpoint}: {err}"
+        );
+    }
+    // A guest's user id is the server's secret: count every subscription instead.
+    let count_subscriptions = || {
+        let db = rusqlite::Connection::open(&db).unwrap();
+        db.query_row("SELECT count(*) FROM push_subscriptions", [], |row| {
+            row.get::<_, i64>(0)
+        })
+        .unwrap()
+    };
+    assert_eq!(count_subscriptions(), 0, "nothing stored");
+
+    let (status, body, _) = call_with_cookie(&addr, Some(&cookie), subscription(ok)).await;
+    assert_eq!((status, body.as_str()), (200, "null"));
+    assert_eq!(count_subscriptions(), 1);
+    let (status, _, _) = call_with_cookie(
+        &addr,
+        Some(&cookie),
+        PushUnsubscribe {
+            endpoint: ok.into(),
+        },
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(count_subscriptions(), 0);
 }
