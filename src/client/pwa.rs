@@ -119,7 +119,7 @@ async fn register(chat: Chat) {
         if JsFuture::from(ready).await.is_ok() {
             refresh_kept_pages();
             // Keeps the server's copy of this browser's push subscription current.
-            crate::client::notify::sync_push(chat);
+            crate::client::push::sync(chat);
         }
     }
 }
