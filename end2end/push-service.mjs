@@ -69,7 +69,12 @@ const server = http.createServer((req, res) => {
       return;
     }
     const errors = [];
-    const claims = checkVapid(req.headers.authorization, `http://${req.headers.host}`, errors);
+    let claims = null;
+    try {
+      claims = checkVapid(req.headers.authorization, `http://${req.headers.host}`, errors);
+    } catch (err) {
+      errors.push(`the token is malformed: ${err.message}`);
+    }
     const ttl = req.headers.ttl;
     if (!/^\d+$/.test(ttl || '')) errors.push(`TTL is ${ttl}`);
     const encoding = req.headers['content-encoding'];
