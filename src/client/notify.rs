@@ -16,7 +16,7 @@ use crate::protocol::ChatMessage;
 /// Longer texts are cut in the notification; the whole message is in the room.
 const BODY_CHARS: usize = 200;
 
-pub fn supported() -> bool {
+fn supported() -> bool {
     js_sys::Reflect::has(&window(), &"Notification".into()).unwrap_or(false)
 }
 

@@ -21,10 +21,7 @@ use crate::client::state::Chat;
 /// and sign-in, so a changed server key or another user is picked up.
 pub fn sync(chat: Chat) {
     let signed_in = chat.account.me.with_untracked(Option::is_some);
-    if !signed_in || !crate::client::notify::supported() || !pushable() {
-        return;
-    }
-    if Notification::permission() != NotificationPermission::Granted {
+    if !signed_in || !pushable() || Notification::permission() != NotificationPermission::Granted {
         return;
     }
     leptos::task::spawn_local(async move {
@@ -63,10 +60,12 @@ pub fn end() {
     });
 }
 
+/// Service workers, the Push API and notifications are all there.
 fn pushable() -> bool {
-    let navigator = window().navigator();
-    Reflect::has(&navigator, &"serviceWorker".into()).unwrap_or(false)
-        && Reflect::has(&window(), &"PushManager".into()).unwrap_or(false)
+    let has = |on: &JsValue, name: &str| Reflect::has(on, &name.into()).unwrap_or(false);
+    has(&window().navigator(), "serviceWorker")
+        && has(&window(), "PushManager")
+        && has(&window(), "Notification")
 }
 
 /// The push manager of the service worker's registration (once it is ready).
