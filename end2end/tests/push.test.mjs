@@ -11,7 +11,7 @@ import { arrive, eventually, newPerson, serverAndBrowser } from './harness.mjs';
 describe('web push', () => {
   const env = serverAndBrowser();
 
-  test("the service worker shows a pushed notice, and a click goes to the notice's room", async () => {
+  test("the service worker shows a pushed notice, and a click goes to the notice's room", async (t) => {
     const { context, page } = await newPerson(env.browser);
     await context.grantPermissions(['notifications'], { origin: env.server.url });
     await arrive(page, env.server.url, '/r/random', 'pushed');
@@ -62,6 +62,8 @@ describe('web push', () => {
       await deliver(notice);
       await new Promise((r) => setTimeout(r, 500));
       assert.deepEqual(await shown(), [], 'no notification over a visible Natter');
+    } else {
+      t.diagnostic('the page had no focus: a push over a visible Natter was not tried');
     }
 
     // Natter closed (only another site open): the worker shows the notice.
