@@ -22,8 +22,9 @@ pub mod payload;
 pub mod send;
 pub mod vapid;
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
@@ -123,6 +124,10 @@ pub struct Push {
 /// What the background task and each delivery use.
 struct Shared {
     store: Arc<dyn PushStore>,
+    /// Users with a subscription (or who had one until lately): a notice for anyone
+    /// else — most people in a busy room — is dropped at once, without a queue slot or
+    /// a database read. Never held across an await.
+    subscribers: RwLock<HashSet<String>>,
     vapid: Vapid,
     sender: Sender,
     config: PushConfig,
@@ -136,8 +141,10 @@ impl Push {
         config: PushConfig,
     ) -> Result<Arc<Push>, StoreError> {
         let vapid = Vapid::load_or_make(store.as_ref(), &config.contact).await?;
+        let subscribers = store.push_subscribers().await?.into_iter().collect();
         let (queue, jobs) = mpsc::channel(config.queue.max(1));
         let shared = Arc::new(Shared {
+            subscribers: RwLock::new(subscribers),
             sender: Sender::new(config.reach, config.ttl, config.timeout),
             store,
             vapid,
@@ -149,8 +156,12 @@ impl Push {
     }
 
     /// Tells `user_id`'s subscribed browsers about `notice`, in the background. Never
-    /// waits: with the queue full the notice is dropped (and logged).
+    /// waits: with the queue full the notice is dropped (and logged). Costs next to
+    /// nothing for a user without subscriptions.
     pub fn notify(&self, user_id: &str, notice: PushNotice) {
+        if !self.shared.has_subscribers(user_id) {
+            return;
+        }
         let job = Job {
             user_id: user_id.to_owned(),
             notice,
@@ -183,7 +194,9 @@ impl Push {
             .store
             .add_push_subscription(user_id, &subscription, per_user, now)
             .await
-            .map_err(AppError::server)
+            .map_err(AppError::server)?;
+        write(&self.shared.subscribers).insert(user_id.to_owned());
+        Ok(())
     }
 
     /// Forgets `user_id`'s subscription at `endpoint` (they turned push off here).
@@ -257,6 +270,8 @@ async fn run(shared: Arc<Shared>, mut jobs: mpsc::Receiver<Job>) {
             }
         };
         if subscriptions.is_empty() {
+            // Unsubscribed, pruned or moved to another user since: no more reads for them.
+            write(&shared.subscribers).remove(&job.user_id);
             continue;
         }
         let plain = Arc::new(job.notice.payload());
@@ -274,7 +289,19 @@ async fn run(shared: Arc<Shared>, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
+/// The set, even if a thread panicked while holding it (it holds no invariant beyond
+/// "may have subscriptions").
+fn write(set: &RwLock<HashSet<String>>) -> std::sync::RwLockWriteGuard<'_, HashSet<String>> {
+    set.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Shared {
+    fn has_subscribers(&self, user_id: &str) -> bool {
+        let set = self.subscribers.read();
+        set.unwrap_or_else(|poisoned| poisoned.into_inner())
+            .contains(user_id)
+    }
+
     /// Sends one push, with retries; prunes the subscription if it is gone.
     async fn deliver(&self, subscription: &PushSubscription, plain: &[u8]) {
         let body = match payload::encrypt(plain, &subscription.p256dh, &subscription.auth) {

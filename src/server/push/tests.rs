@@ -300,3 +300,32 @@ fn backoff_doubles_within_bounds() {
     assert_eq!(decode_key(AUTH), decode_key("BTBZMqHH6r4Tts7J_aSIgg=="));
     assert_eq!(decode_key(AUTH).unwrap(), B64URL.decode(AUTH).unwrap());
 }
+
+#[tokio::test]
+async fn notices_for_users_without_subscriptions_cost_nothing() {
+    let (_service, addr) = StandIn::start(&[("gone", &[410])]).await;
+    let config = PushConfig {
+        queue: 1,
+        ..test_config()
+    };
+    let (push, store, dir) = start(config).await;
+    for _ in 0..1000 {
+        push.notify("nobody", notice());
+    }
+    assert_eq!(push.stats(), PushStats::default(), "not even queued");
+
+    // Known after a restart too (the set is read from the store).
+    let endpoint = format!("http://{addr}/gone");
+    push.subscribe("ana", &endpoint, P256DH, AUTH)
+        .await
+        .unwrap();
+    drop(push);
+    let push = Push::start(store.clone(), test_config()).await.unwrap();
+    push.notify("ana", notice());
+    until(&push, |s| s.pruned == 1).await;
+    // Gone now: the next notice finds no subscription, and the one after is not queued.
+    push.notify("ana", notice());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!push.shared.has_subscribers("ana"));
+    drop(dir);
+}

@@ -35,6 +35,9 @@ pub trait PushStore: Send + Sync + 'static {
         now_ms: i64,
     ) -> StoreResult<()>;
 
+    /// Every user with at least one subscription.
+    async fn push_subscribers(&self) -> StoreResult<Vec<String>>;
+
     /// Every subscription of `user_id`, newest first.
     async fn push_subscriptions(&self, user_id: &str) -> StoreResult<Vec<PushSubscription>>;
 

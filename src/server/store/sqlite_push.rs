@@ -74,6 +74,14 @@ impl PushStore for SqliteStore {
         tx.commit().await.map_err(StoreError::new)
     }
 
+    async fn push_subscribers(&self) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT DISTINCT user_id FROM push_subscriptions")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(rows.iter().map(|r| r.get("user_id")).collect())
+    }
+
     async fn push_subscriptions(&self, user_id: &str) -> StoreResult<Vec<PushSubscription>> {
         let rows = sqlx::query(
             "SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = ?
