@@ -106,6 +106,14 @@ async fn start(config: PushConfig) -> (Arc<Push>, Arc<SqliteStore>, tempfile::Te
     (push, store, dir)
 }
 
+/// Subscribes "ana" at the stand-in's `path`.
+async fn subscribe(push: &Push, addr: SocketAddr, path: &str) {
+    let endpoint = format!("http://{addr}/{path}");
+    push.subscribe("ana", &endpoint, P256DH, AUTH)
+        .await
+        .unwrap();
+}
+
 fn notice() -> PushNotice {
     PushNotice {
         room: "general".into(),
@@ -137,9 +145,7 @@ async fn endpoints(store: &SqliteStore, user: &str) -> Vec<String> {
 async fn busy_and_failing_services_are_retried_with_backoff() {
     let (service, addr) = StandIn::start(&[("a", &[503, 429])]).await;
     let (push, _store, _dir) = start(test_config()).await;
-    push.subscribe("ana", &format!("http://{addr}/a"), P256DH, AUTH)
-        .await
-        .unwrap();
+    subscribe(&push, addr, "a").await;
     push.notify("ana", notice());
     let stats = until(&push, |s| s.delivered == 1).await;
     assert_eq!((stats.retried, stats.failed), (2, 0));
@@ -179,9 +185,7 @@ async fn an_unreachable_service_is_retried_then_given_up() {
     let addr = closed.local_addr().unwrap();
     drop(closed);
     let (push, _store, _dir) = start(test_config()).await;
-    push.subscribe("ana", &format!("http://{addr}/x"), P256DH, AUTH)
-        .await
-        .unwrap();
+    subscribe(&push, addr, "x").await;
     push.notify("ana", notice());
     let stats = until(&push, |s| s.failed == 1).await;
     assert_eq!(stats.retried, 3);
@@ -193,9 +197,7 @@ async fn gone_subscriptions_are_deleted_and_others_kept() {
         StandIn::start(&[("gone", &[410]), ("missing", &[404]), ("bad", &[400])]).await;
     let (push, store, _dir) = start(test_config()).await;
     for path in ["gone", "missing", "bad", "fine"] {
-        push.subscribe("ana", &format!("http://{addr}/{path}"), P256DH, AUTH)
-            .await
-            .unwrap();
+        subscribe(&push, addr, path).await;
     }
     push.notify("ana", notice());
     let stats = until(&push, |s| s.pruned + s.failed + s.delivered == 4).await;
@@ -223,9 +225,7 @@ async fn notify_never_waits_and_a_full_queue_drops() {
     };
     let (push, _store, _dir) = start(config).await;
     // A push service that never answers holds the only delivery slot.
-    push.subscribe("ana", &format!("http://{addr}/hang"), P256DH, AUTH)
-        .await
-        .unwrap();
+    subscribe(&push, addr, "hang").await;
     let began = Instant::now();
     for _ in 0..50 {
         push.notify("ana", notice());
