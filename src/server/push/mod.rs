@@ -141,6 +141,10 @@ impl Push {
         config: PushConfig,
     ) -> Result<Arc<Push>, StoreError> {
         let vapid = Vapid::load_or_make(store.as_ref(), &config.contact).await?;
+        if config.contact == DEFAULT_CONTACT {
+            // Push services may refuse tokens whose contact is nobody (Apple's does).
+            tracing::info!("Web Push: set --push-contact to a real mailto: or https: address");
+        }
         let subscribers = store.push_subscribers().await?.into_iter().collect();
         let (queue, jobs) = mpsc::channel(config.queue.max(1));
         let shared = Arc::new(Shared {
