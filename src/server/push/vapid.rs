@@ -3,6 +3,8 @@
 //! subscription is bound to the public key it was made with, so a new key would make
 //! all of them useless.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
@@ -16,6 +18,13 @@ use crate::server::store::{PushStore, StoreError, StoreResult};
 /// room for a clock that runs ahead.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
+/// A token is used again for this long (so it has at least 11 hours left): one ECDSA
+/// signature per push service an hour, not one per push.
+const TOKEN_REUSE: Duration = Duration::from_secs(3600);
+
+/// Audiences whose token is kept, at most.
+const MAX_AUDIENCES: usize = 64;
+
 /// The server's VAPID identity.
 pub struct Vapid {
     key: SigningKey,
@@ -24,6 +33,8 @@ pub struct Vapid {
     public: String,
     /// Who push services may contact about this server's pushes (`sub`).
     contact: String,
+    /// The `Authorization` value last made per audience, and when (Unix seconds).
+    tokens: Mutex<HashMap<String, (u64, String)>>,
 }
 
 impl Vapid {
@@ -48,6 +59,7 @@ impl Vapid {
             public: B64URL.encode(point.as_bytes()),
             key,
             contact: contact.to_owned(),
+            tokens: Mutex::default(),
         })
     }
 
@@ -60,12 +72,28 @@ impl Vapid {
     /// `vapid t=<JWT>, k=<public key>`.
     pub fn authorization(&self, endpoint: &reqwest::Url, now_secs: u64) -> String {
         let audience = endpoint.origin().ascii_serialization();
+        let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((made, value)) = tokens.get(&audience) {
+            if now_secs >= *made && now_secs - made < TOKEN_REUSE.as_secs() {
+                return value.clone();
+            }
+        }
         let expires = now_secs + TOKEN_LIFETIME.as_secs();
-        format!(
+        let value = format!(
             "vapid t={}, k={}",
             self.token(&audience, expires),
             self.public
-        )
+        );
+        // Push services are few (a handful per browser vendor), but endpoints are users'
+        // to choose: the map is kept small whatever they choose.
+        if tokens.len() >= MAX_AUDIENCES {
+            tokens.retain(|_, (made, _)| now_secs.saturating_sub(*made) < TOKEN_REUSE.as_secs());
+            if tokens.len() >= MAX_AUDIENCES {
+                tokens.clear();
+            }
+        }
+        tokens.insert(audience, (now_secs, value.clone()));
+        value
     }
 
     /// An ES256 JWT: `aud` the push service's origin, `exp`, `sub` the contact.
@@ -145,6 +173,21 @@ mod tests {
         let claims = B64URL.decode(jwt.split('.').nth(1).unwrap()).unwrap();
         let claims: serde_json::Value = serde_json::from_slice(&claims).unwrap();
         assert_eq!(claims["aud"], "https://fcm.googleapis.com");
+    }
+
+    #[test]
+    fn a_token_is_used_again_for_an_hour_per_push_service() {
+        let vapid = Vapid::from_secret(&new_secret(), "mailto:a@b.c").unwrap();
+        let a = reqwest::Url::parse("https://a.example/x").unwrap();
+        let b = reqwest::Url::parse("https://b.example/y").unwrap();
+        let first = vapid.authorization(&a, 1000);
+        assert_eq!(vapid.authorization(&a, 1000 + 3599), first);
+        assert_ne!(vapid.authorization(&b, 1001), first, "another audience");
+        assert_ne!(
+            vapid.authorization(&a, 1000 + 3600),
+            first,
+            "an hour on: a new one"
+        );
     }
 
     #[tokio::test]
