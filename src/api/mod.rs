@@ -10,4 +10,5 @@
 pub mod accounts;
 pub mod messages;
 pub mod people;
+pub mod push;
 pub mod rooms;

@@ -94,6 +94,7 @@ pub fn signed_in(chat: Chat, me: Me) {
     chat.account.name_problem.set(None);
     chat.account.dialog.set(None);
     crate::client::pwa::refresh_kept_pages();
+    crate::client::push::sync(chat);
     kick(Kick::Restart);
 }
 
@@ -101,6 +102,7 @@ pub fn signed_in(chat: Chat, me: Me) {
 pub fn signed_out(chat: Chat) {
     chat.account.signed_out();
     crate::client::pwa::refresh_kept_pages();
+    crate::client::push::end();
     kick(Kick::Restart);
 }
 

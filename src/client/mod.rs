@@ -12,8 +12,8 @@
 //!   heartbeat; it flushes the [`outbox`].
 //! - [`timeline`]: the open room's lines, merged from history and the live stream.
 //! - [`nav`]: the current path and client-side navigation.
-//! - [`unread`], [`notify`], [`pwa`], [`offline`], [`persist`]: the rest of the
-//!   page's life in a browser.
+//! - [`unread`], [`notify`], [`push`], [`pwa`], [`offline`], [`persist`]: the rest of
+//!   the page's life in a browser.
 //! - [`mentions`]: `@name` in a message's text, and what to offer after an `@`.
 //! - [`json`]: JSON read from bytes only, and the page's resources.
 
@@ -28,6 +28,8 @@ pub mod notify;
 pub mod offline;
 pub mod outbox;
 pub mod persist;
+#[cfg(feature = "hydrate")]
+pub mod push;
 #[cfg(feature = "hydrate")]
 pub mod pwa;
 pub mod state;

@@ -1,6 +1,8 @@
 //! Notifications (feature `hydrate` only): when someone writes in the open room while the
 //! tab is hidden. Permission is asked only after the user has sent a message, and only by
 //! a button they press; "not now" is remembered.
+//!
+//! With permission, the browser is also subscribed for Web Push ([`crate::client::push`]).
 
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -25,11 +27,12 @@ pub fn worth_asking() -> bool {
         && !persist::notifications_declined()
 }
 
-/// Asks the browser for permission (from a click).
-pub fn ask() {
+/// Asks the browser for permission (from a click); once given, subscribes for push.
+pub fn ask(chat: Chat) {
     if let Ok(promise) = Notification::request_permission() {
         leptos::task::spawn_local(async move {
             let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+            crate::client::push::sync(chat);
         });
     }
 }

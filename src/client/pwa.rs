@@ -118,6 +118,8 @@ async fn register(chat: Chat) {
     if let Ok(ready) = container.ready() {
         if JsFuture::from(ready).await.is_ok() {
             refresh_kept_pages();
+            // Keeps the server's copy of this browser's push subscription current.
+            crate::client::push::sync(chat);
         }
     }
 }

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::server::chat::hub::HubLimits;
+use crate::server::net::ssrf::Reach;
+use crate::server::push::PushConfig;
 use crate::server::rate_limit::Rate;
 pub use crate::server::store::Durability;
 use crate::server::ws::send_queue::QueueBound;
@@ -69,6 +71,16 @@ pub struct Config {
     #[arg(long, env = "NATTER_NEW_ROOMS_BURST", default_value_t = 5.0)]
     pub new_rooms_burst: f64,
 
+    /// Whom push services may contact about this server's Web Push (the VAPID `sub`):
+    /// a `mailto:` or `https:` URL.
+    #[arg(long, env = "NATTER_PUSH_CONTACT", default_value = crate::server::push::DEFAULT_CONTACT)]
+    pub push_contact: String,
+
+    /// Tests only: accept push endpoints on loopback (`http://127.0.0.1:<port>/…`), so a
+    /// stand-in push service can run beside the server. Off: https to public addresses.
+    #[arg(long, env = "NATTER_PUSH_ALLOW_LOOPBACK")]
+    pub push_allow_loopback: bool,
+
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
     pub log: String,
@@ -100,6 +112,16 @@ impl Config {
             ..HubLimits::default()
         }
     }
+
+    pub fn push(&self) -> PushConfig {
+        PushConfig {
+            contact: self.push_contact.clone(),
+            reach: Reach {
+                loopback: self.push_allow_loopback,
+            },
+            ..PushConfig::default()
+        }
+    }
 }
 
 /// Per-connection limits, from the server's configuration.
@@ -129,6 +151,22 @@ mod tests {
         let normal = Config::parse_from(["natter", "--durability", "normal"]);
         assert_eq!(normal.durability.pragma(), "NORMAL");
         assert!(Config::try_parse_from(["natter", "--durability", "off"]).is_err());
+    }
+
+    #[test]
+    fn push_to_loopback_is_off_unless_asked() {
+        let default = Config::parse_from(["natter"]).push();
+        assert!(!default.reach.loopback);
+        assert_eq!(default.contact, crate::server::push::DEFAULT_CONTACT);
+        let tests = Config::parse_from([
+            "natter",
+            "--push-allow-loopback",
+            "--push-contact",
+            "mailto:ops@example.com",
+        ])
+        .push();
+        assert!(tests.reach.loopback);
+        assert_eq!(tests.contact, "mailto:ops@example.com");
     }
 
     #[test]

@@ -11,6 +11,9 @@
 //!   subscribers, presence and message writer ([`chat::room`]).
 //! - [`auth`]: guest names, accounts, sessions, passwords.
 //! - [`store`]: the storage seam and its SQLite implementation.
+//! - [`push`]: Web Push — subscriptions, the VAPID key, and a bounded background queue
+//!   that sends notices to push services.
+//! - [`net`]: rules for connecting where users point (no private addresses).
 //! - [`rate_limit`]: token buckets, alone or per key.
 //! - [`clock`]: wall-clock time as stored.
 //!
@@ -22,6 +25,8 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod net;
+pub mod push;
 pub mod rate_limit;
 pub mod state;
 pub mod store;
@@ -200,12 +205,17 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     let sqlite = Arc::new(SqliteStore::open_durable(&config.database, config.durability).await?);
     let store: Arc<dyn Store> = sqlite.clone();
     let leptos_options = leptos_options(config);
+    let push = push::Push::start(sqlite.clone(), config.push()).await?;
+    let hub = Hub::start(store, config.hub_limits()).await?;
+    // Mentions, conversations and rooms heard in full reach people with no tab open.
+    hub.inboxes().set_push(push.clone());
     Ok(AppState {
         release: Arc::new(http::pwa::Release::load(&leptos_options)),
         leptos_options,
-        hub: Hub::start(store, config.hub_limits()).await?,
+        hub,
         auth: Arc::new(Auth::new(sqlite)),
         limits: config.limits(),
+        push,
     })
 }
 

@@ -10,6 +10,7 @@ use crate::server::auth::Auth;
 use crate::server::chat::hub::Hub;
 use crate::server::config::ConnectionLimits;
 use crate::server::http::pwa::Release;
+use crate::server::push::Push;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,6 +20,8 @@ pub struct AppState {
     pub limits: ConnectionLimits,
     /// The front end this server hands out, and its service worker.
     pub release: Arc<Release>,
+    /// Web Push: subscriptions, and notices sent in the background.
+    pub push: Arc<Push>,
 }
 
 /// What the front end's handlers need of it (`http::pwa`).

@@ -41,9 +41,11 @@ pub fn NotifyOffer() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         false
     });
+    #[cfg(feature = "hydrate")]
+    let chat = crate::client::state::use_chat();
     let turn_on = move |_| {
         #[cfg(feature = "hydrate")]
-        crate::client::notify::ask();
+        crate::client::notify::ask(chat);
         answered.set(true);
     };
     let not_now = move |_| {

@@ -10,25 +10,25 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use crate::protocol::Seq;
+use crate::server::push::{Push, PushNotice};
 use crate::server::ws::send_queue::{Frame, SendQueue};
 
 /// A connection's number, unique while the server runs.
 pub type ConnId = u64;
 
 /// What a push notification says, for someone with no Natter in front of them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Notice {
-    /// The room's slug: a click opens it.
-    pub room: String,
-    pub seq: Seq,
-    pub title: String,
-    pub body: String,
-}
+pub type Notice = PushNotice;
 
-/// Sends push notifications (Web Push), without ever making the caller wait.
+/// Sends push notifications, without ever making the caller wait: Web Push
+/// ([`Push`]), or a recorder in tests.
 pub trait PushSink: Send + Sync + 'static {
     fn notify(&self, user: &str, notice: Notice);
+}
+
+impl PushSink for Push {
+    fn notify(&self, user: &str, notice: Notice) {
+        Push::notify(self, user, notice);
+    }
 }
 
 /// One open tab of a person.

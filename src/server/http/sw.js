@@ -115,3 +115,55 @@ async function file(request) {
   }
   return response;
 }
+
+// Web Push (src/server/push/): the server sends a notice — JSON with title, body, url
+// (`/r/<room>`), tag (one per room) and seq — when the person has no visible Natter.
+self.addEventListener('push', (event) => {
+  event.waitUntil(showPush(event.data));
+});
+
+async function showPush(data) {
+  let notice = {};
+  try {
+    notice = data ? data.json() : {};
+  } catch {
+    // Not ours, or damaged: a plain notice still says something arrived.
+  }
+  // A window the person is looking at shows the message itself. (The server does not
+  // push while a tab is visible; this covers the moments in between.)
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  if (windows.some((client) => client.visibilityState === 'visible' && client.focused)) return;
+  await self.registration.showNotification(notice.title || 'Natter', {
+    body: notice.body || '',
+    tag: notice.tag || 'natter',
+    icon: '/icons/icon-192.png',
+    badge: '/icons/icon-192.png',
+    data: { url: notice.url || '/', seq: notice.seq },
+  });
+}
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(openAt(clickTarget(event.notification)));
+});
+
+/// Where a click on `notification` goes: its room, on this origin only.
+function clickTarget(notification) {
+  const target = new URL((notification.data && notification.data.url) || '/', self.location.origin);
+  return target.origin === self.location.origin ? target : new URL('/', self.location.origin);
+}
+
+/// Opens `target` (a room): in a Natter window already open, focused, or else in a new
+/// one.
+async function openAt(target) {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const open = windows.find((client) => new URL(client.url).origin === self.location.origin);
+  if (open) {
+    const focused = await open.focus();
+    if (new URL(focused.url).href === target.href) return focused;
+    // `navigate` only works on windows this worker controls; others open anew.
+    const moved = await focused.navigate(target.href).catch(() => null);
+    if (moved) return moved;
+  }
+  return self.clients.openWindow(target.href);
+}

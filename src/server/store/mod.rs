@@ -3,13 +3,16 @@
 
 pub mod accounts;
 pub mod people;
+pub mod push;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_messages;
 mod sqlite_people;
+mod sqlite_push;
 
 pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
 pub use people::{MemberRecord, PeopleStore, ReaderRecord};
+pub use push::{PushStore, PushSubscription};
 pub use sqlite::SqliteStore;
 
 use crate::protocol::{ChatMessage, HistoryPage, RoomKind, Seq};
