@@ -159,6 +159,16 @@ fn send_frame(frame: &ClientFrame) {
     });
 }
 
+/// Tells the room that the user is typing, when this socket is in it; otherwise, or
+/// without a socket, nothing is sent (it matters only now).
+pub fn send_typing(chat: Chat, room: &str) {
+    if chat.link.joined_room.get_untracked().as_deref() == Some(room) {
+        send_frame(&ClientFrame::Typing {
+            room: room.to_owned(),
+        });
+    }
+}
+
 fn kick(why: Kick) {
     KICK.with(|k| {
         if let Some(tx) = k.borrow().as_ref() {

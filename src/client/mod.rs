@@ -15,6 +15,7 @@
 //! - [`unread`], [`notify`], [`pwa`], [`offline`], [`persist`]: the rest of the
 //!   page's life in a browser.
 //! - [`json`]: JSON read from bytes only, and the page's resources.
+//! - [`typing`]: who is typing in the open room, and when to say that we are.
 
 pub mod backoff;
 pub mod json;
@@ -30,6 +31,7 @@ pub mod persist;
 pub mod pwa;
 pub mod state;
 pub mod timeline;
+pub mod typing;
 pub mod unread;
 
 /// `Effect::new`, its closure boxed: the effect's task is generic over the closure, so

@@ -28,10 +28,11 @@ enum Tag {
     Pong,
     RoomAdded,
     Error,
+    Typing,
 }
 
 impl Tag {
-    const ALL: [Tag; 9] = [
+    const ALL: [Tag; 10] = [
         Tag::Welcome,
         Tag::Message,
         Tag::Ack,
@@ -41,6 +42,7 @@ impl Tag {
         Tag::Pong,
         Tag::RoomAdded,
         Tag::Error,
+        Tag::Typing,
     ];
 
     /// The tag of an event: every variant, so none can be added without one.
@@ -55,6 +57,7 @@ impl Tag {
             ServerEvent::Pong => Tag::Pong,
             ServerEvent::RoomAdded { .. } => Tag::RoomAdded,
             ServerEvent::Error { .. } => Tag::Error,
+            ServerEvent::Typing { .. } => Tag::Typing,
         }
     }
 
@@ -70,6 +73,7 @@ impl Tag {
             Tag::Pong => "pong",
             Tag::RoomAdded => "room_added",
             Tag::Error => "error",
+            Tag::Typing => "typing",
         }
     }
 
@@ -188,6 +192,10 @@ impl<'de> Deserialize<'de> for ServerEvent {
                 message: need(f.message, "message")?,
                 cid: f.cid,
             },
+            Tag::Typing => ServerEvent::Typing {
+                room: slug(f.room)?,
+                name: need(f.name, "name")?,
+            },
         };
         debug_assert_eq!(Tag::of(&event), tag);
         Ok(event)
@@ -257,6 +265,10 @@ mod tests {
                 message: "long".into(),
                 cid: Some("abcdefgh12".into()),
             },
+            ServerEvent::Typing {
+                room: "tech".into(),
+                name: "Ana".into(),
+            },
         ]
     }
 
@@ -298,6 +310,9 @@ mod tests {
             r#"{"t":"welcome","conn":"c1"}"#,
             r#"{"t":"message","room":{"slug":"a","title":"A","topic":"","online":0},"msg":null}"#,
             r#"{"t":"room_added","room":"tech"}"#,
+            r#"{"t":"typing","room":"tech"}"#,
+            r#"{"t":"typing","name":"Ana"}"#,
+            r#"{"t":"typing","room":{"slug":"a","title":"A","topic":"","online":0,"latest":0},"name":"Ana"}"#,
             r#"{"t":"ack","room":"tech","cid":"x","seq":-1}"#,
             r#"{"conn":"c1","name":"ana"}"#,
             "[]",

@@ -21,7 +21,7 @@ use crate::protocol::{
     MAX_FRAME_BYTES,
 };
 use crate::server::chat::hub::{Conn, Hub, Visitor};
-use crate::server::chat::room::SendRequest;
+use crate::server::chat::room::{Room, SendRequest};
 use crate::server::clock::now_ms;
 use crate::server::config::ConnectionLimits;
 use crate::server::http::guard::ClientAddr;
@@ -391,7 +391,22 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
                 .submit(request)
                 .map_err(|code| fail(code, "the room is busy; try again"))
         }
+        // Never an error: a room that does not exist, or that this socket is not in,
+        // looks the same as a typing frame passed on (or throttled), so nothing leaks.
+        ClientFrame::Typing { room } => {
+            if let Some(target) = typing_room(hub, conn, &room) {
+                target.typing(conn.id, &conn.user, &conn.name, std::time::Instant::now());
+            }
+            Ok(())
+        }
     }
+}
+
+/// The room a `typing` frame names, looked up as a `send` frame's is; the room itself then
+/// ignores the frame unless `conn` is subscribed to it. The one place typing finds a
+/// room: where a membership-checked lookup goes.
+fn typing_room(hub: &Hub, _conn: &Conn, slug: &str) -> Option<Arc<Room>> {
+    hub.room(slug)
 }
 
 /// An `error` event for a frame that changes nothing.

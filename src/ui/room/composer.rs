@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::client::state::use_chat;
+use crate::client::typing::{now_ms, TypingSender};
 use crate::protocol::{normalize_text, MAX_MESSAGE_CHARS};
 
 /// Show the character count once a message gets this close to the limit.
@@ -19,6 +20,14 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
             .then(|| format!("{n} / {MAX_MESSAGE_CHARS} characters: too long to send"))
     };
     let can_send = move || text.with(|t| normalize_text(t).is_ok());
+    // Typing the draft tells the room, at most once per 3 s; sending does not.
+    let typing = StoredValue::new(TypingSender::default());
+    let typed = move |draft: &str| {
+        if typing.try_update_value(|t| t.due(draft, now_ms())) == Some(true) {
+            #[cfg(feature = "hydrate")]
+            crate::client::live::send_typing(chat, &room.get_untracked());
+        }
+    };
 
     let send = move || {
         let Ok(message) = text.with_untracked(|t| normalize_text(t).map(str::to_owned)) else {
@@ -48,7 +57,11 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                 enterkeyhint="send"
                 placeholder=move || format!("Message #{}", room.get())
                 prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    let draft = event_target_value(&ev);
+                    typed(&draft);
+                    text.set(draft);
+                }
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
