@@ -708,7 +708,7 @@ mod tests {
     fn an_offered_frame_is_dropped_when_anything_is_waiting() {
         let queue = SendQueue::detached(QueueBound {
             frames: 2,
-            bytes: 16,
+            bytes: 64,
         });
         let typing = text("typing");
         assert!(!queue.offer(&typing), "nothing goes before the greeting");
