@@ -76,9 +76,14 @@ async fn typing_reaches_the_others_once_per_three_seconds_and_is_never_stored() 
 
     // Nothing was stored: a newcomer finds no history, and the first message is seq 1.
     let (_dan, dan_conn) = welcome(&server, "user-dan-0001", "dan").await;
-    assert!(join(&server, &dan_conn, "general").await.messages.is_empty());
+    assert!(join(&server, &dan_conn, "general")
+        .await
+        .messages
+        .is_empty());
     assert!(join(&server, &dan_conn, "tech").await.messages.is_empty());
-    assert!(matches!(next_event(&mut ana).await, ServerEvent::Joined { name, .. } if name == "dan"));
+    assert!(
+        matches!(next_event(&mut ana).await, ServerEvent::Joined { name, .. } if name == "dan")
+    );
     send(&mut ana, "general", "msg-0000001", "hi").await;
     match next_event(&mut ana).await {
         ServerEvent::Message { msg, .. } => assert_eq!(msg.seq, 1),

@@ -568,7 +568,11 @@ mod tests {
         chat.apply(typing("random", "carl"));
         chat.apply(typing("general", "zoe"));
         chat.apply(typing("general", "Bo"));
-        assert_eq!(typists(&chat), ["Bo", "zoe"], "the open room only, once each");
+        assert_eq!(
+            typists(&chat),
+            ["Bo", "zoe"],
+            "the open room only, once each"
+        );
         let label = chat.room.typing.with_untracked(|t| t.label());
         assert_eq!(label.as_deref(), Some("Bo and zoe are typing…"));
         // Bo's message arrives: Bo is no longer typing; a message elsewhere changes nothing.

@@ -56,7 +56,10 @@ mod tests {
         assert!(throttle.may_pass("ana", at(0)));
         assert!(!throttle.may_pass("ana", at(1)));
         assert!(!throttle.may_pass("ana", at(2_999)));
-        assert!(throttle.may_pass("bo", at(1_000)), "others are not affected");
+        assert!(
+            throttle.may_pass("bo", at(1_000)),
+            "others are not affected"
+        );
         assert!(throttle.may_pass("ana", at(3_000)));
         assert!(!throttle.may_pass("ana", at(5_999)));
         assert!(throttle.may_pass("ana", at(6_000)));

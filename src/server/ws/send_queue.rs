@@ -186,10 +186,8 @@ impl SendQueue {
         // Asked under the lock, as `enqueue` does: after the close frame nothing may
         // follow. Anything queued (a frame partly written, frames waiting for a full
         // socket or a writer, the held greeting) means the client is not keeping up.
-        let behind = pending.held
-            || pending.blocked
-            || !pending.frames.is_empty()
-            || pending.last.is_some();
+        let behind =
+            pending.held || pending.blocked || !pending.frames.is_empty() || pending.last.is_some();
         if behind || self.inner.is_closed.load(Ordering::Relaxed) {
             return false;
         }
