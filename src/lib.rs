@@ -5,7 +5,7 @@
 //! - [`protocol`]: wire events, DTOs, errors, seq numbers and validation; both sides.
 //! - [`api`]: the server functions, one module per capability ([`api::rooms`]: list,
 //!   join, leave, create; [`api::messages`]: history; [`api::accounts`]: guests,
-//!   accounts, sessions). The one contract between page and server: the page calls these
+//!   accounts, sessions; [`api::people`]: conversations, members, notification levels). The one contract between page and server: the page calls these
 //!   very functions.
 //! - [`client`]: the browser's runtime, no views — the page's state and how server
 //!   events change it, the live socket, the outbox, unread counts, what is kept offline.
@@ -20,7 +20,8 @@
 //!
 //! Live events flow one way: a send goes over the tab's WebSocket to the room's writer,
 //! which stores it (that assigns its seq), then pushes the encoded event to every
-//! subscriber's bounded send queue.
+//! subscriber's bounded send queue. Events for one person wherever they are (mentions,
+//! read marks, rooms they were let into) take the per-person path of the hub's inbox.
 #![recursion_limit = "256"]
 
 pub mod api;

@@ -1,17 +1,13 @@
 //! The real router on a loopback port, driven by real WebSocket and HTTP clients: the
 //! protocol as a browser speaks it.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
 use leptos::server_fn::ServerFn;
 use natter::api::accounts::{CheckName, EnterAsGuest, LogOut};
 use natter::api::rooms::{JoinRoom, ListRooms};
 use natter::protocol::{ErrorCode, JoinedRoom, ServerEvent};
-use natter::server::config::Config;
-use natter::server::{app_state, router, serve};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -19,39 +15,11 @@ use tokio_tungstenite::tungstenite::{self, Message};
 
 mod support;
 
+use support::in_process::{start, Server};
 use support::{
     arrive, assert_quiet, assert_quiet_for, browser_cookie, call, call_with_cookie, guest_cookie,
-    join, next_event, open_socket, send, welcome, Socket, Target,
+    join, next_event, open_socket, send, welcome, Socket,
 };
-
-struct Server {
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Target for Server {
-    fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("test.db");
-    let config = Config::parse_from([
-        "natter",
-        "--addr",
-        "127.0.0.1:0",
-        "--database",
-        db.to_str().unwrap(),
-    ]);
-    let state = app_state(&config).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    // The server's own accept loop: a WebSocket takes its TCP stream over from it.
-    tokio::spawn(serve(listener, router(state), std::future::pending()));
-    Server { addr, _dir: dir }
-}
 
 #[tokio::test]
 async fn two_users_chat_live_and_history_matches() {

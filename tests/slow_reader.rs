@@ -357,6 +357,7 @@ fn message_frame_bytes() -> usize {
             author: "sender".into(),
             text: format!("{cid} {}", TEXT_CHAR.repeat(TEXT_CHARS)),
             at_ms: 1_700_000_000_000,
+            ..Default::default()
         },
     }
     .encode()

@@ -158,7 +158,7 @@ export async function roomReady(page) {
 }
 
 export function onlineList(page) {
-  return page.locator('.online-list li');
+  return page.locator('.online-list li .person');
 }
 
 export async function say(page, text) {

@@ -5,13 +5,16 @@ use leptos::server_fn::codec::Json;
 
 use crate::protocol::{AppError, HistoryPage, Seq};
 
-/// The page of messages just before `before`, oldest first.
+/// The page of messages just before `before`, oldest first. A private room or
+/// conversation answers only its members.
 #[server(endpoint = "history", input = Json)]
 pub async fn history(room: String, before: Seq) -> Result<HistoryPage, AppError> {
     crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
-            state.hub.history(&room, before).await
+            let session = crate::server::http::request::current_session().await?;
+            let user = session.as_ref().map_or("", |s| s.record.user_id.as_str());
+            state.hub.history(user, &room, before).await
         }
         .await,
     )

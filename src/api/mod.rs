@@ -9,4 +9,5 @@
 
 pub mod accounts;
 pub mod messages;
+pub mod people;
 pub mod rooms;

@@ -5,13 +5,28 @@ use leptos::server_fn::codec::Json;
 
 use crate::protocol::{AppError, JoinedRoom, RoomInfo, Seq};
 
-/// Every room, with how many are online in each.
+#[cfg(feature = "ssr")]
+use crate::server::http::request as web;
+
+/// Every room this browser's person may see (public rooms, and the private rooms and
+/// conversations they are in), with how many are online in each and how far they have
+/// read each.
 #[server(endpoint = "list_rooms", input = Json)]
 pub async fn list_rooms() -> Result<Vec<RoomInfo>, AppError> {
     crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
-            Ok(state.hub.room_infos())
+            match web::current_session().await? {
+                Some(session) => {
+                    let registered = session.record.account_id.is_some();
+                    state
+                        .hub
+                        .room_list(&session.record.user_id, registered)
+                        .await
+                }
+                // Nobody yet: the public rooms.
+                None => state.hub.room_list("", false).await,
+            }
         }
         .await,
     )
@@ -37,15 +52,24 @@ pub async fn join_room(
     )
 }
 
-/// Creates a room titled `title` (its address is made from the title) about `topic`.
+/// Creates a room titled `title` (its address is made from the title) about `topic`;
+/// a `private` one only its members see, and its maker invites them.
 #[server(endpoint = "create_room", input = Json)]
-pub async fn create_room(conn: String, title: String, topic: String) -> Result<RoomInfo, AppError> {
+pub async fn create_room(
+    conn: String,
+    title: String,
+    topic: String,
+    #[server(default)] private: bool,
+) -> Result<RoomInfo, AppError> {
     crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             // Only someone chatting (with a live socket) may add rooms.
             let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
-            state.hub.create_room(&conn.user, &title, &topic).await
+            state
+                .hub
+                .create_room(&conn.user, &conn.name, &title, &topic, private)
+                .await
         }
         .await,
     )

@@ -22,7 +22,7 @@ use crate::client::backoff::backoff;
 use crate::client::outbox::{Outbox, Queued};
 use crate::client::persist;
 use crate::client::state::{Chat, Status};
-use crate::protocol::{ClientFrame, ErrorCode, Me, ServerEvent};
+use crate::protocol::{ClientFrame, ErrorCode, Me, Seq, ServerEvent};
 
 /// Messages sent and not yet confirmed, at most. Enough to flush an outbox quickly, few
 /// enough to stay inside the server's burst allowance, so none is refused out of order.
@@ -145,6 +145,21 @@ pub fn flush_outbox(chat: Chat) {
             text: item.text,
         });
     }
+}
+
+/// Tells the server this reader has seen `room` up to `seq` (kept for registered users,
+/// and passed to their other devices).
+pub fn send_read(room: &str, seq: Seq) {
+    send_frame(&ClientFrame::Read {
+        room: room.to_owned(),
+        seq,
+    });
+}
+
+/// Tells the server whether this tab is in front of its reader: no push notification
+/// goes to someone looking at Natter.
+pub fn send_visibility(visible: bool) {
+    send_frame(&ClientFrame::Visibility { visible });
 }
 
 /// Sends on the current socket (once it is open). Without one the frame is dropped: the
@@ -352,8 +367,13 @@ async fn run_socket(chat: Chat) -> Ended {
             } if code.is_transient() => AfterApply::FlushLater,
             _ => AfterApply::Nothing,
         };
-        if let ServerEvent::Message { room, msg } = &event {
-            crate::client::notify::on_message(chat, room, msg);
+        match &event {
+            ServerEvent::Message { room, msg } => {
+                crate::client::notify::on_message(chat, room, msg)
+            }
+            ServerEvent::Alert { .. } => crate::client::notify::on_alert(chat, &event),
+            ServerEvent::Welcome { .. } => send_visibility(!document().hidden()),
+            _ => {}
         }
         chat.apply(event);
         match after {

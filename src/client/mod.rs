@@ -14,6 +14,7 @@
 //! - [`nav`]: the current path and client-side navigation.
 //! - [`unread`], [`notify`], [`pwa`], [`offline`], [`persist`]: the rest of the
 //!   page's life in a browser.
+//! - [`mentions`]: `@name` in a message's text, and what to offer after an `@`.
 //! - [`json`]: JSON read from bytes only, and the page's resources.
 //! - [`typing`]: who is typing in the open room, and when to say that we are.
 
@@ -21,6 +22,7 @@ pub mod backoff;
 pub mod json;
 #[cfg(feature = "hydrate")]
 pub mod live;
+pub mod mentions;
 pub mod nav;
 #[cfg(feature = "hydrate")]
 pub mod notify;

@@ -9,7 +9,7 @@ use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
 use crate::client::persist;
 use crate::client::state::Chat;
-use crate::protocol::ChatMessage;
+use crate::protocol::{ChatMessage, RoomKind, ServerEvent};
 
 /// Longer texts are cut in the notification; the whole message is in the room.
 const BODY_CHARS: usize = 200;
@@ -34,29 +34,59 @@ pub fn ask() {
     }
 }
 
-/// A message arrived: tell the user if they cannot see it.
+/// A message arrived in the open room: tell the user if they cannot see it.
 pub fn on_message(chat: Chat, room: &str, msg: &ChatMessage) {
     let mine = chat
         .account
         .me
         .with_untracked(|me| me.as_ref().is_some_and(|me| me.name == msg.author));
-    if mine || !document().hidden() || !supported() {
+    let level = chat.notify_level(room);
+    if mine || !document().hidden() || !level.wants(msg.mentions.iter().any(|n| chat.is_me(n))) {
         return;
     }
-    if Notification::permission() != NotificationPermission::Granted {
+    show(chat, room, &msg.author, &msg.text);
+}
+
+/// A message elsewhere asks for attention (a mention, or a room the user hears everything
+/// of): tell them unless they are looking at that room.
+pub fn on_alert(chat: Chat, alert: &ServerEvent) {
+    let ServerEvent::Alert {
+        room,
+        name,
+        text,
+        mention,
+        ..
+    } = alert
+    else {
+        return;
+    };
+    let open = chat.room.timeline.with_untracked(|t| t.room == *room);
+    if (open && !document().hidden()) || !chat.notify_level(room).wants(*mention) {
+        return;
+    }
+    show(chat, room, name, text);
+}
+
+fn show(chat: Chat, room: &str, author: &str, text: &str) {
+    if !supported() || Notification::permission() != NotificationPermission::Granted {
         return;
     }
     let options = NotificationOptions::new();
-    let body: String = msg.text.chars().take(BODY_CHARS).collect();
+    let body: String = text.chars().take(BODY_CHARS).collect();
     options.set_body(&body);
     // One notification per room, replaced by the next.
     options.set_tag(&format!("natter-{room}"));
     options.set_icon("/icons/icon-192.png");
-    let title = format!("{} in #{room}", msg.author);
+    let title = match chat.room_kind(room) {
+        RoomKind::Direct => author.to_owned(),
+        _ => format!("{author} in {}", chat.room_label(room)),
+    };
+    let path = format!("/r/{room}");
     if let Ok(notification) = Notification::new_with_options(&title, &options) {
         let shown = notification.clone();
         let open = Closure::once_into_js(move || {
             let _ = window().focus();
+            crate::client::nav::navigate(&path, false);
             shown.close();
         });
         notification.set_onclick(Some(open.unchecked_ref()));

@@ -9,7 +9,19 @@ use crate::client::outbox::Outbox;
 use crate::client::persist;
 use crate::client::timeline::Timeline;
 use crate::client::typing::{now_ms, Typists};
-use crate::protocol::{AppError, ErrorCode, Me, RoomCount, RoomInfo, Seq, ServerEvent};
+use crate::protocol::{
+    AppError, ErrorCode, Me, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq, ServerEvent,
+};
+
+/// A message elsewhere that asked for the reader's attention (see `ServerEvent::Alert`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Alert {
+    pub room: String,
+    pub seq: Seq,
+    pub name: String,
+    pub text: String,
+    pub mention: bool,
+}
 
 /// Which account form is open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,8 +92,13 @@ pub struct Rooms {
     pub list: RwSignal<Vec<RoomInfo>>,
     /// Online counts and newest seqs by room slug, kept live by `counts` events.
     pub counts: RwSignal<HashMap<String, RoomCount>>,
-    /// The newest seq this browser has shown the reader, by room (see `unread`).
+    /// The newest seq the reader has seen, by room (see `unread`): this browser's marks,
+    /// and for a registered user also those of their other devices.
     pub read: RwSignal<HashMap<String, Seq>>,
+    /// The newest seq that mentions the reader, by room.
+    pub mentions: RwSignal<HashMap<String, Seq>>,
+    /// The newest alert, for a notification.
+    pub alert: RwSignal<Option<Alert>>,
 }
 
 /// The room on screen.
@@ -90,6 +107,8 @@ pub struct OpenRoom {
     pub timeline: RwSignal<Timeline>,
     /// Who is in it now.
     pub online: RwSignal<Vec<String>>,
+    /// The members of a private room or conversation (empty for a public room).
+    pub members: RwSignal<Vec<String>>,
     /// Who is typing in it now (never us), until when.
     pub typing: RwSignal<Typists>,
 }
@@ -141,10 +160,13 @@ impl Chat {
                 list: RwSignal::new(Vec::new()),
                 counts: RwSignal::new(HashMap::new()),
                 read: RwSignal::new(HashMap::new()),
+                mentions: RwSignal::new(HashMap::new()),
+                alert: RwSignal::new(None),
             },
             room: OpenRoom {
                 timeline: RwSignal::new(Timeline::default()),
                 online: RwSignal::new(Vec::new()),
+                members: RwSignal::new(Vec::new()),
                 typing: RwSignal::new(Typists::default()),
             },
             outbox: RwSignal::new(Outbox::default()),
@@ -198,7 +220,31 @@ impl Chat {
                 self.remove_from_outbox(&cid);
             }
             ServerEvent::Pong => {}
-            ServerEvent::RoomAdded { room } => self.rooms.add(room),
+            ServerEvent::RoomAdded { room } => self.rooms.learn(vec![room]),
+            ServerEvent::RoomRemoved { room } => self.rooms.list.update(|list| {
+                list.retain(|r| r.slug != room);
+            }),
+            ServerEvent::Alert {
+                room,
+                seq,
+                name,
+                text,
+                mention,
+            } => {
+                if mention {
+                    self.rooms.mentions.update(|m| raise(m, &room, seq));
+                }
+                self.rooms.alert.set(Some(Alert {
+                    room,
+                    seq,
+                    name,
+                    text,
+                    mention,
+                }));
+            }
+            ServerEvent::Read { room, seq } => {
+                self.rooms.read.update(|read| raise(read, &room, seq))
+            }
             ServerEvent::Joined { room, seq, name } => {
                 if self.room.is(&room) {
                     self.room.online.update(|online| {
@@ -222,9 +268,19 @@ impl Chat {
                 }
             }
             // Every room after `welcome`, then the ones that changed.
-            ServerEvent::Counts { rooms } => self.rooms.counts.update(|counts| {
-                counts.extend(rooms.into_iter().map(|c| (c.slug.clone(), c)));
-            }),
+            ServerEvent::Counts { rooms } => {
+                let moved: Vec<String> = self.rooms.counts.with_untracked(|counts| {
+                    rooms
+                        .iter()
+                        .filter(|c| counts.get(&c.slug).is_some_and(|old| c.latest > old.latest))
+                        .map(|c| c.slug.clone())
+                        .collect()
+                });
+                self.rooms.counts.update(|counts| {
+                    counts.extend(rooms.into_iter().map(|c| (c.slug.clone(), c)));
+                });
+                self.rooms.touch(&moved);
+            }
             ServerEvent::Error { code, message, cid } => match (cid, code) {
                 // Its room is gone: nowhere to show it, nothing to retry.
                 (Some(cid), ErrorCode::NoSuchRoom) => {
@@ -260,6 +316,36 @@ impl Chat {
         }
     }
 
+    /// What sort of room `slug` is (public when unknown).
+    pub fn room_kind(&self, slug: &str) -> RoomKind {
+        self.rooms.info(slug, |r| r.kind).unwrap_or_default()
+    }
+
+    /// How much the reader hears of `slug`.
+    pub fn notify_level(&self, slug: &str) -> NotifyLevel {
+        self.rooms
+            .info(slug, RoomInfo::notify_level)
+            .unwrap_or(NotifyLevel::Mentions)
+    }
+
+    /// "#general", or a conversation's people.
+    pub fn room_label(&self, slug: &str) -> String {
+        self.rooms
+            .info(slug, |r| match r.kind {
+                RoomKind::Direct => r.title.clone(),
+                _ => format!("#{}", r.title),
+            })
+            .unwrap_or_else(|| format!("#{slug}"))
+    }
+
+    /// Whether `name` is the reader's (names match whatever their case).
+    pub fn is_me(&self, name: &str) -> bool {
+        self.account.me.with_untracked(|me| {
+            me.as_ref()
+                .is_some_and(|me| me.name.to_lowercase() == name.to_lowercase())
+        })
+    }
+
     /// Takes a message out of the outbox, here and in storage; returns whether it was
     /// there.
     pub fn remove_from_outbox(&self, cid: &str) -> bool {
@@ -277,6 +363,12 @@ impl Chat {
 impl Account {
     pub fn name(&self) -> Option<String> {
         self.me.with(|me| me.as_ref().map(|me| me.name.clone()))
+    }
+
+    /// Signed in to an account (whose read marks the server keeps).
+    pub fn is_registered(&self) -> bool {
+        self.me
+            .with_untracked(|me| me.as_ref().is_some_and(|me| me.registered))
     }
 
     /// What the server said about who this is, when the page was made.
@@ -297,7 +389,54 @@ impl Account {
     }
 }
 
+/// Moves `map[key]` up to `seq` (never down).
+fn raise(map: &mut HashMap<String, Seq>, key: &str, seq: Seq) {
+    let mark = map.entry(key.to_owned()).or_default();
+    *mark = (*mark).max(seq);
+}
+
 impl Rooms {
+    /// Something of the listed room `slug`.
+    pub fn info<T>(&self, slug: &str, of: impl FnOnce(&RoomInfo) -> T) -> Option<T> {
+        self.list
+            .with_untracked(|list| list.iter().find(|r| r.slug == slug).map(of))
+    }
+
+    /// Takes rooms as the server describes them to this reader: new ones are listed,
+    /// known ones updated, and the server's read marks and mentions kept where ahead.
+    pub fn learn(&self, rooms: Vec<RoomInfo>) {
+        for room in &rooms {
+            if let Some(read) = room.read {
+                self.read.update(|marks| raise(marks, &room.slug, read));
+            }
+            if room.mentioned > 0 {
+                self.mentions
+                    .update(|m| raise(m, &room.slug, room.mentioned));
+            }
+        }
+        self.list.update(|list| {
+            for room in rooms {
+                match list.iter_mut().find(|r| r.slug == room.slug) {
+                    Some(known) => *known = room,
+                    None => list.push(room),
+                }
+            }
+        });
+    }
+
+    /// Puts the rooms `slugs`, which just had news, at the top of "newest first".
+    pub fn touch(&self, slugs: &[String]) {
+        if slugs.is_empty() {
+            return;
+        }
+        self.list.update(|list| {
+            let newest = list.iter().map(|r| r.active_ms).max().unwrap_or(0);
+            for room in list.iter_mut().filter(|r| slugs.contains(&r.slug)) {
+                room.active_ms = newest + 1;
+            }
+        });
+    }
+
     /// Adds a room to the list, once.
     pub fn add(&self, room: RoomInfo) {
         self.list.update(|rooms| {
@@ -351,6 +490,7 @@ mod tests {
             author: "ana".into(),
             text: text.into(),
             at_ms: 0,
+            ..Default::default()
         }
     }
 
@@ -497,6 +637,7 @@ mod tests {
             topic: String::new(),
             online: 0,
             latest: 0,
+            ..Default::default()
         };
         chat.apply(ServerEvent::RoomAdded { room: room.clone() });
         chat.apply(ServerEvent::RoomAdded { room });
@@ -619,6 +760,7 @@ mod tests {
                     topic: String::new(),
                     online: 0,
                     latest: 10,
+                    ..Default::default()
                 })
                 .to_vec(),
         );
@@ -648,5 +790,91 @@ mod tests {
             crate::client::unread::page_title(chat, "general"),
             "(11) #general · Natter"
         );
+    }
+
+    fn conversation(slug: &str, latest: Seq, active_ms: i64) -> RoomInfo {
+        RoomInfo {
+            slug: slug.into(),
+            title: "bo".into(),
+            kind: RoomKind::Direct,
+            latest,
+            active_ms,
+            ..RoomInfo::default()
+        }
+    }
+
+    #[test]
+    fn a_conversation_counts_unread_from_its_start_and_leaves_when_removed() {
+        let chat = in_general();
+        chat.apply(ServerEvent::RoomAdded {
+            room: conversation("~dm1", 2, 5),
+        });
+        assert_eq!(
+            chat.unread("~dm1"),
+            2,
+            "never opened, yet all of it is unread"
+        );
+        assert_eq!(chat.room_kind("~dm1"), RoomKind::Direct);
+        assert_eq!(chat.notify_level("~dm1"), NotifyLevel::Everything);
+        assert_eq!(chat.room_label("~dm1"), "bo");
+        chat.apply(ServerEvent::RoomRemoved {
+            room: "~dm1".into(),
+        });
+        assert!(chat.rooms.info("~dm1", |_| ()).is_none());
+    }
+
+    #[test]
+    fn news_puts_a_conversation_first() {
+        let chat = in_general();
+        chat.rooms.learn(vec![
+            conversation("~old", 1, 10),
+            conversation("~new", 1, 20),
+        ]);
+        let counts = |slug: &str, latest| ServerEvent::Counts {
+            rooms: vec![RoomCount {
+                slug: slug.into(),
+                online: 0,
+                latest,
+            }],
+        };
+        chat.apply(counts("~old", 1));
+        chat.apply(counts("~old", 2));
+        let old = chat.rooms.info("~old", |r| r.active_ms).unwrap();
+        let new = chat.rooms.info("~new", |r| r.active_ms).unwrap();
+        assert!(old > new, "{old} > {new}");
+    }
+
+    #[test]
+    fn mentions_badge_a_room_until_read_and_read_marks_only_move_forward() {
+        let chat = in_general();
+        chat.rooms.learn(vec![RoomInfo {
+            slug: "random".into(),
+            latest: 9,
+            read: Some(3),
+            mentioned: 2,
+            ..RoomInfo::default()
+        }]);
+        assert!(!chat.mentioned("random"), "the mention was read already");
+        chat.apply(ServerEvent::Alert {
+            room: "random".into(),
+            seq: 9,
+            name: "bo".into(),
+            text: "@ana look".into(),
+            mention: true,
+        });
+        assert!(chat.mentioned("random"));
+        assert_eq!(chat.rooms.alert.get_untracked().map(|a| a.seq), Some(9));
+        // Read on another device.
+        chat.apply(ServerEvent::Read {
+            room: "random".into(),
+            seq: 9,
+        });
+        assert!(!chat.mentioned("random"));
+        assert_eq!(chat.unread("random"), 0);
+        chat.apply(ServerEvent::Read {
+            room: "random".into(),
+            seq: 4,
+        });
+        assert_eq!(chat.rooms.read.get_untracked().get("random"), Some(&9));
     }
 }

@@ -163,6 +163,7 @@ mod tests {
             author: "ana".into(),
             text: format!("m{seq}"),
             at_ms: 0,
+            ..Default::default()
         }
     }
 
@@ -174,6 +175,7 @@ mod tests {
                 topic: String::new(),
                 online: 1,
                 latest: 0,
+                ..Default::default()
             },
             online: vec!["ana".into()],
             upto: *seqs.end(),

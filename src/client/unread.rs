@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use crate::client::state::Chat;
-use crate::protocol::Seq;
+use crate::protocol::{RoomKind, Seq};
 
 impl Chat {
     /// Seq of the newest message in `slug`, as far as this page knows.
@@ -35,7 +35,16 @@ impl Chat {
 
     pub fn unread(&self, slug: &str) -> Seq {
         let seen = self.rooms.read.with(|read| read.get(slug).copied());
+        // A conversation or private room is the reader's own: all of it counts until read.
+        let seen = seen.or_else(|| (self.room_kind(slug) != RoomKind::Public).then_some(0));
         seen.map_or(0, |seen| self.latest(slug).saturating_sub(seen))
+    }
+
+    /// Whether an unread message in `slug` mentions the reader.
+    pub fn mentioned(&self, slug: &str) -> bool {
+        let mention = self.rooms.mentions.with(|m| m.get(slug).copied());
+        let seen = self.rooms.read.with(|read| read.get(slug).copied());
+        mention.is_some_and(|m| seen.is_none_or(|seen| m > seen))
     }
 
     /// All unread messages, for the tab title.
@@ -77,11 +86,19 @@ pub fn track_reading(chat: Chat) {
             .with_untracked(|read| read.get(&room) < Some(&newest))
         {
             chat.rooms.read.update(|read| {
-                read.insert(room, newest);
+                read.insert(room.clone(), newest);
             });
             chat.rooms
                 .read
                 .with_untracked(crate::client::persist::save_read_marks);
+            // Kept by the server for registered users, for their other devices.
+            if chat.account.is_registered() {
+                crate::client::live::send_read(&room, newest);
+            }
         }
+    });
+    // No push notifications while this tab is in front of the reader.
+    crate::client::effect(move || {
+        crate::client::live::send_visibility(chat.screen.visible.get());
     });
 }

@@ -4,8 +4,68 @@ use serde::{Deserialize, Serialize};
 
 use super::Seq;
 
-/// A room as the room list shows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What sort of room it is, which decides who may see it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomKind {
+    /// Listed for everyone; anyone may read and write.
+    #[default]
+    Public,
+    /// Only its members see it, read it or write in it; its owner invites and removes.
+    Private,
+    /// A conversation between 2–8 people, one per set of people.
+    Direct,
+}
+
+/// How much of a room a person wants to hear about when they are not looking at it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyLevel {
+    Everything,
+    Mentions,
+    Nothing,
+}
+
+impl NotifyLevel {
+    /// Conversations default to everything, rooms to mentions.
+    pub fn default_for(kind: RoomKind) -> Self {
+        match kind {
+            RoomKind::Direct => NotifyLevel::Everything,
+            RoomKind::Public | RoomKind::Private => NotifyLevel::Mentions,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyLevel::Everything => "everything",
+            NotifyLevel::Mentions => "mentions",
+            NotifyLevel::Nothing => "nothing",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            NotifyLevel::Everything,
+            NotifyLevel::Mentions,
+            NotifyLevel::Nothing,
+        ]
+        .into_iter()
+        .find(|level| level.as_str() == s)
+    }
+
+    /// Whether a message (mentioning the reader or not) is worth a notification.
+    pub fn wants(self, mentioned: bool) -> bool {
+        match self {
+            NotifyLevel::Everything => true,
+            NotifyLevel::Mentions => mentioned,
+            NotifyLevel::Nothing => false,
+        }
+    }
+}
+
+/// A room as the room list shows it. Some fields are the reader's own (`notify`, `read`,
+/// `mentioned`, `owner`, and a conversation's `title`, which names the other people).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomInfo {
     pub slug: String,
     pub title: String,
@@ -16,10 +76,48 @@ pub struct RoomInfo {
     /// how many are unread.
     #[serde(default)]
     pub latest: Seq,
+    #[serde(default)]
+    pub kind: RoomKind,
+    /// When the newest message was stored (or the room made), ms since the epoch:
+    /// conversations are listed newest first.
+    #[serde(default)]
+    pub active_ms: i64,
+    /// How much the reader wants to hear of it; `None`: the default for its kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<NotifyLevel>,
+    /// The newest seq the reader has read, kept by the server for registered users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read: Option<Seq>,
+    /// The newest seq that mentions the reader (0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub mentioned: Seq,
+    /// The reader owns it (may invite and remove people).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub owner: bool,
+}
+
+impl RoomInfo {
+    /// How much the reader hears of it.
+    pub fn notify_level(&self) -> NotifyLevel {
+        self.notify
+            .unwrap_or_else(|| NotifyLevel::default_for(self.kind))
+    }
+}
+
+fn is_zero(seq: &Seq) -> bool {
+    *seq == 0
+}
+
+/// A member of a private room or conversation, as its member list shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub name: String,
+    pub owner: bool,
+    pub online: bool,
 }
 
 /// One stored chat message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub seq: Seq,
     /// The id its sender made for it; lets the sender match it to its pending copy.
@@ -28,6 +126,9 @@ pub struct ChatMessage {
     pub text: String,
     /// Server time when stored, milliseconds since the Unix epoch.
     pub at_ms: i64,
+    /// The names it mentions (`@Ana`), as the server recognised them when storing it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
 }
 
 /// What `join_room` answers: enough to draw the room without waiting for anything else.

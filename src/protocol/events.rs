@@ -21,6 +21,12 @@ pub enum ClientFrame {
     /// so this is how a page notices a connection that died without closing (a laptop
     /// waking up, a phone changing networks).
     Ping,
+    /// The reader has seen `room` up to `seq`. Kept by the server for registered users and
+    /// passed to their other devices; ignored for guests, whose marks stay in the browser.
+    Read { room: String, seq: Seq },
+    /// Whether this tab is in front of its reader: while any tab of a person is, the
+    /// server sends them no push notifications.
+    Visibility { visible: bool },
     /// "I am typing in `room`." Never stored; the server passes it on to the room's other
     /// subscribers at most once per user per
     /// [`TYPING_EVERY_MS`](super::TYPING_EVERY_MS), and ignores it for a room
@@ -63,6 +69,20 @@ pub enum ServerEvent {
     Pong,
     /// Someone created a room.
     RoomAdded { room: RoomInfo },
+    /// The reader may no longer see this room (removed from it, or left it).
+    RoomRemoved { room: String },
+    /// A message in a room the reader belongs to and is not necessarily looking at, that
+    /// wants their attention: it mentions them, or they hear everything of that room.
+    Alert {
+        room: String,
+        seq: Seq,
+        /// Who wrote it.
+        name: String,
+        text: String,
+        mention: bool,
+    },
+    /// The reader (on another device or tab) has read `room` up to `seq`.
+    Read { room: String, seq: Seq },
     /// Something the client sent was refused; `cid` names the message when it was one.
     Error {
         code: ErrorCode,
@@ -143,7 +163,7 @@ impl ClientFrame {
             struct Tag {
                 t: String,
             }
-            const KNOWN: [&str; 3] = ["send", "ping", "typing"];
+            const KNOWN: [&str; 5] = ["send", "ping", "read", "visibility", "typing"];
             match serde_json::from_str::<Tag>(text) {
                 // Quoted back in the error: keep it short, so a huge tag cannot make a
                 // huge reply.

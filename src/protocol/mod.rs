@@ -24,7 +24,10 @@ mod events;
 mod server_event_de;
 mod validate;
 
-pub use dto::{ChatMessage, HistoryPage, JoinedRoom, Me, RoomCount, RoomInfo};
+pub use dto::{
+    ChatMessage, HistoryPage, JoinedRoom, Me, MemberInfo, NotifyLevel, RoomCount, RoomInfo,
+    RoomKind,
+};
 pub use error::AppError;
 pub use events::{ClientFrame, DecodeError, ErrorCode, ServerEvent};
 pub use validate::{is_valid_client_id, name_key, normalize_name, normalize_room, normalize_text};
@@ -45,6 +48,8 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 pub const MAX_ROOM_TITLE_CHARS: usize = 32;
 /// Longest room topic, in characters, after trimming.
 pub const MAX_TOPIC_CHARS: usize = 200;
+/// Most people in one conversation, the opener included.
+pub const MAX_CONVERSATION: usize = 8;
 /// How many messages a history page holds.
 pub const HISTORY_PAGE: u32 = 50;
 /// Largest frame the server reads. A 4,000-character message of 4-byte characters, JSON

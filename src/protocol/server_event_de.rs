@@ -27,12 +27,15 @@ enum Tag {
     Counts,
     Pong,
     RoomAdded,
+    RoomRemoved,
+    Alert,
+    Read,
     Error,
     Typing,
 }
 
 impl Tag {
-    const ALL: [Tag; 10] = [
+    const ALL: [Tag; 13] = [
         Tag::Welcome,
         Tag::Message,
         Tag::Ack,
@@ -41,6 +44,9 @@ impl Tag {
         Tag::Counts,
         Tag::Pong,
         Tag::RoomAdded,
+        Tag::RoomRemoved,
+        Tag::Alert,
+        Tag::Read,
         Tag::Error,
         Tag::Typing,
     ];
@@ -56,6 +62,9 @@ impl Tag {
             ServerEvent::Counts { .. } => Tag::Counts,
             ServerEvent::Pong => Tag::Pong,
             ServerEvent::RoomAdded { .. } => Tag::RoomAdded,
+            ServerEvent::RoomRemoved { .. } => Tag::RoomRemoved,
+            ServerEvent::Alert { .. } => Tag::Alert,
+            ServerEvent::Read { .. } => Tag::Read,
             ServerEvent::Error { .. } => Tag::Error,
             ServerEvent::Typing { .. } => Tag::Typing,
         }
@@ -72,6 +81,9 @@ impl Tag {
             Tag::Counts => "counts",
             Tag::Pong => "pong",
             Tag::RoomAdded => "room_added",
+            Tag::RoomRemoved => "room_removed",
+            Tag::Alert => "alert",
+            Tag::Read => "read",
             Tag::Error => "error",
             Tag::Typing => "typing",
         }
@@ -106,6 +118,8 @@ struct Fields {
     rooms: Option<Vec<RoomCount>>,
     code: Option<ErrorCode>,
     message: Option<String>,
+    text: Option<String>,
+    mention: Option<bool>,
 }
 
 /// `room` is a slug in most events and the whole room in `room_added`.
@@ -187,6 +201,20 @@ impl<'de> Deserialize<'de> for ServerEvent {
                     ))
                 }
             },
+            Tag::RoomRemoved => ServerEvent::RoomRemoved {
+                room: slug(f.room)?,
+            },
+            Tag::Alert => ServerEvent::Alert {
+                room: slug(f.room)?,
+                seq: need(f.seq, "seq")?,
+                name: need(f.name, "name")?,
+                text: need(f.text, "text")?,
+                mention: need(f.mention, "mention")?,
+            },
+            Tag::Read => ServerEvent::Read {
+                room: slug(f.room)?,
+                seq: need(f.seq, "seq")?,
+            },
             Tag::Error => ServerEvent::Error {
                 code: need(f.code, "code")?,
                 message: need(f.message, "message")?,
@@ -214,13 +242,20 @@ mod tests {
             topic: "chips".into(),
             online: 2,
             latest: 9,
+            kind: RoomKind::Private,
+            active_ms: 5,
+            notify: Some(NotifyLevel::Everything),
+            read: Some(4),
+            mentioned: 3,
+            owner: true,
         };
         let msg = ChatMessage {
             seq: 9,
             cid: "abcdefgh12".into(),
             author: "ana".into(),
-            text: "hi \"there\"\n".into(),
+            text: "hi \"there\" @bo\n".into(),
             at_ms: 1_700_000_000_000,
+            mentions: vec!["bo".into()],
         };
         vec![
             ServerEvent::Welcome {
@@ -255,6 +290,20 @@ mod tests {
             },
             ServerEvent::Pong,
             ServerEvent::RoomAdded { room },
+            ServerEvent::RoomRemoved {
+                room: "tech".into(),
+            },
+            ServerEvent::Alert {
+                room: "tech".into(),
+                seq: 9,
+                name: "ana".into(),
+                text: "hi @bo".into(),
+                mention: true,
+            },
+            ServerEvent::Read {
+                room: "tech".into(),
+                seq: 9,
+            },
             ServerEvent::Error {
                 code: ErrorCode::RateLimited,
                 message: "slow".into(),

@@ -14,11 +14,13 @@
 //! - [`routes`]: which page a path shows; [`pages`]: the pages themselves.
 //! - [`room`]: the open room's message list and composer.
 //! - [`sidebar`]: rooms, people, who you are; [`account`]: the account forms.
+//! - [`people`]: "Message" on a name, new conversations, members, notification levels.
 //! - [`banners`]: offers shown above the messages; [`title`]: the tab's title.
 
 pub mod account;
 pub mod banners;
 pub mod pages;
+pub mod people;
 pub mod room;
 pub mod routes;
 pub mod sidebar;

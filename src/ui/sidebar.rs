@@ -4,7 +4,13 @@
 use leptos::prelude::*;
 
 use crate::client::state::{use_chat, Account, Dialog, OpenRoom, Rooms};
-use crate::protocol::{normalize_room, RoomInfo, MAX_ROOM_TITLE_CHARS, MAX_TOPIC_CHARS};
+use crate::protocol::{normalize_room, RoomInfo, RoomKind, MAX_ROOM_TITLE_CHARS, MAX_TOPIC_CHARS};
+use crate::ui::people::{kind_icon, MessageButton, NewConversationForm};
+
+/// "#general", or a conversation's people.
+fn chat_label(slug: String) -> String {
+    use_chat().room_label(&slug)
+}
 
 #[component]
 pub fn Sidebar(current: Memo<String>) -> impl IntoView {
@@ -13,6 +19,22 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
     let rooms = expect_context::<Rooms>();
     let me = move || account.name().unwrap_or_default();
     let adding = RwSignal::new(false);
+    let starting = RwSignal::new(false);
+    let listed = move |direct: bool| {
+        let mut list: Vec<RoomInfo> = rooms.list.with(|list| {
+            list.iter()
+                .filter(|r| (r.kind == RoomKind::Direct) == direct)
+                .cloned()
+                .collect()
+        });
+        if direct {
+            // Newest first, as a messenger lists conversations.
+            list.sort_by_key(|r| std::cmp::Reverse(r.active_ms));
+        }
+        list.into_iter()
+            .map(|room| view! { <RoomLink room current/> })
+            .collect::<Vec<_>>()
+    };
     view! {
         <aside class="sidebar" id="sidebar" aria-label="Rooms and people">
             <div class="brand-row">
@@ -33,19 +55,26 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
                 </div>
                 {move || adding.get().then(|| view! { <NewRoomForm adding/> })}
                 // A plain list, redrawn in place (see `ui` on why not `<For>`).
-                <ul>
-                    {move || {
-                        rooms.list
-                            .get()
-                            .into_iter()
-                            .map(|room| view! { <RoomLink room current/> })
-                            .collect::<Vec<_>>()
-                    }}
-                </ul>
+                <ul>{move || listed(false)}</ul>
+            </nav>
+            <nav class="rooms conversations" aria-label="Conversations">
+                <div class="section-title">
+                    <h2>"Conversations"</h2>
+                    <button
+                        class="icon-button add-room"
+                        aria-label="New conversation"
+                        aria-expanded=move || starting.get().to_string()
+                        on:click=move |_| starting.update(|open| *open = !*open)
+                    >
+                        "+"
+                    </button>
+                </div>
+                {move || starting.get().then(|| view! { <NewConversationForm open=starting/> })}
+                <ul>{move || listed(true)}</ul>
             </nav>
             <section class="people" aria-labelledby="people-title">
                 <h2 id="people-title">
-                    "Online in #" {move || current.get()}
+                    "Online in " {move || chat_label(current.get())}
                     <span class="count">{move || room.online.with(Vec::len)}</span>
                 </h2>
                 <ul class="online-list">
@@ -56,10 +85,12 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
                             .into_iter()
                             .map(|name| {
                                 let is_me = me == name;
+                                let message = (!is_me).then(|| view! { <MessageButton name=name.clone()/> }.into_any());
                                 view! {
                                     <li class:me=is_me>
                                         <span class="dot" aria-hidden="true"></span>
-                                        {name}
+                                        <span class="person">{name}</span>
+                                        {message}
                                     </li>
                                 }
                                 .into_any()
@@ -143,6 +174,7 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
     let chat = use_chat();
     let title = RwSignal::new(String::new());
     let topic = RwSignal::new(String::new());
+    let private = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -161,6 +193,7 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
                     conn,
                     title.get_untracked(),
                     topic.get_untracked(),
+                    private.get_untracked(),
                 )
                 .await;
                 busy.set(false);
@@ -194,6 +227,15 @@ fn NewRoomForm(adding: RwSignal<bool>) -> impl IntoView {
                 prop:value=move || topic.get()
                 on:input=move |ev| { topic.set(event_target_value(&ev)); error.set(None); }
             />
+            <label class="check">
+                <input
+                    type="checkbox"
+                    name="private"
+                    prop:checked=move || private.get()
+                    on:change=move |ev| private.set(event_target_checked(&ev))
+                />
+                "Private: only people you invite see it"
+            </label>
             <p class="form-error" role="alert">{move || error.get()}</p>
             <button type="submit" disabled=move || busy.get()>"Create room"</button>
         </form>
@@ -223,23 +265,36 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
         let slug = slug.clone();
         Signal::derive(move || chat.unread(&slug))
     };
+    let mentioned = {
+        let slug = slug.clone();
+        Signal::derive(move || chat.mentioned(&slug))
+    };
+    let kind = match room.kind {
+        RoomKind::Public => "public",
+        RoomKind::Private => "private",
+        RoomKind::Direct => "direct",
+    };
     view! {
         <li>
             <a
                 href=format!("/r/{slug}")
                 class="room-link"
                 class:unseen=move || unread.get() != 0
+                data-kind=kind
                 aria-current=move || here().then_some("page")
             >
-                <span class="hash" aria-hidden="true">"#"</span>
+                <span class="hash" aria-hidden="true">{kind_icon(room.kind)}</span>
                 <span class="name">{room.title}</span>
+                {move || mentioned.get().then(|| view! { <span class="mention-badge" title="You were mentioned">"@"<span class="visually-hidden">" mentioned you"</span></span> }.into_any())}
                 {move || {
                     let n = unread.get();
                     (n > 0).then(|| view! { <span class="unread">{n}<span class="visually-hidden">" unread"</span></span> }.into_any())
                 }}
-                <span class="count" title="online">
-                    {move || count()}<span class="visually-hidden">" online"</span>
-                </span>
+                {(kind != "direct").then(|| view! {
+                    <span class="count" title="online">
+                        {move || count()}<span class="visually-hidden">" online"</span>
+                    </span>
+                }.into_any())}
             </a>
         </li>
     }

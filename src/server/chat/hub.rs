@@ -15,13 +15,15 @@ use rand::Rng;
 
 use crate::protocol::{
     name_key, normalize_name, normalize_room, AppError, HistoryPage, JoinedRoom, RoomCount,
-    RoomInfo, Seq, ServerEvent, HISTORY_PAGE,
+    RoomInfo, RoomKind, Seq, ServerEvent, HISTORY_PAGE,
 };
-use crate::server::chat::room::{ConnId, Member, Room};
+use crate::server::chat::inbox::Inboxes;
+use crate::server::chat::mentions::Person;
+use crate::server::chat::room::{ConnId, Member, Room, RoomEnv};
 use crate::server::clock::now_ms;
 use crate::server::rate_limit::keyed::KeyedLimiter;
 use crate::server::rate_limit::{Rate, TokenBucket};
-use crate::server::store::{Created, Store, StoreResult};
+use crate::server::store::{Created, MemberRecord, NewRoom, Store, StoreResult};
 use crate::server::ws::send_queue::{CloseReason, Frame, SendQueue};
 
 const COUNTS_EVERY: Duration = Duration::from_millis(500);
@@ -40,7 +42,14 @@ const JOIN_RATE: Rate = Rate {
 };
 
 /// Rooms created by users, server-wide: each costs a writer task and a row, forever.
+/// Conversations are not counted: each person may open only so many, at [`PEOPLE_MOVES`].
 const MAX_ROOMS: usize = 1_000;
+/// Conversations opened and invitations sent by one person: a few a minute go through, a
+/// script opening hundreds is refused.
+const PEOPLE_MOVES: Rate = Rate {
+    per_second: 0.2,
+    burst: 20.0,
+};
 /// Closes the sockets of a session that ended (log out, password change).
 pub const SIGNED_OUT: CloseReason = CloseReason {
     code: 4001,
@@ -78,23 +87,33 @@ impl Default for HubLimits {
 }
 
 pub struct Hub {
-    store: Arc<dyn Store>,
-    rooms: RwLock<Rooms>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) env: RoomEnv,
+    pub(super) rooms: RwLock<Rooms>,
     conns: Mutex<HashMap<String, Arc<Conn>>>,
     names: Mutex<HashMap<String, NameClaim>>,
+    /// Registered names (by [`name_key`]) with their user ids: who can be found by name
+    /// while offline.
+    pub(super) registered: Mutex<HashMap<String, Person>>,
     per_addr: Mutex<HashMap<IpAddr, u32>>,
     sends: KeyedLimiter<String>,
     room_makers: KeyedLimiter<String>,
+    /// Conversations opened and invitations sent, per user: floods are refused.
+    pub(super) people_moves: KeyedLimiter<String>,
     limits: HubLimits,
     next_conn: AtomicU64,
-    counts_dirty: Arc<AtomicBool>,
+    /// Read marks known to be stored, by (user id, room id): only a mark that moves
+    /// forward is written and passed to the person's other devices.
+    pub(super) read_marks: Mutex<HashMap<(String, i64), Seq>>,
 }
 
 #[derive(Default)]
-struct Rooms {
+pub(super) struct Rooms {
     /// In creation order, as the room list shows them.
-    list: Vec<Arc<Room>>,
+    pub(super) list: Vec<Arc<Room>>,
     by_slug: HashMap<String, Arc<Room>>,
+    /// Conversations by their people (sorted user ids, comma-joined).
+    pub(super) by_people: HashMap<String, Arc<Room>>,
 }
 
 /// Who a new connection is: from its session, and where it comes from.
@@ -116,9 +135,11 @@ pub struct Conn {
     pub user: String,
     pub name: String,
     session: Vec<u8>,
-    account: Option<i64>,
+    pub account: Option<i64>,
     addr: IpAddr,
     pub queue: SendQueue,
+    /// The tab is in front of its reader (it says so on the socket).
+    pub visible: Arc<AtomicBool>,
     joined: Mutex<Joined>,
     joins: Mutex<TokenBucket>,
 }
@@ -153,56 +174,115 @@ impl Conn {
 }
 
 impl Hub {
-    /// Loads the rooms, starts their writers and the counts ticker.
+    /// Loads the rooms, their members and who hears what, starts the rooms' writers and
+    /// the counts ticker.
     pub async fn start(store: Arc<dyn Store>, limits: HubLimits) -> StoreResult<Arc<Hub>> {
-        let counts_dirty = Arc::new(AtomicBool::new(false));
+        let env = RoomEnv {
+            store: store.clone(),
+            counts_dirty: Arc::new(AtomicBool::new(false)),
+            inboxes: Arc::new(Inboxes::default()),
+        };
+        let mut members: HashMap<i64, Vec<MemberRecord>> = HashMap::new();
+        for (room, member) in store.memberships().await? {
+            members.entry(room).or_default().push(member);
+        }
         let mut rooms = Rooms::default();
         for record in store.rooms().await? {
             let last = store.last_seq(record.id).await?;
-            rooms.add(Room::start(
-                record,
-                last,
-                store.clone(),
-                counts_dirty.clone(),
-            ));
+            let members = members.remove(&record.id).unwrap_or_default();
+            rooms.add(Room::start(record, last, members, &env));
         }
+        let by_id: HashMap<i64, Arc<Room>> = rooms
+            .list
+            .iter()
+            .map(|r| (r.record.id, r.clone()))
+            .collect();
+        for (room, user, level) in store.notify_settings().await? {
+            if let Some(room) = by_id.get(&room) {
+                room.set_notify_level(&user, level);
+            }
+        }
+        let registered = store
+            .registered_names()
+            .await?
+            .into_iter()
+            .map(|(user, name)| (name_key(&name), Person { user, name }))
+            .collect();
         let hub = Arc::new(Hub {
             store,
+            env,
             rooms: RwLock::new(rooms),
             conns: Mutex::default(),
             names: Mutex::default(),
+            registered: Mutex::new(registered),
             per_addr: Mutex::default(),
             sends: KeyedLimiter::new(limits.sends),
             room_makers: KeyedLimiter::new(limits.new_rooms),
+            people_moves: KeyedLimiter::new(PEOPLE_MOVES),
             limits,
             next_conn: AtomicU64::new(1),
-            counts_dirty,
+            read_marks: Mutex::default(),
         });
         tokio::spawn(send_counts(Arc::downgrade(&hub)));
         Ok(hub)
     }
 
+    /// The room at `slug`, whoever asks: for the server's own use. What a person asks
+    /// for goes through [`Hub::room_for`].
     pub fn room(&self, slug: &str) -> Option<Arc<Room>> {
         read(&self.rooms).by_slug.get(slug).cloned()
     }
 
-    pub fn room_infos(&self) -> Vec<RoomInfo> {
-        read(&self.rooms).list.iter().map(|r| r.info()).collect()
+    /// The room at `slug` if `user` may see it. A private room or conversation they are
+    /// not in answers exactly as a room that does not exist.
+    pub fn room_for(&self, user: &str, slug: &str) -> Result<Arc<Room>, AppError> {
+        self.room(slug)
+            .filter(|room| room.admits(user))
+            .ok_or_else(|| AppError::NoSuchRoom(slug.to_owned()))
     }
 
-    /// Creates a room titled `title` (its address made from the title) about `topic`,
-    /// and tells everyone connected.
+    /// The rooms `user` may see, in creation order.
+    pub fn rooms_for(&self, user: &str) -> Vec<Arc<Room>> {
+        read(&self.rooms)
+            .list
+            .iter()
+            .filter(|room| room.admits(user))
+            .cloned()
+            .collect()
+    }
+
+    pub fn inboxes(&self) -> &Inboxes {
+        &self.env.inboxes
+    }
+
+    /// Creates a room titled `title` (its address made from the title) about `topic`.
+    /// Everyone connected is told of a public one; a private one is its maker's, who
+    /// invites people to it, and its address has a random tail.
     pub async fn create_room(
         &self,
         user: &str,
+        name: &str,
         title: &str,
         topic: &str,
+        private: bool,
     ) -> Result<RoomInfo, AppError> {
-        let (title, slug, topic) = normalize_room(title, topic).map_err(AppError::Invalid)?;
-        if self.room(&slug).is_some() {
-            return Err(AppError::RoomExists(slug));
+        let (title, mut slug, topic) = normalize_room(title, topic).map_err(AppError::Invalid)?;
+        if private {
+            slug = format!("{slug}-{}", &random_token()[..6]);
         }
-        if read(&self.rooms).list.len() >= MAX_ROOMS {
+        match self.room(&slug) {
+            Some(room) if room.admits(user) => return Err(AppError::RoomExists(slug)),
+            // Taken by a room this person may not know of: another address, rather than
+            // an answer that tells it exists.
+            Some(_) => slug = format!("{slug}-{}", &random_token()[..6]),
+            None => {}
+        }
+        let count = read(&self.rooms)
+            .list
+            .iter()
+            .filter(|r| r.kind() != RoomKind::Direct)
+            .count();
+        if count >= MAX_ROOMS {
             return Err(AppError::Invalid(
                 "This server has all the rooms it can hold.".into(),
             ));
@@ -210,23 +290,53 @@ impl Hub {
         if !self.room_makers.try_take(user, Instant::now()) {
             return Err(AppError::RateLimited);
         }
+        let new = NewRoom {
+            slug: slug.clone(),
+            title,
+            topic,
+            kind: if private {
+                RoomKind::Private
+            } else {
+                RoomKind::Public
+            },
+            owner: private.then(|| user.to_owned()),
+            people: None,
+            members: if private {
+                vec![MemberRecord {
+                    user_id: user.to_owned(),
+                    name: name.to_owned(),
+                }]
+            } else {
+                Vec::new()
+            },
+        };
+        let room = self.add_room(&new).await?;
+        let Some(room) = room else {
+            return Err(AppError::RoomExists(slug));
+        };
+        if room.is_public() {
+            self.broadcast(&ServerEvent::RoomAdded { room: room.info() }.encode().into());
+        }
+        Ok(self.info_for(&room, user, None))
+    }
+
+    /// Stores a new room and starts it; `None` when its slug (or people) is taken.
+    pub(super) async fn add_room(&self, new: &NewRoom) -> Result<Option<Arc<Room>>, AppError> {
         let created = self
             .store
-            .create_room(&slug, &title, &topic, now_ms())
+            .create_room(new, now_ms())
             .await
             .map_err(AppError::server)?;
         let Created::Created(record) = created else {
-            return Err(AppError::RoomExists(slug));
+            return Ok(None);
         };
-        let room = Room::start(record, 0, self.store.clone(), self.counts_dirty.clone());
-        let info = room.info();
-        write(&self.rooms).add(room);
-        self.broadcast(
-            &ServerEvent::RoomAdded { room: info.clone() }
-                .encode()
-                .into(),
-        );
-        Ok(info)
+        let room = Room::start(record, 0, new.members.clone(), &self.env);
+        let mut rooms = write(&self.rooms);
+        if let Some(people) = &new.people {
+            rooms.by_people.insert(people.clone(), room.clone());
+        }
+        rooms.add(room.clone());
+        Ok(Some(room))
     }
 
     /// Takes one of `user`'s message tokens, shared by all their connections.
@@ -303,10 +413,26 @@ impl Hub {
             account,
             addr,
             queue,
+            visible: Arc::new(AtomicBool::new(true)),
             joined: Mutex::default(),
             joins: Mutex::new(TokenBucket::new(JOIN_RATE)),
         });
         lock(&self.conns).insert(conn.token.clone(), conn.clone());
+        self.env.inboxes.add(
+            &conn.user,
+            conn.id,
+            conn.queue.clone(),
+            conn.visible.clone(),
+        );
+        if conn.account.is_some() {
+            lock(&self.registered).insert(
+                name_key(&conn.name),
+                Person {
+                    user: conn.user.clone(),
+                    name: conn.name.clone(),
+                },
+            );
+        }
         Ok(conn)
     }
 
@@ -314,6 +440,7 @@ impl Hub {
     /// and keeps the name, for [`LEAVE_GRACE`].
     pub fn disconnect(self: &Arc<Self>, conn: &Conn) {
         lock(&self.conns).remove(&conn.token);
+        self.env.inboxes.remove(&conn.user, conn.id);
         self.release_addr(conn.addr);
         let lingering: Vec<Arc<Room>> = {
             let mut joined = conn.joined();
@@ -374,9 +501,7 @@ impl Hub {
         if !lock(&conn.joins).try_take(Instant::now()) {
             return Err(AppError::RateLimited);
         }
-        let room = self
-            .room(slug)
-            .ok_or_else(|| AppError::NoSuchRoom(slug.to_owned()))?;
+        let room = self.room_for(&conn.user, slug)?;
         if let Some(old) = leave.filter(|old| *old != slug) {
             self.leave(conn, old);
         }
@@ -419,7 +544,7 @@ impl Hub {
             }
         };
         Ok(JoinedRoom {
-            room: room.info(),
+            room: self.info_for(&room, &conn.user, None),
             online: room.online(),
             messages,
             has_more,
@@ -427,11 +552,14 @@ impl Hub {
         })
     }
 
-    /// The page of messages of `slug` just before `before`, oldest first.
-    pub async fn history(&self, slug: &str, before: Seq) -> Result<HistoryPage, AppError> {
-        let room = self
-            .room(slug)
-            .ok_or_else(|| AppError::NoSuchRoom(slug.to_owned()))?;
+    /// The page of messages of `slug` just before `before`, oldest first, for `user`.
+    pub async fn history(
+        &self,
+        user: &str,
+        slug: &str,
+        before: Seq,
+    ) -> Result<HistoryPage, AppError> {
+        let room = self.room_for(user, slug)?;
         self.store
             .page_before(room.record.id, before, HISTORY_PAGE)
             .await
@@ -459,23 +587,61 @@ impl Hub {
         }
     }
 
-    /// Every room's count, for a connection that just arrived.
-    pub fn all_counts(&self) -> Frame {
-        let rooms = read(&self.rooms).list.iter().map(|r| r.count()).collect();
+    /// The count of every room `user` may see, for a connection that just arrived.
+    pub fn all_counts(&self, user: &str) -> Frame {
+        let rooms = self.rooms_for(user).iter().map(|r| r.count()).collect();
         ServerEvent::Counts { rooms }.encode().into()
     }
 
-    /// The rooms that changed since last time, to everyone.
+    /// The rooms that changed since last time: public ones to everyone, the others to
+    /// their members only.
     fn broadcast_counts(&self) {
-        let rooms: Vec<RoomCount> = read(&self.rooms)
+        let changed: Vec<Arc<Room>> = read(&self.rooms)
             .list
             .iter()
             .filter(|r| r.take_changed())
-            .map(|r| r.count())
+            .cloned()
             .collect();
+        let (public, private): (Vec<_>, Vec<_>) =
+            changed.into_iter().partition(|room| room.is_public());
+        let rooms: Vec<RoomCount> = public.iter().map(|r| r.count()).collect();
         if !rooms.is_empty() {
             self.broadcast(&ServerEvent::Counts { rooms }.encode().into());
         }
+        for room in private {
+            let frame: Frame = ServerEvent::Counts {
+                rooms: vec![room.count()],
+            }
+            .encode()
+            .into();
+            for (user, _) in room.members() {
+                self.env.inboxes.send(&user, &frame);
+            }
+        }
+    }
+
+    /// The open connections of `user`.
+    pub(super) fn conns_of(&self, user: &str) -> Vec<Arc<Conn>> {
+        lock(&self.conns)
+            .values()
+            .filter(|c| c.user == user)
+            .cloned()
+            .collect()
+    }
+
+    /// Who is online under `name` now, or holds it registered.
+    pub fn find_person(&self, name: &str) -> Option<Person> {
+        let key = name_key(name.trim());
+        if let Some(claim) = lock(&self.names).get(&key) {
+            let conns = lock(&self.conns);
+            if let Some(conn) = conns.values().find(|c| c.user == claim.user) {
+                return Some(Person {
+                    user: conn.user.clone(),
+                    name: conn.name.clone(),
+                });
+            }
+        }
+        lock(&self.registered).get(&key).cloned()
     }
 
     /// Queues `frame` for every connection.
@@ -498,7 +664,7 @@ async fn send_counts(hub: std::sync::Weak<Hub>) {
     loop {
         tick.tick().await;
         let Some(hub) = hub.upgrade() else { return };
-        if hub.counts_dirty.swap(false, Ordering::Relaxed) {
+        if hub.env.counts_dirty.swap(false, Ordering::Relaxed) {
             hub.broadcast_counts();
         }
     }
@@ -506,25 +672,37 @@ async fn send_counts(hub: std::sync::Weak<Hub>) {
 
 impl Rooms {
     fn add(&mut self, room: Arc<Room>) {
+        if room.kind() == RoomKind::Direct {
+            let people = people_key(room.members().iter().map(|(user, _)| user.as_str()));
+            self.by_people.insert(people, room.clone());
+        }
         self.by_slug.insert(room.slug().to_owned(), room.clone());
         self.list.push(room);
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+pub(super) fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+pub(super) fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A conversation's people as one key: their user ids, sorted, comma-joined.
+pub(super) fn people_key<'a>(users: impl Iterator<Item = &'a str>) -> String {
+    let mut users: Vec<&str> = users.collect();
+    users.sort_unstable();
+    users.dedup();
+    users.join(",")
+}
+
 /// 128 random bits, hex encoded.
-fn random_token() -> String {
+pub(super) fn random_token() -> String {
     let bits: u128 = rand::rng().random();
     format!("{bits:032x}")
 }
@@ -640,7 +818,13 @@ mod tests {
         };
         let (_dir, hub) = hub(limits).await;
         let info = hub
-            .create_room("user-ana-0001", "  Rust Café ", "<b>borrowck</b>")
+            .create_room(
+                "user-ana-0001",
+                "ana",
+                "  Rust Café ",
+                "<b>borrowck</b>",
+                false,
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -653,11 +837,13 @@ mod tests {
         );
         assert!(hub.room("rust-caf").is_some());
         assert_eq!(
-            hub.create_room("user-bo-00001", "rust caf", "").await,
+            hub.create_room("user-bo-00001", "bo", "rust caf", "", false)
+                .await,
             Err(AppError::RoomExists("rust-caf".into()))
         );
         assert_eq!(
-            hub.create_room("user-ana-0001", "Another", "").await,
+            hub.create_room("user-ana-0001", "ana", "Another", "", false)
+                .await,
             Err(AppError::RateLimited)
         );
     }

@@ -5,14 +5,17 @@
 //! the room's messages in the same order as the history.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
 
-use crate::protocol::{name_key, ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent};
+use crate::protocol::{
+    name_key, ChatMessage, ErrorCode, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq, ServerEvent,
+};
+use crate::server::chat::inbox::{Inboxes, Notice};
 use crate::server::chat::typing::TypingThrottle;
-use crate::server::store::{Appended, NewMessage, RoomRecord, Store};
+use crate::server::store::{Appended, MemberRecord, NewMessage, RoomRecord, Store};
 use crate::server::ws::send_queue::{Frame, SendQueue};
 
 /// Sends waiting for the writer, per room. When it is full, senders are told to retry.
@@ -20,7 +23,7 @@ const WRITE_QUEUE: usize = 4_096;
 /// How many queued sends the writer stores in one transaction.
 const WRITE_BATCH: usize = 256;
 
-pub type ConnId = u64;
+pub use crate::server::chat::inbox::ConnId;
 
 /// A connection as a room sees it.
 pub struct Member<'a> {
@@ -35,13 +38,35 @@ pub struct Member<'a> {
 pub struct SendRequest {
     pub msg: NewMessage,
     pub from: ConnId,
+    /// The sender's user id: nobody is alerted of their own message.
+    pub user: String,
+    /// User ids of the people it mentions (their names are in `msg`).
+    pub mentioned: Vec<String>,
     pub reply: SendQueue,
+}
+
+/// What every room shares with the hub.
+#[derive(Clone)]
+pub struct RoomEnv {
+    pub store: Arc<dyn Store>,
+    /// Set when any room's online count or newest seq changes.
+    pub counts_dirty: Arc<AtomicBool>,
+    pub inboxes: Arc<Inboxes>,
 }
 
 pub struct Room {
     pub record: RoomRecord,
     live: Mutex<Live>,
     writer: mpsc::Sender<SendRequest>,
+    /// Who may see a private room or conversation (user id → name); empty for a public
+    /// room, which everyone may see.
+    members: Mutex<HashMap<String, String>>,
+    /// How much people asked to hear of it, by user id, where they chose.
+    prefs: Mutex<HashMap<String, NotifyLevel>>,
+    /// When its newest message was stored.
+    active_ms: AtomicI64,
+    inboxes: Arc<Inboxes>,
+    store: Arc<dyn Store>,
     /// Set when the room's online count or newest seq changes...
     changed: AtomicBool,
     /// ...and this one, shared by all rooms, so the hub's counts ticker looks at rooms
@@ -72,11 +97,12 @@ impl Room {
     pub fn start(
         record: RoomRecord,
         last_seq: Seq,
-        store: Arc<dyn Store>,
-        counts_dirty: Arc<AtomicBool>,
+        members: Vec<MemberRecord>,
+        env: &RoomEnv,
     ) -> Arc<Room> {
         let (writer, queue) = mpsc::channel(WRITE_QUEUE);
         let room = Arc::new(Room {
+            active_ms: AtomicI64::new(record.active_ms),
             record,
             live: Mutex::new(Live {
                 published: last_seq,
@@ -86,11 +112,82 @@ impl Room {
                 typing: TypingThrottle::default(),
             }),
             writer,
+            members: Mutex::new(members.into_iter().map(|m| (m.user_id, m.name)).collect()),
+            prefs: Mutex::default(),
+            inboxes: env.inboxes.clone(),
+            store: env.store.clone(),
             changed: AtomicBool::new(false),
-            counts_dirty,
+            counts_dirty: env.counts_dirty.clone(),
         });
-        tokio::spawn(run_writer(room.clone(), store, queue));
+        tokio::spawn(run_writer(room.clone(), env.store.clone(), queue));
         room
+    }
+
+    pub fn kind(&self) -> RoomKind {
+        self.record.kind
+    }
+
+    pub fn is_public(&self) -> bool {
+        self.record.kind == RoomKind::Public
+    }
+
+    /// Whether `user` may see, read and write in this room.
+    pub fn admits(&self, user: &str) -> bool {
+        self.is_public() || lock(&self.members).contains_key(user)
+    }
+
+    pub fn is_owner(&self, user: &str) -> bool {
+        self.record.owner.as_deref() == Some(user)
+    }
+
+    /// The members of a private room or conversation: (user id, name), by name.
+    pub fn members(&self) -> Vec<(String, String)> {
+        let mut members: Vec<(String, String)> = lock(&self.members)
+            .iter()
+            .map(|(user, name)| (user.clone(), name.clone()))
+            .collect();
+        members.sort_by_key(|(_, name)| name.to_lowercase());
+        members
+    }
+
+    pub fn member_count(&self) -> usize {
+        lock(&self.members).len()
+    }
+
+    /// A member's name, when `user` is one.
+    pub fn member_name(&self, user: &str) -> Option<String> {
+        lock(&self.members).get(user).cloned()
+    }
+
+    /// Adds a member; returns whether they were not one already.
+    pub fn add_member(&self, user: &str, name: &str) -> bool {
+        lock(&self.members)
+            .insert(user.to_owned(), name.to_owned())
+            .is_none()
+    }
+
+    /// Removes a member; returns whether they were one.
+    pub fn remove_member(&self, user: &str) -> bool {
+        lock(&self.members).remove(user).is_some()
+    }
+
+    /// How much `user` hears of this room.
+    pub fn notify_level(&self, user: &str) -> NotifyLevel {
+        self.chosen_level(user)
+            .unwrap_or_else(|| NotifyLevel::default_for(self.kind()))
+    }
+
+    /// What `user` chose to hear of this room, if they chose.
+    pub fn chosen_level(&self, user: &str) -> Option<NotifyLevel> {
+        lock(&self.prefs).get(user).copied()
+    }
+
+    pub fn set_notify_level(&self, user: &str, level: NotifyLevel) {
+        lock(&self.prefs).insert(user.to_owned(), level);
+    }
+
+    pub fn active_ms(&self) -> i64 {
+        self.active_ms.load(Ordering::Relaxed)
     }
 
     pub fn slug(&self) -> &str {
@@ -104,6 +201,9 @@ impl Room {
             topic: self.record.topic.clone(),
             online: self.online_count(),
             latest: self.published(),
+            kind: self.kind(),
+            active_ms: self.active_ms(),
+            ..RoomInfo::default()
         }
     }
 
@@ -230,14 +330,31 @@ impl Room {
     /// Sends newly stored messages to every subscriber, in seq order. Each subscriber's
     /// socket gets the whole batch in one write. A sender learns its message is stored
     /// from that same event or, when not subscribed, from an `ack`.
-    fn publish(&self, stored: Vec<(ChatMessage, ConnId, SendQueue)>) {
+    fn publish(&self, stored: Vec<Stored>) {
         let mut unconfirmed = Vec::with_capacity(stored.len());
+        let mut attention = Vec::new();
+        // Alerts cost a copy of the message; most messages in a public room need none.
+        let anyone_listens = !self.is_public()
+            || lock(&self.prefs)
+                .values()
+                .any(|level| *level == NotifyLevel::Everything);
         // Encoded once, outside the lock; every subscriber gets the same bytes.
         let frames: Vec<(Seq, Frame)> = stored
             .into_iter()
-            .map(|(msg, from, reply)| {
+            .map(|stored| {
+                let Stored {
+                    msg,
+                    from,
+                    user,
+                    mentioned,
+                    reply,
+                } = stored;
                 let seq = msg.seq;
                 unconfirmed.push((from, reply, msg.cid.clone(), seq));
+                self.active_ms.fetch_max(msg.at_ms, Ordering::Relaxed);
+                if anyone_listens || !mentioned.is_empty() {
+                    attention.push((msg.clone(), user, mentioned));
+                }
                 let event = ServerEvent::Message {
                     room: self.record.slug.clone(),
                     msg,
@@ -260,6 +377,83 @@ impl Room {
             self.ack(&reply, cid, seq);
         }
         send_all(&recipients);
+        for (msg, author, mentioned) in attention {
+            self.alert(&msg, &author, &mentioned);
+        }
+    }
+
+    /// Tells the people a message concerns, wherever they are: those it mentions, and
+    /// those who hear everything of this room. Mentions are noted for their badges.
+    fn alert(&self, msg: &ChatMessage, author: &str, mentioned: &[String]) {
+        let level_of = |user: &str| self.notify_level(user);
+        let mut to: Vec<(String, bool)> = mentioned
+            .iter()
+            .filter(|user| *user != author && self.admits(user))
+            .map(|user| (user.clone(), true))
+            .collect();
+        let hears_all: Vec<String> = if self.is_public() {
+            lock(&self.prefs)
+                .iter()
+                .filter(|(_, level)| **level == NotifyLevel::Everything)
+                .map(|(user, _)| user.clone())
+                .collect()
+        } else {
+            lock(&self.members).keys().cloned().collect()
+        };
+        for user in hears_all {
+            if user != author && !to.iter().any(|(u, _)| *u == user) {
+                to.push((user, false));
+            }
+        }
+        if !mentioned.is_empty() {
+            let (store, users, room, seq) = (
+                self.store.clone(),
+                mentioned.to_vec(),
+                self.record.id,
+                msg.seq,
+            );
+            tokio::spawn(async move {
+                if let Err(err) = store.set_mentioned(&users, room, seq).await {
+                    tracing::warn!(%err, "noting a mention failed");
+                }
+            });
+        }
+        let excerpt: String = msg.text.chars().take(ALERT_CHARS).collect();
+        let frame = |mention| -> Frame {
+            ServerEvent::Alert {
+                room: self.record.slug.clone(),
+                seq: msg.seq,
+                name: msg.author.clone(),
+                text: excerpt.clone(),
+                mention,
+            }
+            .encode()
+            .into()
+        };
+        let (plain, mentioning) = (frame(false), frame(true));
+        for (user, mention) in to {
+            // A mention still badges the room for someone who hears nothing of it; they
+            // are just not notified.
+            let wanted = level_of(&user).wants(mention);
+            if !wanted && !mention {
+                continue;
+            }
+            let frame = if mention { &mentioning } else { &plain };
+            let notice = || Notice {
+                room: self.record.slug.clone(),
+                seq: msg.seq,
+                title: match self.kind() {
+                    RoomKind::Direct => msg.author.clone(),
+                    _ => format!("{} in #{}", msg.author, self.record.title),
+                },
+                body: excerpt.clone(),
+            };
+            if wanted {
+                self.inboxes.alert(&user, frame, notice);
+            } else {
+                self.inboxes.send(&user, frame);
+            }
+        }
     }
 
     /// `user`, as `name`, is typing on the subscriber `conn`: tells the room's other
@@ -302,13 +496,29 @@ impl Room {
         reply.push(&event.encode().into());
     }
 
-    fn live(&self) -> std::sync::MutexGuard<'_, Live> {
+    fn live(&self) -> MutexGuard<'_, Live> {
         // A panic while holding this lock cannot leave `Live` half-updated in a way that
         // matters more than losing the room, so carry on with the data.
         self.live
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// How much of a message an alert carries: enough for a notification.
+const ALERT_CHARS: usize = 200;
+
+/// A stored message on its way to subscribers, with who sent it.
+struct Stored {
+    msg: ChatMessage,
+    from: ConnId,
+    user: String,
+    mentioned: Vec<String>,
+    reply: SendQueue,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// One person under one name: someone who renames shows up under the new name at once
@@ -341,6 +551,9 @@ fn send_all(recipients: &[SendQueue]) {
     }
 }
 
+/// Who sent a message: connection, user, the user ids it mentions, where to confirm.
+type Sender = (ConnId, String, Vec<String>, SendQueue);
+
 async fn run_writer(
     room: Arc<Room>,
     store: Arc<dyn Store>,
@@ -348,28 +561,32 @@ async fn run_writer(
 ) {
     let mut requests = Vec::with_capacity(WRITE_BATCH);
     while queue.recv_many(&mut requests, WRITE_BATCH).await > 0 {
-        let (batch, senders): (Vec<NewMessage>, Vec<(ConnId, SendQueue)>) = requests
+        let (batch, senders): (Vec<NewMessage>, Vec<Sender>) = requests
             .drain(..)
-            .map(|r| (r.msg, (r.from, r.reply)))
+            .map(|r| (r.msg, (r.from, r.user, r.mentioned, r.reply)))
             .unzip();
         // Nothing is published before the commit: a confirmed message survives a crash.
         match store.append(room.record.id, &batch).await {
             Ok(outcomes) => {
                 let mut stored = Vec::with_capacity(outcomes.len());
-                for ((new, (from, reply)), outcome) in batch.into_iter().zip(senders).zip(outcomes)
+                for ((new, (from, user, mentioned, reply)), outcome) in
+                    batch.into_iter().zip(senders).zip(outcomes)
                 {
                     match outcome {
-                        Appended::Stored(seq) => stored.push((
-                            ChatMessage {
+                        Appended::Stored(seq) => stored.push(Stored {
+                            msg: ChatMessage {
                                 seq,
                                 cid: new.cid,
                                 author: new.author,
                                 text: new.text,
                                 at_ms: new.at_ms,
+                                mentions: new.mentions,
                             },
                             from,
+                            user,
+                            mentioned,
                             reply,
-                        )),
+                        }),
                         // A retry of a message the room already has (and has published):
                         // confirm it to the sender only.
                         Appended::Duplicate(msg) => room.ack(&reply, msg.cid, msg.seq),
@@ -379,7 +596,7 @@ async fn run_writer(
             }
             Err(err) => {
                 tracing::error!(room = %room.record.slug, %err, "storing messages failed");
-                for (new, (_, sender)) in batch.into_iter().zip(senders) {
+                for (new, (_, _, _, sender)) in batch.into_iter().zip(senders) {
                     let event = ServerEvent::Error {
                         code: ErrorCode::Unavailable,
                         message: "The message could not be stored; try again.".into(),

@@ -2,14 +2,17 @@
 //! so a PostgreSQL implementation can sit beside [`SqliteStore`] later.
 
 pub mod accounts;
+pub mod people;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_messages;
+mod sqlite_people;
 
 pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
+pub use people::{MemberRecord, PeopleStore, ReaderRecord};
 pub use sqlite::SqliteStore;
 
-use crate::protocol::{ChatMessage, HistoryPage, Seq};
+use crate::protocol::{ChatMessage, HistoryPage, RoomKind, Seq};
 
 /// When a commit counts as done (SQLite's `synchronous`), and so when a message is
 /// confirmed to its sender.
@@ -39,6 +42,25 @@ pub struct RoomRecord {
     pub slug: String,
     pub title: String,
     pub topic: String,
+    pub kind: RoomKind,
+    /// Who made a private room (a user id): they invite and remove people.
+    pub owner: Option<String>,
+    /// When its newest message was stored, or it was made.
+    pub active_ms: i64,
+}
+
+/// A room to create. Members other than `owner` are added by [`PeopleStore`] calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewRoom {
+    pub slug: String,
+    pub title: String,
+    pub topic: String,
+    pub kind: RoomKind,
+    pub owner: Option<String>,
+    /// A conversation's people (sorted user ids): one room per set of people.
+    pub people: Option<String>,
+    /// Its first members (a private room's owner, a conversation's people).
+    pub members: Vec<MemberRecord>,
 }
 
 /// A message to store; the store gives it its seq.
@@ -48,6 +70,21 @@ pub struct NewMessage {
     pub author: String,
     pub text: String,
     pub at_ms: i64,
+    /// The names it mentions.
+    pub mentions: Vec<String>,
+}
+
+/// Names are never empty and never hold a line break, so one string keeps the list.
+fn join_mentions(names: &[String]) -> String {
+    names.join("\n")
+}
+
+fn split_mentions(joined: &str) -> Vec<String> {
+    joined
+        .split('\n')
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The outcome of storing one [`NewMessage`].
@@ -82,18 +119,13 @@ impl StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: PeopleStore + Send + Sync + 'static {
     /// Every room, in a stable order.
     async fn rooms(&self) -> StoreResult<Vec<RoomRecord>>;
 
-    /// Adds a room, unless its slug is taken.
-    async fn create_room(
-        &self,
-        slug: &str,
-        title: &str,
-        topic: &str,
-        now_ms: i64,
-    ) -> StoreResult<Created<RoomRecord>>;
+    /// Adds a room with its first members, unless its slug (or, for a conversation, its
+    /// set of people) is taken.
+    async fn create_room(&self, room: &NewRoom, now_ms: i64) -> StoreResult<Created<RoomRecord>>;
 
     /// Stores a batch of messages in one room, in order, in one transaction, giving each
     /// the next seq. Returns one [`Appended`] per input, in input order, once committed.

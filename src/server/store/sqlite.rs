@@ -15,9 +15,9 @@ use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 
 use super::sqlite_messages::MessageWriter;
 use super::{
-    Appended, Created, Durability, NewMessage, RoomRecord, Store, StoreError, StoreResult,
+    Appended, Created, Durability, NewMessage, NewRoom, RoomRecord, Store, StoreError, StoreResult,
 };
-use crate::protocol::{ChatMessage, HistoryPage, Seq};
+use crate::protocol::{ChatMessage, HistoryPage, RoomKind, Seq};
 
 pub struct SqliteStore {
     /// The writing connections, behind one lock: SQLite takes one writer at a time, and
@@ -37,7 +37,7 @@ struct Writers {
 
 type WriterLock = tokio::sync::Mutex<Writers>;
 
-const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms";
+const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms, mentions";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to
@@ -159,6 +159,22 @@ async fn wal_checkpoint(db: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
     Ok(frames)
 }
 
+fn kind_str(kind: RoomKind) -> &'static str {
+    match kind {
+        RoomKind::Public => "public",
+        RoomKind::Private => "private",
+        RoomKind::Direct => "direct",
+    }
+}
+
+fn kind_from_str(kind: &str) -> RoomKind {
+    match kind {
+        "private" => RoomKind::Private,
+        "direct" => RoomKind::Direct,
+        _ => RoomKind::Public,
+    }
+}
+
 fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
     ChatMessage {
         seq: row.get::<i64, _>("seq") as Seq,
@@ -166,16 +182,23 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
         author: row.get("author"),
         text: row.get("text"),
         at_ms: row.get("at_ms"),
+        mentions: super::split_mentions(row.get("mentions")),
     }
 }
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn rooms(&self) -> StoreResult<Vec<RoomRecord>> {
-        let rows = sqlx::query("SELECT id, slug, title, topic FROM rooms ORDER BY id")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(StoreError::new)?;
+        // The newest message's time through the primary key: one index probe a room.
+        let rows = sqlx::query(
+            "SELECT id, slug, title, topic, kind, owner, MAX(created_ms, COALESCE(
+                 (SELECT at_ms FROM messages WHERE room_id = rooms.id ORDER BY seq DESC LIMIT 1),
+                 0)) AS active_ms
+             FROM rooms ORDER BY id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(StoreError::new)?;
         Ok(rows
             .iter()
             .map(|row| RoomRecord {
@@ -183,37 +206,57 @@ impl Store for SqliteStore {
                 slug: row.get("slug"),
                 title: row.get("title"),
                 topic: row.get("topic"),
+                kind: kind_from_str(row.get("kind")),
+                owner: row.get("owner"),
+                active_ms: row.get("active_ms"),
             })
             .collect())
     }
 
-    async fn create_room(
-        &self,
-        slug: &str,
-        title: &str,
-        topic: &str,
-        now_ms: i64,
-    ) -> StoreResult<Created<RoomRecord>> {
+    async fn create_room(&self, room: &NewRoom, now_ms: i64) -> StoreResult<Created<RoomRecord>> {
+        let mut writer = self.writer().await;
+        let mut tx = writer.begin().await.map_err(StoreError::new)?;
         let inserted = sqlx::query(
-            "INSERT INTO rooms (slug, title, topic, created_ms) VALUES (?, ?, ?, ?)
-             ON CONFLICT (slug) DO NOTHING RETURNING id",
+            "INSERT INTO rooms (slug, title, topic, created_ms, kind, owner, people)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING RETURNING id",
         )
-        .bind(slug)
-        .bind(title)
-        .bind(topic)
+        .bind(&room.slug)
+        .bind(&room.title)
+        .bind(&room.topic)
         .bind(now_ms)
-        .fetch_optional(&mut *self.writer().await)
+        .bind(kind_str(room.kind))
+        .bind(&room.owner)
+        .bind(&room.people)
+        .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::new)?;
-        Ok(match inserted {
-            Some(row) => Created::Created(RoomRecord {
-                id: row.get("id"),
-                slug: slug.to_owned(),
-                title: title.to_owned(),
-                topic: topic.to_owned(),
-            }),
-            None => Created::Taken,
-        })
+        let Some(row) = inserted else {
+            return Ok(Created::Taken);
+        };
+        let id: i64 = row.get("id");
+        for member in &room.members {
+            sqlx::query(
+                "INSERT INTO members (room_id, user_id, name, joined_ms) VALUES (?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(&member.user_id)
+            .bind(&member.name)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::new)?;
+        }
+        tx.commit().await.map_err(StoreError::new)?;
+        Ok(Created::Created(RoomRecord {
+            id,
+            slug: room.slug.clone(),
+            title: room.title.clone(),
+            topic: room.topic.clone(),
+            kind: room.kind,
+            owner: room.owner.clone(),
+            active_ms: now_ms,
+        }))
     }
 
     async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>> {
@@ -300,6 +343,7 @@ mod tests {
             author: "ana".into(),
             text: text.into(),
             at_ms: 1_700_000_000_000,
+            mentions: Vec::new(),
         }
     }
 

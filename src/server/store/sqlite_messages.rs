@@ -245,6 +245,7 @@ fn append_with_retries(
             author: new.author.clone(),
             text: new.text.clone(),
             at_ms: new.at_ms,
+            mentions: new.mentions.clone(),
         };
         known.insert(new.cid.as_str(), msg);
         fresh.push((new, last));
@@ -256,11 +257,20 @@ fn append_with_retries(
 
 fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, i64)]) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms, mentions)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for &(new, seq) in rows {
-        insert.execute((room, seq, &new.cid, &new.author, &new.text, new.at_ms))?;
+        let mentions = super::join_mentions(&new.mentions);
+        insert.execute((
+            room,
+            seq,
+            &new.cid,
+            &new.author,
+            &new.text,
+            new.at_ms,
+            mentions,
+        ))?;
     }
     Ok(())
 }
@@ -272,7 +282,7 @@ fn max_seq(tx: &Connection, room: i64) -> rusqlite::Result<i64> {
 
 fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Option<ChatMessage>> {
     tx.prepare_cached(
-        "SELECT seq, cid, author, text, at_ms FROM messages WHERE room_id = ?1 AND cid = ?2",
+        "SELECT seq, cid, author, text, at_ms, mentions FROM messages WHERE room_id = ?1 AND cid = ?2",
     )?
     .query_row((room, cid), |row| {
         Ok(ChatMessage {
@@ -281,6 +291,7 @@ fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Op
             author: row.get(2)?,
             text: row.get(3)?,
             at_ms: row.get(4)?,
+            mentions: super::split_mentions(&row.get::<_, String>(5)?),
         })
     })
     .optional()

@@ -17,10 +17,11 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::protocol::{
-    is_valid_client_id, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
+    is_valid_client_id, name_key, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
     MAX_FRAME_BYTES,
 };
 use crate::server::chat::hub::{Conn, Hub, Visitor};
+use crate::server::chat::mentions::{find_mentions, Person};
 use crate::server::chat::room::{Room, SendRequest};
 use crate::server::clock::now_ms;
 use crate::server::config::ConnectionLimits;
@@ -142,7 +143,7 @@ async fn serve(
         name: conn.name.clone(),
     };
     // Then where every room stands, so the page's unread counts start right.
-    queue.greet(&[welcome.encode().into(), hub.all_counts()]);
+    queue.greet(&[welcome.encode().into(), hub.all_counts(&conn.user)]);
     run(&socket, &mut reader, &hub, &conn, limits).await;
     drop(reader);
     hub.disconnect(&conn);
@@ -350,12 +351,20 @@ async fn close(socket: &TcpStream, queue: &SendQueue, frame: Frame, patience: Du
     .await;
 }
 
-fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
+fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent>> {
     let frame = ClientFrame::decode(text)
         .map_err(|err| refuse_frame(err.code(), &err.to_string(), None))?;
     match frame {
         ClientFrame::Ping => {
             conn.queue.push(&ServerEvent::Pong.encode().into());
+            Ok(())
+        }
+        ClientFrame::Read { room, seq } => {
+            hub.mark_read(conn, &room, seq);
+            Ok(())
+        }
+        ClientFrame::Visibility { visible } => {
+            hub.set_visible(conn, visible);
             Ok(())
         }
         ClientFrame::Send { room, cid, text } => {
@@ -367,9 +376,9 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
                 ));
             }
             let fail = |code, message: &str| refuse_frame(code, message, Some(cid.clone()));
-            // Joining is not required: a browser's outbox flushed after a reconnect holds messages
-            // for rooms the tab has since left. Rooms are public either way.
-            let Some(target) = hub.room(&room) else {
+            // Joining is not required: a browser's outbox flushed after a reconnect holds
+            // messages for rooms the tab has since left. Being allowed in is.
+            let Ok(target) = hub.room_for(&conn.user, &room) else {
                 return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
             };
             let text = normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
@@ -377,14 +386,18 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
             if !hub.may_send(&conn.user) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many messages"));
             }
+            let mentioned = mentioned_in(hub, &target, text);
             let request = SendRequest {
                 msg: NewMessage {
                     cid: cid.clone(),
                     author: conn.name.clone(),
                     text: text.to_owned(),
                     at_ms: now_ms(),
+                    mentions: mentioned.iter().map(|p| p.name.clone()).collect(),
                 },
                 from: conn.id,
+                user: conn.user.clone(),
+                mentioned: mentioned.into_iter().map(|p| p.user).collect(),
                 reply: conn.queue.clone(),
             };
             target
@@ -402,18 +415,40 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), ServerEvent> {
     }
 }
 
-/// The room a `typing` frame names, looked up as a `send` frame's is; the room itself then
-/// ignores the frame unless `conn` is subscribed to it. The one place typing finds a
-/// room: where a membership-checked lookup goes.
-fn typing_room(hub: &Hub, _conn: &Conn, slug: &str) -> Option<Arc<Room>> {
-    hub.room(slug)
+/// The room a `typing` frame names, if `conn`'s user may be in it (as for a `send`); the
+/// room itself then ignores the frame unless `conn` is subscribed to it. The one place
+/// typing finds a room.
+fn typing_room(hub: &Hub, conn: &Conn, slug: &str) -> Option<Arc<Room>> {
+    hub.room_for(&conn.user, slug).ok()
+}
+
+/// The people `text` mentions who may read `room`: its members by the names they joined
+/// under, then whoever is online or registered under the name.
+fn mentioned_in(hub: &Hub, room: &Room, text: &str) -> Vec<Person> {
+    if !text.contains('@') {
+        return Vec::new();
+    }
+    let members = room.members();
+    find_mentions(text, |key| {
+        let member = members
+            .iter()
+            .find(|(_, name)| name_key(name) == key)
+            .map(|(user, name)| Person {
+                user: user.clone(),
+                name: name.clone(),
+            });
+        member
+            .or_else(|| hub.find_person(key))
+            .filter(|person| room.admits(&person.user))
+    })
 }
 
 /// An `error` event for a frame that changes nothing.
-fn refuse_frame(code: ErrorCode, message: &str, cid: Option<String>) -> ServerEvent {
-    ServerEvent::Error {
+/// Boxed: refusals are rare, and `ServerEvent` is large.
+fn refuse_frame(code: ErrorCode, message: &str, cid: Option<String>) -> Box<ServerEvent> {
+    Box::new(ServerEvent::Error {
         code,
         message: message.to_owned(),
         cid,
-    }
+    })
 }

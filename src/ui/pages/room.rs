@@ -7,8 +7,9 @@ use crate::client::json;
 use crate::client::offline::rooms_or_cached;
 use crate::client::state::{use_chat, Rooms, Status};
 use crate::client::unread::page_title;
-use crate::protocol::RoomInfo;
+use crate::protocol::{RoomInfo, RoomKind};
 use crate::ui::banners::{NotifyOffer, UpdateBanner};
+use crate::ui::people::{kind_icon, MembersPanel, NotifySelect};
 use crate::ui::room::composer::Composer;
 use crate::ui::room::message_list::MessageList;
 use crate::ui::room::typing::TypingLine;
@@ -24,9 +25,7 @@ pub fn RoomPage(slug: Memo<String>) -> impl IntoView {
                 match rooms.await {
                     Ok(list) => {
                         let rooms = expect_context::<Rooms>();
-                        for room in list {
-                            rooms.add(room);
-                        }
+                        rooms.learn(list);
                         view! { <ChatLayout slug/> }.into_any()
                     }
                     Err(err) => view! { <p class="page-error">{err.to_string()}</p> }.into_any(),
@@ -68,7 +67,7 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
                 <Sidebar current=slug/>
                 <div class="scrim" aria-hidden="true" on:click=move |_| chat.screen.drawer_open.set(false)></div>
                 <main class="room">
-                    <RoomHeader current/>
+                    <RoomHeader current slug/>
                     <UpdateBanner/>
                     {move || chat.link.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> }.into_any())}
                     <NotifyOffer/>
@@ -86,9 +85,17 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
 }
 
 #[component]
-fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
+fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoView {
     let chat = use_chat();
     let title = move || current.with(|r| r.as_ref().map(|r| r.title.clone()).unwrap_or_default());
+    let kind = Memo::new(move |_| current.with(|r| r.as_ref().map(|r| r.kind).unwrap_or_default()));
+    let owner = Memo::new(move |_| current.with(|r| r.as_ref().is_some_and(|r| r.owner)));
+    let showing_members = RwSignal::new(false);
+    // Another room: the panel closes.
+    crate::client::effect(move || {
+        slug.track();
+        showing_members.set(false);
+    });
     let topic = move || current.with(|r| r.as_ref().map(|r| r.topic.clone()).unwrap_or_default());
     // The first connect takes a blink; only a lost connection is worth a word. What is
     // written meanwhile waits in the outbox, so the composer stays usable.
@@ -111,10 +118,24 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
                 </svg>
             </button>
             <div class="room-title">
-                <h1><span class="hash">"#"</span>{move || title()}</h1>
+                <h1><span class="hash">{move || kind_icon(kind.get())}</span>{move || title()}</h1>
                 <p class="topic">{move || topic()}</p>
             </div>
             {move || status().map(|s| view! { <span class="status" role="status">{s}</span> }.into_any())}
+            <NotifySelect room=slug/>
+            {move || (kind.get() != RoomKind::Public).then(|| view! {
+                <button
+                    class="icon-button members-button"
+                    aria-label="Members"
+                    title="Members"
+                    aria-expanded=move || showing_members.get().to_string()
+                    on:click=move |_| showing_members.update(|s| *s = !*s)
+                >
+                    <svg viewBox="0 0 24 24" aria-hidden="true" width="20" height="20">
+                        <path d="M9 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm-7 10a7 7 0 0 1 14 0M17 11a3 3 0 1 0 0-6M22 21a5 5 0 0 0-4-5" stroke="currentColor" stroke-width="2" fill="none" stroke-linecap="round"/>
+                    </svg>
+                </button>
+            }.into_any())}
             <button
                 class="people-count"
                 aria-label=move || format!("{} online; show who", chat.room.online.with(Vec::len))
@@ -124,6 +145,9 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>) -> impl IntoView {
                 {move || chat.room.online.with(Vec::len)}
             </button>
         </header>
+        {move || showing_members.get().then(|| view! {
+            <MembersPanel room=slug kind=kind.get_untracked() owner=owner.get_untracked()/>
+        }.into_any())}
     }
 }
 
@@ -169,10 +193,20 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<RoomInf
                     for msg in &joined.messages {
                         chat.remove_from_outbox(&msg.cid);
                     }
-                    chat.link.joined_room.set(Some(slug));
+                    chat.link.joined_room.set(Some(slug.clone()));
                     chat.link.alert.set(None);
                     chat.room.online.set(joined.online.clone());
+                    let private = joined.room.kind != crate::protocol::RoomKind::Public;
                     chat.room.timeline.update(|t| t.apply_join(joined, after));
+                    // Who `@` offers, beside those online.
+                    chat.room.members.set(Vec::new());
+                    if private {
+                        if let Ok(members) = crate::api::people::room_members(conn, slug).await {
+                            chat.room
+                                .members
+                                .set(members.into_iter().map(|m| m.name).collect());
+                        }
+                    }
                 }
                 // The user moved on while this was under way.
                 Ok(_) => {

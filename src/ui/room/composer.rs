@@ -2,10 +2,13 @@
 
 use leptos::prelude::*;
 
+use crate::client::mentions::{suggestions, typing_mention};
 use crate::client::state::use_chat;
 use crate::client::typing::{now_ms, TypingSender};
 use crate::protocol::{normalize_text, MAX_MESSAGE_CHARS};
 
+/// Names offered after an `@`, at most.
+const MAX_OFFERS: usize = 6;
 /// Show the character count once a message gets this close to the limit.
 const COUNT_FROM: usize = MAX_MESSAGE_CHARS - 500;
 
@@ -22,11 +25,32 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
     let can_send = move || text.with(|t| normalize_text(t).is_ok());
     // Typing the draft tells the room, at most once per 3 s; sending does not.
     let typing = StoredValue::new(TypingSender::default());
-    let typed = move |draft: &str| {
+    let note_typing = move |draft: &str| {
         if typing.try_update_value(|t| t.due(draft, now_ms())) == Some(true) {
             #[cfg(feature = "hydrate")]
             crate::client::live::send_typing(chat, &room.get_untracked());
         }
+    };
+    // `@` offers the room's members and those online, as the name is typed.
+    let picked = RwSignal::new(0usize);
+    let offers = Memo::new(move |_| {
+        let typed = text.with(|t| typing_mention(t).map(str::to_owned))?;
+        let mut names = chat.room.members.get();
+        names.extend(chat.room.online.get());
+        names.retain(|n| !chat.is_me(n));
+        let found = suggestions(&typed, &names, MAX_OFFERS);
+        (!found.is_empty()).then_some(found)
+    });
+    let take = move |name: String| {
+        text.update(|t| {
+            if let Some(typed) = typing_mention(t) {
+                let cut = t.len() - typed.len();
+                t.truncate(cut);
+                t.push_str(&name);
+                t.push(' ');
+            }
+        });
+        picked.set(0);
     };
 
     let send = move || {
@@ -41,6 +65,23 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
     };
 
     view! {
+        {move || offers.get().map(|names| view! {
+            <ul class="mention-offers" id="mention-offers" role="listbox" aria-label="People to mention">
+                {names.into_iter().enumerate().map(|(i, name)| {
+                    let shown = name.clone();
+                    view! {
+                        <li
+                            role="option"
+                            aria-selected=move || (picked.get() == i).to_string()
+                            on:mousedown=move |ev| { ev.prevent_default(); take(name.clone()); }
+                        >
+                            "@" {shown}
+                        </li>
+                    }
+                    .into_any()
+                }).collect::<Vec<_>>()}
+            </ul>
+        }.into_any())}
         <form
             class="composer"
             on:submit=move |ev| {
@@ -48,26 +89,41 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                 send();
             }
         >
-            <label for="message" class="visually-hidden">{move || format!("Message #{}", room.get())}</label>
+            <label for="message" class="visually-hidden">{move || format!("Message {}", chat.room_label(&room.get()))}</label>
             <textarea
                 id="message"
                 name="message"
                 rows="1"
                 autocomplete="off"
                 enterkeyhint="send"
-                placeholder=move || format!("Message #{}", room.get())
+                placeholder=move || format!("Message {}", chat.room_label(&room.get()))
                 prop:value=move || text.get()
                 on:input=move |ev| {
                     let draft = event_target_value(&ev);
-                    typed(&draft);
+                    note_typing(&draft);
                     text.set(draft);
                 }
                 on:keydown=move |ev| {
+                    if let Some(offered) = offers.get_untracked() {
+                        let n = offered.len();
+                        match ev.key().as_str() {
+                            "ArrowDown" => { ev.prevent_default(); picked.update(|p| *p = (*p + 1) % n); return; }
+                            "ArrowUp" => { ev.prevent_default(); picked.update(|p| *p = (*p + n - 1) % n); return; }
+                            "Enter" | "Tab" if !ev.shift_key() => {
+                                ev.prevent_default();
+                                take(offered[picked.get_untracked().min(n - 1)].clone());
+                                return;
+                            }
+                            _ => {}
+                        }
+                    }
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         send();
                     }
                 }
+                aria-autocomplete="list"
+                aria-controls="mention-offers"
             ></textarea>
             <button type="submit" class="send" disabled=move || !can_send() aria-label="Send">
                 <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">

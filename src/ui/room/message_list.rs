@@ -8,6 +8,7 @@
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::client::mentions::pieces;
 use crate::client::outbox::Queued;
 use crate::client::state::use_chat;
 use crate::client::state::Status;
@@ -115,7 +116,13 @@ pub fn MessageList() -> impl IntoView {
                 }
                 .into_any()
             } else {
-                view! { <p class="edge beginning">"This is the very beginning of #" {t.room.clone()} "."</p> }
+                let whose = match chat.room_kind(&t.room) {
+                    crate::protocol::RoomKind::Direct => {
+                        format!("your conversation with {}", chat.room_label(&t.room))
+                    }
+                    _ => chat.room_label(&t.room),
+                };
+                view! { <p class="edge beginning">"This is the very beginning of " {whose} "."</p> }
                     .into_any()
             }
         })
@@ -126,7 +133,7 @@ pub fn MessageList() -> impl IntoView {
             class="timeline"
             node_ref=scroller
             tabindex="0"
-            aria-label=move || format!("Messages in #{}", room())
+            aria-label=move || format!("Messages in {}", chat.room_label(&room()))
             data-loaded=move || chat.room.timeline.with(|t| t.loaded).to_string()
             on:scroll=move |_| on_scroll(())
         >
@@ -167,19 +174,51 @@ fn render_row(row: Row) -> AnyView {
                 }
                 .into_any()
             });
+            let chat = use_chat();
+            let mine = chat.is_me(&msg.author);
+            let for_me = msg.mentions.iter().any(|name| chat.is_me(name));
+            let author = if mine {
+                view! { <span class="author" style=format!("--hue:{hue}")>{msg.author}</span> }
+                    .into_any()
+            } else {
+                let name = msg.author.clone();
+                let label = format!("Message {name}");
+                view! {
+                    <button class="author" style=format!("--hue:{hue}") title=label on:click=move |_| message_author(name.clone())>
+                        {msg.author}
+                    </button>
+                }
+                .into_any()
+            };
+            let text = pieces(&msg.text, &msg.mentions)
+                .into_iter()
+                .map(|piece| match piece.mention {
+                    Some(name) => {
+                        let me = chat.is_me(&name);
+                        view! { <mark class="mention" class:me=me>{piece.text}</mark> }.into_any()
+                    }
+                    None => piece.text.into_any(),
+                })
+                .collect::<Vec<_>>();
             view! {
                 {divider}
-                <li class="msg" class:continued=row.continued data-seq=msg.seq>
+                <li class="msg" class:continued=row.continued class:mentions-me=for_me data-seq=msg.seq>
                     <div class="meta">
-                        <span class="author" style=format!("--hue:{hue}")>{msg.author}</span>
+                        {author}
                         <time>{clock(msg.at_ms)}</time>
                     </div>
-                    <p class="text">{msg.text}</p>
+                    <p class="text">{text}</p>
                 </li>
             }
             .into_any()
         }
     }
+}
+
+/// Opens the conversation with a message's author.
+fn message_author(name: String) {
+    let alert = use_chat().link.alert;
+    crate::ui::people::open_conversation(vec![name], alert, || {});
 }
 
 #[component]
