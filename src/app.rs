@@ -69,6 +69,8 @@ pub fn App() -> impl IntoView {
             if let Some(performance) = window().performance() {
                 let _ = performance.mark("natter:interactive");
             }
+            // Unread marks first: the socket's events count against them.
+            crate::client::unread::track_reading(chat);
             crate::client::live::start(chat);
             started = true;
         });

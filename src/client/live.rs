@@ -71,7 +71,6 @@ pub fn start(chat: Chat) {
     chat.outbox.set(Outbox::restore(persist::load_queued()));
 
     crate::client::offline::keep(chat);
-    crate::client::unread::track_reading(chat);
     crate::client::pwa::start(chat);
 
     let (kick_tx, kicks) = unbounded();
@@ -174,6 +173,16 @@ fn send_frame(frame: &ClientFrame) {
             }
         }
     });
+}
+
+/// Tells the room that the user is typing, when this socket is in it; otherwise, or
+/// without a socket, nothing is sent (it matters only now).
+pub fn send_typing(chat: Chat, room: &str) {
+    if chat.link.joined_room.get_untracked().as_deref() == Some(room) {
+        send_frame(&ClientFrame::Typing {
+            room: room.to_owned(),
+        });
+    }
 }
 
 fn kick(why: Kick) {

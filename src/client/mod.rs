@@ -16,6 +16,7 @@
 //!   the page's life in a browser.
 //! - [`mentions`]: `@name` in a message's text, and what to offer after an `@`.
 //! - [`json`]: JSON read from bytes only, and the page's resources.
+//! - [`typing`]: who is typing in the open room, and when to say that we are.
 
 pub mod backoff;
 pub mod json;
@@ -34,6 +35,7 @@ pub mod push;
 pub mod pwa;
 pub mod state;
 pub mod timeline;
+pub mod typing;
 pub mod unread;
 
 /// `Effect::new`, its closure boxed: the effect's task is generic over the closure, so

@@ -11,7 +11,7 @@ use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
 use crate::client::persist;
 use crate::client::state::Chat;
-use crate::protocol::{ChatMessage, RoomKind, ServerEvent};
+use crate::protocol::{ChatMessage, NotifyLevel, RoomKind, ServerEvent};
 
 /// Longer texts are cut in the notification; the whole message is in the room.
 const BODY_CHARS: usize = 200;
@@ -43,8 +43,9 @@ pub fn on_message(chat: Chat, room: &str, msg: &ChatMessage) {
         .account
         .me
         .with_untracked(|me| me.as_ref().is_some_and(|me| me.name == msg.author));
-    let level = chat.notify_level(room);
-    if mine || !document().hidden() || !level.wants(msg.mentions.iter().any(|n| chat.is_me(n))) {
+    // The room the reader left open is theirs to hear, unless they silenced it.
+    let silenced = chat.notify_level(room) == NotifyLevel::Nothing;
+    if mine || !document().hidden() || silenced {
         return;
     }
     show(chat, room, &msg.author, &msg.text);

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use crate::client::outbox::Outbox;
 use crate::client::persist;
 use crate::client::timeline::Timeline;
+use crate::client::typing::{now_ms, Typists};
 use crate::protocol::{
     AppError, ErrorCode, Me, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq, ServerEvent,
 };
@@ -108,6 +109,8 @@ pub struct OpenRoom {
     pub online: RwSignal<Vec<String>>,
     /// The members of a private room or conversation (empty for a public room).
     pub members: RwSignal<Vec<String>>,
+    /// Who is typing in it now (never us), until when.
+    pub typing: RwSignal<Typists>,
 }
 
 /// The page around the chat: whether it is seen, the phone drawer, what it offers.
@@ -164,6 +167,7 @@ impl Chat {
                 timeline: RwSignal::new(Timeline::default()),
                 online: RwSignal::new(Vec::new()),
                 members: RwSignal::new(Vec::new()),
+                typing: RwSignal::new(Typists::default()),
             },
             outbox: RwSignal::new(Outbox::default()),
             screen: Screen {
@@ -205,6 +209,9 @@ impl Chat {
             ServerEvent::Message { room, msg } => {
                 if self.remove_from_outbox(&msg.cid) {
                     self.link.alert.set(None);
+                }
+                if self.room.is(&room) {
+                    self.room.stopped_typing(&msg.author);
                 }
                 self.room.change(&room, |t| t.add_message(msg));
             }
@@ -255,6 +262,7 @@ impl Chat {
                     self.room
                         .online
                         .update(|online| online.retain(|n| *n != name));
+                    self.room.stopped_typing(&name);
                     self.room
                         .change(&room, |t| t.add_notice(seq, format!("{name} left")));
                 }
@@ -298,6 +306,13 @@ impl Chat {
                 (None, ErrorCode::TooManyConnections) => self.link.alert.set(Some(message)),
                 (None, _) => leptos::logging::warn!("server refused a frame: {message}"),
             },
+            ServerEvent::Typing { room, name } => {
+                if self.room.is(&room) {
+                    self.room.typing.update(|t| t.typing(name, now_ms()));
+                    #[cfg(feature = "hydrate")]
+                    crate::client::typing::expire_later(self.room.typing);
+                }
+            }
         }
     }
 
@@ -435,6 +450,13 @@ impl Rooms {
 impl OpenRoom {
     fn is(&self, room: &str) -> bool {
         self.timeline.with_untracked(|t| t.room == room)
+    }
+
+    /// `name` is not typing any more: their message arrived.
+    fn stopped_typing(&self, name: &str) {
+        if self.typing.with_untracked(|t| t.has(name)) {
+            self.typing.update(|t| t.stopped(name));
+        }
     }
 
     /// Changes the timeline if `room` is the one open.
@@ -665,6 +687,66 @@ mod tests {
         chat.apply(error(ErrorCode::SignedOut, None));
         assert_eq!(chat.account.me.get_untracked(), None);
         assert_eq!(chat.account.dialog.get_untracked(), Some(Dialog::Guest));
+    }
+
+    fn typing(room: &str, name: &str) -> ServerEvent {
+        ServerEvent::Typing {
+            room: room.into(),
+            name: name.into(),
+        }
+    }
+
+    fn typists(chat: &Chat) -> Vec<String> {
+        chat.room
+            .typing
+            .with_untracked(|t| t.names().map(str::to_owned).collect())
+    }
+
+    #[test]
+    fn typing_shows_for_the_open_room_and_goes_when_the_message_comes() {
+        let chat = in_general();
+        chat.apply(typing("general", "Bo"));
+        chat.apply(typing("random", "carl"));
+        chat.apply(typing("general", "zoe"));
+        chat.apply(typing("general", "Bo"));
+        assert_eq!(
+            typists(&chat),
+            ["Bo", "zoe"],
+            "the open room only, once each"
+        );
+        let label = chat.room.typing.with_untracked(|t| t.label());
+        assert_eq!(label.as_deref(), Some("Bo and zoe are typing…"));
+        // Bo's message arrives: Bo is no longer typing; a message elsewhere changes nothing.
+        let mut from_bo = message(1, "c-1", "hi");
+        from_bo.author = "Bo".into();
+        chat.apply(ServerEvent::Message {
+            room: "random".into(),
+            msg: from_bo.clone(),
+        });
+        assert_eq!(typists(&chat), ["Bo", "zoe"]);
+        chat.apply(ServerEvent::Message {
+            room: "general".into(),
+            msg: from_bo,
+        });
+        assert_eq!(typists(&chat), ["zoe"]);
+    }
+
+    #[test]
+    fn typing_expires_five_seconds_after_the_last_event() {
+        let chat = in_general();
+        let start = now_ms();
+        chat.apply(typing("general", "Bo"));
+        let shown = |at: f64| {
+            chat.room.typing.update(|t| t.expire(at));
+            typists(&chat)
+        };
+        assert_eq!(shown(start + 4_900.0), ["Bo"]);
+        // Typing again extends it.
+        chat.room
+            .typing
+            .update(|t| t.typing("Bo".into(), start + 4_000.0));
+        assert_eq!(shown(start + 8_900.0), ["Bo"]);
+        assert!(shown(start + 9_100.0).is_empty());
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub enum ClientFrame {
     /// Whether this tab is in front of its reader: while any tab of a person is, the
     /// server sends them no push notifications.
     Visibility { visible: bool },
+    /// "I am typing in `room`." Never stored; the server passes it on to the room's other
+    /// subscribers at most once per user per
+    /// [`TYPING_EVERY_MS`](super::TYPING_EVERY_MS), and ignores it for a room
+    /// this socket has not joined.
+    Typing { room: String },
 }
 
 /// Server → browser, on the WebSocket. Read by hand (`server_event_de`), to keep the
@@ -85,6 +90,8 @@ pub enum ServerEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cid: Option<String>,
     },
+    /// `name` is typing in `room` (sent to the room's others, never to the typer).
+    Typing { room: String, name: String },
 }
 
 /// Why the server refused a frame. Stable strings on the wire, so clients can branch on them.
@@ -156,7 +163,7 @@ impl ClientFrame {
             struct Tag {
                 t: String,
             }
-            const KNOWN: [&str; 4] = ["send", "ping", "read", "visibility"];
+            const KNOWN: [&str; 5] = ["send", "ping", "read", "visibility", "typing"];
             match serde_json::from_str::<Tag>(text) {
                 // Quoted back in the error: keep it short, so a huge tag cannot make a
                 // huge reply.
@@ -237,6 +244,30 @@ mod tests {
             ClientFrame::decode(&big),
             Err(DecodeError::TooLarge(_))
         ));
+    }
+
+    #[test]
+    fn typing_frames_round_trip() {
+        let typing = ClientFrame::Typing {
+            room: "tech".into(),
+        };
+        let json = typing.encode();
+        assert_eq!(json, r#"{"t":"typing","room":"tech"}"#);
+        assert_eq!(ClientFrame::decode(&json), Ok(typing));
+        // A typing frame without its room is malformed, not unknown.
+        assert!(matches!(
+            ClientFrame::decode(r#"{"t":"typing"}"#),
+            Err(DecodeError::Malformed(_))
+        ));
+        let event = ServerEvent::Typing {
+            room: "tech".into(),
+            name: "Ana".into(),
+        };
+        assert_eq!(
+            event.encode(),
+            r#"{"t":"typing","room":"tech","name":"Ana"}"#
+        );
+        assert_eq!(ServerEvent::decode(&event.encode()).unwrap(), event);
     }
 
     #[test]

@@ -55,3 +55,8 @@ pub const HISTORY_PAGE: u32 = 50;
 /// Largest frame the server reads. A 4,000-character message of 4-byte characters, JSON
 /// escaped, stays well below it.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// How often one user's typing is passed on, per room, at most (all their tabs together);
+/// the page sends `typing` no more often either.
+pub const TYPING_EVERY_MS: u64 = 3_000;
+/// How long "… is typing" shows after that person's last `typing` event.
+pub const TYPING_SHOWN_MS: u64 = 5_000;

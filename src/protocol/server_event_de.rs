@@ -31,10 +31,11 @@ enum Tag {
     Alert,
     Read,
     Error,
+    Typing,
 }
 
 impl Tag {
-    const ALL: [Tag; 12] = [
+    const ALL: [Tag; 13] = [
         Tag::Welcome,
         Tag::Message,
         Tag::Ack,
@@ -47,6 +48,7 @@ impl Tag {
         Tag::Alert,
         Tag::Read,
         Tag::Error,
+        Tag::Typing,
     ];
 
     /// The tag of an event: every variant, so none can be added without one.
@@ -64,6 +66,7 @@ impl Tag {
             ServerEvent::Alert { .. } => Tag::Alert,
             ServerEvent::Read { .. } => Tag::Read,
             ServerEvent::Error { .. } => Tag::Error,
+            ServerEvent::Typing { .. } => Tag::Typing,
         }
     }
 
@@ -82,6 +85,7 @@ impl Tag {
             Tag::Alert => "alert",
             Tag::Read => "read",
             Tag::Error => "error",
+            Tag::Typing => "typing",
         }
     }
 
@@ -216,6 +220,10 @@ impl<'de> Deserialize<'de> for ServerEvent {
                 message: need(f.message, "message")?,
                 cid: f.cid,
             },
+            Tag::Typing => ServerEvent::Typing {
+                room: slug(f.room)?,
+                name: need(f.name, "name")?,
+            },
         };
         debug_assert_eq!(Tag::of(&event), tag);
         Ok(event)
@@ -306,6 +314,10 @@ mod tests {
                 message: "long".into(),
                 cid: Some("abcdefgh12".into()),
             },
+            ServerEvent::Typing {
+                room: "tech".into(),
+                name: "Ana".into(),
+            },
         ]
     }
 
@@ -347,6 +359,9 @@ mod tests {
             r#"{"t":"welcome","conn":"c1"}"#,
             r#"{"t":"message","room":{"slug":"a","title":"A","topic":"","online":0},"msg":null}"#,
             r#"{"t":"room_added","room":"tech"}"#,
+            r#"{"t":"typing","room":"tech"}"#,
+            r#"{"t":"typing","name":"Ana"}"#,
+            r#"{"t":"typing","room":{"slug":"a","title":"A","topic":"","online":0,"latest":0},"name":"Ana"}"#,
             r#"{"t":"ack","room":"tech","cid":"x","seq":-1}"#,
             r#"{"conn":"c1","name":"ana"}"#,
             "[]",

@@ -14,6 +14,7 @@ use crate::protocol::{
     name_key, ChatMessage, ErrorCode, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq, ServerEvent,
 };
 use crate::server::chat::inbox::{Inboxes, Notice};
+use crate::server::chat::typing::TypingThrottle;
 use crate::server::store::{Appended, MemberRecord, NewMessage, RoomRecord, Store};
 use crate::server::ws::send_queue::{Frame, SendQueue};
 
@@ -80,6 +81,10 @@ struct Live {
     /// Present people by [`presence_key`], with how many of their tabs are here: two tabs
     /// count once.
     present: HashMap<String, Presence>,
+    /// The user of each subscriber, so a user's typing goes to everyone but their own tabs.
+    users: HashMap<ConnId, String>,
+    /// When each user's typing was last passed on.
+    typing: TypingThrottle,
 }
 
 struct Presence {
@@ -103,6 +108,8 @@ impl Room {
                 published: last_seq,
                 subscribers: HashMap::new(),
                 present: HashMap::new(),
+                users: HashMap::new(),
+                typing: TypingThrottle::default(),
             }),
             writer,
             members: Mutex::new(members.into_iter().map(|m| (m.user_id, m.name)).collect()),
@@ -248,6 +255,7 @@ impl Room {
         let mut recipients = Vec::new();
         let mut live = self.live();
         live.subscribers.insert(member.conn, member.queue.clone());
+        live.users.insert(member.conn, member.user.to_owned());
         let presence = live
             .present
             .entry(presence_key(member.user, member.name))
@@ -275,7 +283,9 @@ impl Room {
     /// Stops pushing events to `conn`. Returns whether it was subscribed; if so, the
     /// caller owes a [`Room::release`] for its user.
     pub fn unsubscribe(&self, conn: ConnId) -> bool {
-        self.live().subscribers.remove(&conn).is_some()
+        let mut live = self.live();
+        live.users.remove(&conn);
+        live.subscribers.remove(&conn).is_some()
     }
 
     /// Drops one tab of `user` under `name` from the room's presence; announces their
@@ -444,6 +454,37 @@ impl Room {
                 self.inboxes.send(&user, frame);
             }
         }
+    }
+
+    /// `user`, as `name`, is typing on the subscriber `conn`: tells the room's other
+    /// people, unless `conn` is not subscribed here (ignored: it learns nothing) or the
+    /// user's typing was passed on less than [`TYPING_EVERY`] ago, from any tab. Nothing is
+    /// stored; the event goes only to sockets with nothing waiting (see
+    /// [`SendQueue::offer`]). Returns whether it was passed on.
+    ///
+    /// [`TYPING_EVERY`]: crate::server::chat::typing::TYPING_EVERY
+    pub fn typing(&self, conn: ConnId, user: &str, name: &str, now: std::time::Instant) -> bool {
+        let others: Vec<SendQueue> = {
+            let mut live = self.live();
+            if !live.subscribers.contains_key(&conn) || !live.typing.may_pass(user, now) {
+                return false;
+            }
+            live.subscribers
+                .iter()
+                .filter(|(id, _)| live.users.get(*id).is_none_or(|u| u != user))
+                .map(|(_, queue)| queue.clone())
+                .collect()
+        };
+        // Encoded once, outside the lock; written with no lock held.
+        let event = ServerEvent::Typing {
+            room: self.record.slug.clone(),
+            name: name.to_owned(),
+        };
+        let frame: Frame = event.encode().into();
+        for queue in others {
+            queue.offer(&frame);
+        }
+        true
     }
 
     fn ack(&self, reply: &SendQueue, cid: String, seq: Seq) {

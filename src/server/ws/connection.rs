@@ -404,7 +404,22 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                 .submit(request)
                 .map_err(|code| fail(code, "the room is busy; try again"))
         }
+        // Never an error: a room that does not exist, or that this socket is not in,
+        // looks the same as a typing frame passed on (or throttled), so nothing leaks.
+        ClientFrame::Typing { room } => {
+            if let Some(target) = typing_room(hub, conn, &room) {
+                target.typing(conn.id, &conn.user, &conn.name, std::time::Instant::now());
+            }
+            Ok(())
+        }
     }
+}
+
+/// The room a `typing` frame names, if `conn`'s user may be in it (as for a `send`); the
+/// room itself then ignores the frame unless `conn` is subscribed to it. The one place
+/// typing finds a room.
+fn typing_room(hub: &Hub, conn: &Conn, slug: &str) -> Option<Arc<Room>> {
+    hub.room_for(&conn.user, slug).ok()
 }
 
 /// The people `text` mentions who may read `room`: its members by the names they joined

@@ -173,6 +173,33 @@ impl SendQueue {
         self.enqueue(frame).is_some()
     }
 
+    /// Queues `frame` and writes it, only if nothing else is waiting to be written: for a
+    /// frame worth something only while fresh ("… is typing"), the first thing dropped
+    /// when the client is behind. A skipped frame is simply not sent: it never counts
+    /// against the bound, never cuts the connection off. Returns whether it was queued.
+    /// Like [`SendQueue::push`], never call it holding a lock.
+    pub fn offer(&self, frame: &Frame) -> bool {
+        if self.inner.is_closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        let mut pending = self.inner.pending();
+        // Asked under the lock, as `enqueue` does: after the close frame nothing may
+        // follow. Anything queued (a frame partly written, frames waiting for a full
+        // socket or a writer, the held greeting) means the client is not keeping up.
+        let behind =
+            pending.held || pending.blocked || !pending.frames.is_empty() || pending.last.is_some();
+        if behind || self.inner.is_closed.load(Ordering::Relaxed) {
+            return false;
+        }
+        // The queue is empty, so one frame fits whatever its bounds.
+        self.inner.bytes.fetch_add(frame.len(), Ordering::Relaxed);
+        pending.frames.push_back(frame.clone());
+        if self.claim(&mut pending) {
+            self.write_queued(pending, Readiness::Assumed);
+        }
+        true
+    }
+
     /// Queues `frame`; returns the queue, still locked, unless the connection is (now)
     /// closed.
     fn enqueue(&self, frame: &Frame) -> Option<MutexGuard<'_, Pending>> {
@@ -673,6 +700,41 @@ mod tests {
             "no close frame after {count} frames ({} bytes left)",
             bytes.len()
         ))
+    }
+
+    #[test]
+    fn an_offered_frame_is_dropped_when_anything_is_waiting() {
+        let queue = SendQueue::detached(QueueBound {
+            frames: 2,
+            bytes: 64,
+        });
+        let typing = text("typing");
+        assert!(!queue.offer(&typing), "nothing goes before the greeting");
+        queue.greet(&[]);
+        assert!(queue.offer(&typing), "an idle client gets it");
+        assert!(!queue.offer(&typing), "skipped: one is still unsent");
+        assert!(queue.push(&text("message")));
+        assert!(!queue.offer(&typing), "skipped behind a message");
+        assert_eq!(queue.close_reason(), None, "skipping never cuts off");
+        assert_eq!(queue.try_take(), Some(typing.clone()));
+        assert_eq!(queue.try_take(), Some(text("message")));
+        assert_eq!(queue.inner.bytes.load(Ordering::Relaxed), 0);
+        // Caught up: offered frames go again, one however big.
+        assert!(queue.offer(&text(&"x".repeat(100))));
+        assert_eq!(queue.close_reason(), None);
+        queue.try_take().unwrap();
+        // A frame partly written, or a socket found full, is being behind too.
+        assert!(queue.queue(&text("big")));
+        queue.inner.pending().written = 2;
+        assert!(!queue.offer(&typing));
+        queue.try_take().unwrap();
+        queue.inner.pending().written = 0;
+        queue.inner.pending().blocked = true;
+        assert!(!queue.offer(&typing));
+        queue.inner.pending().blocked = false;
+        queue.close(CloseReason::SHUTDOWN);
+        assert!(!queue.offer(&typing), "nothing after a close");
+        assert_eq!(queue.try_take(), None);
     }
 
     async fn socket_pair() -> (Arc<TcpStream>, TcpStream) {

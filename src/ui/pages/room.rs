@@ -12,6 +12,7 @@ use crate::ui::banners::{NotifyOffer, UpdateBanner};
 use crate::ui::people::{kind_icon, MembersPanel, NotifySelect};
 use crate::ui::room::composer::Composer;
 use crate::ui::room::message_list::MessageList;
+use crate::ui::room::typing::TypingLine;
 use crate::ui::sidebar::Sidebar;
 use crate::ui::title::Title;
 
@@ -71,6 +72,7 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
                     {move || chat.link.alert.get().map(|text| view! { <p class="alert" role="alert">{text}</p> }.into_any())}
                     <NotifyOffer/>
                     <MessageList/>
+                    <TypingLine/>
                     <Composer room=slug/>
                 </main>
             </div>
@@ -169,6 +171,7 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<RoomInf
             };
             chat.room.timeline.set(timeline);
             chat.room.online.set(Vec::new());
+            chat.room.typing.set(Default::default());
             chat.screen.drawer_open.set(false);
             crate::client::persist::remember_room(&slug);
         }

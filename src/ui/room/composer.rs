@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::client::mentions::{suggestions, typing_mention};
 use crate::client::state::use_chat;
+use crate::client::typing::{now_ms, TypingSender};
 use crate::protocol::{normalize_text, MAX_MESSAGE_CHARS};
 
 /// Names offered after an `@`, at most.
@@ -22,6 +23,14 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
             .then(|| format!("{n} / {MAX_MESSAGE_CHARS} characters: too long to send"))
     };
     let can_send = move || text.with(|t| normalize_text(t).is_ok());
+    // Typing the draft tells the room, at most once per 3 s; sending does not.
+    let typing = StoredValue::new(TypingSender::default());
+    let note_typing = move |draft: &str| {
+        if typing.try_update_value(|t| t.due(draft, now_ms())) == Some(true) {
+            #[cfg(feature = "hydrate")]
+            crate::client::live::send_typing(chat, &room.get_untracked());
+        }
+    };
     // `@` offers the room's members and those online, as the name is typed.
     let picked = RwSignal::new(0usize);
     let offers = Memo::new(move |_| {
@@ -89,7 +98,11 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                 enterkeyhint="send"
                 placeholder=move || format!("Message {}", chat.room_label(&room.get()))
                 prop:value=move || text.get()
-                on:input=move |ev| text.set(event_target_value(&ev))
+                on:input=move |ev| {
+                    let draft = event_target_value(&ev);
+                    note_typing(&draft);
+                    text.set(draft);
+                }
                 on:keydown=move |ev| {
                     if let Some(offered) = offers.get_untracked() {
                         let n = offered.len();
@@ -110,7 +123,7 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                     }
                 }
                 aria-autocomplete="list"
-                aria-controls="mention-offers"
+                aria-controls=move || offers.with(Option::is_some).then_some("mention-offers")
             ></textarea>
             <button type="submit" class="send" disabled=move || !can_send() aria-label="Send">
                 <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">

@@ -1,4 +1,5 @@
-//! The open room's parts: its messages and the box to write in.
+//! The open room's parts: its messages, who is typing, and the box to write in.
 
 pub mod composer;
 pub mod message_list;
+pub mod typing;
