@@ -169,7 +169,7 @@ describe('on a phone', () => {
     await hide(reader.page, true);
     await say(shy.page, 'ping while hidden');
     await eventually(() => reader.page.evaluate(() => window.__notes), [
-      { title: 'shy in #random', body: 'ping while hidden', tag: 'natter-random' },
+      { title: 'shy in #Random', body: 'ping while hidden', tag: 'natter-random' },
     ]);
     // Our own messages never notify.
     await say(reader.page, 'my own words');
