@@ -14,6 +14,7 @@
 //! - [`push`]: Web Push — subscriptions, the VAPID key, and a bounded background queue
 //!   that sends notices to push services.
 //! - [`net`]: rules for connecting where users point (no private addresses).
+//! - [`previews`]: link previews — a page fetched within every limit, and its card.
 //! - [`rate_limit`]: token buckets, alone or per key.
 //! - [`clock`]: wall-clock time as stored.
 //!
@@ -26,6 +27,7 @@ pub mod clock;
 pub mod config;
 pub mod http;
 pub mod net;
+pub mod previews;
 pub mod push;
 pub mod rate_limit;
 pub mod state;

@@ -1,4 +1,6 @@
-//! Outgoing connections to addresses users give us (push endpoints now, link previews
-//! later): which addresses the server may reach on their behalf.
+//! Outgoing connections to addresses users give us (push endpoints, pages to preview):
+//! which addresses the server may reach on their behalf ([`ssrf`]), and the one client
+//! that keeps to them ([`client`]).
 
+pub mod client;
 pub mod ssrf;

@@ -115,6 +115,16 @@ pub enum Refused {
 /// loopback when `reach` allows it), no credentials, and an address literal that is
 /// public. Names are checked as they resolve ([`PublicResolver`]).
 pub fn check_url(url: &str, reach: Reach) -> Result<reqwest::Url, Refused> {
+    check(url, reach, false)
+}
+
+/// [`check_url`] for a link someone posted (a page to preview): `http` is as good as
+/// `https` there, the address rules the same.
+pub fn check_link(url: &str, reach: Reach) -> Result<reqwest::Url, Refused> {
+    check(url, reach, true)
+}
+
+fn check(url: &str, reach: Reach, plain_http: bool) -> Result<reqwest::Url, Refused> {
     let parsed = reqwest::Url::parse(url).map_err(|_| Refused::NotAUrl)?;
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(Refused::Credentials);
@@ -128,7 +138,7 @@ pub fn check_url(url: &str, reach: Reach) -> Result<reqwest::Url, Refused> {
     let loopback_literal = literal.is_some_and(|ip| unmapped(ip).is_loopback());
     match parsed.scheme() {
         "https" => {}
-        "http" if reach.loopback && loopback_literal => {}
+        "http" if plain_http || (reach.loopback && loopback_literal) => {}
         _ => return Err(Refused::NotHttps),
     }
     if literal.is_some_and(|ip| !reach.allows(ip)) {

@@ -8,7 +8,8 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE
 use reqwest::StatusCode;
 
 use super::vapid::Vapid;
-use crate::server::net::ssrf::{self, PublicResolver, Reach};
+use crate::server::net::client;
+use crate::server::net::ssrf::{self, Reach};
 
 /// How a push went.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,20 +34,9 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(reach: Reach, ttl: Duration, timeout: Duration) -> Sender {
-        // The ring provider: no C toolchain needed. Only the first install counts, and
-        // another part of the process may have installed one already; either is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            // A push service has no business redirecting, and a redirect could point
-            // anywhere (inside the network too).
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(PublicResolver { reach })
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .timeout(timeout)
-            .user_agent(concat!("natter/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the push client's settings are valid");
+        // A push service has no business redirecting, and a redirect could point anywhere
+        // (inside the network too): the guarded client follows none.
+        let client = client::guarded(reach, timeout);
         Sender { client, reach, ttl }
     }
 
