@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
-use crate::protocol::{AppError, MemberInfo, NotifyLevel, RoomInfo};
+use crate::protocol::{AppError, MemberChange, MemberInfo, NotifyLevel, RoomInfo};
 
 /// Opens the conversation between the caller and the people called `names` (1–7 of
 /// them), making it the first time: one set of people has one conversation.
@@ -45,40 +45,30 @@ pub async fn room_members(conn: String, room: String) -> Result<Vec<MemberInfo>,
     )
 }
 
-/// The owner of the private room `room` lets the person called `name` in.
-#[server(endpoint = "invite", input = Json)]
-pub async fn invite(conn: String, room: String, name: String) -> Result<MemberInfo, AppError> {
+/// A change to a private room's members: its owner invites or removes someone, a
+/// member leaves. Answers the members after the change (none for one who left).
+#[server(endpoint = "change_members", input = Json)]
+pub async fn change_members(
+    conn: String,
+    room: String,
+    change: MemberChange,
+) -> Result<Vec<MemberInfo>, AppError> {
     crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
-            state.hub.invite(&conn.user, &room, &name).await
-        }
-        .await,
-    )
-}
-
-/// The owner of the private room `room` takes the member called `name` out of it.
-#[server(endpoint = "remove_member", input = Json)]
-pub async fn remove_member(conn: String, room: String, name: String) -> Result<(), AppError> {
-    crate::server::http::status::answer(
-        async move {
-            let state = crate::server::state::app_state()?;
-            let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
-            state.hub.remove_member(&conn.user, &room, &name).await
-        }
-        .await,
-    )
-}
-
-/// The caller leaves the private room `room`.
-#[server(endpoint = "quit_room", input = Json)]
-pub async fn quit_room(conn: String, room: String) -> Result<(), AppError> {
-    crate::server::http::status::answer(
-        async move {
-            let state = crate::server::state::app_state()?;
-            let conn = state.hub.conn(&conn).ok_or(AppError::NotConnected)?;
-            state.hub.quit(&conn.user, &room).await
+            let hub = &state.hub;
+            match change {
+                MemberChange::Invite(name) => {
+                    hub.invite(&conn.user, &room, &name).await?;
+                }
+                MemberChange::Remove(name) => hub.remove_member(&conn.user, &room, &name).await?,
+                MemberChange::Leave => {
+                    hub.quit(&conn.user, &room).await?;
+                    return Ok(Vec::new());
+                }
+            }
+            hub.members(&conn.user, &room)
         }
         .await,
     )

@@ -108,6 +108,18 @@ fn is_zero(seq: &Seq) -> bool {
     *seq == 0
 }
 
+/// A change to a private room's members (`change_members`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberChange {
+    /// The owner lets the person of this name in.
+    Invite(String),
+    /// The owner takes the member of this name out.
+    Remove(String),
+    /// The caller leaves.
+    Leave,
+}
+
 /// A member of a private room or conversation, as its member list shows them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MemberInfo {

@@ -25,8 +25,8 @@ mod server_event_de;
 mod validate;
 
 pub use dto::{
-    ChatMessage, HistoryPage, JoinedRoom, Me, MemberInfo, NotifyLevel, RoomCount, RoomInfo,
-    RoomKind,
+    ChatMessage, HistoryPage, JoinedRoom, Me, MemberChange, MemberInfo, NotifyLevel, RoomCount,
+    RoomInfo, RoomKind,
 };
 pub use error::AppError;
 pub use events::{ClientFrame, DecodeError, ErrorCode, ServerEvent};

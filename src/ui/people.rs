@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::client::state::use_chat;
-use crate::protocol::{MemberInfo, NotifyLevel, RoomKind};
+use crate::protocol::{MemberChange, MemberInfo, NotifyLevel, RoomKind};
 
 /// Opens (or finds) the conversation with `names` and goes there; an error goes to
 /// `problem`.
@@ -155,59 +155,39 @@ pub fn MembersPanel(room: Memo<String>, kind: RoomKind, owner: bool) -> impl Int
         let _ = conn;
     };
     load();
-    let invite = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let name = invitee.get_untracked();
-        let Some(conn) = chat.link.conn.get_untracked() else {
-            return;
-        };
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::api::people::invite(conn, room.get_untracked(), name).await {
-                Ok(_) => {
-                    invitee.set(String::new());
-                    load();
-                }
-                Err(err) => problem.set(Some(err.to_string())),
-            }
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (conn, name);
-    };
-    let remove = move |name: String| {
-        let Some(conn) = chat.link.conn.get_untracked() else {
-            return;
-        };
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::api::people::remove_member(conn, room.get_untracked(), name).await {
-                Ok(()) => load(),
-                Err(err) => problem.set(Some(err.to_string())),
-            }
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (conn, name);
-    };
-    let leave = move |_| {
+    // One server function for every change; the answer is the members after it.
+    let change = move |change: MemberChange| {
         let Some(conn) = chat.link.conn.get_untracked() else {
             return;
         };
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let slug = room.get_untracked();
-            match crate::api::people::quit_room(conn, slug.clone()).await {
-                Ok(()) => {
+            let leaving = change == MemberChange::Leave;
+            match crate::api::people::change_members(conn, slug.clone(), change).await {
+                Ok(_) if leaving => {
                     chat.rooms
                         .list
                         .update(|list| list.retain(|r| r.slug != slug));
                     crate::client::nav::navigate("/", false);
                 }
+                Ok(list) => {
+                    invitee.set(String::new());
+                    members.set(list);
+                }
                 Err(err) => problem.set(Some(err.to_string())),
             }
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = conn;
+        let _ = (conn, change);
     };
+    let invite = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        change(MemberChange::Invite(invitee.get_untracked()));
+    };
+    let remove = move |name: String| change(MemberChange::Remove(name));
+    let leave = move |_| change(MemberChange::Leave);
+
     let private = kind == RoomKind::Private;
     view! {
         <section class="members-panel" aria-label="Members">
