@@ -66,17 +66,30 @@ pub fn NewConversationForm(open: RwSignal<bool>) -> impl IntoView {
     };
     view! {
         <form class="new-room new-conversation" on:submit=submit>
-            <label for="conversation-names">"With (names, comma-separated)"</label>
-            <input
-                id="conversation-names"
-                autocomplete="off"
-                prop:value=move || names.get()
-                on:input=move |ev| { names.set(event_target_value(&ev)); problem.set(None); }
-            />
+            {names_field("conversation-names", "With (names, comma-separated)", names, problem)}
             <p class="form-error" role="alert">{move || problem.get()}</p>
             <button type="submit">"Start conversation"</button>
         </form>
     }
+}
+
+/// A labelled field for people's names; typing clears the last `problem`.
+fn names_field(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    problem: RwSignal<Option<String>>,
+) -> AnyView {
+    view! {
+        <label for=id>{label}</label>
+        <input
+            id=id
+            autocomplete="off"
+            prop:value=move || value.get()
+            on:input=move |ev| { value.set(event_target_value(&ev)); problem.set(None); }
+        />
+    }
+    .into_any()
 }
 
 /// How much to hear of the open room: everything, mentions, nothing.
@@ -221,13 +234,7 @@ pub fn MembersPanel(room: Memo<String>, kind: RoomKind, owner: bool) -> impl Int
             </ul>
             {(private && owner).then(|| view! {
                 <form class="invite" on:submit=invite>
-                    <label for="invite-name">"Invite by name"</label>
-                    <input
-                        id="invite-name"
-                        autocomplete="off"
-                        prop:value=move || invitee.get()
-                        on:input=move |ev| { invitee.set(event_target_value(&ev)); problem.set(None); }
-                    />
+                    {names_field("invite-name", "Invite by name", invitee, problem)}
                     <button type="submit">"Invite"</button>
                 </form>
             }.into_any())}

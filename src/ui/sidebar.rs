@@ -42,33 +42,13 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
                 <InstallButton/>
             </div>
             <nav class="rooms" aria-label="Rooms">
-                <div class="section-title">
-                    <h2>"Rooms"</h2>
-                    <button
-                        class="icon-button add-room"
-                        aria-label="New room"
-                        aria-expanded=move || adding.get().to_string()
-                        on:click=move |_| adding.update(|open| *open = !*open)
-                    >
-                        "+"
-                    </button>
-                </div>
+                {section_title("Rooms", "New room", adding)}
                 {move || adding.get().then(|| view! { <NewRoomForm adding/> })}
                 // A plain list, redrawn in place (see `ui` on why not `<For>`).
                 <ul>{move || listed(false)}</ul>
             </nav>
             <nav class="rooms conversations" aria-label="Conversations">
-                <div class="section-title">
-                    <h2>"Conversations"</h2>
-                    <button
-                        class="icon-button add-room"
-                        aria-label="New conversation"
-                        aria-expanded=move || starting.get().to_string()
-                        on:click=move |_| starting.update(|open| *open = !*open)
-                    >
-                        "+"
-                    </button>
-                </div>
+                {section_title("Conversations", "New conversation", starting)}
                 {move || starting.get().then(|| view! { <NewConversationForm open=starting/> })}
                 <ul>{move || listed(true)}</ul>
             </nav>
@@ -102,6 +82,24 @@ pub fn Sidebar(current: Memo<String>) -> impl IntoView {
             <WhoAmI/>
         </aside>
     }
+}
+
+/// A list's heading with its "+" (`label`), which opens and closes the form under it.
+fn section_title(title: &'static str, label: &'static str, open: RwSignal<bool>) -> AnyView {
+    view! {
+        <div class="section-title">
+            <h2>{title}</h2>
+            <button
+                class="icon-button add-room"
+                aria-label=label
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|open| *open = !*open)
+            >
+                "+"
+            </button>
+        </div>
+    }
+    .into_any()
 }
 
 /// Shown when the browser offers to install Natter as an app.
