@@ -37,7 +37,7 @@ struct Writers {
 
 type WriterLock = tokio::sync::Mutex<Writers>;
 
-const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms, mentions";
+const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms, mentions, doc";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to
@@ -183,6 +183,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
         text: row.get("text"),
         at_ms: row.get("at_ms"),
         mentions: super::split_mentions(row.get("mentions")),
+        doc: super::doc_from_column(row.get("doc")),
     }
 }
 
@@ -344,6 +345,7 @@ mod tests {
             text: text.into(),
             at_ms: 1_700_000_000_000,
             mentions: Vec::new(),
+            doc: None,
         }
     }
 
