@@ -187,7 +187,11 @@ impl Builder {
     fn end(&mut self, end: TagEnd) -> Option<()> {
         if !matches!(
             end,
-            TagEnd::Emphasis | TagEnd::Strong | TagEnd::Strikethrough | TagEnd::Link | TagEnd::Image
+            TagEnd::Emphasis
+                | TagEnd::Strong
+                | TagEnd::Strikethrough
+                | TagEnd::Link
+                | TagEnd::Image
         ) {
             self.close_implicit();
         }
@@ -283,10 +287,15 @@ impl Builder {
 
     /// Turns the top span's pending text into text, mentions and (outside links) links.
     fn flush(&mut self) {
-        let in_link = self
-            .stack
-            .iter()
-            .any(|f| matches!(f, Frame::Inlines { span: Span::Link(_), .. }));
+        let in_link = self.stack.iter().any(|f| {
+            matches!(
+                f,
+                Frame::Inlines {
+                    span: Span::Link(_),
+                    ..
+                }
+            )
+        });
         let Some(Frame::Inlines {
             children, pending, ..
         }) = self.stack.last_mut()
@@ -426,8 +435,7 @@ fn url_len(rest: &str) -> usize {
         let Some(last) = url.chars().next_back() else {
             break;
         };
-        let unbalanced =
-            last == ')' && url.matches(')').count() > url.matches('(').count();
+        let unbalanced = last == ')' && url.matches(')').count() > url.matches('(').count();
         if ".,;:!?'*_~".contains(last) || unbalanced {
             end -= last.len_utf8();
         } else {

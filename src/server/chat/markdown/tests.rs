@@ -87,7 +87,10 @@ fn quotes_and_lists() {
     assert_eq!(
         md("> quoted **bold**\n\nafter"),
         vec![
-            Block::Quote(vec![para(vec![t("quoted "), Inline::Strong(vec![t("bold")])])]),
+            Block::Quote(vec![para(vec![
+                t("quoted "),
+                Inline::Strong(vec![t("bold")])
+            ])]),
             para(vec![t("after")])
         ]
     );
@@ -177,7 +180,13 @@ fn headings_images_rules_and_html_become_safe_things() {
     assert_eq!(
         md("<div>\n**x**\n</div>\n\n*y*"),
         vec![
-            para(vec![t("<div>"), Inline::Break, t("**x**"), Inline::Break, t("</div>")]),
+            para(vec![
+                t("<div>"),
+                Inline::Break,
+                t("**x**"),
+                Inline::Break,
+                t("</div>")
+            ]),
             para(vec![Inline::Em(vec![t("y")])])
         ]
     );
@@ -359,13 +368,5 @@ fn the_xss_corpus_as_written_reads_as_written() {
             p.matches('<').count(),
             "{p:?} -> {json}"
         );
-    }
-}
-#[test]
-fn tmp_print() {
-    for p in xss_corpus() {
-        if let Some(doc) = parse(&p, &[]) {
-            eprintln!("DOC {p:?} -> {doc:?}");
-        }
     }
 }
