@@ -193,8 +193,7 @@ fn render_row(row: Row) -> AnyView {
             let body = match msg.doc {
                 Some(doc) => {
                     let is_me = |name: &str| chat.is_me(name);
-                    let blocks = super::rich_text::blocks(doc, &is_me);
-                    view! { <div class="text rich">{blocks}</div> }.into_any()
+                    super::rich_text::message(doc, &is_me)
                 }
                 None => plain_text(&msg.text, &msg.mentions, chat),
             };

@@ -1,27 +1,57 @@
 //! A formatted message drawn from its tree ([`crate::protocol::rich`]): DOM nodes made
 //! one by one, text only as text nodes — no HTML string of a message reaches the page.
 //! Links (http, https and mailto only, checked here again) open in a new tab.
+//!
+//! Every element is the one view type [`el`] makes, whatever its tag: each view type costs
+//! the WASM its own rendering and hydration code (see `docs/wasm-size.md`).
 
 use leptos::prelude::*;
+use leptos::tachys::html::element::custom;
 
 use crate::protocol::rich::{is_safe_href, Block, Inline};
 
-/// The blocks of a message; `is_me` tells whether a mention names the reader.
-pub fn blocks(doc: Vec<Block>, is_me: &dyn Fn(&str) -> bool) -> Vec<AnyView> {
+/// The blocks of a message, in their `<div class="text rich">`; `is_me` tells whether a
+/// mention names the reader.
+pub fn message(doc: Vec<Block>, is_me: &dyn Fn(&str) -> bool) -> AnyView {
+    el("div", Some("text rich"), None, blocks(doc, is_me))
+}
+
+/// An element: `tag`, its class, a link's target (or an ordered list's start), children.
+fn el(
+    tag: &'static str,
+    class: Option<&'static str>,
+    href: Option<String>,
+    children: Vec<AnyView>,
+) -> AnyView {
+    let link = tag == "a";
+    let (href, start) = if link { (href, None) } else { (None, href) };
+    custom(tag)
+        .attr("class", class)
+        .attr("href", href)
+        .attr("target", link.then_some("_blank"))
+        .attr("rel", link.then_some("noopener noreferrer nofollow ugc"))
+        .attr("start", start)
+        .child(children)
+        .into_any()
+}
+
+fn blocks(doc: Vec<Block>, is_me: &dyn Fn(&str) -> bool) -> Vec<AnyView> {
     doc.into_iter().map(|b| block(b, is_me)).collect()
 }
 
 fn block(b: Block, is_me: &dyn Fn(&str) -> bool) -> AnyView {
     match b {
-        Block::Para(inlines) => view! { <p>{inlines_of(inlines, is_me)}</p> }.into_any(),
-        Block::Code { lang, text } => view! {
-            <div class="code">
-                {lang.map(|lang| view! { <span class="lang">{lang}</span> })}
-                <pre><code>{text}</code></pre>
-            </div>
+        Block::Para(inlines) => el("p", None, None, inlines_of(inlines, is_me)),
+        Block::Code { lang, text } => {
+            let code = el("code", None, None, vec![text.into_any()]);
+            let mut parts = Vec::with_capacity(2);
+            if let Some(lang) = lang {
+                parts.push(el("span", Some("lang"), None, vec![lang.into_any()]));
+            }
+            parts.push(el("pre", None, None, vec![code]));
+            el("div", Some("code"), None, parts)
         }
-        .into_any(),
-        Block::Quote(inner) => view! { <blockquote>{blocks(inner, is_me)}</blockquote> }.into_any(),
+        Block::Quote(inner) => el("blockquote", None, None, blocks(inner, is_me)),
         Block::List {
             ordered,
             start,
@@ -29,13 +59,10 @@ fn block(b: Block, is_me: &dyn Fn(&str) -> bool) -> AnyView {
         } => {
             let items = items
                 .into_iter()
-                .map(|item| view! { <li>{blocks(item, is_me)}</li> })
-                .collect::<Vec<_>>();
-            if ordered {
-                view! { <ol start=start>{items}</ol> }.into_any()
-            } else {
-                view! { <ul>{items}</ul> }.into_any()
-            }
+                .map(|item| el("li", None, None, blocks(item, is_me)))
+                .collect();
+            let tag = if ordered { "ol" } else { "ul" };
+            el(tag, None, start.map(|n| n.to_string()), items)
         }
     }
 }
@@ -45,23 +72,30 @@ fn inlines_of(inlines: Vec<Inline>, is_me: &dyn Fn(&str) -> bool) -> Vec<AnyView
 }
 
 fn inline(i: Inline, is_me: &dyn Fn(&str) -> bool) -> AnyView {
-    match i {
-        Inline::Text(text) => text.into_any(),
-        Inline::Strong(c) => view! { <strong>{inlines_of(c, is_me)}</strong> }.into_any(),
-        Inline::Em(c) => view! { <em>{inlines_of(c, is_me)}</em> }.into_any(),
-        Inline::Strike(c) => view! { <s>{inlines_of(c, is_me)}</s> }.into_any(),
-        Inline::Code(code) => view! { <code>{code}</code> }.into_any(),
-        Inline::Link { href, children } if is_safe_href(&href) => view! {
-            <a href=href target="_blank" rel="noopener noreferrer nofollow ugc">
-                {inlines_of(children, is_me)}
-            </a>
-        }
-        .into_any(),
-        Inline::Link { children, .. } => inlines_of(children, is_me).into_any(),
-        Inline::Break => view! { <br/> }.into_any(),
+    let (tag, children) = match i {
+        Inline::Text(text) => return text.into_any(),
+        // The paragraph keeps line breaks (white-space: pre-wrap).
+        Inline::Break => return String::from("\n").into_any(),
+        Inline::Code(code) => return el("code", None, None, vec![code.into_any()]),
         Inline::Mention(name) => {
-            let me = is_me(name.trim_start_matches('@'));
-            view! { <mark class="mention" class:me=me>{name}</mark> }.into_any()
+            let class = if is_me(name.trim_start_matches('@')) {
+                "mention me"
+            } else {
+                "mention"
+            };
+            return el("mark", Some(class), None, vec![name.into_any()]);
         }
-    }
+        Inline::Link { href, children } => {
+            let children = inlines_of(children, is_me);
+            return if is_safe_href(&href) {
+                el("a", None, Some(href), children)
+            } else {
+                el("span", None, None, children)
+            };
+        }
+        Inline::Strong(c) => ("strong", c),
+        Inline::Em(c) => ("em", c),
+        Inline::Strike(c) => ("s", c),
+    };
+    el(tag, None, None, inlines_of(children, is_me))
 }
