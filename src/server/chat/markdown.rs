@@ -101,18 +101,11 @@ impl Builder {
             }
             Event::Code(code) => self.inline(Inline::Code(code.into_string())),
             // Raw HTML is text, as written.
-            Event::Html(html) | Event::InlineHtml(html) => {
-                // A block's lines come one an event, each with its line break; the
-                // paragraph's last break is dropped when it ends.
-                for (i, line) in html.split('\n').enumerate() {
-                    if i > 0 {
-                        self.inline(Inline::Break)?;
-                    }
-                    self.text(line)?;
-                }
-                Some(())
-            }
-            Event::SoftBreak | Event::HardBreak => self.inline(Inline::Break),
+            // (A block's lines come one an event, each with its line break; the
+            // paragraph's last break is dropped when it ends.)
+            Event::Html(html) | Event::InlineHtml(html) => self.text(&html),
+            // A line break is a line break (white-space: pre-wrap), soft or hard.
+            Event::SoftBreak | Event::HardBreak => self.text("\n"),
             // `---`: kept as written.
             Event::Rule => {
                 self.close_implicit();
@@ -207,22 +200,21 @@ impl Builder {
                 _ => None,
             },
             Frame::Blocks(Container::Root, _) => None,
-            Frame::List { start, items } => self.block(Block::List {
-                ordered: start.is_some(),
-                start: start.filter(|&n| n != 1),
-                items,
-            }),
+            Frame::List { start, items } => self.block(Block::List(start, items)),
             Frame::Code { lang, mut text } => {
                 if text.ends_with('\n') {
                     text.pop();
                 }
-                self.block(Block::Code { lang, text })
+                self.block(Block::Code(lang, text))
             }
             Frame::Inlines { span, children, .. } => match span {
                 Span::Para | Span::Implicit => {
                     let mut children = children;
-                    while children.last() == Some(&Inline::Break) {
-                        children.pop();
+                    if let Some(Inline::Text(last)) = children.last_mut() {
+                        last.truncate(last.trim_end_matches('\n').len());
+                        if last.is_empty() {
+                            children.pop();
+                        }
                     }
                     self.block(Block::Para(children))
                 }
@@ -236,7 +228,7 @@ impl Builder {
                     } else {
                         children
                     };
-                    self.inline(Inline::Link { href, children })
+                    self.inline(Inline::Link(href, children))
                 }
                 Span::Unlinked => {
                     for child in children {
@@ -401,10 +393,10 @@ fn split_text(text: &str, mentions: &[(String, String)], out: &mut Vec<Inline>) 
             let len = url_len(rest);
             if let Some(href) = safe_href(&rest[..len], LinkType::Inline) {
                 push_text(out, &mut plain);
-                out.push(Inline::Link {
+                out.push(Inline::Link(
                     href,
-                    children: vec![Inline::Text(rest[..len].to_owned())],
-                });
+                    vec![Inline::Text(rest[..len].to_owned())],
+                ));
                 i += len;
                 prev = text[..i].chars().next_back();
                 continue;
@@ -459,7 +451,6 @@ fn is_plain(blocks: &[Block], text: &str) -> bool {
         for inline in inlines {
             match inline {
                 Inline::Text(t) | Inline::Mention(t) => flat.push_str(t),
-                Inline::Break => flat.push('\n'),
                 _ => return false,
             }
         }

@@ -42,7 +42,7 @@ fn blocks(doc: Vec<Block>, is_me: &dyn Fn(&str) -> bool) -> Vec<AnyView> {
 fn block(b: Block, is_me: &dyn Fn(&str) -> bool) -> AnyView {
     match b {
         Block::Para(inlines) => el("p", None, None, inlines_of(inlines, is_me)),
-        Block::Code { lang, text } => {
+        Block::Code(lang, text) => {
             let code = el("code", None, None, vec![text.into_any()]);
             let mut parts = Vec::with_capacity(2);
             if let Some(lang) = lang {
@@ -52,17 +52,14 @@ fn block(b: Block, is_me: &dyn Fn(&str) -> bool) -> AnyView {
             el("div", Some("code"), None, parts)
         }
         Block::Quote(inner) => el("blockquote", None, None, blocks(inner, is_me)),
-        Block::List {
-            ordered,
-            start,
-            items,
-        } => {
+        Block::List(start, items) => {
             let items = items
                 .into_iter()
                 .map(|item| el("li", None, None, blocks(item, is_me)))
                 .collect();
-            let tag = if ordered { "ol" } else { "ul" };
-            el(tag, None, start.map(|n| n.to_string()), items)
+            let tag = if start.is_some() { "ol" } else { "ul" };
+            let start = start.filter(|&n| n != 1).map(|n| n.to_string());
+            el(tag, None, start, items)
         }
     }
 }
@@ -74,8 +71,6 @@ fn inlines_of(inlines: Vec<Inline>, is_me: &dyn Fn(&str) -> bool) -> Vec<AnyView
 fn inline(i: Inline, is_me: &dyn Fn(&str) -> bool) -> AnyView {
     let (tag, children) = match i {
         Inline::Text(text) => return text.into_any(),
-        // The paragraph keeps line breaks (white-space: pre-wrap).
-        Inline::Break => return String::from("\n").into_any(),
         Inline::Code(code) => return el("code", None, None, vec![code.into_any()]),
         Inline::Mention(name) => {
             let class = if is_me(name.trim_start_matches('@')) {
@@ -85,7 +80,7 @@ fn inline(i: Inline, is_me: &dyn Fn(&str) -> bool) -> AnyView {
             };
             return el("mark", Some(class), None, vec![name.into_any()]);
         }
-        Inline::Link { href, children } => {
+        Inline::Link(href, children) => {
             let children = inlines_of(children, is_me);
             return if is_safe_href(&href) {
                 el("a", None, Some(href), children)
