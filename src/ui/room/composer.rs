@@ -13,7 +13,7 @@ const MAX_OFFERS: usize = 6;
 const COUNT_FROM: usize = MAX_MESSAGE_CHARS - 500;
 /// What the note under the box says when it has nothing else to say: the markdown the
 /// server understands.
-const FORMAT_HINT: &str = "**bold** _italic_ ~~strike~~ `code` ```block``` > quote - list";
+const FORMAT_HINT: &str = "**bold** _italic_ ~~strike~~ `code` > quote";
 
 #[component]
 pub fn Composer(room: Memo<String>) -> impl IntoView {

@@ -16,21 +16,20 @@ pub fn message(doc: Vec<Block>, is_me: &dyn Fn(&str) -> bool) -> AnyView {
     el("div", Some("text rich"), None, blocks(doc, is_me))
 }
 
-/// An element: `tag`, its class, a link's target (or an ordered list's start), children.
+/// An element: `tag`, its class, a link's target, its children. (An ordered list
+/// starts at 1 whatever its first number: one attribute less on every element.)
 fn el(
     tag: &'static str,
     class: Option<&'static str>,
     href: Option<String>,
     children: Vec<AnyView>,
 ) -> AnyView {
-    let link = tag == "a";
-    let (href, start) = if link { (href, None) } else { (None, href) };
+    let link = href.is_some();
     custom(tag)
         .attr("class", class)
         .attr("href", href)
         .attr("target", link.then_some("_blank"))
         .attr("rel", link.then_some("noopener noreferrer nofollow ugc"))
-        .attr("start", start)
         .child(children)
         .into_any()
 }
@@ -58,8 +57,7 @@ fn block(b: Block, is_me: &dyn Fn(&str) -> bool) -> AnyView {
                 .map(|item| el("li", None, None, blocks(item, is_me)))
                 .collect();
             let tag = if start.is_some() { "ol" } else { "ul" };
-            let start = start.filter(|&n| n != 1).map(|n| n.to_string());
-            el(tag, None, start, items)
+            el(tag, None, None, items)
         }
     }
 }
