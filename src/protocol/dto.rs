@@ -132,7 +132,7 @@ pub struct ChatMessage {
     /// Its formatting, parsed from its markdown when it was stored; `None` for plain
     /// text (then `text` is drawn as it is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub doc: Option<Vec<super::rich::Block>>,
+    pub doc: Option<Vec<super::rich::Node>>,
 }
 
 /// What `join_room` answers: enough to draw the room without waiting for anything else.

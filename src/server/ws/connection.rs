@@ -389,7 +389,8 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             let mentioned = mentioned_in(hub, &target, text);
             let mentions: Vec<String> = mentioned.iter().map(|p| p.name.clone()).collect();
             // Parsed once, here: history gives the tree back as it was stored.
-            let doc = crate::server::chat::markdown::parse(text, &mentions);
+            use crate::protocol::rich::to_nodes;
+            let doc = crate::server::chat::markdown::parse(text, &mentions).map(to_nodes);
             let request = SendRequest {
                 msg: NewMessage {
                     cid: cid.clone(),

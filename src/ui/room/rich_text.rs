@@ -8,12 +8,12 @@
 use leptos::prelude::*;
 use leptos::tachys::html::element::custom;
 
-use crate::protocol::rich::{is_safe_href, Block, Inline};
+use crate::protocol::rich::{is_safe_href, kind, Node};
 
-/// The blocks of a message, in their `<div class="text rich">`; `is_me` tells whether a
-/// mention names the reader.
-pub fn message(doc: Vec<Block>, is_me: &dyn Fn(&str) -> bool) -> AnyView {
-    el("div", Some("text rich"), None, blocks(doc, is_me))
+/// A message's tree, in its `<div class="text rich">`; `is_me` tells whether a mention
+/// names the reader.
+pub fn message(doc: Vec<Node>, is_me: &dyn Fn(&str) -> bool) -> AnyView {
+    el("div", Some("text rich"), None, nodes(doc, is_me))
 }
 
 /// An element: `tag`, its class, a link's target, its children. (An ordered list
@@ -34,61 +34,41 @@ fn el(
         .into_any()
 }
 
-fn blocks(doc: Vec<Block>, is_me: &dyn Fn(&str) -> bool) -> Vec<AnyView> {
-    doc.into_iter().map(|b| block(b, is_me)).collect()
+fn nodes(nodes: Vec<Node>, is_me: &dyn Fn(&str) -> bool) -> Vec<AnyView> {
+    nodes.into_iter().map(|n| node(n, is_me)).collect()
 }
 
-fn block(b: Block, is_me: &dyn Fn(&str) -> bool) -> AnyView {
-    match b {
-        Block::Para(inlines) => el("p", None, None, inlines_of(inlines, is_me)),
-        Block::Code(lang, text) => {
-            let code = el("code", None, None, vec![text.into_any()]);
-            let mut parts = Vec::with_capacity(2);
-            if let Some(lang) = lang {
-                parts.push(el("span", Some("lang"), None, vec![lang.into_any()]));
-            }
-            parts.push(el("pre", None, None, vec![code]));
-            el("div", Some("code"), None, parts)
+fn node(Node(k, text, children): Node, is_me: &dyn Fn(&str) -> bool) -> AnyView {
+    let tag = match k {
+        kind::TEXT => return text.into_any(),
+        kind::CODE => return el("code", None, None, vec![text.into_any()]),
+        kind::MENTION => {
+            let me = is_me(text.trim_start_matches('@'));
+            let class = if me { "mention me" } else { "mention" };
+            return el("mark", Some(class), None, vec![text.into_any()]);
         }
-        Block::Quote(inner) => el("blockquote", None, None, blocks(inner, is_me)),
-        Block::List(start, items) => {
-            let items = items
+        kind::CODE_BLOCK => {
+            let mut parts: Vec<AnyView> = children
                 .into_iter()
-                .map(|item| el("li", None, None, blocks(item, is_me)))
+                .map(|lang| el("span", Some("lang"), None, vec![lang.1.into_any()]))
                 .collect();
-            let tag = if start.is_some() { "ol" } else { "ul" };
-            el(tag, None, None, items)
+            let code = el("code", None, None, vec![text.into_any()]);
+            parts.push(el("pre", None, None, vec![code]));
+            return el("div", Some("code"), None, parts);
         }
-    }
-}
-
-fn inlines_of(inlines: Vec<Inline>, is_me: &dyn Fn(&str) -> bool) -> Vec<AnyView> {
-    inlines.into_iter().map(|i| inline(i, is_me)).collect()
-}
-
-fn inline(i: Inline, is_me: &dyn Fn(&str) -> bool) -> AnyView {
-    let (tag, children) = match i {
-        Inline::Text(text) => return text.into_any(),
-        Inline::Code(code) => return el("code", None, None, vec![code.into_any()]),
-        Inline::Mention(name) => {
-            let class = if is_me(name.trim_start_matches('@')) {
-                "mention me"
-            } else {
-                "mention"
-            };
-            return el("mark", Some(class), None, vec![name.into_any()]);
+        kind::LINK if is_safe_href(&text) => {
+            return el("a", None, Some(text), nodes(children, is_me));
         }
-        Inline::Link(href, children) => {
-            let children = inlines_of(children, is_me);
-            return if is_safe_href(&href) {
-                el("a", None, Some(href), children)
-            } else {
-                el("span", None, None, children)
-            };
-        }
-        Inline::Strong(c) => ("strong", c),
-        Inline::Em(c) => ("em", c),
-        Inline::Strike(c) => ("s", c),
+        kind::PARA => "p",
+        kind::QUOTE => "blockquote",
+        kind::LIST if text.is_empty() => "ul",
+        kind::LIST => "ol",
+        kind::ITEM => "li",
+        kind::STRONG => "strong",
+        kind::EM => "em",
+        kind::STRIKE => "s",
+        // A link that may not be one, or a kind this page does not know: its text.
+        _ => "span",
     };
-    el(tag, None, None, inlines_of(children, is_me))
+    el(tag, None, None, nodes(children, is_me))
 }

@@ -1,5 +1,5 @@
 use super::parse;
-use crate::protocol::rich::{Block, Inline, MAX_DEPTH};
+use crate::protocol::rich::{to_nodes, Block, Inline, MAX_DEPTH};
 
 fn t(s: &str) -> Inline {
     Inline::Text(s.into())
@@ -264,8 +264,11 @@ fn assert_safe(text: &str) {
         );
     }
     // The tree carries text only: serialized, no tag or handler can be anything else.
-    let json = serde_json::to_string(&doc).unwrap();
-    assert!(!json.contains("\"h\":\"javascript"), "{json}");
+    let json = serde_json::to_string(&to_nodes(doc)).unwrap();
+    assert!(
+        !json.to_ascii_lowercase().contains("11,\"javascript"),
+        "{json}"
+    );
 }
 
 #[test]
@@ -344,7 +347,7 @@ fn the_xss_corpus_as_written_reads_as_written() {
     // find some (a code span, an emphasis), the text of the tree still holds every `<`.
     for p in xss_corpus() {
         let Some(doc) = parse(&p, &[]) else { continue };
-        let json = serde_json::to_string(&doc).unwrap();
+        let json = serde_json::to_string(&to_nodes(doc)).unwrap();
         assert_eq!(
             json.matches('<').count(),
             p.matches('<').count(),
