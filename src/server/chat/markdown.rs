@@ -15,11 +15,8 @@ use crate::protocol::rich::{Block, Inline, MAX_DEPTH, MAX_NODES};
 /// The tree of `text`'s formatting, or `None` when it has none (or too much), so the
 /// text is drawn as it is. `mentions` are the names the server found mentioned in it.
 pub fn parse(text: &str, mentions: &[String]) -> Option<Vec<Block>> {
-    // Cheap way out for the common message: nothing that could be formatting.
-    if !text.contains(|c: char| "*_~`>-+[]<:\\#!&|=".contains(c) || c.is_ascii_digit())
-        && !text.contains('\n')
-        && !text.contains("    ")
-    {
+    // The common message has nothing that could be formatting: no parser for it.
+    if !may_be_formatted(text) {
         return None;
     }
     let mut builder = Builder {
@@ -35,6 +32,21 @@ pub fn parse(text: &str, mentions: &[String]) -> Option<Vec<Block>> {
     }
     let blocks = builder.finish()?;
     (!is_plain(&blocks, text)).then_some(blocks)
+}
+
+/// Whether `text` holds anything markdown could read as formatting: an inline marker, a
+/// URL, or a line starting a block (quote, list, heading, rule, fence, indented code).
+fn may_be_formatted(text: &str) -> bool {
+    text.contains(|c: char| "*_~`[]<\\".contains(c))
+        || text.contains("://")
+        || text.lines().any(|line| {
+            let rest = line.trim_start_matches(' ');
+            let indent = line.len() - rest.len();
+            let digits = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+            indent >= 4
+                || rest.starts_with(['\t', '#', '>', '-', '+', '='])
+                || (digits.len() < rest.len() && digits.starts_with(['.', ')']))
+        })
 }
 
 /// What a list of blocks belongs to.

@@ -28,9 +28,22 @@ fn plain_text_has_no_tree() {
         "&lt;not an entity here&gt;",
         "<b>raw html</b>",
         "1+1=2",
+        "123 a flood of x",
+        "a line\n  with 2 spaces",
     ] {
         assert_eq!(parse(text, &[]), None, "{text:?}");
     }
+}
+
+#[test]
+fn block_starts_are_seen_without_inline_markers() {
+    for text in [
+        "> q", "- a", "+ a", "1. a", "2) a", "# h", "    code", "a\n---", "x\n\n> q",
+    ] {
+        assert!(super::may_be_formatted(text), "{text:?}");
+    }
+    assert_eq!(md("1. a\n2. b"), md("1. a\n2. b"));
+    assert!(parse("see http://example.com", &[]).is_some());
 }
 
 #[test]
