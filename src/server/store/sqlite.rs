@@ -515,4 +515,31 @@ mod tests {
         assert_eq!(page.messages[0].text, "<b>still here</b>");
         assert_eq!(store.rooms().await.unwrap().len(), 5, "migrations run once");
     }
+
+    #[tokio::test]
+    async fn a_formatted_message_comes_back_with_its_tree() {
+        let (_dir, store) = store().await;
+        let room = room_id(&store, "general").await;
+        let text = "**bold** and [a link](https://example.com)";
+        let doc =
+            crate::server::chat::markdown::parse(text, &[]).map(crate::protocol::rich::to_nodes);
+        assert!(doc.is_some());
+        let formatted = NewMessage {
+            doc: doc.clone(),
+            ..new("formatted-1", text)
+        };
+        store
+            .append(room, &[formatted.clone(), new("plain-001", "plain")])
+            .await
+            .unwrap();
+        let page = store.page_before(room, Seq::MAX, 50).await.unwrap();
+        assert_eq!(page.messages[0].text, text, "the text is kept as written");
+        assert_eq!(page.messages[0].doc, doc);
+        assert_eq!(page.messages[1].doc, None);
+        // A retry finds the stored copy, tree and all.
+        let again = store.append(room, &[formatted]).await.unwrap();
+        assert!(matches!(&again[0], Appended::Duplicate(msg) if msg.doc == doc));
+        let range = store.range(room, 0, 2, 10).await.unwrap();
+        assert_eq!(range[0].doc, doc);
+    }
 }
