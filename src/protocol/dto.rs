@@ -141,6 +141,10 @@ pub struct ChatMessage {
     /// The names it mentions (`@Ana`), as the server recognised them when storing it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
+    /// Its formatting, parsed from its markdown when it was stored; `None` for plain
+    /// text (then `text` is drawn as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<Vec<super::rich::Node>>,
 }
 
 /// What `join_room` answers: enough to draw the room without waiting for anything else.

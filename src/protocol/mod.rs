@@ -17,10 +17,12 @@
 //! - [`dto`]: what server functions answer: rooms, messages, who this is.
 //! - [`error`]: the errors of server functions.
 //! - [`validate`]: the checks of names, texts, room titles and client ids.
+//! - [`rich`]: a formatted message's tree (its markdown, parsed by the server).
 
 mod dto;
 mod error;
 mod events;
+pub mod rich;
 mod server_event_de;
 mod validate;
 

@@ -256,6 +256,7 @@ mod tests {
             text: "hi \"there\" @bo\n".into(),
             at_ms: 1_700_000_000_000,
             mentions: vec!["bo".into()],
+            doc: None,
         };
         vec![
             ServerEvent::Welcome {

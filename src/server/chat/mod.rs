@@ -1,11 +1,12 @@
 //! The chat itself: rooms, who is connected, names in use ([`hub`]); what people do with
 //! each other — conversations, private rooms, read marks ([`people`]); one room's
 //! subscribers, presence and message writer ([`room`]); events for one person wherever
-//! they are ([`inbox`]); `@name` mentions ([`mentions`]);
+//! they are ([`inbox`]); `@name` mentions ([`mentions`]); formatting ([`markdown`]);
 //! and who may say they are typing, how often ([`typing`]).
 
 pub mod hub;
 pub mod inbox;
+pub mod markdown;
 pub mod mentions;
 pub mod people;
 pub mod room;

@@ -581,6 +581,7 @@ async fn run_writer(
                                 text: new.text,
                                 at_ms: new.at_ms,
                                 mentions: new.mentions,
+                                doc: new.doc,
                             },
                             from,
                             user,

@@ -75,6 +75,18 @@ pub struct NewMessage {
     pub at_ms: i64,
     /// The names it mentions.
     pub mentions: Vec<String>,
+    /// Its formatting (`ChatMessage::doc`).
+    pub doc: Option<Vec<crate::protocol::rich::Node>>,
+}
+
+/// A formatted message's tree as the `doc` column keeps it: JSON, or NULL.
+fn doc_to_column(doc: &Option<Vec<crate::protocol::rich::Node>>) -> Option<String> {
+    doc.as_ref().and_then(|doc| serde_json::to_string(doc).ok())
+}
+
+/// The tree kept in a `doc` column; a column that cannot be read gives plain text.
+fn doc_from_column(column: Option<String>) -> Option<Vec<crate::protocol::rich::Node>> {
+    column.and_then(|json| serde_json::from_str(&json).ok())
 }
 
 /// Names are never empty and never hold a line break, so one string keeps the list.

@@ -37,7 +37,7 @@ struct Writers {
 
 type WriterLock = tokio::sync::Mutex<Writers>;
 
-const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms, mentions";
+const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms, mentions, doc";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to
@@ -183,6 +183,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
         text: row.get("text"),
         at_ms: row.get("at_ms"),
         mentions: super::split_mentions(row.get("mentions")),
+        doc: super::doc_from_column(row.get("doc")),
     }
 }
 
@@ -344,6 +345,7 @@ mod tests {
             text: text.into(),
             at_ms: 1_700_000_000_000,
             mentions: Vec::new(),
+            doc: None,
         }
     }
 
@@ -512,5 +514,32 @@ mod tests {
         assert_eq!(page.messages.len(), 1);
         assert_eq!(page.messages[0].text, "<b>still here</b>");
         assert_eq!(store.rooms().await.unwrap().len(), 5, "migrations run once");
+    }
+
+    #[tokio::test]
+    async fn a_formatted_message_comes_back_with_its_tree() {
+        let (_dir, store) = store().await;
+        let room = room_id(&store, "general").await;
+        let text = "**bold** and [a link](https://example.com)";
+        let doc =
+            crate::server::chat::markdown::parse(text, &[]).map(crate::protocol::rich::to_nodes);
+        assert!(doc.is_some());
+        let formatted = NewMessage {
+            doc: doc.clone(),
+            ..new("formatted-1", text)
+        };
+        store
+            .append(room, &[formatted.clone(), new("plain-001", "plain")])
+            .await
+            .unwrap();
+        let page = store.page_before(room, Seq::MAX, 50).await.unwrap();
+        assert_eq!(page.messages[0].text, text, "the text is kept as written");
+        assert_eq!(page.messages[0].doc, doc);
+        assert_eq!(page.messages[1].doc, None);
+        // A retry finds the stored copy, tree and all.
+        let again = store.append(room, &[formatted]).await.unwrap();
+        assert!(matches!(&again[0], Appended::Duplicate(msg) if msg.doc == doc));
+        let range = store.range(room, 0, 2, 10).await.unwrap();
+        assert_eq!(range[0].doc, doc);
     }
 }

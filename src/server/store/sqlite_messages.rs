@@ -246,6 +246,7 @@ fn append_with_retries(
             text: new.text.clone(),
             at_ms: new.at_ms,
             mentions: new.mentions.clone(),
+            doc: new.doc.clone(),
         };
         known.insert(new.cid.as_str(), msg);
         fresh.push((new, last));
@@ -257,8 +258,8 @@ fn append_with_retries(
 
 fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, i64)]) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms, mentions)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms, mentions, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for &(new, seq) in rows {
         let mentions = super::join_mentions(&new.mentions);
@@ -270,6 +271,7 @@ fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, i64)]) -> rusqlite::
             &new.text,
             new.at_ms,
             mentions,
+            super::doc_to_column(&new.doc),
         ))?;
     }
     Ok(())
@@ -282,7 +284,7 @@ fn max_seq(tx: &Connection, room: i64) -> rusqlite::Result<i64> {
 
 fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Option<ChatMessage>> {
     tx.prepare_cached(
-        "SELECT seq, cid, author, text, at_ms, mentions FROM messages WHERE room_id = ?1 AND cid = ?2",
+        "SELECT seq, cid, author, text, at_ms, mentions, doc FROM messages WHERE room_id = ?1 AND cid = ?2",
     )?
     .query_row((room, cid), |row| {
         Ok(ChatMessage {
@@ -292,6 +294,7 @@ fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Op
             text: row.get(3)?,
             at_ms: row.get(4)?,
             mentions: super::split_mentions(&row.get::<_, String>(5)?),
+            doc: super::doc_from_column(row.get(6)?),
         })
     })
     .optional()

@@ -387,13 +387,18 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many messages"));
             }
             let mentioned = mentioned_in(hub, &target, text);
+            let mentions: Vec<String> = mentioned.iter().map(|p| p.name.clone()).collect();
+            // Parsed once, here: history gives the tree back as it was stored.
+            use crate::protocol::rich::to_nodes;
+            let doc = crate::server::chat::markdown::parse(text, &mentions).map(to_nodes);
             let request = SendRequest {
                 msg: NewMessage {
                     cid: cid.clone(),
                     author: conn.name.clone(),
                     text: text.to_owned(),
                     at_ms: now_ms(),
-                    mentions: mentioned.iter().map(|p| p.name.clone()).collect(),
+                    mentions,
+                    doc,
                 },
                 from: conn.id,
                 user: conn.user.clone(),

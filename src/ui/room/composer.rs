@@ -11,6 +11,9 @@ use crate::protocol::{normalize_text, MAX_MESSAGE_CHARS};
 const MAX_OFFERS: usize = 6;
 /// Show the character count once a message gets this close to the limit.
 const COUNT_FROM: usize = MAX_MESSAGE_CHARS - 500;
+/// What the note under the box says when it has nothing else to say: the markdown the
+/// server understands.
+const FORMAT_HINT: &str = "**bold** _italic_ ~~strike~~ `code` > quote";
 
 #[component]
 pub fn Composer(room: Memo<String>) -> impl IntoView {
@@ -138,7 +141,7 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                         let n = chars.get();
                         (n > COUNT_FROM).then(|| format!("{n} / {MAX_MESSAGE_CHARS}"))
                     })
-                    .unwrap_or_default()
+                    .unwrap_or_else(|| FORMAT_HINT.to_owned())
             }}
         </p>
     }

@@ -190,16 +190,13 @@ fn render_row(row: Row) -> AnyView {
                 }
                 .into_any()
             };
-            let text = pieces(&msg.text, &msg.mentions)
-                .into_iter()
-                .map(|piece| match piece.mention {
-                    Some(name) => {
-                        let me = chat.is_me(&name);
-                        view! { <mark class="mention" class:me=me>{piece.text}</mark> }.into_any()
-                    }
-                    None => piece.text.into_any(),
-                })
-                .collect::<Vec<_>>();
+            let body = match msg.doc {
+                Some(doc) => {
+                    let is_me = |name: &str| chat.is_me(name);
+                    super::rich_text::message(doc, &is_me)
+                }
+                None => plain_text(&msg.text, &msg.mentions, chat),
+            };
             view! {
                 {divider}
                 <li class="msg" class:continued=row.continued class:mentions-me=for_me data-seq=msg.seq>
@@ -207,12 +204,27 @@ fn render_row(row: Row) -> AnyView {
                         {author}
                         <time>{clock(msg.at_ms)}</time>
                     </div>
-                    <p class="text">{text}</p>
+                    {body}
                 </li>
             }
             .into_any()
         }
     }
+}
+
+/// A message without formatting: its text, with its mentions marked.
+fn plain_text(text: &str, mentions: &[String], chat: crate::client::state::Chat) -> AnyView {
+    let text = pieces(text, mentions)
+        .into_iter()
+        .map(|piece| match piece.mention {
+            Some(name) => {
+                let me = chat.is_me(&name);
+                view! { <mark class="mention" class:me=me>{piece.text}</mark> }.into_any()
+            }
+            None => piece.text.into_any(),
+        })
+        .collect::<Vec<_>>();
+    view! { <p class="text">{text}</p> }.into_any()
 }
 
 /// Opens the conversation with a message's author.

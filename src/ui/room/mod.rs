@@ -2,4 +2,5 @@
 
 pub mod composer;
 pub mod message_list;
+pub mod rich_text;
 pub mod typing;
