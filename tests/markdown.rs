@@ -20,21 +20,15 @@ fn hrefs(nodes: &[Node], out: &mut Vec<String>) {
     }
 }
 
+#[path = "../src/server/chat/markdown/corpus.rs"]
+mod corpus;
+
 fn depth(nodes: &[Node]) -> usize {
     nodes.iter().map(|n| 1 + depth(&n.2)).max().unwrap_or(0)
 }
 
 fn texts() -> Vec<String> {
-    let corpus: Vec<String> = include_str!("../end2end/tests/xss-payloads.mjs")
-        .lines()
-        .map(str::trim)
-        .filter_map(|line| {
-            let line = line.strip_suffix(',')?;
-            let quote = line.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-            let inner = line.strip_prefix(quote)?.strip_suffix(quote)?;
-            Some(inner.replace("\\\\", "\\"))
-        })
-        .collect();
+    let corpus = corpus::xss_corpus();
     assert!(corpus.len() >= 60);
     let mut texts = vec![
         // Bombs, each near the 4,000-character limit.

@@ -475,4 +475,6 @@ fn is_plain(blocks: &[Block], text: &str) -> bool {
 }
 
 #[cfg(test)]
+mod corpus;
+#[cfg(test)]
 mod tests;

@@ -316,23 +316,9 @@ fn dangerous_links_are_text() {
     }
 }
 
-/// The XSS corpus the browser tests use, read from their file.
-fn xss_corpus() -> Vec<String> {
-    include_str!("../../../../end2end/tests/xss-payloads.mjs")
-        .lines()
-        .map(str::trim)
-        .filter_map(|line| {
-            let line = line.strip_suffix(',')?;
-            let quote = line.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-            let inner = line.strip_prefix(quote)?.strip_suffix(quote)?;
-            Some(inner.replace("\\\\", "\\"))
-        })
-        .collect()
-}
-
 #[test]
 fn the_xss_corpus_in_markdown_forms_makes_no_markup_and_no_bad_link() {
-    let corpus = xss_corpus();
+    let corpus = super::corpus::xss_corpus();
     assert!(corpus.len() >= 60, "read {} payloads", corpus.len());
     for p in &corpus {
         for text in [
@@ -358,7 +344,7 @@ fn the_xss_corpus_in_markdown_forms_makes_no_markup_and_no_bad_link() {
 fn the_xss_corpus_as_written_reads_as_written() {
     // Raw HTML is text: most payloads have no formatting at all, and where markdown does
     // find some (a code span, an emphasis), the text of the tree still holds every `<`.
-    for p in xss_corpus() {
+    for p in super::corpus::xss_corpus() {
         let Some(doc) = parse(&p, &[]) else { continue };
         let json = serde_json::to_string(&to_nodes(doc)).unwrap();
         assert_eq!(
