@@ -830,16 +830,18 @@ async fn close_data_frames_after_a_close_are_not_read() {
     refused(&bytes, 1000).await
 }
 
-macro_rules! close_code_valid {
-    ($($name:ident: $code:expr,)*) => {$(
+/// One test per close code the client sends, each expecting the server's close code
+/// `$answer` (1000 echoes a valid code, 1002 refuses an invalid one).
+macro_rules! close_code {
+    ($answer:expr; $($name:ident: $code:expr,)*) => {$(
         #[tokio::test]
         async fn $name() {
-            refused(&close_frame($code, b""), 1000).await
+            refused(&close_frame($code, b""), $answer).await
         }
     )*};
 }
 
-close_code_valid! {
+close_code! { 1000;
     close_code_1000_is_valid: 1000,
     close_code_1001_is_valid: 1001,
     close_code_1002_is_valid: 1002,
@@ -855,16 +857,7 @@ close_code_valid! {
     close_code_4999_is_valid: 4999,
 }
 
-macro_rules! close_code_invalid {
-    ($($name:ident: $code:expr,)*) => {$(
-        #[tokio::test]
-        async fn $name() {
-            refused(&close_frame($code, b""), 1002).await
-        }
-    )*};
-}
-
-close_code_invalid! {
+close_code! { 1002;
     close_code_0_is_1002: 0,
     close_code_999_is_1002: 999,
     close_code_1004_is_1002: 1004,

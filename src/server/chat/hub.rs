@@ -155,6 +155,8 @@ struct Joined {
 /// A name held by the user id that claimed it, for as long as it has connections.
 struct NameClaim {
     user: String,
+    /// The name as its holder writes it (the map's key is case-folded).
+    name: String,
     conns: u32,
 }
 
@@ -395,6 +397,7 @@ impl Hub {
             let mut names = lock(&self.names);
             let claim = names.entry(name_key(&name)).or_insert_with(|| NameClaim {
                 user: user.to_owned(),
+                name: name.clone(),
                 conns: 0,
             });
             if claim.user != user {
@@ -629,17 +632,15 @@ impl Hub {
             .collect()
     }
 
-    /// Who is online under `name` now, or holds it registered.
+    /// Who is online under `name` now, or holds it registered. Called for every `@` in
+    /// a message being sent, so a map lookup, never a walk over the connections.
     pub fn find_person(&self, name: &str) -> Option<Person> {
         let key = name_key(name.trim());
         if let Some(claim) = lock(&self.names).get(&key) {
-            let conns = lock(&self.conns);
-            if let Some(conn) = conns.values().find(|c| c.user == claim.user) {
-                return Some(Person {
-                    user: conn.user.clone(),
-                    name: conn.name.clone(),
-                });
-            }
+            return Some(Person {
+                user: claim.user.clone(),
+                name: claim.name.clone(),
+            });
         }
         lock(&self.registered).get(&key).cloned()
     }
