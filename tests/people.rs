@@ -398,14 +398,14 @@ async fn a_mention_elsewhere_alerts_and_badges_the_person_named() {
     match next_news(&mut bo).await {
         ServerEvent::Alert {
             room,
-            seq,
+            n,
             name,
             mention,
             ..
         } => {
             assert_eq!(
-                (room.as_str(), seq, name.as_str(), mention),
-                ("general", stored.seq, "ana", true)
+                (room.as_str(), n, name.as_str(), mention),
+                ("general", stored.n, "ana", true)
             );
         }
         other => panic!("expected an alert, got {other:?}"),
@@ -487,16 +487,16 @@ async fn a_registered_readers_marks_follow_them_to_every_device() {
     let mut last = 0;
     while last < 3 {
         if let ServerEvent::Message { msg, .. } = next_news(&mut phone).await {
-            last = msg.seq;
+            last = msg.n;
         }
     }
     let read = ClientFrame::Read {
         room: "general".into(),
-        seq: last,
+        n: last,
     };
     phone.send(Message::text(read.encode())).await.unwrap();
     match next_news(&mut laptop).await {
-        ServerEvent::Read { room, seq } => assert_eq!((room.as_str(), seq), ("general", last)),
+        ServerEvent::Read { room, n } => assert_eq!((room.as_str(), n), ("general", last)),
         other => panic!("expected the read mark, got {other:?}"),
     }
     // Kept: a new device starts from it. A mark that goes back changes nothing.
@@ -507,7 +507,7 @@ async fn a_registered_readers_marks_follow_them_to_every_device() {
     assert_eq!(general.read, Some(last));
     let back = ClientFrame::Read {
         room: "general".into(),
-        seq: 1,
+        n: 1,
     };
     phone.send(Message::text(back.encode())).await.unwrap();
     assert_no_news(&mut laptop).await;
@@ -516,12 +516,12 @@ async fn a_registered_readers_marks_follow_them_to_every_device() {
     let mut seen = 0;
     while seen < last {
         if let ServerEvent::Message { msg, .. } = next_news(&mut bo).await {
-            seen = msg.seq;
+            seen = msg.n;
         }
     }
     let read = ClientFrame::Read {
         room: "general".into(),
-        seq: last,
+        n: last,
     };
     bo.send(Message::text(read.encode())).await.unwrap();
     assert_no_news(&mut bo).await;

@@ -148,12 +148,23 @@ pub fn flush_outbox(chat: Chat) {
     }
 }
 
-/// Tells the server this reader has seen `room` up to `seq` (kept for registered users,
-/// and passed to their other devices).
-pub fn send_read(room: &str, seq: Seq) {
+/// Tells the server this reader has seen `room` up to message number `n` (kept for
+/// registered users, and passed to their other devices).
+pub fn send_read(room: &str, n: Seq) {
     send_frame(&ClientFrame::Read {
         room: room.to_owned(),
-        seq,
+        n,
+    });
+}
+
+/// Asks the server to change my message `target` of `room`; the change comes back as an
+/// `update` event to every reader, this tab included.
+pub fn send_change(room: &str, target: Seq, edit: crate::protocol::Edit) {
+    send_frame(&ClientFrame::Change {
+        room: room.to_owned(),
+        cid: new_id(),
+        target,
+        edit,
     });
 }
 

@@ -17,7 +17,8 @@ use crate::protocol::{
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Alert {
     pub room: String,
-    pub seq: Seq,
+    /// The message's number (`ChatMessage::n`).
+    pub n: Seq,
     pub name: String,
     pub text: String,
     pub mention: bool,
@@ -226,24 +227,25 @@ impl Chat {
             }),
             ServerEvent::Alert {
                 room,
-                seq,
+                n,
                 name,
                 text,
                 mention,
             } => {
                 if mention {
-                    self.rooms.mentions.update(|m| raise(m, &room, seq));
+                    self.rooms.mentions.update(|m| raise(m, &room, n));
                 }
                 self.rooms.alert.set(Some(Alert {
                     room,
-                    seq,
+                    n,
                     name,
                     text,
                     mention,
                 }));
             }
-            ServerEvent::Read { room, seq } => {
-                self.rooms.read.update(|read| raise(read, &room, seq))
+            ServerEvent::Read { room, n } => self.rooms.read.update(|read| raise(read, &room, n)),
+            ServerEvent::Update { room, update } => {
+                self.room.change(&room, |t| t.apply_update(&update));
             }
             ServerEvent::Joined { room, seq, name } => {
                 if self.room.is(&room) {
@@ -486,6 +488,7 @@ mod tests {
     fn message(seq: Seq, cid: &str, text: &str) -> ChatMessage {
         ChatMessage {
             seq,
+            n: seq,
             cid: cid.into(),
             author: "ana".into(),
             text: text.into(),
@@ -785,6 +788,17 @@ mod tests {
             msg: message(13, "x", "new"),
         });
         assert_eq!(chat.unread("general"), 3);
+        // A change of a message (its link's card) takes a seq, but is no message to read.
+        chat.apply(ServerEvent::Update {
+            room: "general".into(),
+            update: crate::protocol::Update {
+                seq: 14,
+                target: 13,
+                cid: "preview-13".into(),
+                change: crate::protocol::Change::RemovePreview,
+            },
+        });
+        assert_eq!(chat.unread("general"), 3);
         assert_eq!(chat.unread_total(), 11);
         assert_eq!(
             crate::client::unread::page_title(chat, "general"),
@@ -857,23 +871,23 @@ mod tests {
         assert!(!chat.mentioned("random"), "the mention was read already");
         chat.apply(ServerEvent::Alert {
             room: "random".into(),
-            seq: 9,
+            n: 9,
             name: "bo".into(),
             text: "@ana look".into(),
             mention: true,
         });
         assert!(chat.mentioned("random"));
-        assert_eq!(chat.rooms.alert.get_untracked().map(|a| a.seq), Some(9));
+        assert_eq!(chat.rooms.alert.get_untracked().map(|a| a.n), Some(9));
         // Read on another device.
         chat.apply(ServerEvent::Read {
             room: "random".into(),
-            seq: 9,
+            n: 9,
         });
         assert!(!chat.mentioned("random"));
         assert_eq!(chat.unread("random"), 0);
         chat.apply(ServerEvent::Read {
             room: "random".into(),
-            seq: 4,
+            n: 4,
         });
         assert_eq!(chat.rooms.read.get_untracked().get("random"), Some(&9));
     }

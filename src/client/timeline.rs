@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::protocol::{ChatMessage, HistoryPage, JoinedRoom, Seq};
+use crate::protocol::{ChatMessage, HistoryPage, JoinedRoom, Seq, Update};
 
 /// Messages are `(seq, 0)`; a notice that happened after message `seq` is `(seq, n)`.
 pub type LineKey = (Seq, u32);
@@ -26,6 +26,9 @@ pub struct Timeline {
     pub has_more: bool,
     /// The first join answered; before that the pane shows "loading".
     pub loaded: bool,
+    /// The newest seq applied, a message's or a change's: a rejoin asks for what came
+    /// after it.
+    cursor: Seq,
 }
 
 impl Timeline {
@@ -45,6 +48,20 @@ impl Timeline {
         self.message_seqs().next_back()
     }
 
+    /// Number (`ChatMessage::n`) of the newest message held, if any: how far the reader
+    /// has seen.
+    pub fn last_n(&self) -> Option<Seq> {
+        self.lines.values().rev().find_map(|line| match line {
+            Line::Message(m) => Some(m.n),
+            Line::Notice(_) => None,
+        })
+    }
+
+    /// What a rejoin asks for events after: the newest seq applied.
+    pub fn cursor(&self) -> Seq {
+        self.cursor.max(self.last_seq().unwrap_or(0))
+    }
+
     /// Seq of the oldest message held, if any.
     pub fn first_seq(&self) -> Option<Seq> {
         self.message_seqs().next()
@@ -60,6 +77,16 @@ impl Timeline {
     /// A stored message, live or from history. Idempotent.
     pub fn add_message(&mut self, msg: ChatMessage) {
         self.lines.insert((msg.seq, 0), Line::Message(msg));
+    }
+
+    /// A stored change of a message, live or missed while away. Idempotent; a change of a
+    /// message not held (older than what is loaded) is already in that message when
+    /// history brings it.
+    pub fn apply_update(&mut self, update: &Update) {
+        if let Some(Line::Message(msg)) = self.lines.get_mut(&(update.target, 0)) {
+            update.apply(msg);
+        }
+        self.cursor = self.cursor.max(update.seq);
     }
 
     /// A line such as "ana joined", placed after message `after`.
@@ -122,15 +149,11 @@ impl Timeline {
     }
 
     /// The answer to a join. With `after` (a rejoin after a reconnect) the answer holds
-    /// what was missed; if it does not continue from `after`, the messages held up to the
-    /// answer's `upto` are stale and are replaced. Live messages past `upto` may already
-    /// be here (the socket can beat the answer) and stay.
+    /// what was missed; if it does not continue from `after` (`resumed`), the messages
+    /// held up to the answer's `upto` are stale and are replaced. Live events past `upto`
+    /// may already be here (the socket can beat the answer) and stay.
     pub fn apply_join(&mut self, joined: JoinedRoom, after: Option<Seq>) {
-        let continues = match (after, joined.messages.first()) {
-            (Some(after), Some(first)) => first.seq <= after + 1,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
+        let continues = after.is_some() && joined.resumed;
         if !continues {
             // Notices are live-only (never in history), so they stay too.
             self.lines
@@ -140,6 +163,10 @@ impl Timeline {
         for msg in joined.messages {
             self.add_message(msg);
         }
+        for update in &joined.updates {
+            self.apply_update(update);
+        }
+        self.cursor = self.cursor.max(joined.upto);
         self.loaded = true;
     }
 
@@ -159,6 +186,7 @@ mod tests {
     fn msg(seq: Seq) -> ChatMessage {
         ChatMessage {
             seq,
+            n: seq,
             cid: format!("cid-{seq:04}"),
             author: "ana".into(),
             text: format!("m{seq}"),
@@ -180,8 +208,59 @@ mod tests {
             online: vec!["ana".into()],
             upto: *seqs.end(),
             messages: seqs.map(msg).collect(),
+            updates: Vec::new(),
             has_more,
+            resumed: false,
         }
+    }
+
+    /// What a rejoin after `seqs.start() - 1` answers when that much was missed.
+    fn resumed(seqs: std::ops::RangeInclusive<Seq>) -> JoinedRoom {
+        JoinedRoom {
+            resumed: true,
+            has_more: true,
+            ..joined(seqs, true)
+        }
+    }
+
+    fn card(seq: Seq, target: Seq, title: &str) -> Update {
+        Update {
+            seq,
+            target,
+            cid: format!("preview-{target}"),
+            change: crate::protocol::Change::Preview(Box::new(crate::protocol::Preview {
+                title: title.into(),
+                ..Default::default()
+            })),
+        }
+    }
+
+    fn title(t: &Timeline, seq: Seq) -> Option<String> {
+        t.lines().find_map(|((s, _), line)| match line {
+            Line::Message(m) if *s == seq => m.preview.as_ref().map(|p| p.title.clone()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn changes_apply_once_however_they_arrive() {
+        let mut t = Timeline::for_room("general");
+        t.apply_join(joined(1..=3, false), None);
+        t.apply_update(&card(4, 2, "A"));
+        t.apply_update(&card(4, 2, "A"));
+        assert_eq!(title(&t, 2).as_deref(), Some("A"));
+        assert_eq!((t.cursor(), t.last_n()), (4, Some(3)), "a card is not a message");
+        // Away, then back: a message and a change of an older one were missed.
+        let mut back = resumed(5..=5);
+        back.updates = vec![card(6, 1, "B")];
+        back.upto = 6;
+        t.apply_join(back, Some(4));
+        assert_eq!(title(&t, 1).as_deref(), Some("B"));
+        assert_eq!(seqs(&t), [(1, 0), (2, 0), (3, 0), (5, 0)], "nothing replaced");
+        assert_eq!(t.cursor(), 6);
+        // A change of a message not held is left for history, which has it applied.
+        t.apply_update(&card(7, 99, "C"));
+        assert_eq!(t.cursor(), 7);
     }
 
     fn seqs(t: &Timeline) -> Vec<LineKey> {
@@ -258,7 +337,13 @@ mod tests {
         let mut t = Timeline::for_room("general");
         t.apply_join(joined(1..=10, false), None);
         // Missed 11..=12 while away: appended.
-        t.apply_join(joined(11..=12, false), Some(10));
+        t.apply_join(
+            JoinedRoom {
+                has_more: false,
+                ..resumed(11..=12)
+            },
+            Some(10),
+        );
         assert_eq!(t.lines().count(), 12);
         assert!(!t.has_more);
         // Missed too much: the server sent the newest page instead; the old lines go.

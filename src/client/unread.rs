@@ -1,6 +1,6 @@
-//! Unread counts: every room has a seq for its newest message, and this browser keeps the
-//! newest seq it has shown the reader in each room they opened. The difference is what
-//! they have not seen; rooms never opened here show no count, as a chat shows none for
+//! Unread counts: every room numbers its messages (`ChatMessage::n`, which changes of
+//! messages do not take), and this browser keeps the newest number it has shown the
+//! reader in each room they opened. The difference is what they have not seen; rooms never opened here show no count, as a chat shows none for
 //! channels one has not joined.
 
 use leptos::prelude::*;
@@ -9,7 +9,7 @@ use crate::client::state::Chat;
 use crate::protocol::{RoomKind, Seq};
 
 impl Chat {
-    /// Seq of the newest message in `slug`, as far as this page knows.
+    /// Number of the newest message in `slug`, as far as this page knows.
     pub fn latest(&self, slug: &str) -> Seq {
         let counted = self
             .rooms
@@ -25,7 +25,7 @@ impl Chat {
         // The open room's stream runs ahead of the coalesced counts.
         let shown = self.room.timeline.with(|t| {
             if t.room == slug {
-                t.last_seq().unwrap_or(0)
+                t.last_n().unwrap_or(0)
             } else {
                 0
             }
@@ -76,7 +76,7 @@ pub fn track_reading(chat: Chat) {
         let (room, newest) = chat
             .room
             .timeline
-            .with(|t| (t.room.clone(), t.loaded.then(|| t.last_seq().unwrap_or(0))));
+            .with(|t| (t.room.clone(), t.loaded.then(|| t.last_n().unwrap_or(0))));
         let Some(newest) = newest.filter(|_| chat.screen.visible.get() && !room.is_empty()) else {
             return;
         };

@@ -72,8 +72,8 @@ pub struct RoomInfo {
     pub topic: String,
     /// Distinct users online in the room now.
     pub online: u32,
-    /// Seq of the room's newest message (0 when empty): with the last seq a reader saw,
-    /// how many are unread.
+    /// Number (`ChatMessage::n`) of the room's newest message (0 when empty): with the
+    /// number of the last one a reader saw, how many are unread.
     #[serde(default)]
     pub latest: Seq,
     #[serde(default)]
@@ -85,10 +85,11 @@ pub struct RoomInfo {
     /// How much the reader wants to hear of it; `None`: the default for its kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifyLevel>,
-    /// The newest seq the reader has read, kept by the server for registered users.
+    /// The number of the newest message the reader has read, kept by the server for
+    /// registered users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read: Option<Seq>,
-    /// The newest seq that mentions the reader (0: none).
+    /// The number of the newest message that mentions the reader (0: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub mentioned: Seq,
     /// The reader owns it (may invite and remove people).
@@ -132,6 +133,10 @@ pub struct MemberInfo {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub seq: Seq,
+    /// Its number among the room's messages (changes between them not counted): what
+    /// read marks and unread counts are made of.
+    #[serde(default)]
+    pub n: Seq,
     /// The id its sender made for it; lets the sender match it to its pending copy.
     pub cid: String,
     pub author: String,
@@ -145,6 +150,9 @@ pub struct ChatMessage {
     /// text (then `text` is drawn as it is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<Vec<super::rich::Node>>,
+    /// The card of its first link, once the server has made one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<Box<super::Preview>>,
 }
 
 /// What `join_room` answers: enough to draw the room without waiting for anything else.
@@ -153,9 +161,17 @@ pub struct JoinedRoom {
     pub room: RoomInfo,
     /// Names of the users in the room now, sorted case-insensitively.
     pub online: Vec<String>,
-    /// The newest messages (or those after the client's `after`), oldest first. Every
-    /// message with a higher seq will arrive on the WebSocket.
+    /// The newest messages (or those after the client's `after`), oldest first, as they
+    /// are now. Every event with a higher seq than `upto` will arrive on the WebSocket.
     pub messages: Vec<ChatMessage>,
+    /// With `after` (a resume): the changes stored after it, oldest first, for messages
+    /// the client already holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<super::Update>,
+    /// Whether `messages` and `updates` are everything after the client's `after`; if
+    /// not, they are the newest page and what the client held is stale.
+    #[serde(default)]
+    pub resumed: bool,
     /// Whether older messages exist before the first one returned.
     pub has_more: bool,
     /// The seq the live stream starts after: messages up to it are in this answer (or
@@ -178,10 +194,11 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
-/// A room's online count and newest seq, as `counts` events carry them.
+/// A room's online count and newest message number, as `counts` events carry them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomCount {
     pub slug: String,
     pub online: u32,
+    /// `RoomInfo::latest`.
     pub latest: Seq,
 }

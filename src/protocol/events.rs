@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ChatMessage, RoomCount, RoomInfo, Seq, MAX_FRAME_BYTES};
+use super::{ChatMessage, Edit, RoomCount, RoomInfo, Seq, Update, MAX_FRAME_BYTES};
 
 /// Browser → server, on the WebSocket. Who is speaking is not in any frame: the socket
 /// belongs to the session whose cookie opened it.
@@ -21,9 +21,10 @@ pub enum ClientFrame {
     /// so this is how a page notices a connection that died without closing (a laptop
     /// waking up, a phone changing networks).
     Ping,
-    /// The reader has seen `room` up to `seq`. Kept by the server for registered users and
-    /// passed to their other devices; ignored for guests, whose marks stay in the browser.
-    Read { room: String, seq: Seq },
+    /// The reader has seen `room` up to its message number `n`. Kept by the server for
+    /// registered users and passed to their other devices; ignored for guests, whose
+    /// marks stay in the browser.
+    Read { room: String, n: Seq },
     /// Whether this tab is in front of its reader: while any tab of a person is, the
     /// server sends them no push notifications.
     Visibility { visible: bool },
@@ -32,6 +33,14 @@ pub enum ClientFrame {
     /// [`TYPING_EVERY_MS`](super::TYPING_EVERY_MS), and ignores it for a room
     /// this socket has not joined.
     Typing { room: String },
+    /// Change the message `target` of `room` as `edit` says. `cid` is made by the client:
+    /// a retry is applied once. Answered by the `update` event, or an `ack`.
+    Change {
+        room: String,
+        cid: String,
+        target: Seq,
+        edit: Edit,
+    },
 }
 
 /// Server → browser, on the WebSocket. Read by hand (`server_event_de`), to keep the
@@ -45,7 +54,10 @@ pub enum ServerEvent {
     /// A stored message. For its sender, when subscribed to the room, this is also the
     /// confirmation that it is stored.
     Message { room: String, msg: ChatMessage },
-    /// The sender's message `cid` is stored (durably) as `seq`. Sent only to the sender,
+    /// A stored change of a message (its link's card). Its maker, when a client, learns
+    /// from it (or from an `ack`) that the change is stored.
+    Update { room: String, update: Update },
+    /// The sender's message (or change) `cid` is stored (durably) as `seq`. Sent only to the sender,
     /// and only when the `message` event does not reach it: a retry of a message already
     /// stored, or a send to a room this socket is not subscribed to (an outbox flushed
     /// after a reconnect).
@@ -75,14 +87,15 @@ pub enum ServerEvent {
     /// wants their attention: it mentions them, or they hear everything of that room.
     Alert {
         room: String,
-        seq: Seq,
+        /// The message's number (`ChatMessage::n`).
+        n: Seq,
         /// Who wrote it.
         name: String,
         text: String,
         mention: bool,
     },
-    /// The reader (on another device or tab) has read `room` up to `seq`.
-    Read { room: String, seq: Seq },
+    /// The reader (on another device or tab) has read `room` up to message number `n`.
+    Read { room: String, n: Seq },
     /// Something the client sent was refused; `cid` names the message when it was one.
     Error {
         code: ErrorCode,
@@ -163,7 +176,7 @@ impl ClientFrame {
             struct Tag {
                 t: String,
             }
-            const KNOWN: [&str; 5] = ["send", "ping", "read", "visibility", "typing"];
+            const KNOWN: [&str; 6] = ["send", "ping", "read", "visibility", "typing", "change"];
             match serde_json::from_str::<Tag>(text) {
                 // Quoted back in the error: keep it short, so a huge tag cannot make a
                 // huge reply.

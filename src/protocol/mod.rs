@@ -5,9 +5,14 @@
 //! go through server functions, which return the DTOs below.
 //!
 //! Ordering rests on one number: every room has a monotonically increasing [`Seq`]. Each
-//! stored message has its own; presence events carry the seq of the room's newest message
-//! when they happened, so a client can place them in the timeline. A client that has seen
-//! up to seq N of a room asks for "after N" and misses nothing and sees nothing twice.
+//! stored message, and each stored change of one ([`Update`]), has its own; presence
+//! events carry the room's newest seq when they happened, so a client can place them in
+//! the timeline. A client that has seen up to seq N of a room asks for "after N" and
+//! misses nothing and sees nothing twice.
+//!
+//! Reading is counted in messages, not events: each message also has its number `n` in
+//! the room (1, 2, 3… without the changes between them), and read marks, unread counts
+//! and a room's `latest` are such numbers, so a link's card never shows as unread.
 //!
 //! The validation helpers here run on both sides: the browser uses them to explain a
 //! mistake before sending, the server to refuse it regardless of what the browser did.
@@ -18,12 +23,14 @@
 //! - [`error`]: the errors of server functions.
 //! - [`validate`]: the checks of names, texts, room titles and client ids.
 //! - [`rich`]: a formatted message's tree (its markdown, parsed by the server).
+//! - [`update`]: changes to a stored message (a link's card), each an event with a seq.
 
 mod dto;
 mod error;
 mod events;
 pub mod rich;
 mod server_event_de;
+mod update;
 mod validate;
 
 pub use dto::{
@@ -32,9 +39,11 @@ pub use dto::{
 };
 pub use error::AppError;
 pub use events::{ClientFrame, DecodeError, ErrorCode, ServerEvent};
+pub use update::{Change, Edit, Preview, Update};
 pub use validate::{is_valid_client_id, name_key, normalize_name, normalize_room, normalize_text};
 
-/// Position of a message in its room; 1 is the first message, 0 means "nothing yet".
+/// Position of an event (a message or a change) in its room's stream; 1 is the first,
+/// 0 means "nothing yet". Message numbers (`ChatMessage::n`) use the same type.
 pub type Seq = u64;
 
 /// Longest message, in characters (not bytes).

@@ -14,13 +14,14 @@
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 
-use super::{ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent};
+use super::{ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent, Update};
 
 /// Which event a JSON object is: its `t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tag {
     Welcome,
     Message,
+    Update,
     Ack,
     Joined,
     Left,
@@ -35,9 +36,10 @@ enum Tag {
 }
 
 impl Tag {
-    const ALL: [Tag; 13] = [
+    const ALL: [Tag; 14] = [
         Tag::Welcome,
         Tag::Message,
+        Tag::Update,
         Tag::Ack,
         Tag::Joined,
         Tag::Left,
@@ -56,6 +58,7 @@ impl Tag {
         match event {
             ServerEvent::Welcome { .. } => Tag::Welcome,
             ServerEvent::Message { .. } => Tag::Message,
+            ServerEvent::Update { .. } => Tag::Update,
             ServerEvent::Ack { .. } => Tag::Ack,
             ServerEvent::Joined { .. } => Tag::Joined,
             ServerEvent::Left { .. } => Tag::Left,
@@ -75,6 +78,7 @@ impl Tag {
         match self {
             Tag::Welcome => "welcome",
             Tag::Message => "message",
+            Tag::Update => "update",
             Tag::Ack => "ack",
             Tag::Joined => "joined",
             Tag::Left => "left",
@@ -113,8 +117,10 @@ struct Fields {
     name: Option<String>,
     room: Option<Room>,
     msg: Option<ChatMessage>,
+    update: Option<Update>,
     cid: Option<String>,
     seq: Option<Seq>,
+    n: Option<Seq>,
     rooms: Option<Vec<RoomCount>>,
     code: Option<ErrorCode>,
     message: Option<String>,
@@ -173,6 +179,10 @@ impl<'de> Deserialize<'de> for ServerEvent {
                 room: slug(f.room)?,
                 msg: need(f.msg, "msg")?,
             },
+            Tag::Update => ServerEvent::Update {
+                room: slug(f.room)?,
+                update: need(f.update, "update")?,
+            },
             Tag::Ack => ServerEvent::Ack {
                 room: slug(f.room)?,
                 cid: need(f.cid, "cid")?,
@@ -206,14 +216,14 @@ impl<'de> Deserialize<'de> for ServerEvent {
             },
             Tag::Alert => ServerEvent::Alert {
                 room: slug(f.room)?,
-                seq: need(f.seq, "seq")?,
+                n: need(f.n, "n")?,
                 name: need(f.name, "name")?,
                 text: need(f.text, "text")?,
                 mention: need(f.mention, "mention")?,
             },
             Tag::Read => ServerEvent::Read {
                 room: slug(f.room)?,
-                seq: need(f.seq, "seq")?,
+                n: need(f.n, "n")?,
             },
             Tag::Error => ServerEvent::Error {
                 code: need(f.code, "code")?,
@@ -256,7 +266,15 @@ mod tests {
             text: "hi \"there\" @bo\n".into(),
             at_ms: 1_700_000_000_000,
             mentions: vec!["bo".into()],
-            doc: None,
+            n: 7,
+            ..ChatMessage::default()
+        };
+        let card = Preview {
+            url: "https://example.com/a".into(),
+            site: "Example".into(),
+            title: "A page".into(),
+            description: "About it".into(),
+            image: Some("/previews/ab.jpg".into()),
         };
         vec![
             ServerEvent::Welcome {
@@ -266,6 +284,24 @@ mod tests {
             ServerEvent::Message {
                 room: "tech".into(),
                 msg,
+            },
+            ServerEvent::Update {
+                room: "tech".into(),
+                update: Update {
+                    seq: 10,
+                    target: 9,
+                    cid: "preview-9".into(),
+                    change: Change::Preview(Box::new(card)),
+                },
+            },
+            ServerEvent::Update {
+                room: "tech".into(),
+                update: Update {
+                    seq: 11,
+                    target: 9,
+                    cid: "abcdefgh13".into(),
+                    change: Change::RemovePreview,
+                },
             },
             ServerEvent::Ack {
                 room: "tech".into(),
@@ -296,14 +332,14 @@ mod tests {
             },
             ServerEvent::Alert {
                 room: "tech".into(),
-                seq: 9,
+                n: 7,
                 name: "ana".into(),
                 text: "hi @bo".into(),
                 mention: true,
             },
             ServerEvent::Read {
                 room: "tech".into(),
-                seq: 9,
+                n: 7,
             },
             ServerEvent::Error {
                 code: ErrorCode::RateLimited,

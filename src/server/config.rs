@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::server::chat::hub::HubLimits;
 use crate::server::net::ssrf::Reach;
+use crate::server::previews::PreviewConfig;
 use crate::server::push::PushConfig;
 use crate::server::rate_limit::Rate;
 pub use crate::server::store::Durability;
@@ -81,6 +82,15 @@ pub struct Config {
     #[arg(long, env = "NATTER_PUSH_ALLOW_LOOPBACK")]
     pub push_allow_loopback: bool,
 
+    /// No link previews: the server never fetches what messages link to.
+    #[arg(long, env = "NATTER_NO_LINK_PREVIEWS")]
+    pub no_link_previews: bool,
+
+    /// Tests only: link previews may fetch from loopback (a stand-in site on
+    /// `http://127.0.0.1:<port>/`). Off: public addresses only.
+    #[arg(long, env = "NATTER_PREVIEW_ALLOW_LOOPBACK")]
+    pub preview_allow_loopback: bool,
+
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
     pub log: String,
@@ -111,6 +121,15 @@ impl Config {
             },
             ..HubLimits::default()
         }
+    }
+
+    /// Where link previews may go; `None` when they are off.
+    pub fn previews(&self) -> Option<PreviewConfig> {
+        (!self.no_link_previews).then_some(PreviewConfig {
+            reach: Reach {
+                loopback: self.preview_allow_loopback,
+            },
+        })
     }
 
     pub fn push(&self) -> PushConfig {
@@ -151,6 +170,17 @@ mod tests {
         let normal = Config::parse_from(["natter", "--durability", "normal"]);
         assert_eq!(normal.durability.pragma(), "NORMAL");
         assert!(Config::try_parse_from(["natter", "--durability", "off"]).is_err());
+    }
+
+    #[test]
+    fn previews_are_on_and_public_only_unless_asked() {
+        let default = Config::parse_from(["natter"]).previews().unwrap();
+        assert!(!default.reach.loopback);
+        let tests = Config::parse_from(["natter", "--preview-allow-loopback"]);
+        assert!(tests.previews().unwrap().reach.loopback);
+        assert!(Config::parse_from(["natter", "--no-link-previews"])
+            .previews()
+            .is_none());
     }
 
     #[test]

@@ -208,9 +208,12 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     let store: Arc<dyn Store> = sqlite.clone();
     let leptos_options = leptos_options(config);
     let push = push::Push::start(sqlite.clone(), config.push()).await?;
-    let hub = Hub::start(store, config.hub_limits()).await?;
+    let hub = Hub::start(store.clone(), config.hub_limits()).await?;
     // Mentions, conversations and rooms heard in full reach people with no tab open.
     hub.inboxes().set_push(push.clone());
+    if let Some(previews) = config.previews() {
+        hub.set_links(previews::Previewer::start(store.clone(), previews));
+    }
     Ok(AppState {
         release: Arc::new(http::pwa::Release::load(&leptos_options)),
         leptos_options,
@@ -218,6 +221,7 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
         auth: Arc::new(Auth::new(sqlite)),
         limits: config.limits(),
         push,
+        store,
     })
 }
 
@@ -262,6 +266,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/sw.js", get(http::pwa::service_worker))
+        .route("/previews/{file}", get(previews::serve::thumbnail))
         .leptos_routes_with_context(&state, routes, per_request, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

@@ -11,6 +11,7 @@ use crate::server::chat::hub::Hub;
 use crate::server::config::ConnectionLimits;
 use crate::server::http::pwa::Release;
 use crate::server::push::Push;
+use crate::server::store::Store;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -22,6 +23,8 @@ pub struct AppState {
     pub release: Arc<Release>,
     /// Web Push: subscriptions, and notices sent in the background.
     pub push: Arc<Push>,
+    /// What handlers read directly (link cards' thumbnails).
+    pub store: Arc<dyn Store>,
 }
 
 /// What the front end's handlers need of it (`http::pwa`).

@@ -23,7 +23,8 @@ use crate::server::chat::room::{ConnId, Member, Room, RoomEnv};
 use crate::server::clock::now_ms;
 use crate::server::rate_limit::keyed::KeyedLimiter;
 use crate::server::rate_limit::{Rate, TokenBucket};
-use crate::server::store::{Created, MemberRecord, NewRoom, Store, StoreResult};
+use crate::server::chat::links::{LinkSink, Links};
+use crate::server::store::{Created, MemberRecord, NewRoom, Newest, Store, StoreResult};
 use crate::server::ws::send_queue::{CloseReason, Frame, SendQueue};
 
 const COUNTS_EVERY: Duration = Duration::from_millis(500);
@@ -183,6 +184,7 @@ impl Hub {
             store: store.clone(),
             counts_dirty: Arc::new(AtomicBool::new(false)),
             inboxes: Arc::new(Inboxes::default()),
+            links: Links::default(),
         };
         let mut members: HashMap<i64, Vec<MemberRecord>> = HashMap::new();
         for (room, member) in store.memberships().await? {
@@ -190,9 +192,9 @@ impl Hub {
         }
         let mut rooms = Rooms::default();
         for record in store.rooms().await? {
-            let last = store.last_seq(record.id).await?;
+            let newest = store.newest(record.id).await?;
             let members = members.remove(&record.id).unwrap_or_default();
-            rooms.add(Room::start(record, last, members, &env));
+            rooms.add(Room::start(record, newest, members, &env));
         }
         let by_id: HashMap<i64, Arc<Room>> = rooms
             .list
@@ -227,6 +229,11 @@ impl Hub {
         });
         tokio::spawn(send_counts(Arc::downgrade(&hub)));
         Ok(hub)
+    }
+
+    /// Links in new messages go to `sink` for their cards from now on.
+    pub fn set_links(&self, sink: Arc<dyn LinkSink>) {
+        let _ = self.env.links.set(sink);
     }
 
     /// The room at `slug`, whoever asks: for the server's own use. What a person asks
@@ -332,7 +339,7 @@ impl Hub {
         let Created::Created(record) = created else {
             return Ok(None);
         };
-        let room = Room::start(record, 0, new.members.clone(), &self.env);
+        let room = Room::start(record, Newest::default(), new.members.clone(), &self.env);
         let mut rooms = write(&self.rooms);
         if let Some(people) = &new.people {
             rooms.by_people.insert(people.clone(), room.clone());
@@ -528,31 +535,41 @@ impl Hub {
         // Already subscribed (a repeated join): live messages continue after the newest
         // one published.
         let upto = start.unwrap_or_else(|| room.published());
-        let (messages, has_more) = match after {
-            Some(after) if after <= upto && upto - after <= MAX_CATCH_UP => {
-                let missed = self
-                    .store
-                    .range(room.record.id, after, upto, MAX_CATCH_UP as u32)
-                    .await
-                    .map_err(AppError::server)?;
-                (missed, after > 0)
-            }
-            _ => {
-                let page = self
-                    .store
-                    .page_before(room.record.id, upto + 1, HISTORY_PAGE)
-                    .await
-                    .map_err(AppError::server)?;
-                (page.messages, page.has_more)
-            }
-        };
-        Ok(JoinedRoom {
+        let mut joined = JoinedRoom {
             room: self.info_for(&room, &conn.user, None),
             online: room.online(),
-            messages,
-            has_more,
+            messages: Vec::new(),
+            updates: Vec::new(),
+            has_more: false,
+            resumed: false,
             upto,
-        })
+        };
+        if let Some(after) = after.filter(|&a| a <= upto && upto - a <= MAX_CATCH_UP) {
+            // What was missed: the messages (as they are now) and the changes, which
+            // together are every event after `after`.
+            let id = room.record.id;
+            let limit = MAX_CATCH_UP as u32;
+            let store = &self.store;
+            let (messages, updates) = futures_util::future::try_join(
+                store.range(id, after, upto, limit),
+                store.updates(id, after, upto, limit),
+            )
+            .await
+            .map_err(AppError::server)?;
+            joined.messages = messages;
+            joined.updates = updates;
+            joined.has_more = after > 0;
+            joined.resumed = true;
+            return Ok(joined);
+        }
+        let page = self
+            .store
+            .page_before(room.record.id, upto + 1, HISTORY_PAGE)
+            .await
+            .map_err(AppError::server)?;
+        joined.messages = page.messages;
+        joined.has_more = page.has_more;
+        Ok(joined)
     }
 
     /// The page of messages of `slug` just before `before`, oldest first, for `user`.

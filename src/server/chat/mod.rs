@@ -2,10 +2,12 @@
 //! each other — conversations, private rooms, read marks ([`people`]); one room's
 //! subscribers, presence and message writer ([`room`]); events for one person wherever
 //! they are ([`inbox`]); `@name` mentions ([`mentions`]); formatting ([`markdown`]);
+//! which link of a message gets a card, and the seam to what makes it ([`links`]);
 //! and who may say they are typing, how often ([`typing`]).
 
 pub mod hub;
 pub mod inbox;
+pub mod links;
 pub mod markdown;
 pub mod mentions;
 pub mod people;

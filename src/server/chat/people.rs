@@ -232,16 +232,17 @@ impl Hub {
         Ok(())
     }
 
-    /// `conn`'s reader has seen `slug` up to `seq`. For a registered user the mark is
-    /// kept and passed to their other tabs and devices; a guest's stays in the browser.
-    pub fn mark_read(&self, conn: &Conn, slug: &str, seq: Seq) {
+    /// `conn`'s reader has seen `slug` up to its message number `n`. For a registered
+    /// user the mark is kept and passed to their other tabs and devices; a guest's stays
+    /// in the browser.
+    pub fn mark_read(&self, conn: &Conn, slug: &str, n: Seq) {
         if conn.account.is_none() {
             return;
         }
         let Ok(room) = self.room_for(&conn.user, slug) else {
             return;
         };
-        let seq = seq.min(room.published());
+        let seq = n.min(room.newest_message());
         {
             let mut marks = lock(&self.read_marks);
             let mark = marks
@@ -254,7 +255,7 @@ impl Hub {
         }
         let frame: Frame = ServerEvent::Read {
             room: slug.to_owned(),
-            seq,
+            n: seq,
         }
         .encode()
         .into();

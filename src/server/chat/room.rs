@@ -1,8 +1,8 @@
 //! One live room: its subscribers, who is present, and the task that stores its messages.
 //!
-//! Each room has a single writer task. Sends queue up in front of it; it stores them in
-//! batches (one transaction each) and publishes them in seq order, so every subscriber sees
-//! the room's messages in the same order as the history.
+//! Each room has a single writer task. Sends and changes of messages queue up in front of
+//! it; it stores them in batches (one transaction each) and publishes them in seq order,
+//! so every subscriber sees the room's events in the same order as the history.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -12,10 +12,14 @@ use tokio::sync::mpsc;
 
 use crate::protocol::{
     name_key, ChatMessage, ErrorCode, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq, ServerEvent,
+    Update,
 };
 use crate::server::chat::inbox::{Inboxes, Notice};
+use crate::server::chat::links::{first_web_link, Links};
 use crate::server::chat::typing::TypingThrottle;
-use crate::server::store::{Appended, MemberRecord, NewMessage, RoomRecord, Store};
+use crate::server::store::{
+    Appended, Changed, MemberRecord, NewMessage, NewUpdate, Newest, RoomRecord, Store,
+};
 use crate::server::ws::send_queue::{Frame, SendQueue};
 
 /// Sends waiting for the writer, per room. When it is full, senders are told to retry.
@@ -45,6 +49,19 @@ pub struct SendRequest {
     pub reply: SendQueue,
 }
 
+/// A change of a message on its way to the writer, with the connection that asked for
+/// it (told once it is stored), or none when the server makes it.
+pub struct ChangeRequest {
+    pub update: NewUpdate,
+    pub reply: Option<(ConnId, SendQueue)>,
+}
+
+/// What the writer task stores, in the order it came.
+enum Request {
+    Send(SendRequest),
+    Change(ChangeRequest),
+}
+
 /// What every room shares with the hub.
 #[derive(Clone)]
 pub struct RoomEnv {
@@ -52,12 +69,14 @@ pub struct RoomEnv {
     /// Set when any room's online count or newest seq changes.
     pub counts_dirty: Arc<AtomicBool>,
     pub inboxes: Arc<Inboxes>,
+    /// Where links in new messages go to get their cards.
+    pub links: Links,
 }
 
 pub struct Room {
     pub record: RoomRecord,
     live: Mutex<Live>,
-    writer: mpsc::Sender<SendRequest>,
+    writer: mpsc::Sender<Request>,
     /// Who may see a private room or conversation (user id → name); empty for a public
     /// room, which everyone may see.
     members: Mutex<HashMap<String, String>>,
@@ -67,6 +86,7 @@ pub struct Room {
     active_ms: AtomicI64,
     inboxes: Arc<Inboxes>,
     store: Arc<dyn Store>,
+    links: Links,
     /// Set when the room's online count or newest seq changes...
     changed: AtomicBool,
     /// ...and this one, shared by all rooms, so the hub's counts ticker looks at rooms
@@ -75,8 +95,10 @@ pub struct Room {
 }
 
 struct Live {
-    /// Seq of the newest message published to subscribers.
+    /// Seq of the newest event (message or change) published to subscribers.
     published: Seq,
+    /// Number of the newest message published (`ChatMessage::n`).
+    messages: Seq,
     subscribers: HashMap<ConnId, SendQueue>,
     /// Present people by [`presence_key`], with how many of their tabs are here: two tabs
     /// count once.
@@ -96,7 +118,7 @@ impl Room {
     /// Creates the room and starts its writer task.
     pub fn start(
         record: RoomRecord,
-        last_seq: Seq,
+        newest: Newest,
         members: Vec<MemberRecord>,
         env: &RoomEnv,
     ) -> Arc<Room> {
@@ -105,7 +127,8 @@ impl Room {
             active_ms: AtomicI64::new(record.active_ms),
             record,
             live: Mutex::new(Live {
-                published: last_seq,
+                published: newest.seq,
+                messages: newest.n,
                 subscribers: HashMap::new(),
                 present: HashMap::new(),
                 users: HashMap::new(),
@@ -116,6 +139,7 @@ impl Room {
             prefs: Mutex::default(),
             inboxes: env.inboxes.clone(),
             store: env.store.clone(),
+            links: env.links.clone(),
             changed: AtomicBool::new(false),
             counts_dirty: env.counts_dirty.clone(),
         });
@@ -200,7 +224,7 @@ impl Room {
             title: self.record.title.clone(),
             topic: self.record.topic.clone(),
             online: self.online_count(),
-            latest: self.published(),
+            latest: self.newest_message(),
             kind: self.kind(),
             active_ms: self.active_ms(),
             ..RoomInfo::default()
@@ -213,7 +237,7 @@ impl Room {
         RoomCount {
             slug: self.record.slug.clone(),
             online: live.present.len() as u32,
-            latest: live.published,
+            latest: live.messages,
         }
     }
 
@@ -232,9 +256,14 @@ impl Room {
         self.live().present.len() as u32
     }
 
-    /// Seq of the newest message pushed to subscribers.
+    /// Seq of the newest event pushed to subscribers.
     pub fn published(&self) -> Seq {
         self.live().published
+    }
+
+    /// Number of the newest message pushed to subscribers: read marks go no further.
+    pub fn newest_message(&self) -> Seq {
+        self.live().messages
     }
 
     /// Names of the users here now, sorted case-insensitively.
@@ -323,7 +352,15 @@ impl Room {
     /// write queue is full.
     pub fn submit(&self, request: SendRequest) -> Result<(), ErrorCode> {
         self.writer
-            .try_send(request)
+            .try_send(Request::Send(request))
+            .map_err(|_| ErrorCode::Unavailable)
+    }
+
+    /// Hands a change of a message to the writer, behind the messages sent before it.
+    /// Fails at once when the room's write queue is full.
+    pub fn submit_change(&self, request: ChangeRequest) -> Result<(), ErrorCode> {
+        self.writer
+            .try_send(Request::Change(request))
             .map_err(|_| ErrorCode::Unavailable)
     }
 
@@ -339,7 +376,7 @@ impl Room {
                 .values()
                 .any(|level| *level == NotifyLevel::Everything);
         // Encoded once, outside the lock; every subscriber gets the same bytes.
-        let frames: Vec<(Seq, Frame)> = stored
+        let frames: Vec<(Seq, Seq, Frame)> = stored
             .into_iter()
             .map(|stored| {
                 let Stored {
@@ -349,7 +386,7 @@ impl Room {
                     mentioned,
                     reply,
                 } = stored;
-                let seq = msg.seq;
+                let (seq, n) = (msg.seq, msg.n);
                 unconfirmed.push((from, reply, msg.cid.clone(), seq));
                 self.active_ms.fetch_max(msg.at_ms, Ordering::Relaxed);
                 if anyone_listens || !mentioned.is_empty() {
@@ -359,13 +396,14 @@ impl Room {
                     room: self.record.slug.clone(),
                     msg,
                 };
-                (seq, event.encode().into())
+                (seq, n, event.encode().into())
             })
             .collect();
         let recipients = {
             let mut live = self.live();
-            for (seq, frame) in &frames {
+            for (seq, n, frame) in &frames {
                 live.published = *seq;
+                live.messages = *n;
                 live.queue_all(frame);
             }
             unconfirmed.retain(|(from, ..)| !live.subscribers.contains_key(from));
@@ -380,6 +418,39 @@ impl Room {
         for (msg, author, mentioned) in attention {
             self.alert(&msg, &author, &mentioned);
         }
+    }
+
+    /// Sends newly stored changes to every subscriber, in seq order, like messages. One
+    /// asked for by a connection not subscribed here is confirmed to it by an `ack`.
+    fn publish_changes(&self, stored: Vec<(Update, Option<(ConnId, SendQueue)>)>) {
+        let mut askers = Vec::new();
+        let frames: Vec<(Seq, Frame)> = stored
+            .into_iter()
+            .map(|(update, reply)| {
+                let seq = update.seq;
+                if let Some((from, queue)) = reply {
+                    askers.push((from, queue, update.cid.clone(), seq));
+                }
+                let event = ServerEvent::Update {
+                    room: self.record.slug.clone(),
+                    update,
+                };
+                (seq, event.encode().into())
+            })
+            .collect();
+        let recipients = {
+            let mut live = self.live();
+            for (seq, frame) in &frames {
+                live.published = *seq;
+                live.queue_all(frame);
+            }
+            askers.retain(|(from, ..)| !live.subscribers.contains_key(from));
+            live.recipients()
+        };
+        for (_, queue, cid, seq) in askers {
+            self.ack(&queue, cid, seq);
+        }
+        send_all(&recipients);
     }
 
     /// Tells the people a message concerns, wherever they are: those it mentions, and
@@ -410,7 +481,7 @@ impl Room {
                 self.store.clone(),
                 mentioned.to_vec(),
                 self.record.id,
-                msg.seq,
+                msg.n,
             );
             tokio::spawn(async move {
                 if let Err(err) = store.set_mentioned(&users, room, seq).await {
@@ -422,7 +493,7 @@ impl Room {
         let frame = |mention| -> Frame {
             ServerEvent::Alert {
                 room: self.record.slug.clone(),
-                seq: msg.seq,
+                n: msg.n,
                 name: msg.author.clone(),
                 text: excerpt.clone(),
                 mention,
@@ -554,57 +625,142 @@ fn send_all(recipients: &[SendQueue]) {
 /// Who sent a message: connection, user, the user ids it mentions, where to confirm.
 type Sender = (ConnId, String, Vec<String>, SendQueue);
 
-async fn run_writer(
-    room: Arc<Room>,
-    store: Arc<dyn Store>,
-    mut queue: mpsc::Receiver<SendRequest>,
-) {
+async fn run_writer(room: Arc<Room>, store: Arc<dyn Store>, mut queue: mpsc::Receiver<Request>) {
     let mut requests = Vec::with_capacity(WRITE_BATCH);
     while queue.recv_many(&mut requests, WRITE_BATCH).await > 0 {
-        let (batch, senders): (Vec<NewMessage>, Vec<Sender>) = requests
-            .drain(..)
-            .map(|r| (r.msg, (r.from, r.user, r.mentioned, r.reply)))
-            .unzip();
-        // Nothing is published before the commit: a confirmed message survives a crash.
-        match store.append(room.record.id, &batch).await {
-            Ok(outcomes) => {
-                let mut stored = Vec::with_capacity(outcomes.len());
-                for ((new, (from, user, mentioned, reply)), outcome) in
-                    batch.into_iter().zip(senders).zip(outcomes)
-                {
-                    match outcome {
-                        Appended::Stored(seq) => stored.push(Stored {
-                            msg: ChatMessage {
-                                seq,
-                                cid: new.cid,
-                                author: new.author,
-                                text: new.text,
-                                at_ms: new.at_ms,
-                                mentions: new.mentions,
-                                doc: new.doc,
-                            },
-                            from,
-                            user,
-                            mentioned,
-                            reply,
-                        }),
-                        // A retry of a message the room already has (and has published):
-                        // confirm it to the sender only.
-                        Appended::Duplicate(msg) => room.ack(&reply, msg.cid, msg.seq),
+        // In the order they came: each run of sends, then each run of changes.
+        let mut sends = Vec::new();
+        let mut changes = Vec::new();
+        for request in requests.drain(..) {
+            match request {
+                Request::Send(send) => {
+                    if !changes.is_empty() {
+                        store_changes(&room, &store, std::mem::take(&mut changes)).await;
                     }
+                    sends.push(send);
                 }
-                room.publish(stored);
+                Request::Change(change) => {
+                    if !sends.is_empty() {
+                        store_sends(&room, &store, std::mem::take(&mut sends)).await;
+                    }
+                    changes.push(change);
+                }
             }
-            Err(err) => {
-                tracing::error!(room = %room.record.slug, %err, "storing messages failed");
-                for (new, (_, _, _, sender)) in batch.into_iter().zip(senders) {
-                    let event = ServerEvent::Error {
-                        code: ErrorCode::Unavailable,
-                        message: "The message could not be stored; try again.".into(),
-                        cid: Some(new.cid),
-                    };
-                    sender.push(&event.encode().into());
+        }
+        if !sends.is_empty() {
+            store_sends(&room, &store, sends).await;
+        }
+        if !changes.is_empty() {
+            store_changes(&room, &store, changes).await;
+        }
+    }
+}
+
+/// Stores a run of sends, then publishes them; links in them go to get their cards.
+async fn store_sends(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<SendRequest>) {
+    let (batch, senders): (Vec<NewMessage>, Vec<Sender>) = requests
+        .into_iter()
+        .map(|r| (r.msg, (r.from, r.user, r.mentioned, r.reply)))
+        .unzip();
+    // Nothing is published before the commit: a confirmed message survives a crash.
+    match store.append(room.record.id, &batch).await {
+        Ok(outcomes) => {
+            let mut stored = Vec::with_capacity(outcomes.len());
+            for ((new, (from, user, mentioned, reply)), outcome) in
+                batch.into_iter().zip(senders).zip(outcomes)
+            {
+                match outcome {
+                    Appended::Stored(at) => stored.push(Stored {
+                        msg: ChatMessage {
+                            seq: at.seq,
+                            n: at.n,
+                            cid: new.cid,
+                            author: new.author,
+                            text: new.text,
+                            at_ms: new.at_ms,
+                            mentions: new.mentions,
+                            doc: new.doc,
+                            preview: None,
+                        },
+                        from,
+                        user,
+                        mentioned,
+                        reply,
+                    }),
+                    // A retry of a message the room already has (and has published):
+                    // confirm it to the sender only.
+                    Appended::Duplicate(msg) => room.ack(&reply, msg.cid, msg.seq),
                 }
+            }
+            let links: Vec<(Seq, String)> = stored
+                .iter()
+                .filter_map(|s| Some((s.msg.seq, first_web_link(&s.msg)?.to_owned())))
+                .collect();
+            room.publish(stored);
+            if let Some(sink) = room.links.get().filter(|_| !links.is_empty()) {
+                for (seq, url) in links {
+                    sink.offer(room.clone(), seq, url);
+                }
+            }
+        }
+        Err(err) => {
+            tracing::error!(room = %room.record.slug, %err, "storing messages failed");
+            for (new, (_, _, _, sender)) in batch.into_iter().zip(senders) {
+                let event = ServerEvent::Error {
+                    code: ErrorCode::Unavailable,
+                    message: "The message could not be stored; try again.".into(),
+                    cid: Some(new.cid),
+                };
+                sender.push(&event.encode().into());
+            }
+        }
+    }
+}
+
+/// Stores a run of changes, then publishes them.
+async fn store_changes(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<ChangeRequest>) {
+    let (batch, replies): (Vec<NewUpdate>, Vec<_>) =
+        requests.into_iter().map(|r| (r.update, r.reply)).unzip();
+    let refuse = |reply: Option<(ConnId, SendQueue)>, cid: String, code, message: &str| {
+        if let Some((_, queue)) = reply {
+            let event = ServerEvent::Error {
+                code,
+                message: message.to_owned(),
+                cid: Some(cid),
+            };
+            queue.push(&event.encode().into());
+        }
+    };
+    match store.change(room.record.id, &batch).await {
+        Ok(outcomes) => {
+            let mut stored = Vec::with_capacity(outcomes.len());
+            for ((new, reply), outcome) in batch.into_iter().zip(replies).zip(outcomes) {
+                match outcome {
+                    Changed::Stored(update) => stored.push((update, reply)),
+                    Changed::Duplicate(update) => {
+                        if let Some((_, queue)) = reply {
+                            room.ack(&queue, update.cid, update.seq);
+                        }
+                    }
+                    Changed::NoTarget => refuse(
+                        reply,
+                        new.cid,
+                        ErrorCode::BadMessage,
+                        "You can only change your own messages.",
+                    ),
+                }
+            }
+            room.publish_changes(stored);
+        }
+        Err(err) => {
+            tracing::error!(room = %room.record.slug, %err, "storing changes failed");
+            for (new, reply) in batch.into_iter().zip(replies) {
+                refuse(
+                    reply,
+                    new.cid,
+                    ErrorCode::Unavailable,
+                    "The change could not be stored; try again.",
+                );
             }
         }
     }

@@ -42,6 +42,10 @@ pub enum FetchError {
     Status(u16),
     #[error("not an HTML page ({0})")]
     NotHtml(String),
+    #[error("not an image ({0})")]
+    NotImage(String),
+    #[error("the image is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("the page took too long")]
     TimedOut,
     #[error("the page could not be fetched: {0}")]
@@ -52,9 +56,16 @@ pub enum FetchError {
 #[derive(Debug)]
 pub struct Page {
     pub url: reqwest::Url,
-    pub html: String,
+    pub bytes: Vec<u8>,
     /// More than [`Limits::bytes`] were offered; the rest was not read.
     pub cut: bool,
+}
+
+impl Page {
+    /// The page's text (invalid UTF-8 replaced).
+    pub fn html(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
+    }
 }
 
 /// Fetches pages for previews. One client for all of them: connections are reused.
@@ -76,24 +87,50 @@ impl PageFetcher {
     /// The card of the page at `url`.
     pub async fn preview(&self, url: &str) -> Result<PageMeta, FetchError> {
         let page = self.fetch(url).await?;
-        Ok(meta::read(&page.html, &page.url))
+        Ok(meta::read(&page.html(), &page.url))
     }
 
     /// The page at `url`, within [`Limits`].
     pub async fn fetch(&self, url: &str) -> Result<Page, FetchError> {
-        tokio::time::timeout(self.limits.total, self.follow(url))
+        let fetched = async {
+            let (url, response) = self.follow(url, Want::Html).await?;
+            self.read(url, response, self.limits.bytes).await
+        };
+        tokio::time::timeout(self.limits.total, fetched)
             .await
             .unwrap_or(Err(FetchError::TimedOut))
     }
 
-    async fn follow(&self, url: &str) -> Result<Page, FetchError> {
+    /// The image at `url` (a page's card picture), under the same rules: at most
+    /// `max_bytes`, whole or not at all.
+    pub async fn fetch_image(&self, url: &str, max_bytes: usize) -> Result<Vec<u8>, FetchError> {
+        let fetched = async {
+            let (url, response) = self.follow(url, Want::Image).await?;
+            let page = self.read(url, response, max_bytes).await?;
+            Ok(page)
+        };
+        let page = tokio::time::timeout(self.limits.total, fetched)
+            .await
+            .unwrap_or(Err(FetchError::TimedOut))?;
+        if page.cut {
+            return Err(FetchError::TooLarge(max_bytes));
+        }
+        Ok(page.bytes)
+    }
+
+    /// Follows `url` through its redirects to a response of the `want`ed type.
+    async fn follow(
+        &self,
+        url: &str,
+        want: Want,
+    ) -> Result<(reqwest::Url, reqwest::Response), FetchError> {
         let mut url = ssrf::check_link(url, self.reach)?;
         let mut hops = 0;
         loop {
             let response = self
                 .client
                 .get(url.clone())
-                .header(ACCEPT, "text/html")
+                .header(ACCEPT, want.accept())
                 .send()
                 .await
                 .map_err(network)?;
@@ -122,27 +159,29 @@ impl PageFetcher {
                 .and_then(|t| t.to_str().ok())
                 .unwrap_or("")
                 .to_owned();
-            if !kind
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("text/html")
-            {
-                return Err(FetchError::NotHtml(kind.chars().take(60).collect()));
+            let kind: String = kind.trim_start().to_ascii_lowercase();
+            if !kind.starts_with(want.accept()) {
+                let kind = kind.chars().take(60).collect();
+                return Err(match want {
+                    Want::Html => FetchError::NotHtml(kind),
+                    Want::Image => FetchError::NotImage(kind),
+                });
             }
-            return self.read(url, response).await;
+            return Ok((url, response));
         }
     }
 
-    /// Reads the body, stopping at [`Limits::bytes`].
+    /// Reads the body, stopping at `limit` bytes.
     async fn read(
         &self,
         url: reqwest::Url,
         mut response: reqwest::Response,
+        limit: usize,
     ) -> Result<Page, FetchError> {
         let mut body: Vec<u8> = Vec::new();
         let mut cut = false;
         while let Some(chunk) = response.chunk().await.map_err(network)? {
-            let room = self.limits.bytes - body.len();
+            let room = limit - body.len();
             if chunk.len() > room {
                 body.extend_from_slice(&chunk[..room]);
                 cut = true;
@@ -152,9 +191,26 @@ impl PageFetcher {
         }
         Ok(Page {
             url,
-            html: String::from_utf8_lossy(&body).into_owned(),
+            bytes: body,
             cut,
         })
+    }
+}
+
+/// What a fetch is for.
+#[derive(Clone, Copy)]
+enum Want {
+    Html,
+    Image,
+}
+
+impl Want {
+    /// The `Accept` header, which the answer's type must also start with.
+    fn accept(self) -> &'static str {
+        match self {
+            Want::Html => "text/html",
+            Want::Image => "image/",
+        }
     }
 }
 
@@ -340,7 +396,7 @@ mod tests {
                 .await
                 .unwrap();
             assert!(page.cut, "{path}");
-            assert_eq!(page.html.len(), Limits::default().bytes, "{path}");
+            assert_eq!(page.bytes.len(), Limits::default().bytes, "{path}");
         }
         let meta = fetcher()
             .preview(&format!("http://{addr}/big"))

@@ -3,19 +3,22 @@
 
 pub mod accounts;
 pub mod people;
+pub mod previews;
 pub mod push;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_messages;
 mod sqlite_people;
+mod sqlite_previews;
 mod sqlite_push;
 
 pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
 pub use people::{MemberRecord, PeopleStore, ReaderRecord};
+pub use previews::PreviewStore;
 pub use push::{PushStore, PushSubscription};
 pub use sqlite::SqliteStore;
 
-use crate::protocol::{ChatMessage, HistoryPage, RoomKind, Seq};
+use crate::protocol::{Change, ChatMessage, HistoryPage, RoomKind, Seq, Update};
 
 /// When a commit counts as done (SQLite's `synchronous`), and so when a message is
 /// confirmed to its sender.
@@ -70,7 +73,10 @@ pub struct NewRoom {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewMessage {
     pub cid: String,
+    /// Who wrote it, by name...
     pub author: String,
+    /// ...and user id: only they may change it.
+    pub author_id: String,
     pub text: String,
     pub at_ms: i64,
     /// The names it mentions.
@@ -102,11 +108,33 @@ fn split_mentions(joined: &str) -> Vec<String> {
         .collect()
 }
 
+/// A change to store; the store gives it its seq.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewUpdate {
+    /// Its maker's id for it (a client's, or the server's own, `preview-<target>`).
+    pub cid: String,
+    /// The seq of the message it changes.
+    pub target: Seq,
+    pub change: Change,
+    pub at_ms: i64,
+    /// Who asks for it (a user id): then only their own message changes. `None`: the
+    /// server itself (a link's card).
+    pub by: Option<String>,
+}
+
+/// Where a room's stream stands: its newest seq (messages and changes) and the number
+/// of its newest message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Newest {
+    pub seq: Seq,
+    pub n: Seq,
+}
+
 /// The outcome of storing one [`NewMessage`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Appended {
-    /// Stored now, with this seq.
-    Stored(Seq),
+    /// Stored now, with this seq and message number.
+    Stored(Newest),
     /// The room already held a message with this client id (a retried send): that
     /// message. Nothing new was stored.
     Duplicate(ChatMessage),
@@ -115,10 +143,43 @@ pub enum Appended {
 impl Appended {
     pub fn seq(&self) -> Seq {
         match self {
-            Appended::Stored(seq) => *seq,
+            Appended::Stored(at) => at.seq,
             Appended::Duplicate(msg) => msg.seq,
         }
     }
+}
+
+/// The outcome of storing one [`NewUpdate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Changed {
+    /// Stored now, as this.
+    Stored(Update),
+    /// The room already held a change with this id (a retry): that change. Nothing new
+    /// was stored.
+    Duplicate(Update),
+    /// The room has no message with the target seq (of the asker's, when a person
+    /// asked): nothing was stored.
+    NoTarget,
+}
+
+/// A change as the `change` column keeps it.
+fn change_to_column(change: &Change) -> String {
+    serde_json::to_string(change).expect("changes always serialise")
+}
+
+fn change_from_column(json: &str) -> Option<Change> {
+    serde_json::from_str(json).ok()
+}
+
+/// A card as the `preview` column keeps it.
+fn preview_to_column(preview: Option<&crate::protocol::Preview>) -> Option<String> {
+    preview.and_then(|p| serde_json::to_string(p).ok())
+}
+
+fn preview_from_column(
+    column: Option<String>,
+) -> Option<Box<crate::protocol::Preview>> {
+    column.and_then(|json| serde_json::from_str(&json).ok())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,7 +195,7 @@ impl StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait::async_trait]
-pub trait Store: PeopleStore + Send + Sync + 'static {
+pub trait Store: PeopleStore + PreviewStore + Send + Sync + 'static {
     /// Every room, in a stable order.
     async fn rooms(&self) -> StoreResult<Vec<RoomRecord>>;
 
@@ -146,8 +207,12 @@ pub trait Store: PeopleStore + Send + Sync + 'static {
     /// the next seq. Returns one [`Appended`] per input, in input order, once committed.
     async fn append(&self, room: i64, batch: &[NewMessage]) -> StoreResult<Vec<Appended>>;
 
-    /// Up to `limit` messages with seq < `before`, oldest first, and whether older ones
-    /// exist.
+    /// Stores a batch of changes in one room, in order, in one transaction, giving each
+    /// the next seq and applying it to its message. Returns one [`Changed`] per input.
+    async fn change(&self, room: i64, batch: &[NewUpdate]) -> StoreResult<Vec<Changed>>;
+
+    /// Up to `limit` messages with seq < `before`, oldest first, as they are now, and
+    /// whether older ones exist.
     async fn page_before(&self, room: i64, before: Seq, limit: u32) -> StoreResult<HistoryPage>;
 
     /// Messages with `after` < seq ≤ `upto`, oldest first, at most `limit`.
@@ -159,6 +224,10 @@ pub trait Store: PeopleStore + Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<ChatMessage>>;
 
-    /// The highest seq stored in the room (0 when empty).
-    async fn last_seq(&self, room: i64) -> StoreResult<Seq>;
+    /// Changes with `after` < seq ≤ `upto`, oldest first, at most `limit`.
+    async fn updates(&self, room: i64, after: Seq, upto: Seq, limit: u32)
+        -> StoreResult<Vec<Update>>;
+
+    /// The room's newest seq and message number (0 when empty).
+    async fn newest(&self, room: i64) -> StoreResult<Newest>;
 }

@@ -18,8 +18,9 @@ pub struct ReaderRecord {
     pub room_id: i64,
     /// `None`: the default for the room's kind.
     pub notify: Option<NotifyLevel>,
+    /// The number of the newest message they have read (`ChatMessage::n`).
     pub last_read: Seq,
-    /// The newest seq that mentions them.
+    /// The number of the newest message that mentions them.
     pub mentioned: Seq,
 }
 

@@ -15,9 +15,10 @@ use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 
 use super::sqlite_messages::MessageWriter;
 use super::{
-    Appended, Created, Durability, NewMessage, NewRoom, RoomRecord, Store, StoreError, StoreResult,
+    Appended, Changed, Created, Durability, NewMessage, NewRoom, NewUpdate, Newest, RoomRecord,
+    Store, StoreError, StoreResult,
 };
-use crate::protocol::{ChatMessage, HistoryPage, RoomKind, Seq};
+use crate::protocol::{ChatMessage, HistoryPage, RoomKind, Seq, Update};
 
 pub struct SqliteStore {
     /// The writing connections, behind one lock: SQLite takes one writer at a time, and
@@ -37,7 +38,7 @@ struct Writers {
 
 type WriterLock = tokio::sync::Mutex<Writers>;
 
-const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms, mentions, doc";
+const MESSAGE_COLUMNS: &str = "seq, n, cid, author, text, at_ms, mentions, doc, preview";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to
@@ -178,12 +179,14 @@ fn kind_from_str(kind: &str) -> RoomKind {
 fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
     ChatMessage {
         seq: row.get::<i64, _>("seq") as Seq,
+        n: row.get::<i64, _>("n") as Seq,
         cid: row.get("cid"),
         author: row.get("author"),
         text: row.get("text"),
         at_ms: row.get("at_ms"),
         mentions: super::split_mentions(row.get("mentions")),
         doc: super::doc_from_column(row.get("doc")),
+        preview: super::preview_from_column(row.get("preview")),
     }
 }
 
@@ -267,6 +270,13 @@ impl Store for SqliteStore {
             .map_err(StoreError::new)
     }
 
+    async fn change(&self, room: i64, batch: &[NewUpdate]) -> StoreResult<Vec<Changed>> {
+        self.messages
+            .change(room, batch)
+            .await
+            .map_err(StoreError::new)
+    }
+
     async fn page_before(&self, room: i64, before: Seq, limit: u32) -> StoreResult<HistoryPage> {
         // One row more than asked tells whether older messages exist.
         let rows = sqlx::query(&format!(
@@ -310,14 +320,57 @@ impl Store for SqliteStore {
         Ok(rows.iter().map(message_from_row).collect())
     }
 
-    async fn last_seq(&self, room: i64) -> StoreResult<Seq> {
-        let last: i64 =
-            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?")
+    async fn updates(
+        &self,
+        room: i64,
+        after: Seq,
+        upto: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<Update>> {
+        let rows = sqlx::query(
+            "SELECT seq, target, cid, change FROM updates WHERE room_id = ? AND seq > ? AND seq <= ?
+             ORDER BY seq LIMIT ?",
+        )
+        .bind(room)
+        .bind(after.min(i64::MAX as u64) as i64)
+        .bind(upto.min(i64::MAX as u64) as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(StoreError::new)?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                Some(Update {
+                    seq: row.get::<i64, _>("seq") as Seq,
+                    target: row.get::<i64, _>("target") as Seq,
+                    cid: row.get("cid"),
+                    change: super::change_from_column(row.get("change"))?,
+                })
+            })
+            .collect())
+    }
+
+    async fn newest(&self, room: i64) -> StoreResult<Newest> {
+        // Numbers grow with seqs: the newest message has both, found through the key.
+        let message = sqlx::query(
+            "SELECT seq, n FROM messages WHERE room_id = ? ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(room)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(StoreError::new)?;
+        let (seq, n) = message.map_or((0, 0), |row| (row.get::<i64, _>("seq"), row.get("n")));
+        let changed: i64 =
+            sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM updates WHERE room_id = ?")
                 .bind(room)
                 .fetch_one(&self.reader)
                 .await
                 .map_err(StoreError::new)?;
-        Ok(last as Seq)
+        Ok(Newest {
+            seq: seq.max(changed) as Seq,
+            n: n as Seq,
+        })
     }
 }
 
@@ -342,6 +395,7 @@ mod tests {
         NewMessage {
             cid: cid.into(),
             author: "ana".into(),
+            author_id: "u-ana".into(),
             text: text.into(),
             at_ms: 1_700_000_000_000,
             mentions: Vec::new(),
@@ -373,6 +427,98 @@ mod tests {
         assert_eq!(slugs, ["general", "random", "tech", "music", "games"]);
     }
 
+    fn card(title: &str) -> crate::protocol::Change {
+        crate::protocol::Change::Preview(Box::new(crate::protocol::Preview {
+            url: "https://example.com/".into(),
+            site: "example.com".into(),
+            title: title.into(),
+            ..Default::default()
+        }))
+    }
+
+    fn update(cid: &str, target: Seq, change: crate::protocol::Change) -> NewUpdate {
+        NewUpdate {
+            cid: cid.into(),
+            target,
+            change,
+            at_ms: 1,
+            by: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn changes_take_seqs_but_not_numbers_and_history_shows_them_applied() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("changes.db");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let room = room_id(&store, "general").await;
+        store.append(room, &[new("c-000001", "a")]).await.unwrap();
+        let changed = store
+            .change(
+                room,
+                &[
+                    update("preview-1", 1, card("A")),
+                    update("preview-9", 9, card("none")),
+                ],
+            )
+            .await
+            .unwrap();
+        assert!(matches!(&changed[0], Changed::Stored(u) if u.seq == 2 && u.target == 1));
+        assert_eq!(changed[1], Changed::NoTarget, "no message 9: nothing stored");
+        let next = store.append(room, &[new("c-000002", "b")]).await.unwrap();
+        assert_eq!(next, [Appended::Stored(Newest { seq: 3, n: 2 })]);
+        // A retried change is applied once; its removal is a change of its own.
+        let again = store
+            .change(
+                room,
+                &[
+                    update("preview-1", 1, card("A")),
+                    update("unpreview-1", 1, crate::protocol::Change::RemovePreview),
+                ],
+            )
+            .await
+            .unwrap();
+        assert!(matches!(&again[0], Changed::Duplicate(u) if u.seq == 2));
+        assert!(matches!(&again[1], Changed::Stored(u) if u.seq == 4));
+        // Someone else's message: refused, nothing stored.
+        let other = store
+            .change(
+                room,
+                &[NewUpdate {
+                    by: Some("u-bo".into()),
+                    ..update("bo-removes", 3, crate::protocol::Change::RemovePreview)
+                }],
+            )
+            .await
+            .unwrap();
+        assert_eq!(other, [Changed::NoTarget]);
+        let page = store.page_before(room, Seq::MAX, 50).await.unwrap();
+        assert_eq!(
+            page.messages.iter().map(|m| (m.seq, m.n)).collect::<Vec<_>>(),
+            [(1, 1), (3, 2)]
+        );
+        assert_eq!(page.messages[0].preview, None, "history: as it is now");
+        let changes = store.updates(room, 1, 4, 10).await.unwrap();
+        assert_eq!(
+            changes.iter().map(|u| u.seq).collect::<Vec<_>>(),
+            [2, 4]
+        );
+        assert_eq!(changes[0].change, card("A"));
+        drop(store);
+        // Reopened, the writer finds where the room stands from both tables.
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(store.newest(room).await.unwrap(), Newest { seq: 4, n: 2 });
+        let after = store
+            .change(room, &[update("preview-3", 3, card("B"))])
+            .await
+            .unwrap();
+        assert!(matches!(&after[0], Changed::Stored(u) if u.seq == 5));
+        let range = store.range(room, 0, 5, 10).await.unwrap();
+        assert_eq!(range[1].preview.as_ref().map(|p| p.title.as_str()), Some("B"));
+        let last = store.append(room, &[new("c-000003", "c")]).await.unwrap();
+        assert_eq!(last, [Appended::Stored(Newest { seq: 6, n: 3 })]);
+    }
+
     #[tokio::test]
     async fn seqs_count_up_per_room_without_gaps() {
         let (_dir, store) = store().await;
@@ -393,8 +539,8 @@ mod tests {
         assert_eq!(seqs(&a), [1, 2]);
         assert_eq!(seqs(&b), [1]);
         assert_eq!(seqs(&c), [3]);
-        assert_eq!(store.last_seq(general).await.unwrap(), 3);
-        assert_eq!(store.last_seq(tech).await.unwrap(), 1);
+        assert_eq!(store.newest(general).await.unwrap().seq, 3);
+        assert_eq!(store.newest(tech).await.unwrap().seq, 1);
     }
 
     #[tokio::test]
@@ -405,7 +551,7 @@ mod tests {
             .append(room, &[new("retry-me-1", "hello")])
             .await
             .unwrap();
-        assert_eq!(first, [Appended::Stored(1)]);
+        assert_eq!(first, [Appended::Stored(Newest { seq: 1, n: 1 })]);
         // Again later, and twice within one batch: still one message.
         let again = store
             .append(
@@ -422,13 +568,16 @@ mod tests {
             Appended::Duplicate(msg) => assert_eq!((msg.seq, msg.text.as_str()), (1, "hello")),
             other => panic!("expected the stored copy, got {other:?}"),
         }
-        assert_eq!(again[1], Appended::Stored(2));
+        assert_eq!(again[1], Appended::Stored(Newest { seq: 2, n: 2 }));
         assert!(matches!(&again[2], Appended::Duplicate(msg) if msg.seq == 2));
-        assert_eq!(store.last_seq(room).await.unwrap(), 2);
+        assert_eq!(store.newest(room).await.unwrap().seq, 2);
         // The same client id in another room is another message.
         let tech = room_id(&store, "tech").await;
         let other_room = store.append(tech, &[new("retry-me-1", "hello")]).await;
-        assert_eq!(other_room.unwrap(), [Appended::Stored(1)]);
+        assert_eq!(
+            other_room.unwrap(),
+            [Appended::Stored(Newest { seq: 1, n: 1 })]
+        );
     }
 
     #[tokio::test]

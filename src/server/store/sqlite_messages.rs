@@ -29,6 +29,9 @@
 //! Each room's batch is a savepoint of the round's transaction: a batch holding a retried
 //! send (a unique-index clash) is undone alone and stored again by the careful path,
 //! without undoing the other rooms' batches.
+//!
+//! Changes of messages (`updates`) go through the same thread: they take seqs from the
+//! same counter as the room's messages, so only one writer may hand them out.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -39,19 +42,30 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::{Appended, Durability, NewMessage};
-use crate::protocol::{ChatMessage, Seq};
+use super::{Appended, Changed, Durability, NewMessage, NewUpdate, Newest};
+use crate::protocol::{ChatMessage, Seq, Update};
 
 /// Batches committed in one transaction, at most: a round still ends within a few
 /// milliseconds of SQLite's work however many rooms are busy.
 const JOBS_PER_ROUND: usize = 64;
 
 /// What one room's batch came to.
-type Outcome = Result<Vec<Appended>, String>;
+type Outcome = Result<Done, String>;
+
+/// One room's batch: messages, or changes of messages.
+enum Work {
+    Messages(Vec<NewMessage>),
+    Updates(Vec<NewUpdate>),
+}
+
+enum Done {
+    Messages(Vec<Appended>),
+    Updates(Vec<Changed>),
+}
 
 struct Job {
     room: i64,
-    batch: Vec<NewMessage>,
+    work: Work,
     reply: oneshot::Sender<Outcome>,
 }
 
@@ -104,12 +118,24 @@ impl MessageWriter {
     /// committed. Messages the room already holds (retries, also within the batch) come
     /// back as they were stored.
     pub async fn append(&self, room: i64, batch: &[NewMessage]) -> Result<Vec<Appended>, String> {
+        match self.run(room, Work::Messages(batch.to_vec())).await? {
+            Done::Messages(out) => Ok(out),
+            Done::Updates(_) => Err("the message writer answered changes".to_owned()),
+        }
+    }
+
+    /// Stores `batch` of changes in `room`, in order, each with the next seq, applying
+    /// each to its message; resolves once that is committed.
+    pub async fn change(&self, room: i64, batch: &[NewUpdate]) -> Result<Vec<Changed>, String> {
+        match self.run(room, Work::Updates(batch.to_vec())).await? {
+            Done::Updates(out) => Ok(out),
+            Done::Messages(_) => Err("the message writer answered messages".to_owned()),
+        }
+    }
+
+    async fn run(&self, room: i64, work: Work) -> Outcome {
         let (reply, answer) = oneshot::channel();
-        let job = Job {
-            room,
-            batch: batch.to_vec(),
-            reply,
-        };
+        let job = Job { room, work, reply };
         self.jobs
             .send(job)
             .map_err(|_| "the message writer has stopped".to_owned())?;
@@ -121,9 +147,9 @@ impl MessageWriter {
 
 /// The writing thread: a round is whatever jobs are waiting, in one transaction.
 fn run<T>(mut db: Connection, queue: mpsc::Receiver<Job>, lock: Weak<tokio::sync::Mutex<T>>) {
-    // The newest seq of each room written here, so an append need not ask SQLite first.
-    // Only this connection stores messages, so it stays right.
-    let mut last_seqs: HashMap<i64, i64> = HashMap::new();
+    // Where each room written here stands, so an append need not ask SQLite first. Only
+    // this connection stores messages and changes, so it stays right.
+    let mut last_seqs: HashMap<i64, Newest> = HashMap::new();
     let mut round = Vec::with_capacity(JOBS_PER_ROUND);
     while let Ok(first) = queue.recv() {
         round.push(first);
@@ -147,27 +173,32 @@ fn run<T>(mut db: Connection, queue: mpsc::Receiver<Job>, lock: Weak<tokio::sync
 /// Stores every job's batch in one transaction; returns each one's outcome.
 fn commit_round(
     db: &mut Connection,
-    last_seqs: &mut HashMap<i64, i64>,
+    last_seqs: &mut HashMap<i64, Newest>,
     round: &[Job],
 ) -> Vec<Outcome> {
-    let failed = |err: &rusqlite::Error| vec![Err(err.to_string()); round.len()];
+    let failed = |err: &rusqlite::Error| (0..round.len()).map(|_| Err(err.to_string())).collect();
     let mut tx = match db.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(err) => return failed(&err),
     };
     let mut outcomes = Vec::with_capacity(round.len());
-    let mut newest = Vec::with_capacity(round.len());
+    let mut standing = Vec::with_capacity(round.len());
     for job in round {
         let cached = last_seqs.get(&job.room).copied();
         let result = tx.savepoint().and_then(|mut savepoint| {
-            let stored = append(&mut savepoint, job.room, cached, &job.batch)?;
+            let stored = match &job.work {
+                Work::Messages(batch) => append(&mut savepoint, job.room, cached, batch)
+                    .map(|(out, last)| (Done::Messages(out), last)),
+                Work::Updates(batch) => change(&savepoint, job.room, cached, batch)
+                    .map(|(out, last)| (Done::Updates(out), last)),
+            }?;
             savepoint.commit()?;
             Ok(stored)
         });
         match result {
             Ok((out, last)) => {
                 outcomes.push(Ok(out));
-                newest.push((job.room, last));
+                standing.push((job.room, last));
             }
             Err(err) => {
                 // Nobody knows for sure what was stored: ask next time.
@@ -178,7 +209,7 @@ fn commit_round(
     }
     match tx.commit() {
         Ok(()) => {
-            last_seqs.extend(newest);
+            last_seqs.extend(standing);
             outcomes
         }
         Err(err) => {
@@ -190,26 +221,37 @@ fn commit_round(
     }
 }
 
-/// Stores `batch` in `room` within the savepoint `sp`; returns the outcomes and the
-/// room's newest seq.
+/// Stores `batch` in `room` within the savepoint `sp`; returns the outcomes and where
+/// the room stands.
 fn append(
     sp: &mut rusqlite::Savepoint<'_>,
     room: i64,
-    cached_last: Option<i64>,
+    cached_last: Option<Newest>,
     batch: &[NewMessage],
-) -> rusqlite::Result<(Vec<Appended>, i64)> {
+) -> rusqlite::Result<(Vec<Appended>, Newest)> {
     // Nearly always none of the batch is a retry: then it is stored as it comes. A retry
     // breaks the unique (room, cid) index; the savepoint is undone and the careful path
     // below sorts it out.
     let last = match cached_last {
         Some(last) => last,
-        None => max_seq(sp, room)?,
+        None => newest(sp, room)?,
     };
-    let fresh: Vec<(&NewMessage, i64)> = batch.iter().zip(last + 1..).collect();
+    let fresh: Vec<(&NewMessage, Newest)> = batch
+        .iter()
+        .zip(1..)
+        .map(|(new, i)| {
+            let at = Newest {
+                seq: last.seq + i,
+                n: last.n + i,
+            };
+            (new, at)
+        })
+        .collect();
     match insert(sp, room, &fresh) {
         Ok(()) => {
-            let out = fresh.iter().map(|&(_, seq)| Appended::Stored(seq as Seq));
-            return Ok((out.collect(), last + batch.len() as i64));
+            let newest = fresh.last().map_or(last, |&(_, at)| at);
+            let out = fresh.into_iter().map(|(_, at)| Appended::Stored(at));
+            return Ok((out.collect(), newest));
         }
         Err(err) if is_unique_violation(&err) => sp.rollback()?,
         Err(err) => return Err(err),
@@ -217,17 +259,17 @@ fn append(
     append_with_retries(sp, room, batch)
 }
 
-/// Stores what is new in `batch`; returns the outcomes and the room's newest seq.
+/// Stores what is new in `batch`; returns the outcomes and where the room stands.
 fn append_with_retries(
     tx: &Connection,
     room: i64,
     batch: &[NewMessage],
-) -> rusqlite::Result<(Vec<Appended>, i64)> {
+) -> rusqlite::Result<(Vec<Appended>, Newest)> {
     // Asked again rather than cached: this path also runs after surprises.
-    let mut last = max_seq(tx, room)?;
+    let mut last = newest(tx, room)?;
     let mut known: HashMap<&str, ChatMessage> = HashMap::new();
     let mut out = Vec::with_capacity(batch.len());
-    let mut fresh: Vec<(&NewMessage, i64)> = Vec::with_capacity(batch.len());
+    let mut fresh: Vec<(&NewMessage, Newest)> = Vec::with_capacity(batch.len());
     for new in batch {
         let stored = match known.get(new.cid.as_str()) {
             Some(msg) => Some(msg.clone()),
@@ -238,36 +280,43 @@ fn append_with_retries(
             known.insert(new.cid.as_str(), msg);
             continue;
         }
-        last += 1;
+        last = Newest {
+            seq: last.seq + 1,
+            n: last.n + 1,
+        };
         let msg = ChatMessage {
-            seq: last as Seq,
+            seq: last.seq,
+            n: last.n,
             cid: new.cid.clone(),
             author: new.author.clone(),
             text: new.text.clone(),
             at_ms: new.at_ms,
             mentions: new.mentions.clone(),
             doc: new.doc.clone(),
+            preview: None,
         };
         known.insert(new.cid.as_str(), msg);
         fresh.push((new, last));
-        out.push(Appended::Stored(last as Seq));
+        out.push(Appended::Stored(last));
     }
     insert(tx, room, &fresh)?;
     Ok((out, last))
 }
 
-fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, i64)]) -> rusqlite::Result<()> {
+fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, Newest)]) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms, mentions, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO messages (room_id, seq, n, cid, author, author_id, text, at_ms, mentions, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?;
-    for &(new, seq) in rows {
+    for &(new, at) in rows {
         let mentions = super::join_mentions(&new.mentions);
         insert.execute((
             room,
-            seq,
+            at.seq as i64,
+            at.n as i64,
             &new.cid,
             &new.author,
+            &new.author_id,
             &new.text,
             new.at_ms,
             mentions,
@@ -277,24 +326,121 @@ fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, i64)]) -> rusqlite::
     Ok(())
 }
 
-fn max_seq(tx: &Connection, room: i64) -> rusqlite::Result<i64> {
-    tx.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM messages WHERE room_id = ?1")?
-        .query_row([room], |row| row.get(0))
+/// Stores the changes of `batch` that are new, each applied to its message; returns the
+/// outcomes and where the room stands. Changes are rare next to messages: one by one.
+fn change(
+    tx: &Connection,
+    room: i64,
+    cached_last: Option<Newest>,
+    batch: &[NewUpdate],
+) -> rusqlite::Result<(Vec<Changed>, Newest)> {
+    let mut last = match cached_last {
+        Some(last) => last,
+        None => newest(tx, room)?,
+    };
+    let mut out = Vec::with_capacity(batch.len());
+    for new in batch {
+        if let Some(done) = stored_update(tx, room, &new.cid)? {
+            out.push(Changed::Duplicate(done));
+            continue;
+        }
+        // A message as it is now: changed in place, so history needs no replay. A
+        // person changes only their own (`?4` NULL: the server, any message).
+        let preview = match &new.change {
+            crate::protocol::Change::Preview(card) => super::preview_to_column(Some(card)),
+            crate::protocol::Change::RemovePreview => None,
+        };
+        let changed = tx
+            .prepare_cached(
+                "UPDATE messages SET preview = ?3 WHERE room_id = ?1 AND seq = ?2
+                 AND (?4 IS NULL OR author_id = ?4)",
+            )?
+            .execute((room, new.target as i64, preview, &new.by))?;
+        if changed == 0 {
+            out.push(Changed::NoTarget);
+            continue;
+        }
+        last.seq += 1;
+        tx.prepare_cached(
+            "INSERT INTO updates (room_id, seq, target, cid, change, at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute((
+            room,
+            last.seq as i64,
+            new.target as i64,
+            &new.cid,
+            super::change_to_column(&new.change),
+            new.at_ms,
+        ))?;
+        out.push(Changed::Stored(Update {
+            seq: last.seq,
+            target: new.target,
+            cid: new.cid.clone(),
+            change: new.change.clone(),
+        }));
+    }
+    Ok((out, last))
+}
+
+/// Where `room` stands: its newest seq of either kind, and its newest message number.
+fn newest(tx: &Connection, room: i64) -> rusqlite::Result<Newest> {
+    // Numbers grow with seqs: the newest message has both, found through the key.
+    let (seq, n): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT seq, n FROM messages WHERE room_id = ?1 ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([room], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?
+        .unwrap_or((0, 0));
+    let changed: i64 = tx
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM updates WHERE room_id = ?1")?
+        .query_row([room], |row| row.get(0))?;
+    Ok(Newest {
+        seq: seq.max(changed) as Seq,
+        n: n as Seq,
+    })
+}
+
+fn stored_update(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Option<Update>> {
+    let row = tx
+        .prepare_cached(
+            "SELECT seq, target, change FROM updates WHERE room_id = ?1 AND cid = ?2",
+        )?
+        .query_row((room, cid), |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })
+        .optional()?;
+    Ok(row.and_then(|(seq, target, change)| {
+        Some(Update {
+            seq: seq as Seq,
+            target: target as Seq,
+            cid: cid.to_owned(),
+            change: super::change_from_column(&change)?,
+        })
+    }))
 }
 
 fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Option<ChatMessage>> {
     tx.prepare_cached(
-        "SELECT seq, cid, author, text, at_ms, mentions, doc FROM messages WHERE room_id = ?1 AND cid = ?2",
+        "SELECT seq, n, cid, author, text, at_ms, mentions, doc, preview
+         FROM messages WHERE room_id = ?1 AND cid = ?2",
     )?
     .query_row((room, cid), |row| {
         Ok(ChatMessage {
             seq: row.get::<_, i64>(0)? as Seq,
-            cid: row.get(1)?,
-            author: row.get(2)?,
-            text: row.get(3)?,
-            at_ms: row.get(4)?,
-            mentions: super::split_mentions(&row.get::<_, String>(5)?),
-            doc: super::doc_from_column(row.get(6)?),
+            n: row.get::<_, i64>(1)? as Seq,
+            cid: row.get(2)?,
+            author: row.get(3)?,
+            text: row.get(4)?,
+            at_ms: row.get(5)?,
+            mentions: super::split_mentions(&row.get::<_, String>(6)?),
+            doc: super::doc_from_column(row.get(7)?),
+            preview: super::preview_from_column(row.get(8)?),
         })
     })
     .optional()

@@ -22,12 +22,12 @@ use crate::protocol::{
 };
 use crate::server::chat::hub::{Conn, Hub, Visitor};
 use crate::server::chat::mentions::{find_mentions, Person};
-use crate::server::chat::room::{Room, SendRequest};
+use crate::server::chat::room::{ChangeRequest, Room, SendRequest};
 use crate::server::clock::now_ms;
 use crate::server::config::ConnectionLimits;
 use crate::server::http::guard::ClientAddr;
 use crate::server::state::AppState;
-use crate::server::store::NewMessage;
+use crate::server::store::{NewMessage, NewUpdate};
 use crate::server::ws::send_queue::{CloseReason, SendQueue};
 use crate::server::ws::{handshake, Frame, Incoming, Reader};
 
@@ -359,8 +359,8 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             conn.queue.push(&ServerEvent::Pong.encode().into());
             Ok(())
         }
-        ClientFrame::Read { room, seq } => {
-            hub.mark_read(conn, &room, seq);
+        ClientFrame::Read { room, n } => {
+            hub.mark_read(conn, &room, n);
             Ok(())
         }
         ClientFrame::Visibility { visible } => {
@@ -395,6 +395,7 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                 msg: NewMessage {
                     cid: cid.clone(),
                     author: conn.name.clone(),
+                    author_id: conn.user.clone(),
                     text: text.to_owned(),
                     at_ms: now_ms(),
                     mentions,
@@ -407,6 +408,42 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             };
             target
                 .submit(request)
+                .map_err(|code| fail(code, "the room is busy; try again"))
+        }
+        ClientFrame::Change {
+            room,
+            cid,
+            target,
+            edit,
+        } => {
+            if !is_valid_client_id(&cid) {
+                return Err(refuse_frame(
+                    ErrorCode::Malformed,
+                    "change ids are 8–64 characters of A-Z a-z 0-9 _ -",
+                    None,
+                ));
+            }
+            let fail = |code, message: &str| refuse_frame(code, message, Some(cid.clone()));
+            let Ok(target_room) = hub.room_for(&conn.user, &room) else {
+                return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
+            };
+            // Changes count against the same budget as messages.
+            if !hub.may_send(&conn.user) {
+                return Err(fail(ErrorCode::RateLimited, "slow down: too many changes"));
+            }
+            // Whose message it is, the store checks as it applies the change.
+            let request = ChangeRequest {
+                update: NewUpdate {
+                    cid: cid.clone(),
+                    target,
+                    change: edit.change(),
+                    at_ms: now_ms(),
+                    by: Some(conn.user.clone()),
+                },
+                reply: Some((conn.id, conn.queue.clone())),
+            };
+            target_room
+                .submit_change(request)
                 .map_err(|code| fail(code, "the room is busy; try again"))
         }
         // Never an error: a room that does not exist, or that this socket is not in,

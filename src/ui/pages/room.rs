@@ -179,7 +179,7 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<RoomInf
         let after = chat
             .room
             .timeline
-            .with_untracked(|t| if t.loaded { t.last_seq() } else { None });
+            .with_untracked(|t| t.loaded.then(|| t.cursor()));
         let leave = chat.link.joined_room.get_untracked().filter(|r| *r != slug);
         spawn_local(async move {
             let answer = join_room(conn.clone(), slug.clone(), leave, after).await;
