@@ -31,6 +31,9 @@ pub(crate) struct Row {
     line: Line,
     continued: bool,
     day: Option<String>,
+    /// The newest change drawn (`Timeline::revision`): the line is drawn anew when it
+    /// moves.
+    revision: crate::protocol::Seq,
 }
 
 #[component]
@@ -70,6 +73,7 @@ pub fn MessageList() -> impl IntoView {
                         line: line.clone(),
                         continued,
                         day,
+                        revision: t.revision(key.0),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -143,7 +147,7 @@ pub fn MessageList() -> impl IntoView {
             <ol class="lines">
                 <For
                     each=move || rows.get()
-                    key=|row| (row.key, row.continued, row.day.is_some())
+                    key=|row| (row.key, row.continued, row.day.is_some(), row.revision)
                     let:row
                 >
                     {render_row(row)}
@@ -197,6 +201,10 @@ fn render_row(row: Row) -> AnyView {
                 }
                 None => plain_text(&msg.text, &msg.mentions, chat),
             };
+            let seq = msg.seq;
+            let card = msg
+                .preview
+                .map(|card| super::link_card::card(*card, mine.then_some(seq)));
             view! {
                 {divider}
                 <li class="msg" class:continued=row.continued class:mentions-me=for_me data-seq=msg.seq>
@@ -205,6 +213,7 @@ fn render_row(row: Row) -> AnyView {
                         <time>{clock(msg.at_ms)}</time>
                     </div>
                     {body}
+                    {card}
                 </li>
             }
             .into_any()

@@ -1,6 +1,8 @@
-//! The open room's parts: its messages, who is typing, and the box to write in.
+//! The open room's parts: its messages (formatted ones, link cards), who is typing, and
+//! the box to write in.
 
 pub mod composer;
+pub mod link_card;
 pub mod message_list;
 pub mod rich_text;
 pub mod typing;

@@ -18,7 +18,7 @@ pub fn message(doc: Vec<Node>, is_me: &dyn Fn(&str) -> bool) -> AnyView {
 
 /// An element: `tag`, its class, a link's target, its children. (An ordered list
 /// starts at 1 whatever its first number: one attribute less on every element.)
-fn el(
+pub(super) fn el(
     tag: &'static str,
     class: Option<&'static str>,
     href: Option<String>,
