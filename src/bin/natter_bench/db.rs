@@ -40,9 +40,9 @@ pub async fn with_history(path: &Path, rooms: usize, per_room: u64) -> Result<()
         // SQLite makes the rows itself: no per-row round trip. In seq order, as the
         // server appends them, so the clustered table fills front to back.
         sqlx::query(
-            "INSERT INTO messages (room_id, seq, cid, author, text, at_ms)
+            "INSERT INTO messages (room_id, seq, n, cid, author, text, at_ms)
              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
-             SELECT (SELECT id FROM rooms WHERE slug = ?1), i,
+             SELECT (SELECT id FROM rooms WHERE slug = ?1), i, i,
                     printf('%s-%010d', ?1, i), 'historian',
                     printf('message %010d of %s: %s', i, ?1, ?3),
                     1700000000000 + i * 1000
