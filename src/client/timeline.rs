@@ -29,9 +29,6 @@ pub struct Timeline {
     /// The newest seq applied, a message's or a change's: a rejoin asks for what came
     /// after it.
     cursor: Seq,
-    /// The seq of the newest change applied to each message that has one: a message's
-    /// line is drawn again when it moves.
-    revisions: std::collections::HashMap<Seq, Seq>,
 }
 
 impl Timeline {
@@ -58,11 +55,6 @@ impl Timeline {
             Line::Message(m) => Some(m.n),
             Line::Notice(_) => None,
         })
-    }
-
-    /// Which change the message `seq` is drawn at (0: none since it was loaded).
-    pub fn revision(&self, seq: Seq) -> Seq {
-        self.revisions.get(&seq).copied().unwrap_or(0)
     }
 
     /// What a rejoin asks for events after: the newest seq applied.
@@ -93,7 +85,6 @@ impl Timeline {
     pub fn apply_update(&mut self, update: &Update) {
         if let Some(Line::Message(msg)) = self.lines.get_mut(&(update.target, 0)) {
             update.apply(msg);
-            self.revisions.insert(update.target, update.seq);
         }
         self.cursor = self.cursor.max(update.seq);
     }

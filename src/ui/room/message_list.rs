@@ -31,9 +31,9 @@ pub(crate) struct Row {
     line: Line,
     continued: bool,
     day: Option<String>,
-    /// The newest change drawn (`Timeline::revision`): the line is drawn anew when it
-    /// moves.
-    revision: crate::protocol::Seq,
+    /// What changes of the message show (its card): the line is drawn anew when that
+    /// does.
+    revision: bool,
 }
 
 #[component]
@@ -73,7 +73,7 @@ pub fn MessageList() -> impl IntoView {
                         line: line.clone(),
                         continued,
                         day,
-                        revision: t.revision(key.0),
+                        revision: matches!(line, Line::Message(m) if m.preview.is_some()),
                     }
                 })
                 .collect::<Vec<_>>()
