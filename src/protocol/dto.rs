@@ -65,7 +65,9 @@ impl NotifyLevel {
 
 /// A room as the room list shows it. Some fields are the reader's own (`notify`, `read`,
 /// `mentioned`, `owner`, and a conversation's `title`, which names the other people).
+/// An array on the wire (`protocol::wire`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RoomInfoWire", into = "RoomInfoWire")]
 pub struct RoomInfo {
     pub slug: String,
     pub title: String,
@@ -74,28 +76,35 @@ pub struct RoomInfo {
     pub online: u32,
     /// Number (`ChatMessage::n`) of the room's newest message (0 when empty): with the
     /// number of the last one a reader saw, how many are unread.
-    #[serde(default)]
     pub latest: Seq,
-    #[serde(default)]
     pub kind: RoomKind,
     /// When the newest message was stored (or the room made), ms since the epoch:
     /// conversations are listed newest first.
-    #[serde(default)]
     pub active_ms: i64,
     /// How much the reader wants to hear of it; `None`: the default for its kind.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify: Option<NotifyLevel>,
     /// The number of the newest message the reader has read, kept by the server for
     /// registered users.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read: Option<Seq>,
     /// The number of the newest message that mentions the reader (0: none).
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub mentioned: Seq,
     /// The reader owns it (may invite and remove people).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub owner: bool,
 }
+
+as_array!(RoomInfo as RoomInfoWire {
+    slug: String,
+    title: String,
+    topic: String,
+    online: u32,
+    latest: Seq,
+    kind: RoomKind,
+    active_ms: i64,
+    notify: Option<NotifyLevel>,
+    read: Option<Seq>,
+    mentioned: Seq,
+    owner: bool,
+});
 
 impl RoomInfo {
     /// How much the reader hears of it.
@@ -103,10 +112,6 @@ impl RoomInfo {
         self.notify
             .unwrap_or_else(|| NotifyLevel::default_for(self.kind))
     }
-}
-
-fn is_zero(seq: &Seq) -> bool {
-    *seq == 0
 }
 
 /// A change to a private room's members (`change_members`).
@@ -122,20 +127,28 @@ pub enum MemberChange {
 }
 
 /// A member of a private room or conversation, as its member list shows them.
+/// An array on the wire (`protocol::wire`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "MemberInfoWire", into = "MemberInfoWire")]
 pub struct MemberInfo {
     pub name: String,
     pub owner: bool,
     pub online: bool,
 }
 
-/// One stored chat message.
+as_array!(MemberInfo as MemberInfoWire {
+    name: String,
+    owner: bool,
+    online: bool,
+});
+
+/// One stored chat message. An array on the wire (`protocol::wire`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ChatMessageWire", into = "ChatMessageWire")]
 pub struct ChatMessage {
     pub seq: Seq,
     /// Its number among the room's messages (changes between them not counted): what
     /// read marks and unread counts are made of.
-    #[serde(default)]
     pub n: Seq,
     /// The id its sender made for it; lets the sender match it to its pending copy.
     pub cid: String,
@@ -144,19 +157,30 @@ pub struct ChatMessage {
     /// Server time when stored, milliseconds since the Unix epoch.
     pub at_ms: i64,
     /// The names it mentions (`@Ana`), as the server recognised them when storing it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<String>,
     /// Its formatting, parsed from its markdown when it was stored; `None` for plain
     /// text (then `text` is drawn as it is).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<Vec<super::rich::Node>>,
     /// The card of its first link, once the server has made one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<Box<super::Preview>>,
 }
 
+as_array!(ChatMessage as ChatMessageWire {
+    seq: Seq,
+    n: Seq,
+    cid: String,
+    author: String,
+    text: String,
+    at_ms: i64,
+    mentions: Vec<String>,
+    doc: Option<Vec<super::rich::Node>>,
+    preview: Option<Box<super::Preview>>,
+});
+
 /// What `join_room` answers: enough to draw the room without waiting for anything else.
+/// An array on the wire (`protocol::wire`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "JoinedRoomWire", into = "JoinedRoomWire")]
 pub struct JoinedRoom {
     pub room: RoomInfo,
     /// Names of the users in the room now, sorted case-insensitively.
@@ -166,11 +190,9 @@ pub struct JoinedRoom {
     pub messages: Vec<ChatMessage>,
     /// With `after` (a resume): the changes stored after it, oldest first, for messages
     /// the client already holds.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub updates: Vec<super::Update>,
     /// Whether `messages` and `updates` are everything after the client's `after`; if
     /// not, they are the newest page and what the client held is stale.
-    #[serde(default)]
     pub resumed: bool,
     /// Whether older messages exist before the first one returned.
     pub has_more: bool,
@@ -178,6 +200,16 @@ pub struct JoinedRoom {
     /// older), every later one comes on the socket — possibly before this answer does.
     pub upto: Seq,
 }
+
+as_array!(JoinedRoom as JoinedRoomWire {
+    room: RoomInfo,
+    online: Vec<String>,
+    messages: Vec<ChatMessage>,
+    updates: Vec<super::Update>,
+    resumed: bool,
+    has_more: bool,
+    upto: Seq,
+});
 
 /// Who this browser's session is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,18 +219,32 @@ pub struct Me {
     pub registered: bool,
 }
 
-/// A page of older messages, oldest first.
+/// A page of older messages, oldest first. An array on the wire (`protocol::wire`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "HistoryPageWire", into = "HistoryPageWire")]
 pub struct HistoryPage {
     pub messages: Vec<ChatMessage>,
     pub has_more: bool,
 }
 
+as_array!(HistoryPage as HistoryPageWire {
+    messages: Vec<ChatMessage>,
+    has_more: bool,
+});
+
 /// A room's online count and newest message number, as `counts` events carry them.
+/// An array on the wire (`protocol::wire`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "RoomCountWire", into = "RoomCountWire")]
 pub struct RoomCount {
     pub slug: String,
     pub online: u32,
     /// `RoomInfo::latest`.
     pub latest: Seq,
 }
+
+as_array!(RoomCount as RoomCountWire {
+    slug: String,
+    online: u32,
+    latest: Seq,
+});

@@ -22,9 +22,13 @@
 //! - [`dto`]: what server functions answer: rooms, messages, who this is.
 //! - [`error`]: the errors of server functions.
 //! - [`validate`]: the checks of names, texts, room titles and client ids.
+//! - [`wire`]: structs that travel as JSON arrays.
 //! - [`rich`]: a formatted message's tree (its markdown, parsed by the server).
 //! - [`update`]: changes to a stored message (a link's card), each an event with a seq.
 
+// First: the others use its macro.
+#[macro_use]
+mod wire;
 mod dto;
 mod error;
 mod events;

@@ -11,7 +11,7 @@
 //! variant does not compile until it has a [`Tag`], and a new tag does not compile until
 //! the reader below builds its event.
 
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 
 use super::{ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent, Update};
@@ -145,8 +145,9 @@ impl<'de> Deserialize<'de> for Room {
             fn visit_str<E: de::Error>(self, slug: &str) -> Result<Room, E> {
                 Ok(Room::Slug(slug.to_owned()))
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Room, A::Error> {
-                RoomInfo::deserialize(de::value::MapAccessDeserializer::new(map)).map(Room::Info)
+            // A room travels as an array (`protocol::wire`).
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Room, A::Error> {
+                RoomInfo::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Room::Info)
             }
         }
         deserializer.deserialize_any(SlugOrInfo)
@@ -160,7 +161,7 @@ fn need<T, E: de::Error>(field: Option<T>, name: &'static str) -> Result<T, E> {
 fn slug<E: de::Error>(room: Option<Room>) -> Result<String, E> {
     match need(room, "room")? {
         Room::Slug(slug) => Ok(slug),
-        Room::Info(_) => Err(E::invalid_type(de::Unexpected::Map, &"a room's slug")),
+        Room::Info(_) => Err(E::invalid_type(de::Unexpected::Seq, &"a room's slug")),
     }
 }
 
@@ -399,6 +400,8 @@ mod tests {
             r#"{"t":"typing","room":"tech"}"#,
             r#"{"t":"typing","name":"Ana"}"#,
             r#"{"t":"typing","room":{"slug":"a","title":"A","topic":"","online":0,"latest":0},"name":"Ana"}"#,
+            r#"{"t":"typing","room":["a","A","",0,0,"public",0,null,null,0,false],"name":"Ana"}"#,
+            r#"{"t":"room_added","room":["a","A"]}"#,
             r#"{"t":"ack","room":"tech","cid":"x","seq":-1}"#,
             r#"{"conn":"c1","name":"ana"}"#,
             "[]",

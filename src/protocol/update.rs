@@ -5,9 +5,9 @@
 //! Applying a change sets part of a message to a value (never "add one"), so applying
 //! one twice — from the live stream and again from a resume — changes nothing more.
 //!
-//! On the wire these are JSON arrays, not objects (`[seq, target, cid, [kind, card]]`):
-//! a tuple's decoder is a fraction of a struct's or an enum's in the page's WASM (the
-//! three as structs and an enum cost it 3.7 KiB gzipped; see `docs/wasm-size.md`).
+//! On the wire these are JSON arrays, not objects (`[seq, target, cid, [kind, card]]`;
+//! `protocol::wire`): an array's decoder is a fraction of a struct's or an enum's in the
+//! page's WASM.
 
 use serde::{Deserialize, Serialize};
 
@@ -29,26 +29,13 @@ pub struct Preview {
     pub image: Option<String>,
 }
 
-/// [`Preview`] on the wire: `[url, site, title, description, image]`.
-type PreviewWire = (String, String, String, String, Option<String>);
-
-impl From<PreviewWire> for Preview {
-    fn from((url, site, title, description, image): PreviewWire) -> Self {
-        Preview {
-            url,
-            site,
-            title,
-            description,
-            image,
-        }
-    }
-}
-
-impl From<Preview> for PreviewWire {
-    fn from(p: Preview) -> Self {
-        (p.url, p.site, p.title, p.description, p.image)
-    }
-}
+as_array!(Preview as PreviewWire {
+    url: String,
+    site: String,
+    title: String,
+    description: String,
+    image: Option<String>,
+});
 
 /// What a change does to its message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -112,25 +99,12 @@ pub struct Update {
     pub change: Change,
 }
 
-/// [`Update`] on the wire: `[seq, target, cid, change]`.
-type UpdateWire = (Seq, Seq, String, Change);
-
-impl From<UpdateWire> for Update {
-    fn from((seq, target, cid, change): UpdateWire) -> Self {
-        Update {
-            seq,
-            target,
-            cid,
-            change,
-        }
-    }
-}
-
-impl From<Update> for UpdateWire {
-    fn from(u: Update) -> Self {
-        (u.seq, u.target, u.cid, u.change)
-    }
-}
+as_array!(Update as UpdateWire {
+    seq: Seq,
+    target: Seq,
+    cid: String,
+    change: Change,
+});
 
 impl Update {
     /// Changes `msg` (the message `target`) as this update says.
