@@ -13,7 +13,7 @@
 //! - [`ui`]: the views (rendered on the server, hydrated in the browser); [`app`] is the
 //!   page shell around them.
 //! - `server` (feature `ssr`): server only — configuration, storage, HTTP, the
-//!   WebSocket, fan-out, presence, accounts, Web Push.
+//!   WebSocket, fan-out, presence, accounts, Web Push, link previews.
 //!
 //! Dependencies point one way — `ui` → `client` → `api` → `protocol`; the server
 //! functions' bodies call into `server` — and no file imports one that imports it back
@@ -21,7 +21,8 @@
 //!
 //! Live events flow one way: a send goes over the tab's WebSocket to the room's writer,
 //! which stores it (that assigns its seq), then pushes the encoded event to every
-//! subscriber's bounded send queue. Events for one person wherever they are (mentions,
+//! subscriber's bounded send queue. A change of a stored message (a link's card, made in
+//! the background by `server::previews`) takes the same way, with a seq of its own. Events for one person wherever they are (mentions,
 //! read marks, rooms they were let into) take the per-person path of the hub's inbox.
 #![recursion_limit = "256"]
 

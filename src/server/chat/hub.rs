@@ -19,11 +19,10 @@ use crate::protocol::{
 };
 use crate::server::chat::inbox::Inboxes;
 use crate::server::chat::mentions::Person;
-use crate::server::chat::room::{ConnId, Member, Room, RoomEnv};
+use crate::server::chat::room::{ConnId, LinkSink, Links, Member, Room, RoomEnv};
 use crate::server::clock::now_ms;
 use crate::server::rate_limit::keyed::KeyedLimiter;
 use crate::server::rate_limit::{Rate, TokenBucket};
-use crate::server::chat::links::{LinkSink, Links};
 use crate::server::store::{Created, MemberRecord, NewRoom, Newest, Store, StoreResult};
 use crate::server::ws::send_queue::{CloseReason, Frame, SendQueue};
 

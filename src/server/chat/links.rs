@@ -1,23 +1,8 @@
-//! Links in messages: which link of a message gets a card, and the seam to whatever
-//! makes cards ([`LinkSink`]; `server::previews` on a real server), so the chat never
-//! waits for a linked site and runs without one in tests.
-
-use std::sync::{Arc, OnceLock};
+//! Links in messages: which link of a message gets a card. (What makes the cards sits
+//! behind `room::LinkSink`.)
 
 use crate::protocol::rich::{kind, Node};
-use crate::protocol::{ChatMessage, Seq};
-use crate::server::chat::room::Room;
-
-/// Makes link cards in the background. `offer` never waits: when the maker is busy,
-/// the link simply gets no card.
-pub trait LinkSink: Send + Sync + 'static {
-    /// The message `target` of `room` links to `url`: make its card, and store it as a
-    /// change of that message (`Room::submit_change`).
-    fn offer(&self, room: Arc<Room>, target: Seq, url: String);
-}
-
-/// Where cards are made, once the server has set it (none in most tests).
-pub type Links = Arc<OnceLock<Arc<dyn LinkSink>>>;
+use crate::protocol::ChatMessage;
 
 /// The link of `msg` that gets a card: its first http(s) link, as the server's parse of
 /// its markdown found it (bare URLs included). Mail links get none.

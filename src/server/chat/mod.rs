@@ -2,7 +2,7 @@
 //! each other — conversations, private rooms, read marks ([`people`]); one room's
 //! subscribers, presence and message writer ([`room`]); events for one person wherever
 //! they are ([`inbox`]); `@name` mentions ([`mentions`]); formatting ([`markdown`]);
-//! which link of a message gets a card, and the seam to what makes it ([`links`]);
+//! which link of a message gets a card ([`links`]);
 //! and who may say they are typing, how often ([`typing`]).
 
 pub mod hub;

@@ -15,7 +15,7 @@ use crate::protocol::{
     Update,
 };
 use crate::server::chat::inbox::{Inboxes, Notice};
-use crate::server::chat::links::{first_web_link, Links};
+use crate::server::chat::links::first_web_link;
 use crate::server::chat::typing::TypingThrottle;
 use crate::server::store::{
     Appended, Changed, MemberRecord, NewMessage, NewUpdate, Newest, RoomRecord, Store,
@@ -55,6 +55,18 @@ pub struct ChangeRequest {
     pub update: NewUpdate,
     pub reply: Option<(ConnId, SendQueue)>,
 }
+
+/// Makes link cards in the background (`server::previews` on a real server; nothing in
+/// most tests), so the chat never waits for a linked site. `offer` never waits: when the
+/// maker is busy, the link simply gets no card.
+pub trait LinkSink: Send + Sync + 'static {
+    /// The message `target` of `room` links to `url`: make its card, and store it as a
+    /// change of that message ([`Room::submit_change`]).
+    fn offer(&self, room: Arc<Room>, target: Seq, url: String);
+}
+
+/// Where cards are made, once the server has set it.
+pub type Links = Arc<std::sync::OnceLock<Arc<dyn LinkSink>>>;
 
 /// What the writer task stores, in the order it came.
 enum Request {

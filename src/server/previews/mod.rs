@@ -24,8 +24,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
 
 use crate::protocol::{Change, Preview, Seq};
-use crate::server::chat::links::LinkSink;
-use crate::server::chat::room::{ChangeRequest, Room};
+use crate::server::chat::room::{ChangeRequest, LinkSink, Room};
 use crate::server::clock::now_ms;
 use crate::server::net::ssrf::Reach;
 use crate::server::store::previews::CachedCard;
