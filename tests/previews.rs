@@ -126,7 +126,10 @@ async fn a_link_gets_its_card_as_a_change_of_the_message() {
     let server = start_with(&["--preview-allow-loopback"]).await;
     let (mut ana, _) = arrive(&server, "user-ana-0001", "ana", "general").await;
     let (mut bo, bo_conn) = arrive(&server, "user-bo-00001", "bo", "general").await;
-    assert!(matches!(next_event(&mut ana).await, ServerEvent::Joined { .. }));
+    assert!(matches!(
+        next_event(&mut ana).await,
+        ServerEvent::Joined { .. }
+    ));
 
     let link = format!("http://{site}/page");
     send(&mut ana, "general", "link-000001", &format!("look: {link}")).await;
@@ -142,18 +145,31 @@ async fn a_link_gets_its_card_as_a_change_of_the_message() {
         assert_eq!(card.url, link);
         assert_eq!(card.site, "Stand-in");
         assert_eq!(card.title, "A page worth a card");
-        assert_eq!(card.description, "What it is about <b>really</b>", "text, as written");
+        assert_eq!(
+            card.description, "What it is about <b>really</b>",
+            "text, as written"
+        );
         let image = card.image.expect("a thumbnail");
-        assert!(image.starts_with("/previews/") && image.ends_with(".jpg"), "{image}");
+        assert!(
+            image.starts_with("/previews/") && image.ends_with(".jpg"),
+            "{image}"
+        );
         // Natter serves the picture itself, re-encoded: a JPEG at most 400 px wide.
         let (head, body) = get_raw(server.addr, &image).await;
-        assert!(head.starts_with("http/1.1 200") || head.starts_with("http/1.0 200"), "{head}");
+        assert!(
+            head.starts_with("http/1.1 200") || head.starts_with("http/1.0 200"),
+            "{head}"
+        );
         assert!(head.contains("content-type: image/jpeg"), "{head}");
         assert!(head.contains("x-content-type-options: nosniff"), "{head}");
         let picture = image::load_from_memory(&body).unwrap();
         assert_eq!((picture.width(), picture.height()), (400, 210));
     }
-    let (missing, _) = get_raw(server.addr, "/previews/0123456789abcdef0123456789abcdef.jpg").await;
+    let (missing, _) = get_raw(
+        server.addr,
+        "/previews/0123456789abcdef0123456789abcdef.jpg",
+    )
+    .await;
     assert!(missing.contains(" 404"), "{missing}");
     let (bad, _) = get_raw(server.addr, "/previews/..%2fnatter.db").await;
     assert!(bad.contains(" 404"), "{bad}");
@@ -171,13 +187,20 @@ async fn a_link_gets_its_card_as_a_change_of_the_message() {
     let fresh = join(&server, &bo_conn, "general").await;
     assert!(fresh.messages.iter().all(|m| m.preview.is_some()));
     assert_eq!(
-        fresh.messages.iter().map(|m| (m.seq, m.n)).collect::<Vec<_>>(),
+        fresh
+            .messages
+            .iter()
+            .map(|m| (m.seq, m.n))
+            .collect::<Vec<_>>(),
         [(1, 1), (3, 2)],
         "cards take seqs, not message numbers"
     );
     let resumed = join_after(&server, &bo_conn, "general", Some(1)).await;
     assert!(resumed.resumed);
-    assert_eq!(resumed.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [3]);
+    assert_eq!(
+        resumed.messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        [3]
+    );
     assert_eq!(
         resumed.updates.iter().map(|u| u.seq).collect::<Vec<_>>(),
         [2, 4]
@@ -186,13 +209,19 @@ async fn a_link_gets_its_card_as_a_change_of_the_message() {
     let cookie = browser_cookie(&server, "user-cy-00001", "cy").await;
     let (_, body, _) = call_with_cookie(&server, Some(&cookie), ListRooms {}).await;
     let rooms: Vec<RoomInfo> = serde_json::from_str(&body).unwrap();
-    assert_eq!(rooms.iter().find(|r| r.slug == "general").unwrap().latest, 2);
+    assert_eq!(
+        rooms.iter().find(|r| r.slug == "general").unwrap().latest,
+        2
+    );
 
     // Only the author takes a card away: bo's try is refused, nothing changes.
     change(&mut bo, "remove-0001", 1).await;
     match next_event(&mut bo).await {
         ServerEvent::Error { code, cid, .. } => {
-            assert_eq!((code, cid.as_deref()), (ErrorCode::BadMessage, Some("remove-0001")))
+            assert_eq!(
+                (code, cid.as_deref()),
+                (ErrorCode::BadMessage, Some("remove-0001"))
+            )
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -201,7 +230,10 @@ async fn a_link_gets_its_card_as_a_change_of_the_message() {
     change(&mut ana, "remove-0002", 1).await;
     for ws in [&mut ana, &mut bo] {
         let update = next_update(ws).await;
-        assert_eq!((update.seq, update.target, update.change), (5, 1, Change::RemovePreview));
+        assert_eq!(
+            (update.seq, update.target, update.change),
+            (5, 1, Change::RemovePreview)
+        );
     }
     change(&mut ana, "remove-0002", 1).await;
     match next_event(&mut ana).await {
@@ -215,7 +247,13 @@ async fn a_link_gets_its_card_as_a_change_of_the_message() {
 
     // Links that give no card: a redirect to a private address, a page that is not HTML.
     for path in ["to-private", "json"] {
-        send(&mut ana, "general", &format!("link-{path:0>6}"), &format!("http://{site}/{path}")).await;
+        send(
+            &mut ana,
+            "general",
+            &format!("link-{path:0>6}"),
+            &format!("http://{site}/{path}"),
+        )
+        .await;
         message_seq(&mut bo).await;
         message_seq(&mut ana).await;
     }
@@ -228,7 +266,13 @@ async fn without_the_test_allowance_loopback_links_get_no_card() {
     let site = site(hits.clone()).await;
     let server = start_with(&[]).await;
     let (mut ana, _) = arrive(&server, "user-ana-0001", "ana", "general").await;
-    send(&mut ana, "general", "link-000001", &format!("http://{site}/page")).await;
+    send(
+        &mut ana,
+        "general",
+        "link-000001",
+        &format!("http://{site}/page"),
+    )
+    .await;
     assert_eq!(message_seq(&mut ana).await, 1);
     assert_quiet_for(&mut ana, Duration::from_millis(1_500)).await;
     assert_eq!(hits.load(Ordering::SeqCst), 0, "the server never connected");

@@ -249,14 +249,22 @@ mod tests {
         t.apply_update(&card(4, 2, "A"));
         t.apply_update(&card(4, 2, "A"));
         assert_eq!(title(&t, 2).as_deref(), Some("A"));
-        assert_eq!((t.cursor(), t.last_n()), (4, Some(3)), "a card is not a message");
+        assert_eq!(
+            (t.cursor(), t.last_n()),
+            (4, Some(3)),
+            "a card is not a message"
+        );
         // Away, then back: a message and a change of an older one were missed.
         let mut back = resumed(5..=5);
         back.updates = vec![card(6, 1, "B")];
         back.upto = 6;
         t.apply_join(back, Some(4));
         assert_eq!(title(&t, 1).as_deref(), Some("B"));
-        assert_eq!(seqs(&t), [(1, 0), (2, 0), (3, 0), (5, 0)], "nothing replaced");
+        assert_eq!(
+            seqs(&t),
+            [(1, 0), (2, 0), (3, 0), (5, 0)],
+            "nothing replaced"
+        );
         assert_eq!(t.cursor(), 6);
         // A change of a message not held is left for history, which has it applied.
         t.apply_update(&card(7, 99, "C"));

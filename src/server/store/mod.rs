@@ -176,9 +176,7 @@ fn preview_to_column(preview: Option<&crate::protocol::Preview>) -> Option<Strin
     preview.and_then(|p| serde_json::to_string(p).ok())
 }
 
-fn preview_from_column(
-    column: Option<String>,
-) -> Option<Box<crate::protocol::Preview>> {
+fn preview_from_column(column: Option<String>) -> Option<Box<crate::protocol::Preview>> {
     column.and_then(|json| serde_json::from_str(&json).ok())
 }
 
@@ -225,8 +223,13 @@ pub trait Store: PeopleStore + PreviewStore + Send + Sync + 'static {
     ) -> StoreResult<Vec<ChatMessage>>;
 
     /// Changes with `after` < seq ≤ `upto`, oldest first, at most `limit`.
-    async fn updates(&self, room: i64, after: Seq, upto: Seq, limit: u32)
-        -> StoreResult<Vec<Update>>;
+    async fn updates(
+        &self,
+        room: i64,
+        after: Seq,
+        upto: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<Update>>;
 
     /// The room's newest seq and message number (0 when empty).
     async fn newest(&self, room: i64) -> StoreResult<Newest>;

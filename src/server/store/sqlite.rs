@@ -353,13 +353,12 @@ impl Store for SqliteStore {
 
     async fn newest(&self, room: i64) -> StoreResult<Newest> {
         // Numbers grow with seqs: the newest message has both, found through the key.
-        let message = sqlx::query(
-            "SELECT seq, n FROM messages WHERE room_id = ? ORDER BY seq DESC LIMIT 1",
-        )
-        .bind(room)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(StoreError::new)?;
+        let message =
+            sqlx::query("SELECT seq, n FROM messages WHERE room_id = ? ORDER BY seq DESC LIMIT 1")
+                .bind(room)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(StoreError::new)?;
         let (seq, n) = message.map_or((0, 0), |row| (row.get::<i64, _>("seq"), row.get("n")));
         let changed: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM updates WHERE room_id = ?")
@@ -464,7 +463,11 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(&changed[0], Changed::Stored(u) if u.seq == 2 && u.target == 1));
-        assert_eq!(changed[1], Changed::NoTarget, "no message 9: nothing stored");
+        assert_eq!(
+            changed[1],
+            Changed::NoTarget,
+            "no message 9: nothing stored"
+        );
         let next = store.append(room, &[new("c-000002", "b")]).await.unwrap();
         assert_eq!(next, [Appended::Stored(Newest { seq: 3, n: 2 })]);
         // A retried change is applied once; its removal is a change of its own.
@@ -494,15 +497,15 @@ mod tests {
         assert_eq!(other, [Changed::NoTarget]);
         let page = store.page_before(room, Seq::MAX, 50).await.unwrap();
         assert_eq!(
-            page.messages.iter().map(|m| (m.seq, m.n)).collect::<Vec<_>>(),
+            page.messages
+                .iter()
+                .map(|m| (m.seq, m.n))
+                .collect::<Vec<_>>(),
             [(1, 1), (3, 2)]
         );
         assert_eq!(page.messages[0].preview, None, "history: as it is now");
         let changes = store.updates(room, 1, 4, 10).await.unwrap();
-        assert_eq!(
-            changes.iter().map(|u| u.seq).collect::<Vec<_>>(),
-            [2, 4]
-        );
+        assert_eq!(changes.iter().map(|u| u.seq).collect::<Vec<_>>(), [2, 4]);
         assert_eq!(changes[0].change, card("A"));
         drop(store);
         // Reopened, the writer finds where the room stands from both tables.
@@ -514,7 +517,10 @@ mod tests {
             .unwrap();
         assert!(matches!(&after[0], Changed::Stored(u) if u.seq == 5));
         let range = store.range(room, 0, 5, 10).await.unwrap();
-        assert_eq!(range[1].preview.as_ref().map(|p| p.title.as_str()), Some("B"));
+        assert_eq!(
+            range[1].preview.as_ref().map(|p| p.title.as_str()),
+            Some("B")
+        );
         let last = store.append(room, &[new("c-000003", "c")]).await.unwrap();
         assert_eq!(last, [Appended::Stored(Newest { seq: 6, n: 3 })]);
     }

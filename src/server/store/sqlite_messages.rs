@@ -387,9 +387,7 @@ fn change(
 fn newest(tx: &Connection, room: i64) -> rusqlite::Result<Newest> {
     // Numbers grow with seqs: the newest message has both, found through the key.
     let (seq, n): (i64, i64) = tx
-        .prepare_cached(
-            "SELECT seq, n FROM messages WHERE room_id = ?1 ORDER BY seq DESC LIMIT 1",
-        )?
+        .prepare_cached("SELECT seq, n FROM messages WHERE room_id = ?1 ORDER BY seq DESC LIMIT 1")?
         .query_row([room], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?
         .unwrap_or((0, 0));
@@ -404,9 +402,7 @@ fn newest(tx: &Connection, room: i64) -> rusqlite::Result<Newest> {
 
 fn stored_update(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Option<Update>> {
     let row = tx
-        .prepare_cached(
-            "SELECT seq, target, change FROM updates WHERE room_id = ?1 AND cid = ?2",
-        )?
+        .prepare_cached("SELECT seq, target, change FROM updates WHERE room_id = ?1 AND cid = ?2")?
         .query_row((room, cid), |row| {
             Ok((
                 row.get::<_, i64>(0)?,

@@ -43,12 +43,14 @@ impl PreviewStore for SqliteStore {
 
     async fn keep_thumbnail(&self, hash: &str, bytes: &[u8]) -> StoreResult<()> {
         let mut writer = self.writer().await;
-        sqlx::query("INSERT INTO preview_images (hash, bytes) VALUES (?, ?) ON CONFLICT DO NOTHING")
-            .bind(hash)
-            .bind(bytes)
-            .execute(&mut *writer)
-            .await
-            .map_err(StoreError::new)?;
+        sqlx::query(
+            "INSERT INTO preview_images (hash, bytes) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(hash)
+        .bind(bytes)
+        .execute(&mut *writer)
+        .await
+        .map_err(StoreError::new)?;
         Ok(())
     }
 
