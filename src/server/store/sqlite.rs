@@ -306,17 +306,8 @@ impl Store for SqliteStore {
         upto: Seq,
         limit: u32,
     ) -> StoreResult<Vec<ChatMessage>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND seq > ? AND seq <= ? \
-             ORDER BY seq LIMIT ?"
-        ))
-        .bind(room)
-        .bind(after.min(i64::MAX as u64) as i64)
-        .bind(upto.min(i64::MAX as u64) as i64)
-        .bind(limit as i64)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(StoreError::new)?;
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE {BETWEEN}");
+        let rows = self.rows_between(&sql, room, after, upto, limit).await?;
         Ok(rows.iter().map(message_from_row).collect())
     }
 
@@ -327,17 +318,8 @@ impl Store for SqliteStore {
         upto: Seq,
         limit: u32,
     ) -> StoreResult<Vec<Update>> {
-        let rows = sqlx::query(
-            "SELECT seq, target, cid, change FROM updates WHERE room_id = ? AND seq > ? AND seq <= ?
-             ORDER BY seq LIMIT ?",
-        )
-        .bind(room)
-        .bind(after.min(i64::MAX as u64) as i64)
-        .bind(upto.min(i64::MAX as u64) as i64)
-        .bind(limit as i64)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(StoreError::new)?;
+        let sql = format!("SELECT seq, target, cid, change FROM updates WHERE {BETWEEN}");
+        let rows = self.rows_between(&sql, room, after, upto, limit).await?;
         Ok(rows
             .iter()
             .filter_map(|row| {
@@ -373,7 +355,29 @@ impl Store for SqliteStore {
     }
 }
 
+/// A range of a room's stream, in seq order: the room, after, up to, at most.
+const BETWEEN: &str = "room_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?";
+
 impl SqliteStore {
+    /// The rows `sql` (ending in [`BETWEEN`]) selects from a range of `room`'s stream.
+    async fn rows_between(
+        &self,
+        sql: &str,
+        room: i64,
+        after: Seq,
+        upto: Seq,
+        limit: u32,
+    ) -> StoreResult<Vec<sqlx::sqlite::SqliteRow>> {
+        sqlx::query(sql)
+            .bind(room)
+            .bind(after.min(i64::MAX as u64) as i64)
+            .bind(upto.min(i64::MAX as u64) as i64)
+            .bind(limit as i64)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::new)
+    }
+
     /// The connection for rare writes, once every write before has finished.
     pub(super) async fn writer(&self) -> tokio::sync::MappedMutexGuard<'_, SqliteConnection> {
         tokio::sync::MutexGuard::map(self.writers.lock().await, |w| &mut w.sqlx)

@@ -368,19 +368,8 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             Ok(())
         }
         ClientFrame::Send { room, cid, text } => {
-            if !is_valid_client_id(&cid) {
-                return Err(refuse_frame(
-                    ErrorCode::Malformed,
-                    "message ids are 8–64 characters of A-Z a-z 0-9 _ -",
-                    None,
-                ));
-            }
+            let target = writable_room(hub, conn, &room, &cid)?;
             let fail = |code, message: &str| refuse_frame(code, message, Some(cid.clone()));
-            // Joining is not required: a browser's outbox flushed after a reconnect holds
-            // messages for rooms the tab has since left. Being allowed in is.
-            let Ok(target) = hub.room_for(&conn.user, &room) else {
-                return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
-            };
             let text = normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
             // Per user, not per socket: more tabs do not buy a faster flood.
             if !hub.may_send(&conn.user) {
@@ -416,17 +405,8 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             target,
             edit,
         } => {
-            if !is_valid_client_id(&cid) {
-                return Err(refuse_frame(
-                    ErrorCode::Malformed,
-                    "change ids are 8–64 characters of A-Z a-z 0-9 _ -",
-                    None,
-                ));
-            }
+            let target_room = writable_room(hub, conn, &room, &cid)?;
             let fail = |code, message: &str| refuse_frame(code, message, Some(cid.clone()));
-            let Ok(target_room) = hub.room_for(&conn.user, &room) else {
-                return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
-            };
             // Changes count against the same budget as messages.
             if !hub.may_send(&conn.user) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many changes"));
@@ -455,6 +435,31 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             Ok(())
         }
     }
+}
+
+/// The room a `send` or `change` names, checked with its client id `cid`: a valid id, a
+/// room `conn`'s user may write in. Joining is not required: a browser's outbox flushed
+/// after a reconnect holds messages for rooms the tab has since left. Being allowed in is.
+fn writable_room(
+    hub: &Hub,
+    conn: &Conn,
+    room: &str,
+    cid: &str,
+) -> Result<Arc<Room>, Box<ServerEvent>> {
+    if !is_valid_client_id(cid) {
+        return Err(refuse_frame(
+            ErrorCode::Malformed,
+            "client ids are 8–64 characters of A-Z a-z 0-9 _ -",
+            None,
+        ));
+    }
+    hub.room_for(&conn.user, room).map_err(|_| {
+        refuse_frame(
+            ErrorCode::NoSuchRoom,
+            "there is no such room",
+            Some(cid.to_owned()),
+        )
+    })
 }
 
 /// The room a `typing` frame names, if `conn`'s user may be in it (as for a `send`); the
