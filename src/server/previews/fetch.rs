@@ -297,7 +297,12 @@ mod tests {
             .route(
                 "/to-ftp",
                 get(|| async { Redirect::to("ftp://example.org/file") }),
-            );
+            )
+            .route(
+                "/picture",
+                get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![7u8; 1000]) }),
+            )
+            .route("/to-picture", get(|| async { Redirect::to("/picture") }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -324,6 +329,35 @@ mod tests {
             .unwrap();
         assert_eq!(meta.title.as_deref(), Some("A card"));
         assert_eq!(meta.site.as_deref(), Some("127.0.0.1"));
+    }
+
+    #[tokio::test]
+    async fn pictures_are_fetched_whole_or_not_at_all() {
+        let addr = site().await;
+        let fetcher = fetcher();
+        let bytes = fetcher
+            .fetch_image(&format!("http://{addr}/to-picture"), 1000)
+            .await
+            .unwrap();
+        assert_eq!(bytes.len(), 1000);
+        let too_big = fetcher
+            .fetch_image(&format!("http://{addr}/picture"), 999)
+            .await;
+        assert!(
+            matches!(too_big, Err(FetchError::TooLarge(999))),
+            "{too_big:?}"
+        );
+        let page = fetcher
+            .fetch_image(&format!("http://{addr}/card"), 1000)
+            .await;
+        assert!(matches!(page, Err(FetchError::NotImage(_))), "{page:?}");
+        let private = fetcher
+            .fetch_image(&format!("http://{addr}/to-private"), 1000)
+            .await;
+        assert!(
+            matches!(private, Err(FetchError::Refused(_))),
+            "{private:?}"
+        );
     }
 
     #[tokio::test]
