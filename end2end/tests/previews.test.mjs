@@ -55,11 +55,14 @@ describe('link cards', () => {
     await arrive(writer.page, env.server.url, '/r/random', 'cardwriter');
     await arrive(reader.page, env.server.url, '/r/random', 'cardreader');
     const link = `${base}/page`;
+    const sent = Date.now();
     await say(writer.page, `Have a look: ${link}`);
 
     for (const page of [reader.page, writer.page]) {
       const card = page.locator('.lines .msg .card');
       await card.waitFor({ timeout: 10_000 });
+      // A figure for the record (fetch, thumbnail, store, send, draw), not a limit.
+      if (page === reader.page) console.log(`card on screen ${Date.now() - sent} ms after sending`);
       assert.equal(await card.locator('.site').innerText(), 'Stand-in News');
       assert.equal(
         await card.locator('.title').innerText(),
