@@ -163,12 +163,15 @@ async fn a_quick_reconnect_is_not_announced_but_a_lost_connection_is() {
 }
 
 #[tokio::test]
-async fn online_names_are_unique_ignoring_case() {
+async fn online_names_are_unique_ignoring_case_and_look_alike_letters() {
     let server = start().await;
     let (_ana, _) = welcome(&server, "user-ana-0001", "Ana").await;
-    let (status, body) = guest_cookie(&server, None, "ana").await.unwrap_err();
-    assert_eq!(status, 409, "{body}");
-    assert!(body.contains("NameTaken"), "{body}");
+    // The same name in other case, with a Cyrillic А, in full-width letters.
+    for alike in ["ana", "\u{410}na", "\u{FF21}\u{FF2E}\u{FF21}"] {
+        let (status, body) = guest_cookie(&server, None, alike).await.unwrap_err();
+        assert_eq!(status, 409, "{alike}: {body}");
+        assert!(body.contains("NameTaken"), "{alike}: {body}");
+    }
     // The same person in a second tab keeps the name.
     let (_tab2, _) = welcome(&server, "user-ana-0001", "Ana").await;
     let (status, body) = call(

@@ -38,7 +38,7 @@ describe('accounts', () => {
     await useAccountForm(first.page, 'Register', 'Ana', 'short');
     await first.page.locator('#name-error', { hasText: 'at least 10 characters' }).waitFor();
     await useAccountForm(first.page, 'Register', 'Ana', 'password123456');
-    await first.page.locator('#name-error', { hasText: 'most common' }).waitFor();
+    await first.page.locator('#name-error', { hasText: 'too easy to guess' }).waitFor();
     await useAccountForm(first.page, 'Register', 'Ana', PASSWORD);
     await first.page.locator('.name-form').waitFor({ state: 'detached' });
     await roomReady(first.page);

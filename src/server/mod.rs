@@ -10,6 +10,7 @@
 //! - [`chat`]: rooms, connections and names in use ([`chat::hub`]); one room's
 //!   subscribers, presence and message writer ([`chat::room`]).
 //! - [`auth`]: guest names, accounts, sessions, passwords.
+//! - [`names`]: when two names are one (by how they look, not by their letters).
 //! - [`store`]: the storage seam and its SQLite implementation.
 //! - [`push`]: Web Push — subscriptions, the VAPID key, and a bounded background queue
 //!   that sends notices to push services.
@@ -26,6 +27,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod names;
 pub mod net;
 pub mod previews;
 pub mod push;
@@ -206,6 +208,11 @@ async fn accept_failed(err: std::io::Error) {
 pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     let sqlite = Arc::new(SqliteStore::open_durable(&config.database, config.durability).await?);
     let store: Arc<dyn Store> = sqlite.clone();
+    // Accounts registered before names were compared by how they look get their key.
+    let rekeyed = store::accounts::AccountStore::rekey_accounts(&*sqlite, &names::name_key).await?;
+    if rekeyed > 0 {
+        tracing::info!(rekeyed, "account names now compared by how they look");
+    }
     let leptos_options = leptos_options(config);
     let push = push::Push::start(sqlite.clone(), config.push()).await?;
     let hub = Hub::start(store.clone(), config.hub_limits()).await?;

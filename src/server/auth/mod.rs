@@ -18,9 +18,10 @@ use std::time::Instant;
 
 use axum::http::HeaderMap;
 
-use crate::protocol::{name_key, AppError, Me};
+use crate::protocol::{AppError, Me};
 use crate::server::chat::hub::Hub;
 use crate::server::clock::now_ms;
+use crate::server::names::name_key;
 use crate::server::rate_limit::keyed::KeyedLimiter;
 use crate::server::rate_limit::Rate;
 use crate::server::store::{AccountRecord, AccountStore, Created, SessionRecord};

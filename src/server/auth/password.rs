@@ -1,4 +1,4 @@
-//! Passwords: what is long and uncommon enough, and argon2id hashing.
+//! Passwords: what is long enough and hard enough to guess, and argon2id hashing.
 //!
 //! Hashing is deliberately slow (tens of milliseconds): callers run it on the blocking
 //! pool, never on a runtime thread.
@@ -8,12 +8,14 @@ use argon2::Argon2;
 
 use crate::protocol::{MAX_PASSWORD_CHARS as MAX_CHARS, MIN_PASSWORD_CHARS as MIN_CHARS};
 
-/// Passwords that guessing tools try first. Those shorter than [`MIN_CHARS`] are refused
-/// anyway; the list is checked case-insensitively and with trailing digits and symbols
-/// removed, so "Password2024!" counts as "password".
-const COMMON: &str = include_str!("common_passwords.txt");
+/// zxcvbn's score a password needs (of 0–4): 3 is "safely unguessable" — about 10^10
+/// guesses, beyond an offline attack on a fast hash; ours is argon2id, far slower still.
+const MIN_SCORE: zxcvbn::Score = zxcvbn::Score::Three;
 
-/// Why `password` will not do for `name`, if it will not.
+/// Why `password` will not do for `name`, if it will not. Guessability is zxcvbn's
+/// estimate (the well-kept crate): its lists of leaked passwords (30,000 of the most
+/// common), English words, names and keyboard patterns, with the person's own name
+/// counted as known to the guesser.
 pub fn check_policy(name: &str, password: &str) -> Result<(), String> {
     let chars = password.chars().count();
     if chars < MIN_CHARS {
@@ -22,22 +24,23 @@ pub fn check_policy(name: &str, password: &str) -> Result<(), String> {
     if chars > MAX_CHARS {
         return Err(format!("Passwords are at most {MAX_CHARS} characters."));
     }
-    let folded = password.to_lowercase();
-    let stem = folded.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
-    let common = COMMON
-        .lines()
-        .any(|line| line == folded || (!stem.is_empty() && line == stem));
-    if common {
-        return Err("That password is one of the most common ones; pick another.".into());
-    }
-    if folded.chars().all(|c| folded.starts_with(c)) {
-        return Err("A password of one repeated character is too easy to guess.".into());
-    }
     let name = name.trim().to_lowercase();
-    if !name.is_empty() && folded.contains(&name) {
+    if !name.is_empty() && password.to_lowercase().contains(&name) {
         return Err("The password must not contain your name.".into());
     }
-    Ok(())
+    let estimate = zxcvbn::zxcvbn(password, &[name.as_str()]);
+    if estimate.score() >= MIN_SCORE {
+        return Ok(());
+    }
+    // zxcvbn's own words for why, when it has them; a few uncommon words always do.
+    let why = estimate
+        .feedback()
+        .and_then(|f| f.warning())
+        .map(|w| format!(" ({})", w.to_string().trim_end_matches('.').to_lowercase()))
+        .unwrap_or_default();
+    Err(format!(
+        "That password is too easy to guess{why}. Three or four uncommon words make a good one."
+    ))
 }
 
 /// An argon2id PHC string (OWASP's parameters: 19 MiB, 2 passes, 1 lane).
@@ -94,7 +97,17 @@ mod tests {
             "contains the name"
         );
         assert!(check_policy("ana", &"x1".repeat(200)).is_err(), "too long");
+        assert!(
+            check_policy("ana", "qwertyuiop12").is_err(),
+            "a keyboard row"
+        );
+        assert!(check_policy("ana", "iloveyou2024").is_err(), "leaked ones");
         assert!(check_policy("ana", "plum tractor violin").is_ok());
         assert!(check_policy("ana", "Zoë-longer-pässword").is_ok());
+        let why = check_policy("ana", "password123").unwrap_err();
+        assert!(
+            why.starts_with("That password is too easy to guess"),
+            "{why}"
+        );
     }
 }

@@ -14,13 +14,14 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use crate::protocol::{
-    name_key, normalize_name, normalize_room, AppError, HistoryPage, JoinedRoom, RoomCount,
-    RoomInfo, RoomKind, Seq, ServerEvent, HISTORY_PAGE,
+    normalize_name, normalize_room, AppError, HistoryPage, JoinedRoom, RoomCount, RoomInfo,
+    RoomKind, Seq, ServerEvent, HISTORY_PAGE,
 };
 use crate::server::chat::inbox::Inboxes;
 use crate::server::chat::mentions::Person;
 use crate::server::chat::room::{ConnId, LinkSink, Links, Member, Room, RoomEnv};
 use crate::server::clock::now_ms;
+use crate::server::names::name_key;
 use crate::server::rate_limit::keyed::KeyedLimiter;
 use crate::server::rate_limit::{Rate, TokenBucket};
 use crate::server::store::{Created, MemberRecord, NewRoom, Newest, Store, StoreResult};

@@ -5,7 +5,8 @@
 //! Lopez when she exists and Ana otherwise. An `@` inside a word (an e-mail address) is no
 //! mention.
 
-use crate::protocol::{name_key, MAX_NAME_CHARS};
+use crate::protocol::MAX_NAME_CHARS;
+use crate::server::names::name_key;
 
 /// At most this many people are mentioned by one message; a message naming the whole
 /// server notifies nobody past them.

@@ -171,11 +171,11 @@ impl Hub {
     /// The owner of the private room `slug` removes the member called `name`.
     pub async fn remove_member(&self, user: &str, slug: &str, name: &str) -> Result<(), AppError> {
         let room = self.owned_room(user, slug)?;
-        let key = crate::protocol::name_key(name.trim());
+        let key = crate::server::names::name_key(name.trim());
         let member = room
             .members()
             .into_iter()
-            .find(|(_, n)| crate::protocol::name_key(n) == key)
+            .find(|(_, n)| crate::server::names::name_key(n) == key)
             .ok_or_else(|| unknown(name))?;
         if member.0 == user {
             return Err(AppError::Invalid(

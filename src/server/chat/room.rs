@@ -11,12 +11,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 use crate::protocol::{
-    name_key, ChatMessage, ErrorCode, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq, ServerEvent,
-    Update,
+    ChatMessage, ErrorCode, NotifyLevel, RoomCount, RoomInfo, RoomKind, Seq, ServerEvent, Update,
 };
 use crate::server::chat::inbox::{Inboxes, Notice};
 use crate::server::chat::links::first_web_link;
 use crate::server::chat::typing::TypingThrottle;
+use crate::server::names::name_key;
 use crate::server::store::{
     Appended, Changed, MemberRecord, NewMessage, NewUpdate, Newest, RoomRecord, Store,
 };

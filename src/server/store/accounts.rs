@@ -30,7 +30,8 @@ pub enum Created<T> {
 
 #[async_trait::async_trait]
 pub trait AccountStore: Send + Sync + 'static {
-    /// Registers `name` (whose case-folded form is `name_key`) for `user_id`.
+    /// Registers `name` (whose key, `server::names::name_key`, is `name_key`) for
+    /// `user_id`.
     async fn create_account(
         &self,
         user_id: &str,
@@ -41,6 +42,14 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> super::StoreResult<Created<AccountRecord>>;
 
     async fn account_by_key(&self, name_key: &str) -> super::StoreResult<Option<AccountRecord>>;
+
+    /// Makes every account's `name_key` what `key` says of its name (after the way names
+    /// are compared changed). An account whose new key another already holds keeps its
+    /// old one. Returns how many changed.
+    async fn rekey_accounts(
+        &self,
+        key: &(dyn for<'n> Fn(&'n str) -> String + Send + Sync),
+    ) -> super::StoreResult<usize>;
 
     async fn account(&self, id: i64) -> super::StoreResult<Option<AccountRecord>>;
 

@@ -57,6 +57,36 @@ impl AccountStore for SqliteStore {
         Ok(row.as_ref().map(account_from_row))
     }
 
+    async fn rekey_accounts(
+        &self,
+        key: &(dyn for<'n> Fn(&'n str) -> String + Send + Sync),
+    ) -> StoreResult<usize> {
+        let mut writer = self.writer().await;
+        let rows = sqlx::query("SELECT id, name, name_key FROM accounts")
+            .fetch_all(&mut *writer)
+            .await
+            .map_err(StoreError::new)?;
+        let mut changed = 0;
+        for row in rows {
+            let (id, name, old): (i64, String, String) =
+                (row.get("id"), row.get("name"), row.get("name_key"));
+            let new = key(&name);
+            if new == old {
+                continue;
+            }
+            // Two accounts that now look alike: the one that keeps its key is whoever
+            // had the new one first; the other can still log in by its exact name.
+            let done = sqlx::query("UPDATE OR IGNORE accounts SET name_key = ? WHERE id = ?")
+                .bind(&new)
+                .bind(id)
+                .execute(&mut *writer)
+                .await
+                .map_err(StoreError::new)?;
+            changed += done.rows_affected() as usize;
+        }
+        Ok(changed)
+    }
+
     async fn account(&self, id: i64) -> StoreResult<Option<AccountRecord>> {
         let row = sqlx::query("SELECT id, user_id, name, password_hash FROM accounts WHERE id = ?")
             .bind(id)
@@ -144,5 +174,44 @@ impl AccountStore for SqliteStore {
             .await
             .map_err(StoreError::new)?;
         Ok(done.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::names::name_key;
+
+    #[tokio::test]
+    async fn accounts_are_rekeyed_once_and_look_alikes_keep_their_old_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db")).await.unwrap();
+        // Keys as they were made before: case folded only.
+        for (user, name) in [("u-1", "Ana"), ("u-2", "\u{410}na"), ("u-3", "Bo")] {
+            let made = store
+                .create_account(user, name, &name.to_lowercase(), "hash", 1)
+                .await
+                .unwrap();
+            assert!(matches!(made, Created::Created(_)));
+        }
+        // "Ana" keeps "ana"; the Cyrillic one would clash and keeps its own key.
+        assert_eq!(store.rekey_accounts(&name_key).await.unwrap(), 0);
+        let cyrillic = store.account_by_key("\u{430}na").await.unwrap().unwrap();
+        assert_eq!(cyrillic.user_id, "u-2");
+        let latin = store.account_by_key(&name_key("\u{410}na")).await.unwrap();
+        assert_eq!(
+            latin.unwrap().user_id,
+            "u-1",
+            "a look-alike finds the first Ana"
+        );
+        // A key that differs only by the new rule is brought up to date, once.
+        let zoe = store
+            .create_account("u-4", "\u{FF3A}oe", "\u{FF5A}oe", "hash", 1)
+            .await
+            .unwrap();
+        assert!(matches!(zoe, Created::Created(_)));
+        assert_eq!(store.rekey_accounts(&name_key).await.unwrap(), 1);
+        assert_eq!(store.rekey_accounts(&name_key).await.unwrap(), 0);
+        assert!(store.account_by_key("zoe").await.unwrap().is_some());
     }
 }

@@ -17,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::protocol::{
-    is_valid_client_id, name_key, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
+    is_valid_client_id, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
     MAX_FRAME_BYTES,
 };
 use crate::server::chat::hub::{Conn, Hub, Visitor};
@@ -26,6 +26,7 @@ use crate::server::chat::room::{ChangeRequest, Room, SendRequest};
 use crate::server::clock::now_ms;
 use crate::server::config::ConnectionLimits;
 use crate::server::http::guard::ClientAddr;
+use crate::server::names::name_key;
 use crate::server::state::AppState;
 use crate::server::store::{NewMessage, NewUpdate};
 use crate::server::ws::send_queue::{CloseReason, SendQueue};
