@@ -557,3 +557,54 @@ async fn the_service_worker_is_served_fresh_with_this_builds_version() {
     assert!(response.contains("\"/manifest.webmanifest\""));
     assert!(response.contains("addEventListener('fetch'"));
 }
+
+/// Opens `/ws` with `cookie`, saying (in `X-Forwarded-For`) it comes from `forwarded`.
+async fn socket_forwarded_for(server: &Server, cookie: &str, forwarded: &str) -> Socket {
+    let mut request = format!("ws://{}/ws", server.addr)
+        .into_client_request()
+        .unwrap();
+    let headers = request.headers_mut();
+    headers.insert("origin", format!("http://{}", server.addr).parse().unwrap());
+    headers.insert("cookie", cookie.parse().unwrap());
+    headers.insert("x-forwarded-for", forwarded.parse().unwrap());
+    tokio_tungstenite::connect_async(request).await.unwrap().0
+}
+
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
+    use support::in_process::start_with;
+    // One socket per address. The tests' connections come from 127.0.0.1.
+    let limits = ["--conns-per-addr", "1"];
+    let behind = start_with(&[limits[0], limits[1], "--trusted-proxy", "127.0.0.0/8"]).await;
+    let cookies = [
+        browser_cookie(&behind, "user-ana-0001", "ana").await,
+        browser_cookie(&behind, "user-bo-00001", "bo").await,
+        browser_cookie(&behind, "user-cy-00001", "cy").await,
+    ];
+    // Through the trusted proxy: two clients are two addresses...
+    let mut ana = socket_forwarded_for(&behind, &cookies[0], "203.0.113.7").await;
+    let mut bo = socket_forwarded_for(&behind, &cookies[1], "198.51.100.9").await;
+    assert!(matches!(
+        next_event(&mut ana).await,
+        ServerEvent::Welcome { .. }
+    ));
+    assert!(matches!(
+        next_event(&mut bo).await,
+        ServerEvent::Welcome { .. }
+    ));
+    // ...and one address is one, whoever claims otherwise further left.
+    let mut cy = socket_forwarded_for(&behind, &cookies[2], "10.9.9.9, 203.0.113.7").await;
+    expect_error(&mut cy, ErrorCode::TooManyConnections).await;
+
+    // No trusted proxy: the header is anyone's to forge, and ignored.
+    let direct = start_with(&limits).await;
+    let ana_cookie = browser_cookie(&direct, "user-ana-0001", "ana").await;
+    let bo_cookie = browser_cookie(&direct, "user-bo-00001", "bo").await;
+    let mut ana = socket_forwarded_for(&direct, &ana_cookie, "203.0.113.7").await;
+    assert!(matches!(
+        next_event(&mut ana).await,
+        ServerEvent::Welcome { .. }
+    ));
+    let mut bo = socket_forwarded_for(&direct, &bo_cookie, "198.51.100.9").await;
+    expect_error(&mut bo, ErrorCode::TooManyConnections).await;
+}

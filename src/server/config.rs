@@ -82,6 +82,16 @@ pub struct Config {
     #[arg(long, env = "NATTER_PUSH_ALLOW_LOOPBACK")]
     pub push_allow_loopback: bool,
 
+    /// A reverse proxy in front of Natter (a network, e.g. `127.0.0.1/32`; repeatable, or
+    /// comma-separated): per-address limits see the client's address from its
+    /// `X-Forwarded-For` only for requests that come from it. None by default.
+    #[arg(
+        long = "trusted-proxy",
+        env = "NATTER_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// No link previews: the server never fetches what messages link to.
     #[arg(long, env = "NATTER_NO_LINK_PREVIEWS")]
     pub no_link_previews: bool,
@@ -170,6 +180,21 @@ mod tests {
         let normal = Config::parse_from(["natter", "--durability", "normal"]);
         assert_eq!(normal.durability.pragma(), "NORMAL");
         assert!(Config::try_parse_from(["natter", "--durability", "off"]).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_and_none_by_default() {
+        assert!(Config::parse_from(["natter"]).trusted_proxies.is_empty());
+        let config = Config::parse_from([
+            "natter",
+            "--trusted-proxy",
+            "10.0.0.0/8,::1/128",
+            "--trusted-proxy",
+            "192.168.1.1/32",
+        ]);
+        assert_eq!(config.trusted_proxies.len(), 3);
+        assert!(Config::try_parse_from(["natter", "--trusted-proxy", "10.0.0.1"]).is_err());
+        assert!(Config::try_parse_from(["natter", "--trusted-proxy", "nonsense"]).is_err());
     }
 
     #[test]

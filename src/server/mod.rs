@@ -229,6 +229,7 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
         limits: config.limits(),
         push,
         store,
+        proxies: http::proxy::TrustedProxies::new(config.trusted_proxies.clone()),
     })
 }
 
@@ -294,6 +295,11 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             http::pwa::cache_headers,
+        ))
+        // Outermost: who the client is, before anything counts per address.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            http::proxy::client_addr,
         ))
         .with_state(state)
 }

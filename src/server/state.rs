@@ -25,6 +25,14 @@ pub struct AppState {
     pub push: Arc<Push>,
     /// What handlers read directly (link cards' thumbnails).
     pub store: Arc<dyn Store>,
+    /// Whose `X-Forwarded-For` is believed.
+    pub proxies: crate::server::http::proxy::TrustedProxies,
+}
+
+impl FromRef<AppState> for crate::server::http::proxy::TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.proxies.clone()
+    }
 }
 
 /// What the front end's handlers need of it (`http::pwa`).

@@ -98,7 +98,8 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// The address of the client's TCP connection (the proxy's, behind a proxy).
+/// The client's address: its TCP connection's, or behind a trusted proxy the one the
+/// proxy saw (`http::proxy`).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub IpAddr);
 
@@ -106,6 +107,9 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        if let Some(client) = parts.extensions.get::<ClientAddr>() {
+            return Ok(*client);
+        }
         // Served without connection info (never in this crate's own serving), everyone
         // would share one address: limits get stricter, never looser.
         let addr = parts
