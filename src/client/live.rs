@@ -108,7 +108,13 @@ pub fn signed_out(chat: Chat) {
 /// Puts a message in the outbox (and storage) and sends it if connected; otherwise it
 /// goes out once connected, even after a reload.
 pub fn send_message(chat: Chat, room: &str, text: String) {
-    let item = Queued {
+    queue(chat, new_item(chat, room, text, None));
+}
+
+/// A new message of the reader's; `file_name` for one that will carry a file
+/// (`client::upload`).
+pub fn new_item(chat: Chat, room: &str, text: String, file_name: Option<String>) -> Queued {
+    Queued {
         by: chat.account.name().unwrap_or_default(),
         room: room.to_owned(),
         cid: new_id(),
@@ -117,7 +123,13 @@ pub fn send_message(chat: Chat, room: &str, text: String) {
             + f64::from(MADE.with(|m| m.replace(m.get() + 1) % 1000)) / 1000.0,
         error: None,
         in_flight: false,
-    };
+        file: None,
+        file_name,
+    }
+}
+
+/// Puts `item` in the outbox (and storage) and sends what may go.
+pub fn queue(chat: Chat, item: Queued) {
     persist::save_queued(&item);
     chat.outbox.update(|outbox| outbox.add(item));
     chat.screen.has_sent.set(true);
@@ -144,8 +156,10 @@ pub fn flush_outbox(chat: Chat) {
             room: item.room,
             cid: item.cid,
             text: item.text,
+            file: item.file,
         });
     }
+    crate::client::upload::next(chat, &me);
 }
 
 /// Tells the server this reader has seen `room` up to `seq` (kept for registered users,

@@ -25,6 +25,29 @@ pub struct Queued {
     /// Sent on the current socket; not sent again until that socket is gone.
     #[serde(skip)]
     pub in_flight: bool,
+    /// The file it carries, by its name (its text is then the caption), and its upload's
+    /// id once uploaded; until then the file waits in IndexedDB (`client::upload`). Not
+    /// the whole `Attachment`: its serializer would be in the front end only for this
+    /// (docs/wasm-size.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+}
+
+impl Queued {
+    /// Its file is still to be uploaded: it, and what was written after it, wait.
+    pub fn needs_upload(&self) -> bool {
+        self.file_name.is_some() && self.file.is_none()
+    }
+}
+
+/// The file being uploaded: its message, its name, how far (0–100).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Uploading {
+    pub cid: String,
+    pub name: String,
+    pub percent: u32,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,6 +116,21 @@ impl Outbox {
         Some(item)
     }
 
+    /// The oldest of `by`'s messages whose file is still to be uploaded.
+    pub fn next_upload(&self, by: &str) -> Option<&Queued> {
+        self.items
+            .iter()
+            .filter(|q| q.error.is_none() && q.by == by)
+            .find(|q| q.needs_upload())
+    }
+
+    /// The file of `cid` is uploaded as `id`: the message may go. Returns it, to save.
+    pub fn uploaded(&mut self, cid: &str, id: String) -> Option<&Queued> {
+        let item = self.items.iter_mut().find(|q| q.cid == cid)?;
+        item.file = Some(id);
+        Some(item)
+    }
+
     /// A new socket: nothing is in flight on it yet.
     pub fn socket_changed(&mut self) {
         for item in &mut self.items {
@@ -111,9 +149,12 @@ impl Outbox {
             .iter()
             .filter(|q| q.error.is_none() && q.by == by);
         let room = window.saturating_sub(waiting.clone().filter(|q| q.in_flight).count());
+        // In order: nothing goes past a file still to be uploaded.
         self.items
             .iter_mut()
-            .filter(|q| q.error.is_none() && !q.in_flight && q.by == by)
+            .filter(|q| q.error.is_none() && q.by == by)
+            .take_while(|q| !q.needs_upload())
+            .filter(|q| !q.in_flight)
             .take(room)
             .map(|q| {
                 q.in_flight = true;
@@ -136,6 +177,8 @@ mod tests {
             made,
             error: None,
             in_flight: false,
+            file: None,
+            file_name: None,
         }
     }
 

@@ -126,6 +126,8 @@ pub struct Screen {
     pub update_ready: RwSignal<bool>,
     /// The browser offers to install the app.
     pub can_install: RwSignal<bool>,
+    /// The file being uploaded, if one is.
+    pub upload: RwSignal<Option<crate::client::outbox::Uploading>>,
 }
 
 /// All of the page's state: what the live connection changes as events arrive. Views
@@ -176,6 +178,7 @@ impl Chat {
                 has_sent: RwSignal::new(false),
                 update_ready: RwSignal::new(false),
                 can_install: RwSignal::new(false),
+                upload: RwSignal::new(None),
             },
         }
     }
@@ -351,10 +354,18 @@ impl Chat {
     pub fn remove_from_outbox(&self, cid: &str) -> bool {
         let held = self.outbox.with_untracked(|outbox| outbox.in_any_room(cid));
         if held {
+            let mut file = false;
             self.outbox.update(|outbox| {
-                outbox.confirm(cid);
+                file = outbox.confirm(cid).is_some_and(|q| q.needs_upload());
             });
             persist::forget_queued(cid);
+            // Its file was still waiting to be uploaded (discarded, cancelled).
+            #[cfg(feature = "hydrate")]
+            if file {
+                crate::client::upload::forget(cid);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = file;
         }
         held
     }
@@ -503,6 +514,8 @@ mod tests {
             made: 1.0,
             error: None,
             in_flight: true,
+            file: None,
+            file_name: None,
         }
     }
 

@@ -145,6 +145,10 @@ pub struct ChatMessage {
     /// text (then `text` is drawn as it is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<Vec<super::rich::Node>>,
+    /// A file sent with it (its text is then the caption, and may be empty). Boxed:
+    /// few messages have one, and every message in memory would pay for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<Box<super::Attachment>>,
 }
 
 /// What `join_room` answers: enough to draw the room without waiting for anything else.

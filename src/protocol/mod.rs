@@ -16,9 +16,11 @@
 //! - [`events`]: what goes over the WebSocket, both ways, and why a frame was refused.
 //! - [`dto`]: what server functions answer: rooms, messages, who this is.
 //! - [`error`]: the errors of server functions.
+//! - [`Attachment`]: a file sent with a message.
 //! - [`validate`]: the checks of names, texts, room titles and client ids.
 //! - [`rich`]: a formatted message's tree (its markdown, parsed by the server).
 
+mod attachment;
 mod dto;
 mod error;
 mod events;
@@ -26,6 +28,9 @@ pub mod rich;
 mod server_event_de;
 mod validate;
 
+pub use attachment::{
+    human_size, is_upload_id, Attachment, AttachmentKind, MAX_FILE_BYTES, THUMB_SIDE,
+};
 pub use dto::{
     ChatMessage, HistoryPage, JoinedRoom, Me, MemberChange, MemberInfo, NotifyLevel, RoomCount,
     RoomInfo, RoomKind,

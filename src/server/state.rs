@@ -22,6 +22,8 @@ pub struct AppState {
     pub release: Arc<Release>,
     /// Web Push: subscriptions, and notices sent in the background.
     pub push: Arc<Push>,
+    /// Files sent with messages: their limits, records and bytes.
+    pub files: Arc<crate::server::files::Files>,
 }
 
 /// What the front end's handlers need of it (`http::pwa`).

@@ -582,6 +582,7 @@ async fn run_writer(
                                 at_ms: new.at_ms,
                                 mentions: new.mentions,
                                 doc: new.doc,
+                                file: new.file,
                             },
                             from,
                             user,

@@ -37,7 +37,7 @@ struct Writers {
 
 type WriterLock = tokio::sync::Mutex<Writers>;
 
-const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms, mentions, doc";
+const MESSAGE_COLUMNS: &str = "seq, cid, author, text, at_ms, mentions, doc, file";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to
@@ -184,6 +184,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
         at_ms: row.get("at_ms"),
         mentions: super::split_mentions(row.get("mentions")),
         doc: super::doc_from_column(row.get("doc")),
+        file: super::file_from_column(row.get("file")),
     }
 }
 
@@ -346,6 +347,7 @@ mod tests {
             at_ms: 1_700_000_000_000,
             mentions: Vec::new(),
             doc: None,
+            file: None,
         }
     }
 

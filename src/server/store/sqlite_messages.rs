@@ -247,6 +247,7 @@ fn append_with_retries(
             at_ms: new.at_ms,
             mentions: new.mentions.clone(),
             doc: new.doc.clone(),
+            file: new.file.clone(),
         };
         known.insert(new.cid.as_str(), msg);
         fresh.push((new, last));
@@ -258,8 +259,8 @@ fn append_with_retries(
 
 fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, i64)]) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms, mentions, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO messages (room_id, seq, cid, author, text, at_ms, mentions, doc, file)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?;
     for &(new, seq) in rows {
         let mentions = super::join_mentions(&new.mentions);
@@ -272,6 +273,7 @@ fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, i64)]) -> rusqlite::
             new.at_ms,
             mentions,
             super::doc_to_column(&new.doc),
+            super::file_to_column(&new.file),
         ))?;
     }
     Ok(())
@@ -284,7 +286,8 @@ fn max_seq(tx: &Connection, room: i64) -> rusqlite::Result<i64> {
 
 fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Option<ChatMessage>> {
     tx.prepare_cached(
-        "SELECT seq, cid, author, text, at_ms, mentions, doc FROM messages WHERE room_id = ?1 AND cid = ?2",
+        "SELECT seq, cid, author, text, at_ms, mentions, doc, file FROM messages
+         WHERE room_id = ?1 AND cid = ?2",
     )?
     .query_row((room, cid), |row| {
         Ok(ChatMessage {
@@ -295,6 +298,7 @@ fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Op
             at_ms: row.get(4)?,
             mentions: super::split_mentions(&row.get::<_, String>(5)?),
             doc: super::doc_from_column(row.get(6)?),
+            file: super::file_from_column(row.get(7)?),
         })
     })
     .optional()

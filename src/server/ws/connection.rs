@@ -367,7 +367,12 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             hub.set_visible(conn, visible);
             Ok(())
         }
-        ClientFrame::Send { room, cid, text } => {
+        ClientFrame::Send {
+            room,
+            cid,
+            text,
+            file,
+        } => {
             if !is_valid_client_id(&cid) {
                 return Err(refuse_frame(
                     ErrorCode::Malformed,
@@ -381,7 +386,12 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             let Ok(target) = hub.room_for(&conn.user, &room) else {
                 return Err(fail(ErrorCode::NoSuchRoom, "there is no such room"));
             };
-            let text = normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
+            // With a file, the text is its caption, and may be empty.
+            let text = match (&file, normalize_text(&text)) {
+                (_, Ok(text)) => text,
+                (Some(_), Err(_)) if text.trim().is_empty() => "",
+                (_, Err(why)) => return Err(fail(ErrorCode::BadMessage, &why)),
+            };
             // Per user, not per socket: more tabs do not buy a faster flood.
             if !hub.may_send(&conn.user) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many messages"));
@@ -399,15 +409,22 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                     at_ms: now_ms(),
                     mentions,
                     doc,
+                    file: None,
                 },
                 from: conn.id,
                 user: conn.user.clone(),
                 mentioned: mentioned.into_iter().map(|p| p.user).collect(),
                 reply: conn.queue.clone(),
             };
-            target
-                .submit(request)
-                .map_err(|code| fail(code, "the room is busy; try again"))
+            match file {
+                None => target
+                    .submit(request)
+                    .map_err(|code| fail(code, "the room is busy; try again")),
+                Some(file) => {
+                    send_with_file(hub, target, request, file);
+                    Ok(())
+                }
+            }
         }
         // Never an error: a room that does not exist, or that this socket is not in,
         // looks the same as a typing frame passed on (or throttled), so nothing leaks.
@@ -418,6 +435,41 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             Ok(())
         }
     }
+}
+
+/// Sends `request` carrying the upload `file` once it is checked: uploaded by this very
+/// user to this very room. That takes a look in the database, so it happens beside the
+/// socket's loop; a refusal comes back to the sender as an `error` for the message.
+fn send_with_file(hub: &Hub, target: Arc<Room>, mut request: SendRequest, file: String) {
+    let files = hub.files().cloned();
+    tokio::spawn(async move {
+        let refuse = |code, message: &str| {
+            let event = refuse_frame(code, message, Some(request.msg.cid.clone()));
+            request.reply.push(&event.encode().into());
+        };
+        let Some(files) = files else {
+            return refuse(ErrorCode::BadMessage, "files are not taken here");
+        };
+        match files
+            .attachment(&file, &request.user, target.record.id)
+            .await
+        {
+            Ok(Some(attachment)) => {
+                request.msg.file = Some(Box::new(attachment));
+                let reply = request.reply.clone();
+                let cid = request.msg.cid.clone();
+                if let Err(code) = target.submit(request) {
+                    let event = refuse_frame(code, "the room is busy; try again", Some(cid));
+                    reply.push(&event.encode().into());
+                }
+            }
+            Ok(None) => refuse(ErrorCode::BadMessage, "no such file: upload it again"),
+            Err(_) => refuse(
+                ErrorCode::Unavailable,
+                "the file could not be checked; try again",
+            ),
+        }
+    });
 }
 
 /// The room a `typing` frame names, if `conn`'s user may be in it (as for a `send`); the

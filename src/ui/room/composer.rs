@@ -1,4 +1,5 @@
-//! The message box. Enter sends, Shift+Enter starts a new line.
+//! The message box. Enter sends, Shift+Enter starts a new line. A file goes with the
+//! paperclip, a paste or a drop anywhere on the room; the text is then its caption.
 
 use leptos::prelude::*;
 
@@ -56,6 +57,43 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
         picked.set(0);
     };
 
+    // Files: queued like a message with the draft as the caption, uploaded when it may
+    // go (`client::upload`). Why a file was refused here, before it left.
+    let file_error = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    let send_file = move |file: web_sys::File| {
+        let caption = text.with_untracked(|t| t.trim().to_owned());
+        let room = room.get_untracked();
+        match crate::client::upload::attach(chat, &room, caption, file) {
+            Ok(()) => {
+                text.set(String::new());
+                file_error.set(None);
+            }
+            Err(why) => file_error.set(Some(why)),
+        }
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::ev;
+        let over = window_event_listener(ev::dragover, |ev| ev.prevent_default());
+        let dropped = window_event_listener(ev::drop, move |ev| {
+            ev.prevent_default();
+            let file = ev
+                .data_transfer()
+                .and_then(|d| d.files())
+                .and_then(|f| f.get(0));
+            if let Some(file) = file {
+                send_file(file);
+            }
+        });
+        on_cleanup(move || {
+            over.remove();
+            dropped.remove();
+        });
+    }
+
+    let upload = chat.screen.upload;
+
     let send = move || {
         let Ok(message) = text.with_untracked(|t| normalize_text(t).map(str::to_owned)) else {
             return;
@@ -101,6 +139,17 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                 enterkeyhint="send"
                 placeholder=move || format!("Message {}", chat.room_label(&room.get()))
                 prop:value=move || text.get()
+                on:paste=move |_ev| {
+                    // A pasted image (a screenshot) is sent; pasted text is typed.
+                    #[cfg(feature = "hydrate")]
+                    {
+                        let file = _ev.clipboard_data().and_then(|d| d.files()).and_then(|f| f.get(0));
+                        if let Some(file) = file {
+                            _ev.prevent_default();
+                            send_file(file);
+                        }
+                    }
+                }
                 on:input=move |ev| {
                     let draft = event_target_value(&ev);
                     note_typing(&draft);
@@ -128,12 +177,50 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                 aria-autocomplete="list"
                 aria-controls=move || offers.with(Option::is_some).then_some("mention-offers")
             ></textarea>
+            // The file input itself, hidden but focusable, inside the paperclip: a
+            // click or Enter on it opens the picker, with no click handler of ours.
+            <label class="attach" title="Send a file">
+                <input
+                    type="file"
+                    class="visually-hidden"
+                    id="file-picker"
+                    aria-label="Send a file"
+                    on:change=move |_ev| {
+                        #[cfg(feature = "hydrate")]
+                        {
+                            use wasm_bindgen::JsCast;
+                            let input = _ev
+                                .target()
+                                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
+                            if let Some(input) = input {
+                                if let Some(file) = input.files().and_then(|f| f.get(0)) {
+                                    send_file(file);
+                                }
+                                input.set_value("");
+                            }
+                        }
+                    }
+                />
+                <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                    <path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z" fill="currentColor"/>
+                </svg>
+            </label>
             <button type="submit" class="send" disabled=move || !can_send() aria-label="Send">
                 <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
                     <path d="M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z" fill="currentColor"/>
                 </svg>
             </button>
         </form>
+        // One static block whose parts show and hide: no view made per upload (the
+        // front end's budget, docs/wasm-size.md).
+        <div class="upload" role="status" hidden=move || upload.with(Option::is_none)>
+            <span class="upload-name">{move || upload.with(|p| p.as_ref().map(|p| p.name.clone()).unwrap_or_default())}</span>
+            <progress max="100" aria-label="Sending the file" value=move || upload.with(|p| p.as_ref().map_or(0, |p| p.percent))></progress>
+            <button type="button" class="link-button" on:click=move |_| cancel_upload(chat)>"Cancel"</button>
+        </div>
+        <p class="upload-error" role="alert" hidden=move || file_error.with(Option::is_none)>
+            {move || file_error.get().unwrap_or_default()}
+        </p>
         <p class="composer-note" role="status">
             {move || {
                 problem()
@@ -145,4 +232,9 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
             }}
         </p>
     }
+}
+
+fn cancel_upload(_chat: crate::client::state::Chat) {
+    #[cfg(feature = "hydrate")]
+    crate::client::upload::cancel(_chat);
 }
