@@ -42,14 +42,6 @@ impl Queued {
     }
 }
 
-/// The file being uploaded: its message, its name, how far (0–100).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Uploading {
-    pub cid: String,
-    pub name: String,
-    pub percent: u32,
-}
-
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outbox {
     items: Vec<Queued>,

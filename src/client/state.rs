@@ -126,8 +126,10 @@ pub struct Screen {
     pub update_ready: RwSignal<bool>,
     /// The browser offers to install the app.
     pub can_install: RwSignal<bool>,
-    /// The file being uploaded, if one is.
-    pub upload: RwSignal<Option<crate::client::outbox::Uploading>>,
+    /// The name of the file being uploaded, if one is, and how far it is (0–100).
+    /// Signal types the page has already: each new one costs the WASM its own code.
+    pub upload: RwSignal<Option<String>>,
+    pub upload_percent: RwSignal<usize>,
 }
 
 /// All of the page's state: what the live connection changes as events arrive. Views
@@ -179,6 +181,7 @@ impl Chat {
                 update_ready: RwSignal::new(false),
                 can_install: RwSignal::new(false),
                 upload: RwSignal::new(None),
+                upload_percent: RwSignal::new(0),
             },
         }
     }

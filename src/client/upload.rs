@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-use crate::client::outbox::{Queued, Uploading};
+use crate::client::outbox::Queued;
 use crate::client::persist;
 use crate::client::state::Chat;
 use crate::protocol::{human_size, AppError, Attachment, MAX_FILE_BYTES};
@@ -34,6 +34,8 @@ pub fn attach(chat: Chat, room: &str, caption: String, file: web_sys::File) -> R
 thread_local! {
     /// Files of this page's messages, in case IndexedDB would not keep them.
     static MEMORY: std::cell::RefCell<Vec<(String, web_sys::File)>> = Default::default();
+    /// The message whose file is being uploaded.
+    static UPLOADING: std::cell::RefCell<Option<String>> = Default::default();
 }
 
 /// The message `cid` no longer needs its file.
@@ -50,18 +52,12 @@ pub fn next(chat: Chat, me: &str) {
     let Some(item) = chat.outbox.with_untracked(|o| o.next_upload(me).cloned()) else {
         return;
     };
-    chat.screen.upload.set(Some(Uploading {
-        cid: item.cid.clone(),
-        name: item.file_name.clone().unwrap_or_default(),
-        percent: 0,
-    }));
+    UPLOADING.with(|u| *u.borrow_mut() = Some(item.cid.clone()));
+    chat.screen.upload_percent.set(0);
+    chat.screen.upload.set(item.file_name.clone());
     crate::api::xhr::on_progress(move |sent, total| {
-        let percent = if total > 0.0 { (sent / total * 100.0) as u32 } else { 0 };
-        chat.screen.upload.update(|u| {
-            if let Some(u) = u {
-                u.percent = percent.min(100);
-            }
-        });
+        let percent = if total > 0.0 { (sent / total * 100.0) as usize } else { 0 };
+        chat.screen.upload_percent.set(percent.min(100));
     });
     wasm_bindgen_futures::spawn_local(async move {
         let result = send(&item).await;
@@ -89,9 +85,9 @@ pub fn next(chat: Chat, me: &str) {
 
 /// Stops the upload under way and drops its message.
 pub fn cancel(chat: Chat) {
-    if let Some(up) = chat.screen.upload.get_untracked() {
+    if let Some(cid) = UPLOADING.with(|u| u.borrow_mut().take()) {
         crate::api::xhr::abort();
-        chat.remove_from_outbox(&up.cid);
+        chat.remove_from_outbox(&cid);
     }
 }
 

@@ -8,12 +8,9 @@ pub const MAX_FILE_BYTES: u64 = 25 * 1024 * 1024;
 /// A thumbnail fits in a square this many pixels a side.
 pub const THUMB_SIDE: u32 = 320;
 
-/// How a file is shown: the kind is the server's, from the file's bytes.
-///
-/// Read as a plain string (an unknown one is a file): serde's enum reader would be in the
-/// front end only for this (docs/wasm-size.md).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", from = "String")]
+/// How a file is shown: the kind is the server's, from the file's bytes. On the wire a
+/// plain string (an unknown one is a file).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum AttachmentKind {
     /// PNG, JPEG, GIF or WebP, re-encoded by the server: a thumbnail at `/files/<id>/thumb`.
     Image,
@@ -34,8 +31,21 @@ impl From<String> for AttachmentKind {
     }
 }
 
-/// An uploaded file, as a message carries it.
+impl AttachmentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttachmentKind::Image => "image",
+            AttachmentKind::Video => "video",
+            AttachmentKind::File => "file",
+        }
+    }
+}
+
+/// An uploaded file, as a message carries it. On the wire (and in the database) an array
+/// of its fields in order: serde's reader of an array is a fraction of a struct's in the
+/// front end (docs/wasm-size.md).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "Wire", into = "Wire")]
 pub struct Attachment {
     /// The upload's id (hex): `/files/<id>` serves it to whoever may read the room.
     pub id: String,
@@ -47,14 +57,25 @@ pub struct Attachment {
     pub size: u64,
     pub kind: AttachmentKind,
     /// An image's size in pixels, upright (0 otherwise).
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub width: u32,
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub height: u32,
 }
 
-fn is_zero(n: &u32) -> bool {
-    *n == 0
+/// `[id, name, mime, size, kind, width, height]`.
+type Wire = (String, String, String, u64, String, u32, u32);
+
+impl From<Wire> for Attachment {
+    fn from((id, name, mime, size, kind, width, height): Wire) -> Self {
+        let kind = kind.into();
+        Attachment { id, name, mime, size, kind, width, height }
+    }
+}
+
+impl From<Attachment> for Wire {
+    fn from(a: Attachment) -> Self {
+        let kind = a.kind.as_str().to_owned();
+        (a.id, a.name, a.mime, a.size, kind, a.width, a.height)
+    }
 }
 
 impl Attachment {

@@ -21,14 +21,6 @@ pub struct FileRecord {
     pub created_ms: i64,
 }
 
-fn kind_str(kind: AttachmentKind) -> &'static str {
-    match kind {
-        AttachmentKind::Image => "image",
-        AttachmentKind::Video => "video",
-        AttachmentKind::File => "file",
-    }
-}
-
 fn kind_from_str(kind: &str) -> AttachmentKind {
     match kind {
         "image" => AttachmentKind::Image,
@@ -53,7 +45,7 @@ impl SqliteStore {
         .bind(&file.name)
         .bind(&file.mime)
         .bind(file.size as i64)
-        .bind(kind_str(file.kind))
+        .bind(file.kind.as_str())
         .bind(file.width as i64)
         .bind(file.height as i64)
         .bind(record.created_ms)

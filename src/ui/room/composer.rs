@@ -58,18 +58,14 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
     };
 
     // Files: queued like a message with the draft as the caption, uploaded when it may
-    // go (`client::upload`). Why a file was refused here, before it left.
-    let file_error = RwSignal::new(None::<String>);
+    // go (`client::upload`); one refused before it left says why in the room's alert.
     #[cfg(feature = "hydrate")]
     let send_file = move |file: web_sys::File| {
         let caption = text.with_untracked(|t| t.trim().to_owned());
         let room = room.get_untracked();
         match crate::client::upload::attach(chat, &room, caption, file) {
-            Ok(()) => {
-                text.set(String::new());
-                file_error.set(None);
-            }
-            Err(why) => file_error.set(Some(why)),
+            Ok(()) => text.set(String::new()),
+            Err(why) => chat.link.alert.set(Some(why)),
         }
     };
     #[cfg(feature = "hydrate")]
@@ -92,7 +88,7 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
         });
     }
 
-    let upload = chat.screen.upload;
+    let (upload, percent) = (chat.screen.upload, chat.screen.upload_percent);
 
     let send = move || {
         let Ok(message) = text.with_untracked(|t| normalize_text(t).map(str::to_owned)) else {
@@ -214,13 +210,10 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
         // One static block whose parts show and hide: no view made per upload (the
         // front end's budget, docs/wasm-size.md).
         <div class="upload" role="status" hidden=move || upload.with(Option::is_none)>
-            <span class="upload-name">{move || upload.with(|p| p.as_ref().map(|p| p.name.clone()).unwrap_or_default())}</span>
-            <progress max="100" aria-label="Sending the file" value=move || upload.with(|p| p.as_ref().map_or(0, |p| p.percent))></progress>
+            <span class="upload-name">{move || upload.get()}</span>
+            <progress max="100" aria-label="Sending the file" value=move || percent.get()></progress>
             <button type="button" class="link-button" on:click=move |_| cancel_upload(chat)>"Cancel"</button>
         </div>
-        <p class="upload-error" role="alert" hidden=move || file_error.with(Option::is_none)>
-            {move || file_error.get().unwrap_or_default()}
-        </p>
         <p class="composer-note" role="status">
             {move || {
                 problem()
