@@ -3,8 +3,9 @@
 //! multipart body it built); only the sending differs, so the upload stays a
 //! `#[server]` function like every other (`api::files::upload`).
 //!
-//! One upload at a time (the outbox sends files one by one): its progress goes to the
-//! callback set with [`on_progress`], and [`abort`] stops it.
+//! One upload at a time (the outbox sends files one by one): its progress moves the
+//! page's `.upload progress` bar (from JS: no closure, signal or reactive attribute for
+//! it in the WASM, docs/wasm-size.md), and [`abort`] stops it.
 
 use std::future::Future;
 
@@ -29,33 +30,23 @@ mod js {
     // A few lines of JS cost less WASM than web_sys's XMLHttpRequest bindings and a
     // closure per event. It answers "<status> <body>".
     #[wasm_bindgen(inline_js = "let x;
-export function post(url, body, progress) {
+const bar = (v) => { const p = document.querySelector('.upload progress'); if (p) p.value = v; };
+export function post(url, body) {
   return new Promise(done => {
     x = new XMLHttpRequest();
     x.open('POST', url);
     x.setRequestHeader('Accept', 'application/json');
-    x.upload.onprogress = e => progress(e.loaded, e.total);
+    bar(0);
+    x.upload.onprogress = e => e.total && bar(100 * e.loaded / e.total);
     x.onloadend = () => done(x.status + ' ' + x.responseText);
     x.send(body);
   });
 }
 export function abort() { if (x) x.abort(); }")]
     extern "C" {
-        pub fn post(url: &str, body: &JsValue, progress: &Closure<dyn Fn(f64, f64)>)
-            -> js_sys::Promise;
+        pub fn post(url: &str, body: &JsValue) -> js_sys::Promise;
         pub fn abort();
     }
-
-    thread_local! {
-        pub static PROGRESS: std::cell::RefCell<Option<Box<dyn Fn(f64, f64)>>> =
-            Default::default();
-    }
-}
-
-/// `progress(sent, total)` hears every upload's progress from now on.
-#[cfg(feature = "hydrate")]
-pub fn on_progress(progress: impl Fn(f64, f64) + 'static) {
-    js::PROGRESS.with(|p| *p.borrow_mut() = Some(Box::new(progress)));
 }
 
 /// Stops the upload under way: it answers status 0.
@@ -79,17 +70,13 @@ where
 
     #[cfg(feature = "hydrate")]
     fn send(req: BrowserRequest) -> impl Future<Output = Result<XhrResponse, E>> + Send {
-        use wasm_bindgen::prelude::*;
         use wasm_bindgen_futures::JsFuture;
         send_wrapper::SendWrapper::new(async move {
             let req = web_sys::Request::from(req);
             // The multipart body server_fn built, read back as the form it came from.
             let form = req.form_data().map_err(|_| failed::<E>("no form"))?;
             let form = JsFuture::from(form).await.map_err(|_| failed::<E>("no form"))?;
-            let progress = Closure::<dyn Fn(f64, f64)>::new(|sent, total| {
-                js::PROGRESS.with(|p| p.borrow().as_ref().map(|p| p(sent, total)));
-            });
-            let answer = JsFuture::from(js::post(&req.url(), &form, &progress)).await;
+            let answer = JsFuture::from(js::post(&req.url(), &form)).await;
             let answer = answer.ok().and_then(|a| a.as_string()).unwrap_or_default();
             let (status, body) = answer.split_once(' ').unwrap_or(("0", ""));
             Ok(XhrResponse {

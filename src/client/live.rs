@@ -72,6 +72,7 @@ pub fn start(chat: Chat) {
 
     crate::client::offline::keep(chat);
     crate::client::pwa::start(chat);
+    crate::client::upload::start();
 
     let (kick_tx, kicks) = unbounded();
     KICK.with(|k| *k.borrow_mut() = Some(kick_tx));

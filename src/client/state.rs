@@ -126,10 +126,9 @@ pub struct Screen {
     pub update_ready: RwSignal<bool>,
     /// The browser offers to install the app.
     pub can_install: RwSignal<bool>,
-    /// The name of the file being uploaded, if one is, and how far it is (0–100).
-    /// Signal types the page has already: each new one costs the WASM its own code.
+    /// The name of the file being uploaded, if one is (a signal type the page has
+    /// already: each new one costs the WASM its own code).
     pub upload: RwSignal<Option<String>>,
-    pub upload_percent: RwSignal<usize>,
 }
 
 /// All of the page's state: what the live connection changes as events arrive. Views
@@ -181,7 +180,6 @@ impl Chat {
                 update_ready: RwSignal::new(false),
                 can_install: RwSignal::new(false),
                 upload: RwSignal::new(None),
-                upload_percent: RwSignal::new(0),
             },
         }
     }
@@ -365,7 +363,7 @@ impl Chat {
             // Its file was still waiting to be uploaded (discarded, cancelled).
             #[cfg(feature = "hydrate")]
             if file {
-                crate::client::upload::forget(cid);
+                crate::client::idb::forget(cid);
             }
             #[cfg(not(feature = "hydrate"))]
             let _ = file;

@@ -5,11 +5,50 @@
 //! so an upload cut off and sent again, or a message sent twice, makes one message.
 
 use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
 
 use crate::client::outbox::Queued;
 use crate::client::persist;
 use crate::client::state::Chat;
 use crate::protocol::{human_size, AppError, Attachment, MAX_FILE_BYTES};
+
+// Files come from the picker, a paste or a drop anywhere on the page: one listener each,
+// in JS, all handing the file to one closure (each Rust event handler or closure type is
+// code of its own in the WASM). A paste into another field is left to it.
+#[wasm_bindgen::prelude::wasm_bindgen(inline_js = "export function listen(take) {
+  addEventListener('dragover', e => e.preventDefault());
+  addEventListener('drop', e => { e.preventDefault(); const f = e.dataTransfer?.files[0]; if (f) take(f); });
+  addEventListener('paste', e => {
+    const f = e.clipboardData?.files[0], t = e.target;
+    if (f && (t.id === 'message' || !t.closest('input,textarea'))) { e.preventDefault(); take(f); }
+  });
+  addEventListener('change', e => {
+    const t = e.target;
+    if (t.id === 'file-picker') { const f = t.files[0]; t.value = ''; if (f) take(f); }
+  });
+}")]
+extern "C" {
+    fn listen(take: &Closure<dyn Fn(web_sys::File)>);
+}
+
+thread_local! {
+    /// Who takes a file given to the page: the open room's composer, if any.
+    static TAKE: std::cell::RefCell<Option<Box<dyn Fn(web_sys::File)>>> = Default::default();
+}
+
+/// Listens, for the page's life, for files given to it (`live::start`).
+pub fn start() {
+    let take = Closure::<dyn Fn(web_sys::File)>::new(|file| {
+        TAKE.with(|t| t.borrow().as_ref().map(|take| take(file)));
+    });
+    listen(&take);
+    take.forget();
+}
+
+/// From now on a file given to the page goes to `take`; `None`: nowhere.
+pub fn on_file(take: Option<Box<dyn Fn(web_sys::File)>>) {
+    TAKE.with(|t| *t.borrow_mut() = take);
+}
 
 /// Queues `file` as a message in `room`, `caption` its text; or says why not.
 pub fn attach(chat: Chat, room: &str, caption: String, file: web_sys::File) -> Result<(), String> {
@@ -21,27 +60,17 @@ pub fn attach(chat: Chat, room: &str, caption: String, file: web_sys::File) -> R
         ));
     }
     let item = crate::client::live::new_item(chat, room, caption, Some(name));
-    let cid = item.cid.clone();
     // Kept first, then queued: a reload finds the message only with its file.
     wasm_bindgen_futures::spawn_local(async move {
-        MEMORY.with(|m| m.borrow_mut().push((cid.clone(), file.clone())));
-        crate::client::idb::keep(&cid, &file).await;
-        crate::client::live::queue(chat, item);
+        if crate::client::idb::keep(&item.cid, &file).await {
+            crate::client::live::queue(chat, item);
+        } else {
+            chat.link
+                .alert
+                .set(Some("This browser would not keep the file to send.".into()));
+        }
     });
     Ok(())
-}
-
-thread_local! {
-    /// Files of this page's messages, in case IndexedDB would not keep them.
-    static MEMORY: std::cell::RefCell<Vec<(String, web_sys::File)>> = Default::default();
-    /// The message whose file is being uploaded.
-    static UPLOADING: std::cell::RefCell<Option<String>> = Default::default();
-}
-
-/// The message `cid` no longer needs its file.
-pub fn forget(cid: &str) {
-    MEMORY.with(|m| m.borrow_mut().retain(|(c, _)| c != cid));
-    crate::client::idb::forget(cid);
 }
 
 /// Uploads the first file of `me`'s outbox, unless one is under way.
@@ -52,55 +81,48 @@ pub fn next(chat: Chat, me: &str) {
     let Some(item) = chat.outbox.with_untracked(|o| o.next_upload(me).cloned()) else {
         return;
     };
-    UPLOADING.with(|u| *u.borrow_mut() = Some(item.cid.clone()));
-    chat.screen.upload_percent.set(0);
     chat.screen.upload.set(item.file_name.clone());
-    crate::api::xhr::on_progress(move |sent, total| {
-        let percent = if total > 0.0 { (sent / total * 100.0) as usize } else { 0 };
-        chat.screen.upload_percent.set(percent.min(100));
-    });
     wasm_bindgen_futures::spawn_local(async move {
         let result = send(&item).await;
+        let sent = result.is_ok();
         chat.screen.upload.set(None);
-        match result {
-            Ok(file) => {
-                chat.outbox.update(|o| {
-                    if let Some(item) = o.uploaded(&item.cid, file.id) {
-                        persist::save_queued(item);
-                    }
-                });
-                forget(&item.cid);
-                crate::client::live::flush_outbox(chat);
+        chat.outbox.update(|o| {
+            let changed = match result {
+                Ok(file) => o.uploaded(&item.cid, file.id),
+                // No connection, or cancelled: it waits for the next connection.
+                Err(AppError::Server(_)) => None,
+                Err(why) => o.refuse(&item.cid, why.to_string(), false),
+            };
+            if let Some(item) = changed {
+                persist::save_queued(item);
             }
-            // No connection, or cancelled: it waits for the next connection.
-            Err(AppError::Server(_)) => {}
-            Err(why) => chat.outbox.update(|o| {
-                if let Some(item) = o.refuse(&item.cid, why.to_string(), false) {
-                    persist::save_queued(item);
-                }
-            }),
+        });
+        // Its message may go now. (Not after a failure: that would try again at once.)
+        if sent {
+            crate::client::live::flush_outbox(chat);
         }
     });
 }
 
 /// Stops the upload under way and drops its message.
 pub fn cancel(chat: Chat) {
-    if let Some(cid) = UPLOADING.with(|u| u.borrow_mut().take()) {
+    let me = chat.account.name().unwrap_or_default();
+    if let Some(cid) = chat.outbox.with_untracked(|o| o.next_upload(&me).map(|q| q.cid.clone())) {
         crate::api::xhr::abort();
         chat.remove_from_outbox(&cid);
     }
 }
 
 async fn send(item: &Queued) -> Result<Attachment, AppError> {
-    let kept = MEMORY.with(|m| m.borrow().iter().find(|(c, _)| *c == item.cid).map(|(_, f)| f.clone()));
-    let file = match kept {
-        Some(file) => Some(file),
-        None => crate::client::idb::file(&item.cid).await,
-    };
-    let file = file.ok_or_else(|| AppError::Invalid("The file is no longer in this browser.".into()))?;
-    let form = web_sys::FormData::new().map_err(|_| AppError::Invalid("No form.".into()))?;
+    let gone = || AppError::Invalid("The file is no longer in this browser.".into());
+    let file = crate::client::idb::file(&item.cid).await.ok_or_else(gone)?;
+    let form = web_sys::FormData::new().map_err(|_| gone())?;
     let _ = form.append_with_str("room", &item.room);
     let _ = form.append_with_str("cid", &item.cid);
     let _ = form.append_with_blob_and_filename("file", &file, &file.name());
-    crate::api::files::upload(form.into()).await
+    let uploaded = crate::api::files::upload(form.into()).await;
+    if uploaded.is_ok() {
+        crate::client::idb::forget(&item.cid);
+    }
+    uploaded
 }

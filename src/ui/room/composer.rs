@@ -1,5 +1,6 @@
 //! The message box. Enter sends, Shift+Enter starts a new line. A file goes with the
-//! paperclip, a paste or a drop anywhere on the room; the text is then its caption.
+//! paperclip, a paste or a drop anywhere on the page (`client::upload::on_file`); the
+//! text is then its caption.
 
 use leptos::prelude::*;
 
@@ -70,25 +71,11 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
     };
     #[cfg(feature = "hydrate")]
     {
-        use leptos::ev;
-        let over = window_event_listener(ev::dragover, |ev| ev.prevent_default());
-        let dropped = window_event_listener(ev::drop, move |ev| {
-            ev.prevent_default();
-            let file = ev
-                .data_transfer()
-                .and_then(|d| d.files())
-                .and_then(|f| f.get(0));
-            if let Some(file) = file {
-                send_file(file);
-            }
-        });
-        on_cleanup(move || {
-            over.remove();
-            dropped.remove();
-        });
+        crate::client::upload::on_file(Some(Box::new(send_file)));
+        on_cleanup(|| crate::client::upload::on_file(None));
     }
 
-    let (upload, percent) = (chat.screen.upload, chat.screen.upload_percent);
+    let upload = chat.screen.upload;
 
     let send = move || {
         let Ok(message) = text.with_untracked(|t| normalize_text(t).map(str::to_owned)) else {
@@ -135,17 +122,6 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                 enterkeyhint="send"
                 placeholder=move || format!("Message {}", chat.room_label(&room.get()))
                 prop:value=move || text.get()
-                on:paste=move |_ev| {
-                    // A pasted image (a screenshot) is sent; pasted text is typed.
-                    #[cfg(feature = "hydrate")]
-                    {
-                        let file = _ev.clipboard_data().and_then(|d| d.files()).and_then(|f| f.get(0));
-                        if let Some(file) = file {
-                            _ev.prevent_default();
-                            send_file(file);
-                        }
-                    }
-                }
                 on:input=move |ev| {
                     let draft = event_target_value(&ev);
                     note_typing(&draft);
@@ -181,21 +157,6 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                     class="visually-hidden"
                     id="file-picker"
                     aria-label="Send a file"
-                    on:change=move |_ev| {
-                        #[cfg(feature = "hydrate")]
-                        {
-                            use wasm_bindgen::JsCast;
-                            let input = _ev
-                                .target()
-                                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok());
-                            if let Some(input) = input {
-                                if let Some(file) = input.files().and_then(|f| f.get(0)) {
-                                    send_file(file);
-                                }
-                                input.set_value("");
-                            }
-                        }
-                    }
                 />
                 <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
                     <path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z" fill="currentColor"/>
@@ -211,7 +172,8 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
         // front end's budget, docs/wasm-size.md).
         <div class="upload" role="status" hidden=move || upload.with(Option::is_none)>
             <span class="upload-name">{move || upload.get()}</span>
-            <progress max="100" aria-label="Sending the file" value=move || percent.get()></progress>
+            // Moved by the upload itself (`api::xhr`).
+            <progress max="100" value="0" aria-label="Sending the file"></progress>
             <button type="button" class="link-button" on:click=move |_| cancel_upload(chat)>"Cancel"</button>
         </div>
         <p class="composer-note" role="status">
