@@ -19,3 +19,13 @@ use crate::protocol::{AppError, Attachment};
 pub async fn upload(data: MultipartData) -> Result<Attachment, AppError> {
     crate::server::http::status::answer(crate::server::files::upload::receive(data).await)
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use leptos::server_fn::ServerFn;
+
+    #[test]
+    fn the_upload_is_where_the_body_limit_lets_it_through() {
+        assert_eq!(super::Upload::PATH, crate::protocol::UPLOAD_PATH);
+    }
+}

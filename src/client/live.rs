@@ -112,9 +112,8 @@ pub fn send_message(chat: Chat, room: &str, text: String) {
     queue(chat, new_item(chat, room, text, None));
 }
 
-/// A new message of the reader's; `file_name` for one that will carry a file
-/// (`client::upload`).
-pub fn new_item(chat: Chat, room: &str, text: String, file_name: Option<String>) -> Queued {
+/// A new message of the reader's; `file_name` for one that will carry a file.
+fn new_item(chat: Chat, room: &str, text: String, file_name: Option<String>) -> Queued {
     Queued {
         by: chat.account.name().unwrap_or_default(),
         room: room.to_owned(),
@@ -129,8 +128,33 @@ pub fn new_item(chat: Chat, room: &str, text: String, file_name: Option<String>)
     }
 }
 
+/// Queues `file` as a message in `room`, `caption` its text (`client::upload`); or
+/// says why not.
+pub fn send_file(chat: Chat, room: &str, caption: String, file: web_sys::File) -> Result<(), String> {
+    use crate::protocol::{human_size, MAX_FILE_BYTES};
+    let name = file.name();
+    if file.size() > MAX_FILE_BYTES as f64 {
+        return Err(format!(
+            "{name} is too large to send: at most {} a file.",
+            human_size(MAX_FILE_BYTES)
+        ));
+    }
+    let item = new_item(chat, room, caption, Some(name));
+    // Kept first, then queued: a reload finds the message only with its file.
+    wasm_bindgen_futures::spawn_local(async move {
+        if crate::client::idb::keep(&item.cid, &file).await {
+            queue(chat, item);
+        } else {
+            chat.link
+                .alert
+                .set(Some("This browser would not keep the file to send.".into()));
+        }
+    });
+    Ok(())
+}
+
 /// Puts `item` in the outbox (and storage) and sends what may go.
-pub fn queue(chat: Chat, item: Queued) {
+fn queue(chat: Chat, item: Queued) {
     persist::save_queued(&item);
     chat.outbox.update(|outbox| outbox.add(item));
     chat.screen.has_sent.set(true);
@@ -160,7 +184,7 @@ pub fn flush_outbox(chat: Chat) {
             file: item.file,
         });
     }
-    crate::client::upload::next(chat, &me);
+    crate::client::upload::next(chat, &me, flush_outbox);
 }
 
 /// Tells the server this reader has seen `room` up to `seq` (kept for registered users,

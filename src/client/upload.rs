@@ -10,7 +10,7 @@ use wasm_bindgen::closure::Closure;
 use crate::client::outbox::Queued;
 use crate::client::persist;
 use crate::client::state::Chat;
-use crate::protocol::{human_size, AppError, Attachment, MAX_FILE_BYTES};
+use crate::protocol::{AppError, Attachment};
 
 // Files come from the picker, a paste or a drop anywhere on the page: one listener each,
 // in JS, all handing the file to one closure (each Rust event handler or closure type is
@@ -50,31 +50,9 @@ pub fn on_file(take: Option<Box<dyn Fn(web_sys::File)>>) {
     TAKE.with(|t| *t.borrow_mut() = take);
 }
 
-/// Queues `file` as a message in `room`, `caption` its text; or says why not.
-pub fn attach(chat: Chat, room: &str, caption: String, file: web_sys::File) -> Result<(), String> {
-    let name = file.name();
-    if file.size() > MAX_FILE_BYTES as f64 {
-        return Err(format!(
-            "{name} is too large to send: at most {} a file.",
-            human_size(MAX_FILE_BYTES)
-        ));
-    }
-    let item = crate::client::live::new_item(chat, room, caption, Some(name));
-    // Kept first, then queued: a reload finds the message only with its file.
-    wasm_bindgen_futures::spawn_local(async move {
-        if crate::client::idb::keep(&item.cid, &file).await {
-            crate::client::live::queue(chat, item);
-        } else {
-            chat.link
-                .alert
-                .set(Some("This browser would not keep the file to send.".into()));
-        }
-    });
-    Ok(())
-}
-
-/// Uploads the first file of `me`'s outbox, unless one is under way.
-pub fn next(chat: Chat, me: &str) {
+/// Uploads the first file of `me`'s outbox, unless one is under way; once uploaded,
+/// `flush` sends what may go (`live::flush_outbox`).
+pub fn next(chat: Chat, me: &str, flush: fn(Chat)) {
     if chat.screen.upload.with_untracked(Option::is_some) {
         return;
     }
@@ -99,7 +77,7 @@ pub fn next(chat: Chat, me: &str) {
         });
         // Its message may go now. (Not after a failure: that would try again at once.)
         if sent {
-            crate::client::live::flush_outbox(chat);
+            flush(chat);
         }
     });
 }

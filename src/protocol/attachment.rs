@@ -5,6 +5,10 @@ use serde::{Deserialize, Serialize};
 /// Largest file, by default (the server's `--max-file-bytes` may say otherwise).
 pub const MAX_FILE_BYTES: u64 = 25 * 1024 * 1024;
 
+/// Where the `upload` server function is (`api::files`): the one request body allowed
+/// past 64 KiB (`server::http::guard::body_limit`).
+pub const UPLOAD_PATH: &str = "/api/upload";
+
 /// A thumbnail fits in a square this many pixels a side.
 pub const THUMB_SIDE: u32 = 320;
 

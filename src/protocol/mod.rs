@@ -29,7 +29,7 @@ mod server_event_de;
 mod validate;
 
 pub use attachment::{
-    human_size, is_upload_id, Attachment, AttachmentKind, MAX_FILE_BYTES, THUMB_SIDE,
+    human_size, is_upload_id, Attachment, AttachmentKind, MAX_FILE_BYTES, THUMB_SIDE, UPLOAD_PATH,
 };
 pub use dto::{
     ChatMessage, HistoryPage, JoinedRoom, Me, MemberChange, MemberInfo, NotifyLevel, RoomCount,

@@ -49,8 +49,7 @@ pub fn set_page_csp() {
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub async fn body_limit(request: Request, next: Next) -> Response {
-    use leptos::server_fn::ServerFn;
-    if request.uri().path() == crate::api::files::Upload::PATH {
+    if request.uri().path() == crate::protocol::UPLOAD_PATH {
         return next.run(request).await;
     }
     let declared = request

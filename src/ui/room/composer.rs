@@ -64,7 +64,7 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
     let send_file = move |file: web_sys::File| {
         let caption = text.with_untracked(|t| t.trim().to_owned());
         let room = room.get_untracked();
-        match crate::client::upload::attach(chat, &room, caption, file) {
+        match crate::client::live::send_file(chat, &room, caption, file) {
             Ok(()) => text.set(String::new()),
             Err(why) => chat.link.alert.set(Some(why)),
         }
