@@ -205,6 +205,26 @@ mod tests {
     }
 
     #[test]
+    fn nothing_goes_past_a_file_still_to_upload() {
+        let mut file = queued("general", "c2", 2.0);
+        file.file_name = Some("cat.png".into());
+        let mut outbox = Outbox::restore(vec![queued("general", "c1", 1.0), file]);
+        outbox.add(queued("general", "c3", 3.0));
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c1"]);
+        assert_eq!(outbox.next_upload("ana").map(|q| q.cid.as_str()), Some("c2"));
+        assert!(outbox.uploaded("c2", "0123456789abcdef0123456789abcdef".into()).is_some());
+        assert_eq!(outbox.next_upload("ana"), None);
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c2", "c3"]);
+        // A file refused for good waits for the user; what follows it goes.
+        let mut refused = queued("general", "c4", 4.0);
+        refused.file_name = Some("big.bin".into());
+        outbox.add(refused);
+        outbox.add(queued("general", "c5", 5.0));
+        outbox.refuse("c4", "too large".into(), false);
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c5"]);
+    }
+
+    #[test]
     fn refusals_wait_for_the_user_unless_transient() {
         let mut outbox = Outbox::default();
         outbox.add(queued("general", "c1", 1.0));
