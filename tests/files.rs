@@ -103,7 +103,15 @@ static NEXT_CID: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::ne
 /// An upload for a new message.
 async fn upload(server: &Server, cookie: &str, room: &str, name: &str, bytes: &[u8]) -> Reply {
     let n = NEXT_CID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    upload_as(server, cookie, room, &format!("upload-cid-{n:04}"), name, bytes).await
+    upload_as(
+        server,
+        cookie,
+        room,
+        &format!("upload-cid-{n:04}"),
+        name,
+        bytes,
+    )
+    .await
 }
 
 async fn uploaded(
@@ -389,7 +397,11 @@ fn fix_ihdr_crc(png: &mut [u8]) {
 /// `server::files::images`' unit tests).
 fn phone_jpeg(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, _| {
-        image::Rgb(if x < width / 2 { [255, 0, 0] } else { [0, 0, 255] })
+        image::Rgb(if x < width / 2 {
+            [255, 0, 0]
+        } else {
+            [0, 0, 255]
+        })
     });
     let mut plain = Cursor::new(Vec::new());
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90)
@@ -428,15 +440,24 @@ async fn a_phone_photo_arrives_upright_without_its_exif() {
         let served = get(&server, Some(&ana), &url).await;
         assert_eq!(served.status, 200);
         assert_eq!(served.header("content-type").as_deref(), Some("image/jpeg"));
-        assert!(!served.body.windows(4).any(|w| w == b"Exif"), "no EXIF left");
+        assert!(
+            !served.body.windows(4).any(|w| w == b"Exif"),
+            "no EXIF left"
+        );
         assert!(!served.body.windows(16).any(|w| w == b"GPS-SECRET-PLACE"));
     }
     let full = image::load_from_memory(&get(&server, Some(&ana), &up.url()).await.body)
         .unwrap()
         .to_rgb8();
     let (top, bottom) = (full.get_pixel(16, 4), full.get_pixel(16, 60));
-    assert!(top[0] > 200 && top[2] < 60, "the red left half is the top: {top:?}");
-    assert!(bottom[2] > 200 && bottom[0] < 60, "bottom is blue: {bottom:?}");
+    assert!(
+        top[0] > 200 && top[2] < 60,
+        "the red left half is the top: {top:?}"
+    );
+    assert!(
+        bottom[2] > 200 && bottom[0] < 60,
+        "bottom is blue: {bottom:?}"
+    );
 }
 
 #[tokio::test]
@@ -466,7 +487,15 @@ async fn an_upload_sent_again_for_the_same_message_is_stored_once() {
     // A form that is not the page's changes nothing.
     let bad = upload_as(&server, &ana, "general", "no good cid!", "a.pdf", pdf).await;
     assert_eq!(bad.status, 422, "{}", bad.text());
-    let signed_out = upload_as(&server, "natter_session=nobody", "general", "retry-cid-0002", "a.pdf", pdf).await;
+    let signed_out = upload_as(
+        &server,
+        "natter_session=nobody",
+        "general",
+        "retry-cid-0002",
+        "a.pdf",
+        pdf,
+    )
+    .await;
     assert_eq!(signed_out.status, 401, "{}", signed_out.text());
     assert_eq!(kept(files.path()), kept_once);
 }

@@ -75,7 +75,9 @@ where
             let req = web_sys::Request::from(req);
             // The multipart body server_fn built, read back as the form it came from.
             let form = req.form_data().map_err(|_| failed::<E>("no form"))?;
-            let form = JsFuture::from(form).await.map_err(|_| failed::<E>("no form"))?;
+            let form = JsFuture::from(form)
+                .await
+                .map_err(|_| failed::<E>("no form"))?;
             let answer = JsFuture::from(js::post(&req.url(), &form)).await;
             let answer = answer.ok().and_then(|a| a.as_string()).unwrap_or_default();
             let (status, body) = answer.split_once(' ').unwrap_or(("0", ""));
@@ -88,8 +90,8 @@ where
 
     /// Only the browser sends it.
     #[cfg(not(feature = "hydrate"))]
-    fn send(_: BrowserRequest) -> impl Future<Output = Result<XhrResponse, E>> + Send {
-        async { Err(failed("uploads are sent by the browser")) }
+    async fn send(_: BrowserRequest) -> Result<XhrResponse, E> {
+        Err(failed("uploads are sent by the browser"))
     }
 
     fn open_websocket(
@@ -126,10 +128,7 @@ impl<E: FromServerFnError> ClientRes<E> for XhrResponse {
 
     fn try_into_stream(
         self,
-    ) -> Result<
-        impl futures::Stream<Item = Result<Bytes, Bytes>> + Send + Sync + 'static,
-        E,
-    > {
+    ) -> Result<impl futures::Stream<Item = Result<Bytes, Bytes>> + Send + Sync + 'static, E> {
         Ok(futures::stream::iter([Ok(Bytes::from(self.body))]))
     }
 

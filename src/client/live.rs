@@ -130,7 +130,12 @@ fn new_item(chat: Chat, room: &str, text: String, file_name: Option<String>) -> 
 
 /// Queues `file` as a message in `room`, `caption` its text (`client::upload`); or
 /// says why not.
-pub fn send_file(chat: Chat, room: &str, caption: String, file: web_sys::File) -> Result<(), String> {
+pub fn send_file(
+    chat: Chat,
+    room: &str,
+    caption: String,
+    file: web_sys::File,
+) -> Result<(), String> {
     use crate::protocol::{human_size, MAX_FILE_BYTES};
     let name = file.name();
     if file.size() > MAX_FILE_BYTES as f64 {

@@ -211,8 +211,13 @@ mod tests {
         let mut outbox = Outbox::restore(vec![queued("general", "c1", 1.0), file]);
         outbox.add(queued("general", "c3", 3.0));
         assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c1"]);
-        assert_eq!(outbox.next_upload("ana").map(|q| q.cid.as_str()), Some("c2"));
-        assert!(outbox.uploaded("c2", "0123456789abcdef0123456789abcdef".into()).is_some());
+        assert_eq!(
+            outbox.next_upload("ana").map(|q| q.cid.as_str()),
+            Some("c2")
+        );
+        assert!(outbox
+            .uploaded("c2", "0123456789abcdef0123456789abcdef".into())
+            .is_some());
         assert_eq!(outbox.next_upload("ana"), None);
         assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c2", "c3"]);
         // A file refused for good waits for the user; what follows it goes.

@@ -31,9 +31,12 @@ extern "C" {
     fn listen(take: &Closure<dyn Fn(web_sys::File)>);
 }
 
+/// What takes a file given to the page.
+pub type Take = Box<dyn Fn(web_sys::File)>;
+
 thread_local! {
     /// Who takes a file given to the page: the open room's composer, if any.
-    static TAKE: std::cell::RefCell<Option<Box<dyn Fn(web_sys::File)>>> = Default::default();
+    static TAKE: std::cell::RefCell<Option<Take>> = Default::default();
 }
 
 /// Listens, for the page's life, for files given to it (`live::start`).
@@ -46,7 +49,7 @@ pub fn start() {
 }
 
 /// From now on a file given to the page goes to `take`; `None`: nowhere.
-pub fn on_file(take: Option<Box<dyn Fn(web_sys::File)>>) {
+pub fn on_file(take: Option<Take>) {
     TAKE.with(|t| *t.borrow_mut() = take);
 }
 
@@ -85,7 +88,10 @@ pub fn next(chat: Chat, me: &str, flush: fn(Chat)) {
 /// Stops the upload under way and drops its message.
 pub fn cancel(chat: Chat) {
     let me = chat.account.name().unwrap_or_default();
-    if let Some(cid) = chat.outbox.with_untracked(|o| o.next_upload(&me).map(|q| q.cid.clone())) {
+    if let Some(cid) = chat
+        .outbox
+        .with_untracked(|o| o.next_upload(&me).map(|q| q.cid.clone()))
+    {
         crate::api::xhr::abort();
         chat.remove_from_outbox(&cid);
     }

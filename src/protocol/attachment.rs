@@ -71,7 +71,15 @@ type Wire = (String, String, String, u64, String, u32, u32);
 impl From<Wire> for Attachment {
     fn from((id, name, mime, size, kind, width, height): Wire) -> Self {
         let kind = kind.into();
-        Attachment { id, name, mime, size, kind, width, height }
+        Attachment {
+            id,
+            name,
+            mime,
+            size,
+            kind,
+            width,
+            height,
+        }
     }
 }
 

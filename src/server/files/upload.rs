@@ -52,10 +52,13 @@ async fn small_text(mut field: multer::Field<'static>) -> Result<String, AppErro
     while let Some(chunk) = field.chunk().await.map_err(cut_off)? {
         out.extend_from_slice(&chunk);
         if out.len() > MAX_FIELD_BYTES {
-            return Err(AppError::Invalid("The upload's form is not Natter's.".into()));
+            return Err(AppError::Invalid(
+                "The upload's form is not Natter's.".into(),
+            ));
         }
     }
-    String::from_utf8(out).map_err(|_| AppError::Invalid("The upload's form is not Natter's.".into()))
+    String::from_utf8(out)
+        .map_err(|_| AppError::Invalid("The upload's form is not Natter's.".into()))
 }
 
 pub async fn receive(data: MultipartData) -> Result<Attachment, AppError> {
@@ -98,7 +101,9 @@ pub async fn receive(data: MultipartData) -> Result<Attachment, AppError> {
             _ => {}
         }
     }
-    Err(AppError::Invalid("The upload's form is not Natter's.".into()))
+    Err(AppError::Invalid(
+        "The upload's form is not Natter's.".into(),
+    ))
 }
 
 /// The upload's id: 32 hex digits of SHA-256 over who sent it, where, for which message.

@@ -60,9 +60,10 @@ pub async fn body_limit(request: Request, next: Next) -> Response {
     if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     }
-    next.run(request.map(|body| {
-        axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES))
-    }))
+    next.run(
+        request
+            .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES))),
+    )
     .await
 }
 

@@ -69,7 +69,12 @@ pub fn attachment(file: Attachment) -> AnyView {
                 href: url,
                 ..Attrs::default()
             };
-            el("a", "attachment image", link, vec![el("img", "", thumb, vec![])])
+            el(
+                "a",
+                "attachment image",
+                link,
+                vec![el("img", "", thumb, vec![])],
+            )
         }
         AttachmentKind::Video => {
             let video = Attrs {
@@ -86,7 +91,12 @@ pub fn attachment(file: Attachment) -> AnyView {
                 download: Some(file.name.clone()),
                 ..Attrs::default()
             };
-            let name = el("span", "file-name", Attrs::default(), vec![file.name.into_any()]);
+            let name = el(
+                "span",
+                "file-name",
+                Attrs::default(),
+                vec![file.name.into_any()],
+            );
             let meta = el("span", "file-meta", Attrs::default(), vec![meta.into_any()]);
             el("a", "attachment file", link, vec![name, meta])
         }
