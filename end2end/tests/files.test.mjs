@@ -280,8 +280,8 @@ describe('files', () => {
   });
 
   test('nothing of a file name becomes HTML', async () => {
-    // (No `"`: a browser's form sends it as %22, so the name would differ, still as text.)
-    const name = "<img src=x onerror=window.pwned=1><b>bold</b>'&amp;.pdf";
+    // (No `"`: a browser's form sends it as %22; no `/`: a name keeps its last part.)
+    const name = "<img src=x onerror=window.pwned=1><b>bold<b>'&amp;.pdf";
     await ana.page.locator('#file-picker').setInputFiles({
       name, mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n%%EOF\n'),
     });

@@ -149,12 +149,11 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                 aria-autocomplete="list"
                 aria-controls=move || offers.with(Option::is_some).then_some("mention-offers")
             ></textarea>
-            // The file input itself, hidden but focusable, inside the paperclip: a
-            // click or Enter on it opens the picker, with no click handler of ours.
+            // The file input itself, transparent over the paperclip: a tap, a click or
+            // Enter on it opens the picker, with no click handler of ours.
             <label class="attach" title="Send a file">
                 <input
                     type="file"
-                    class="visually-hidden"
                     id="file-picker"
                     aria-label="Send a file"
                 />
