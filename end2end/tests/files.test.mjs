@@ -212,6 +212,10 @@ describe('files', () => {
       await ana.page.waitForFunction(() => Number(document.querySelector('.upload progress')?.value) > 0);
       assert.match(await ana.page.locator('.upload').innerText(), /cancelled\.bin/);
       await ana.page.screenshot({ path: join(artifacts, 'files-progress-phone.png') });
+      await ana.page.setViewportSize(DESKTOP);
+      await ana.page.waitForTimeout(300); // the drawer becomes the sidebar
+      await ana.page.screenshot({ path: join(artifacts, 'files-progress-desktop.png') });
+      await ana.page.setViewportSize(PHONE);
       await ana.page.locator('.upload button', { hasText: 'Cancel' }).click();
       await bar.waitFor({ state: 'hidden' });
       await ana.page.locator('.msg.pending', { hasText: 'cancelled.bin' }).waitFor({ state: 'detached' });
