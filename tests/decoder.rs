@@ -153,14 +153,8 @@ fn valid_json() -> impl Strategy<Value = Value> {
 
 fn client_frame() -> impl Strategy<Value = ClientFrame> {
     prop_oneof![
-        (any::<String>(), any::<String>(), any::<String>()).prop_map(|(room, cid, text)| {
-            ClientFrame::Send {
-                room,
-                cid,
-                text,
-                file: None,
-            }
-        }),
+        (any::<String>(), any::<String>(), any::<String>())
+            .prop_map(|(room, cid, text)| ClientFrame::Send { room, cid, text }),
         Just(ClientFrame::Ping),
     ]
 }

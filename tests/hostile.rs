@@ -363,7 +363,6 @@ impl Client {
             room: "general".into(),
             cid: cid.into(),
             text: text.into(),
-            file: None,
         };
         self.sink.send(Message::text(frame.encode())).await.unwrap();
     }
@@ -472,7 +471,6 @@ fn send_frame(room: &str, cid: &str, text: &str) -> String {
         room: room.into(),
         cid: cid.into(),
         text: text.into(),
-        file: None,
     }
     .encode()
 }
