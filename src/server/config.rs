@@ -20,6 +20,10 @@ use crate::server::ws::send_queue::QueueBound;
     about = "Natter: real-time multi-room chat server"
 )]
 pub struct Config {
+    /// Without one, the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to serve HTTP and WebSockets on.
     #[arg(long, env = "NATTER_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
@@ -104,6 +108,14 @@ pub struct Config {
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
     pub log: String,
+}
+
+/// What the binary does instead of serving.
+#[derive(clap::Subcommand, Debug, Clone)]
+pub enum Command {
+    /// Administration: `natter admin backup <file>`, … (`--database` says which).
+    #[command(subcommand)]
+    Admin(crate::server::admin::Admin),
 }
 
 impl Config {

@@ -9,6 +9,7 @@
 //!   connection's bounded send queue.
 //! - [`chat`]: rooms, connections and names in use ([`chat::hub`]); one room's
 //!   subscribers, presence and message writer ([`chat::room`]).
+//! - [`admin`]: `natter admin …`, the operator's commands (backup).
 //! - [`auth`]: guest names, accounts, sessions, passwords.
 //! - [`names`]: when two names are one (by how they look, not by their letters).
 //! - [`store`]: the storage seam and its SQLite implementation.
@@ -22,6 +23,7 @@
 //! This file puts them together: [`run`] opens the database and serves until a signal;
 //! [`router`] is every route; [`serve`] is the accept loop.
 
+pub mod admin;
 pub mod auth;
 pub mod chat;
 pub mod clock;
