@@ -96,6 +96,11 @@ pub struct Config {
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// Serve `/metrics` (Prometheus' text format) on this address, apart from the app;
+    /// off unless given. Keep it private: it tells how busy the server is.
+    #[arg(long, env = "NATTER_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// No link previews: the server never fetches what messages link to.
     #[arg(long, env = "NATTER_NO_LINK_PREVIEWS")]
     pub no_link_previews: bool,

@@ -11,6 +11,7 @@
 //!   subscribers, presence and message writer ([`chat::room`]).
 //! - [`admin`]: `natter admin …`, the operator's commands (backup).
 //! - [`auth`]: guest names, accounts, sessions, passwords.
+//! - [`metrics`]: `/metrics` for Prometheus, on an address of its own.
 //! - [`names`]: when two names are one (by how they look, not by their letters).
 //! - [`store`]: the storage seam and its SQLite implementation.
 //! - [`push`]: Web Push — subscriptions, the VAPID key, and a bounded background queue
@@ -29,6 +30,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod http;
+pub mod metrics;
 pub mod names;
 pub mod net;
 pub mod previews;
@@ -70,6 +72,10 @@ pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub async fn run(config: Config) -> Result<(), Error> {
     let state = app_state(&config).await?;
     let hub = state.hub.clone();
+    if let Some(addr) = config.metrics_addr {
+        let bound = metrics::serve(addr, hub.clone(), state.push.clone(), &config.database).await?;
+        tracing::info!("metrics on http://{bound}/metrics");
+    }
     tokio::spawn(sweep_sessions(state.auth.clone()));
     let listener = listen(config.addr)?;
     tracing::info!(

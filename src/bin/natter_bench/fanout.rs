@@ -65,6 +65,11 @@ pub struct Step {
     pub first_error: Option<String>,
     /// 2 for saturate's second try at a rate.
     pub attempt: u32,
+    /// What the server itself counted over the step, from its `/metrics`: deliveries
+    /// queued, group commits and their mean duration (ms).
+    pub server_deliveries: u64,
+    pub server_commits: u64,
+    pub server_commit_mean_ms: f64,
 }
 
 impl Step {
@@ -140,6 +145,7 @@ impl Fanout {
             let offset = (interval * k as u32 / senders).min(duration / 2);
             plan.arm(rate, start + offset, end);
         }
+        let counted_before = self.server.scrape().await;
         let (server_before, self_before) = (self.server.sample(), proc_stats::sample(0));
         tokio::time::sleep_until(end.into()).await;
         self.drain().await;
@@ -149,7 +155,12 @@ impl Fanout {
         let tally = self.shared.next_phase();
         let server = proc_stats::since(server_before, server_after);
         let generator = proc_stats::since(self_before, self_after);
-        step_report(target, rate, sent, expected, tally, server, generator)
+        let counted = Counted::between(&counted_before, &self.server.scrape().await);
+        let mut step = step_report(target, rate, sent, expected, tally, server, generator);
+        step.server_deliveries = counted.deliveries;
+        step.server_commits = counted.commits;
+        step.server_commit_mean_ms = counted.commit_mean_ms;
+        step
     }
 
     /// Waits until every sender has sent its last message and every message has reached
@@ -218,6 +229,33 @@ fn step_report(
         closed: tally.closed,
         first_error: tally.first_error,
         attempt: 1,
+        server_deliveries: 0,
+        server_commits: 0,
+        server_commit_mean_ms: 0.0,
+    }
+}
+
+/// What the server's `/metrics` moved by over a step.
+struct Counted {
+    deliveries: u64,
+    commits: u64,
+    commit_mean_ms: f64,
+}
+
+impl Counted {
+    fn between(
+        before: &std::collections::HashMap<String, f64>,
+        after: &std::collections::HashMap<String, f64>,
+    ) -> Counted {
+        let moved = |name: &str| {
+            after.get(name).copied().unwrap_or(0.0) - before.get(name).copied().unwrap_or(0.0)
+        };
+        let commits = moved("natter_commit_seconds_count");
+        Counted {
+            deliveries: moved("natter_deliveries_total") as u64,
+            commits: commits as u64,
+            commit_mean_ms: moved("natter_commit_seconds_sum") * 1e3 / commits.max(1.0),
+        }
     }
 }
 

@@ -31,8 +31,15 @@ pub struct Target {
 /// One line as each step finishes, on stderr, so a long run shows life.
 pub fn progress(scenario: &str, step: &Step) {
     eprintln!(
-        "  {scenario}: {:>9.0}/s asked, {:>9.0}/s delivered, lost {}, p99 {:.2} ms",
-        step.target_per_s, step.delivered_per_s, step.lost, step.p99_ms
+        "  {scenario}: {:>9.0}/s asked, {:>9.0}/s delivered, lost {}, p99 {:.2} ms; \
+         server counted {} deliveries, {} commits of {:.2} ms",
+        step.target_per_s,
+        step.delivered_per_s,
+        step.lost,
+        step.p99_ms,
+        step.server_deliveries,
+        step.server_commits,
+        step.server_commit_mean_ms
     );
 }
 

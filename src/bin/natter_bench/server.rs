@@ -26,6 +26,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Server {
     child: Child,
     pub addr: SocketAddr,
+    /// Where the server serves `/metrics` (`--metrics-addr`).
+    pub metrics: SocketAddr,
 }
 
 impl Server {
@@ -33,6 +35,7 @@ impl Server {
     /// `/healthz` answers.
     pub async fn start(binary: &Path, database: &Path, extra: &[String]) -> Result<Server, String> {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         // Any existing folder will do: WebSockets and server functions need no front end.
         let site_root = database.parent().unwrap_or(Path::new("."));
         let child = Command::new(binary)
@@ -43,12 +46,18 @@ impl Server {
             .arg("--site-root")
             .arg(site_root)
             .args(LOAD_FLAGS)
+            .arg("--metrics-addr")
+            .arg(metrics.to_string())
             .args(extra)
             .env("NATTER_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
             .map_err(|err| format!("starting {}: {err}", binary.display()))?;
-        let mut server = Server { child, addr };
+        let mut server = Server {
+            child,
+            addr,
+            metrics,
+        };
         let started = Instant::now();
         while !healthy(addr).await {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -68,6 +77,33 @@ impl Server {
 
     pub fn sample(&self) -> Sample {
         proc_stats::sample(self.pid())
+    }
+
+    /// The server's own counts, scraped from its `/metrics` and parsed: each sample's
+    /// value by its name (labels included). Empty if the scrape fails.
+    pub async fn scrape(&self) -> std::collections::HashMap<String, f64> {
+        let mut samples = std::collections::HashMap::new();
+        let Ok(mut tcp) = tokio::net::TcpStream::connect(self.metrics).await else {
+            return samples;
+        };
+        let mut text = String::new();
+        if tcp
+            .write_all(b"GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n")
+            .await
+            .is_err()
+            || tcp.read_to_string(&mut text).await.is_err()
+        {
+            return samples;
+        }
+        let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        for line in body.lines().filter(|l| !l.starts_with('#')) {
+            if let Some((name, value)) = line.rsplit_once(' ') {
+                if let Ok(value) = value.parse() {
+                    samples.insert(name.to_owned(), value);
+                }
+            }
+        }
+        samples
     }
 }
 

@@ -371,6 +371,14 @@ impl Hub {
         lock(&self.conns).len()
     }
 
+    /// Bytes queued for every connection, not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        lock(&self.conns)
+            .values()
+            .map(|c| c.queue.queued_bytes())
+            .sum()
+    }
+
     /// Checks that `name` is valid and free for `user`; returns it trimmed.
     pub fn check_name(&self, user: &str, name: &str) -> Result<String, AppError> {
         let name = normalize_name(name).map_err(AppError::BadName)?;
@@ -529,6 +537,7 @@ impl Hub {
                 )));
             } else {
                 joined.rooms.push(room.clone());
+                crate::server::metrics::counters::JOINS.increment(1);
                 Some(room.subscribe(conn.member()))
             }
         };

@@ -413,6 +413,8 @@ impl Room {
             .collect();
         let recipients = {
             let mut live = self.live();
+            crate::server::metrics::counters::DELIVERIES
+                .increment((frames.len() * live.subscribers.len()) as u64);
             for (seq, n, frame) in &frames {
                 live.published = *seq;
                 live.messages = *n;
@@ -452,6 +454,8 @@ impl Room {
             .collect();
         let recipients = {
             let mut live = self.live();
+            crate::server::metrics::counters::DELIVERIES
+                .increment((frames.len() * live.subscribers.len()) as u64);
             for (seq, frame) in &frames {
                 live.published = *seq;
                 live.queue_all(frame);

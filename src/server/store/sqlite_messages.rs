@@ -162,7 +162,10 @@ fn run<T>(mut db: Connection, queue: mpsc::Receiver<Job>, lock: Weak<tokio::sync
         let outcomes = {
             let lock = lock.upgrade();
             let _writing = lock.as_ref().map(|lock| lock.blocking_lock());
-            commit_round(&mut db, &mut last_seqs, &round)
+            let started = std::time::Instant::now();
+            let outcomes = commit_round(&mut db, &mut last_seqs, &round);
+            crate::server::metrics::counters::COMMIT_SECONDS.record(started.elapsed());
+            outcomes
         };
         for (job, outcome) in round.drain(..).zip(outcomes) {
             let _ = job.reply.send(outcome);

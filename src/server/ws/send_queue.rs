@@ -224,8 +224,16 @@ impl SendQueue {
             }
         }
         self.inner.bytes.fetch_sub(len, Ordering::Relaxed);
+        if !self.inner.is_closed.load(Ordering::Relaxed) {
+            crate::server::metrics::counters::CUT_OFF.increment(1);
+        }
         self.close(CloseReason::TOO_SLOW);
         None
+    }
+
+    /// Bytes queued and not yet written.
+    pub fn queued_bytes(&self) -> usize {
+        self.inner.bytes.load(Ordering::Relaxed)
     }
 
     /// Writes what is queued, unless someone else is writing (they will write it) or the
