@@ -69,8 +69,9 @@ pub async fn history(options: &Options) -> Result<History, String> {
             (51 + random.below((per_room / 10).max(1)), &mut deep)
         };
         let begun = Instant::now();
-        let got = http.history(room, before).await?;
+        let body = http.history(room, before).await?;
         let us = begun.elapsed().as_micros() as u64;
+        let got = crate::http::page_len(&body)?;
         if i >= warmup {
             into.saturating_record(us);
             short_pages += usize::from(got < 50);

@@ -166,7 +166,8 @@ impl HttpClient {
     }
 
     /// The history page of `room` before `before`; returns how many messages it held.
-    pub async fn history(&mut self, room: &str, before: Seq) -> Result<usize, String> {
+    /// The `history` answer's body, as it came (decode it after timing: [`page_len`]).
+    pub async fn history(&mut self, room: &str, before: Seq) -> Result<String, String> {
         let args = History {
             room: room.into(),
             before,
@@ -175,8 +176,15 @@ impl HttpClient {
         if response.status != 200 {
             return Err(format!("history: {} {}", response.status, response.body));
         }
-        Ok(response.body.matches("\"seq\":").count())
+        Ok(response.body)
     }
+}
+
+/// How many messages a `history` answer holds, decoded as the page decodes it.
+pub fn page_len(body: &str) -> Result<usize, String> {
+    let page: natter::protocol::HistoryPage =
+        serde_json::from_str(body).map_err(|err| format!("history: unreadable page: {err}"))?;
+    Ok(page.messages.len())
 }
 
 async fn read_more(tcp: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), String> {

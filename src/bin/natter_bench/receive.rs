@@ -125,7 +125,7 @@ impl SendPlan {
 
 /// Serves one connection until the server closes it (or the task is aborted).
 pub async fn run(mut socket: Socket, id: usize, shared: Rc<Shared>, plan: Option<Rc<SendPlan>>) {
-    let text_key = Finder::new(b"\"text\":\"").into_owned();
+    let msg_key = Finder::new(b"\"msg\":[").into_owned();
     let mut out = Vec::new();
     let mut tick = tokio::time::interval(SEND_TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -140,7 +140,7 @@ pub async fn run(mut socket: Socket, id: usize, shared: Rc<Shared>, plan: Option
                 match frame {
                     Frame::Text(text) => {
                         if text.starts_with(b"{\"t\":\"message\"") {
-                            if let Some(sent) = stamp(text, &text_key, phase) {
+                            if let Some(sent) = stamp(text, &msg_key, phase) {
                                 tally.latency.saturating_record(now.saturating_sub(sent));
                                 tally.delivered += 1;
                             }
@@ -208,9 +208,16 @@ fn compose_due(plan: &SendPlan, id: usize, shared: &Shared, out: &mut Vec<u8>) {
     }
 }
 
-/// The send time of a message of `phase`, from its text.
-fn stamp(frame: &[u8], text_key: &Finder<'_>, phase: u32) -> Option<u64> {
-    let start = text_key.find(frame)? + text_key.needle().len();
+/// The send time of a message of `phase`, from its text. A message travels as an array
+/// (`protocol::wire`), `[seq, n, "cid", "author", "text", …]`: nothing before the text
+/// holds a comma here (numbers, the bench's ids and names), so it starts after the
+/// fourth, past its opening quote.
+fn stamp(frame: &[u8], msg_key: &Finder<'_>, phase: u32) -> Option<u64> {
+    let mut start = msg_key.find(frame)? + msg_key.needle().len();
+    for _ in 0..4 {
+        start += memchr::memchr(b',', frame.get(start..)?)? + 1;
+    }
+    let start = start + 1;
     let stamp = frame.get(start..start + STAMP_LEN)?;
     let digits = |bytes: &[u8]| {
         bytes.iter().try_fold(0u64, |acc, &b| {
