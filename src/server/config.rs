@@ -32,9 +32,10 @@ pub struct Config {
     #[arg(long, env = "NATTER_DATABASE", default_value = "natter.db")]
     pub database: PathBuf,
 
-    /// Folder with the built front end (cargo-leptos writes it to target/site).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
-    pub site_root: String,
+    /// Folder with the built front end, instead of the one inside the binary (which is
+    /// unpacked beside the database); without either, `target/site`.
+    #[arg(long, env = "LEPTOS_SITE_ROOT")]
+    pub site_root: Option<String>,
 
     /// Events queued for one client before it is cut off as too slow.
     #[arg(long, env = "NATTER_QUEUE", default_value_t = 1024)]

@@ -221,7 +221,7 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     if rekeyed > 0 {
         tracing::info!(rekeyed, "account names now compared by how they look");
     }
-    let leptos_options = leptos_options(config);
+    let leptos_options = leptos_options(config)?;
     let push = push::Push::start(sqlite.clone(), config.push()).await?;
     let hub = Hub::start(store.clone(), config.hub_limits()).await?;
     // Mentions, conversations and rooms heard in full reach people with no tab open.
@@ -252,19 +252,40 @@ async fn sweep_sessions(auth: Arc<Auth>) {
 
 /// cargo-leptos bakes the front end's file names into the binary it builds; a plain
 /// `cargo build` (tests) gets the same defaults as Cargo.toml's metadata.
-pub fn leptos_options(config: &Config) -> LeptosOptions {
+pub fn leptos_options(config: &Config) -> Result<LeptosOptions, Error> {
     let built_by_cargo_leptos = option_env!("LEPTOS_OUTPUT_NAME").is_some();
     let mut options = built_by_cargo_leptos
         .then(|| get_configuration(None).ok())
         .flatten()
         .map(|conf| conf.leptos_options)
         .unwrap_or_else(|| LeptosOptions::builder().output_name("natter").build());
-    // Content-hashed file names, when cargo-leptos made them (`hash-files`).
-    options.hash_files =
-        built_by_cargo_leptos && http::pwa::hash_file().is_some_and(|file| file.exists());
     options.site_addr = config.addr;
-    options.site_root = config.site_root.clone().into();
-    options
+    // The front end inside the binary, unless a folder is named.
+    let unpacked = match &config.site_root {
+        Some(_) => None,
+        None => {
+            let mut root = config.database.clone().into_os_string();
+            root.push(".site");
+            http::site::unpack(std::path::Path::new(&root), &options.output_name)?
+        }
+    };
+    match unpacked {
+        Some(site) => {
+            options.site_root = site.root.to_string_lossy().as_ref().into();
+            options.hash_files = site.hash_file.is_some();
+            if let Some(file) = site.hash_file {
+                // Leptos reads it relative to the binary's folder; an absolute path wins.
+                options.hash_file = file.to_string_lossy().as_ref().into();
+            }
+        }
+        None => {
+            let root = config.site_root.as_deref().unwrap_or("target/site");
+            options.site_root = root.into();
+            // Content-hashed file names, when cargo-leptos made them (`hash-files`).
+            options.hash_files = built_by_cargo_leptos && http::pwa::hash_file(&options).exists();
+        }
+    }
+    Ok(options)
 }
 
 /// Largest request body (server function arguments are small; messages go over the

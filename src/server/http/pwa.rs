@@ -80,7 +80,7 @@ pub fn front_end_files(options: &LeptosOptions) -> Vec<String> {
         options.output_name.to_string(),
     );
     if options.hash_files {
-        for (kind, hash) in read_hashes() {
+        for (kind, hash) in read_hashes(options) {
             match kind.as_str() {
                 "js" => js = format!("{js}.{hash}"),
                 "wasm" => wasm = format!("{wasm}.{hash}"),
@@ -100,15 +100,19 @@ pub fn front_end_files(options: &LeptosOptions) -> Vec<String> {
     ]
 }
 
-/// `hash.txt` beside the binary: lines such as `js: 0a1b…`.
-pub fn hash_file() -> Option<std::path::PathBuf> {
-    Some(std::env::current_exe().ok()?.parent()?.join("hash.txt"))
+/// cargo-leptos' `hash.txt` (lines such as `js: 0a1b…`), found as Leptos finds it: the
+/// options' `hash_file`, beside the binary unless it is an absolute path (the unpacked
+/// front end's, `http::site`).
+pub fn hash_file(options: &LeptosOptions) -> std::path::PathBuf {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    beside.join(options.hash_file.as_ref())
 }
 
-fn read_hashes() -> Vec<(String, String)> {
-    let text = hash_file()
-        .and_then(|path| std::fs::read_to_string(path).ok())
-        .unwrap_or_default();
+fn read_hashes(options: &LeptosOptions) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(hash_file(options)).unwrap_or_default();
     text.lines()
         .filter_map(|line| line.split_once(':'))
         .map(|(kind, hash)| (kind.trim().to_owned(), hash.trim().to_owned()))
