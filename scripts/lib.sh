@@ -63,7 +63,8 @@ setup_build_tools() {
 
 # Headless Chromium and the end-to-end test packages.
 setup_browser_tools() {
-  apt_install chromium fonts-dejavu-core
+  # nginx: part of the browser suite runs behind it, as docs/deploy/nginx.conf sets it up.
+  apt_install chromium fonts-dejavu-core nginx-light
   if ! (cd end2end && npm ls --silent >/dev/null 2>&1); then
     say "npm ci (end2end)"
     (cd end2end && npm ci --silent --no-audit --no-fund)

@@ -2,7 +2,7 @@
 // database, and headless Chromium from Debian, for the tests in this folder.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -25,17 +25,29 @@ function freePort() {
   });
 }
 
+/// With `NATTER_E2E_PROXY=nginx` the tests reach natter through Debian's nginx, set up
+/// by `docs/deploy/nginx.conf` itself (WebSocket upgrade, Host, X-Forwarded-For), and
+/// natter trusts it as its proxy.
+export const behindNginx = process.env.NATTER_E2E_PROXY === 'nginx';
+
 export async function startServer(extraArgs = []) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'natter-e2e-'));
   const url = `http://127.0.0.1:${port}`;
-  let child = await spawnNatter(url, port, dir, extraArgs);
+  let natterPort = port;
+  let proxy = null;
+  if (behindNginx) {
+    natterPort = await freePort();
+    proxy = startNginx(port, natterPort, dir);
+    extraArgs = [...extraArgs, '--trusted-proxy', '127.0.0.1/32'];
+  }
+  let child = await spawnNatter(url, natterPort, dir, extraArgs);
   return {
     url,
     /// Kills the process and starts a new one on the same port and database.
     async restart() {
       await stop(child, 'SIGKILL');
-      child = await spawnNatter(url, port, dir, extraArgs);
+      child = await spawnNatter(url, natterPort, dir, extraArgs);
     },
     /// Stops the process, keeping its database, until `resume`.
     async halt() {
@@ -43,14 +55,42 @@ export async function startServer(extraArgs = []) {
     },
     /// Starts it again on the same port and database, with other flags if given.
     async resume(args = extraArgs) {
-      extraArgs = args;
-      child = await spawnNatter(url, port, dir, extraArgs);
+      extraArgs = behindNginx ? [...args, '--trusted-proxy', '127.0.0.1/32'] : args;
+      child = await spawnNatter(url, natterPort, dir, extraArgs);
     },
     async stop() {
       await stop(child, 'SIGTERM');
+      if (proxy) await stop(proxy, 'SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/// nginx on `port`, in front of natter on `natterPort`, with `docs/deploy/nginx.conf`
+/// inside a minimal configuration of its own (files under `dir`, in the foreground).
+function startNginx(port, natterPort, dir) {
+  const site = readFileSync(join(root, 'docs', 'deploy', 'nginx.conf'), 'utf8')
+    .replace('listen 80;', `listen 127.0.0.1:${port};`)
+    .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${natterPort};`);
+  const temp = (what) => `${what}_temp_path ${join(dir, `nginx-${what}`)};`;
+  const conf = [
+    'worker_processes 1;',
+    'daemon off;',
+    `pid ${join(dir, 'nginx.pid')};`,
+    `error_log ${join(dir, 'nginx-error.log')} warn;`,
+    'events { worker_connections 1024; }',
+    'http {',
+    'access_log off;',
+    ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(temp),
+    site,
+    '}',
+  ].join('\n');
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  return spawn(
+    process.env.NGINX || '/usr/sbin/nginx',
+    ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'nginx-error.log')],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
 }
 
 async function spawnNatter(url, port, dir, extraArgs) {
