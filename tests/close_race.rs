@@ -212,7 +212,8 @@ async fn one_close(addr: SocketAddr, code: u16, i: usize, shared: &str) -> Resul
         // the connection's task sends the close frame.
         1013 => {}
         4001 => {
-            let (status, body, _) = support::call_with_cookie(&addr, Some(cookie), LogOut {}).await;
+            let (status, body, _) =
+                support::call_with_cookie(&addr, Some(cookie), LogOut { everywhere: false }).await;
             if status != 200 {
                 return Err(format!("log_out: {status} {body}"));
             }

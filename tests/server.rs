@@ -259,7 +259,8 @@ async fn sockets_need_a_session_from_this_site() {
 
     // Logging out ends the session: its sockets close, and it cannot reconnect.
     let (mut ws, _) = welcome_with(&server, &cookie).await;
-    let (status, _, _) = call_with_cookie(&server, Some(&cookie), LogOut {}).await;
+    let (status, _, _) =
+        call_with_cookie(&server, Some(&cookie), LogOut { everywhere: false }).await;
     assert_eq!(status, 200);
     let closed = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(Ok(frame)) = ws.next().await {
@@ -607,4 +608,68 @@ async fn forwarded_addresses_count_only_from_a_trusted_proxy() {
     ));
     let mut bo = socket_forwarded_for(&direct, &bo_cookie, "198.51.100.9").await;
     expect_error(&mut bo, ErrorCode::TooManyConnections).await;
+}
+
+/// Waits for `ws` to be closed; returns the close code (0 if it ended without one).
+async fn close_code(ws: &mut Socket) -> u16 {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(frame)) = ws.next().await {
+            if let Message::Close(Some(close)) = frame {
+                return u16::from(close.code);
+            }
+        }
+        0
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn logging_out_everywhere_ends_every_session_of_the_account() {
+    use natter::api::accounts::{LogIn, Register};
+    let server = start().await;
+    let guest = guest_cookie(&server, None, "ana").await.unwrap();
+    let (status, body, phone) = call_with_cookie(
+        &server,
+        Some(&guest),
+        Register {
+            name: "ana".into(),
+            password: "plum tractor violin".into(),
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let phone = phone.expect("a session");
+    let log_in = LogIn {
+        name: "ana".into(),
+        password: "plum tractor violin".into(),
+    };
+    let (status, body, laptop) = call_with_cookie(&server, None, log_in).await;
+    assert_eq!(status, 200, "{body}");
+    let laptop = laptop.expect("a second session");
+    // Someone else, whose session must not end.
+    let bo = guest_cookie(&server, None, "bo").await.unwrap();
+    let (mut phone_ws, _) = welcome_with(&server, &phone).await;
+    let (mut laptop_ws, _) = welcome_with(&server, &laptop).await;
+    let (mut bo_ws, _) = welcome_with(&server, &bo).await;
+
+    let (status, _, _) =
+        call_with_cookie(&server, Some(&laptop), LogOut { everywhere: true }).await;
+    assert_eq!(status, 200);
+    assert_eq!(close_code(&mut laptop_ws).await, 4001);
+    assert_eq!(
+        close_code(&mut phone_ws).await,
+        4001,
+        "the other device too"
+    );
+    for cookie in [&phone, &laptop] {
+        let mut again = open_socket(&server, Some(cookie)).await;
+        expect_error(&mut again, ErrorCode::SignedOut).await;
+    }
+    // Bo is untouched.
+    send(&mut bo_ws, "general", "still-here-1", "hi").await;
+    assert!(matches!(
+        next_event(&mut bo_ws).await,
+        ServerEvent::Ack { .. } | ServerEvent::Message { .. }
+    ));
 }

@@ -53,7 +53,7 @@ describe('accounts', () => {
     assert.equal(cookie.sameSite, 'Lax');
     assert.equal(await first.page.evaluate(() => document.cookie.includes('natter_session')), false);
 
-    await first.page.getByRole('button', { name: 'Log out' }).click();
+    await first.page.getByRole('button', { name: 'Log out', exact: true }).click();
     await first.page.locator('.name-form').waitFor();
     assert.equal((await first.context.cookies()).some((c) => c.name === 'natter_session'), false);
 
@@ -114,7 +114,7 @@ describe('accounts', () => {
     await eventually(() => guest.page.evaluate(() => document.activeElement.id), 'name-input');
   });
 
-  test('a guest registers the name in use; a password change signs other devices out', async () => {
+  test('a guest registers the name in use; a password change, then "log out everywhere", sign other devices out', async () => {
     const laptop = await newPerson(env.browser);
     await arrive(laptop.page, env.server.url, '/r/tech', 'bea');
     await laptop.page.getByRole('button', { name: 'Register' }).click();
@@ -140,6 +140,15 @@ describe('accounts', () => {
     await laptop.page.locator('.status').waitFor({ state: 'detached', timeout: 10_000 });
     await say(laptop.page, 'after the change');
     await message(laptop.page, 'after the change').waitFor();
+
+    // The phone logs in again; then "Log out everywhere" on the laptop ends both.
+    await useAccountForm(phone.page, 'Log in', 'bea', 'a brand new passphrase');
+    await roomReady(phone.page);
+    await laptop.page.getByRole('button', { name: 'Log out everywhere' }).click();
+    await laptop.page.locator('.name-form').waitFor({ timeout: 10_000 });
+    await phone.page.locator('.name-form').waitFor({ timeout: 10_000 });
+    await phone.page.reload();
+    await phone.page.locator('.name-form').waitFor({ timeout: 10_000 });
     for (const p of [laptop.page, phone.page]) {
       assert.deepEqual(problems(p).filter((x) => !x.includes('WebSocket')), []);
     }

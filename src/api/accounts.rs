@@ -78,15 +78,18 @@ pub async fn log_in(name: String, password: String) -> Result<Me, AppError> {
     crate::server::http::status::answer(signed_in.await)
 }
 
-/// Ends this browser's session; its open tabs are disconnected.
+/// Ends this browser's session; its open tabs are disconnected. `everywhere`: every
+/// session of the account ends, on every device, and all their tabs are disconnected
+/// (for a lost phone, or a shared computer left signed in).
 #[server(endpoint = "log_out", input = Json)]
-pub async fn log_out() -> Result<(), AppError> {
+pub async fn log_out(#[server(default)] everywhere: bool) -> Result<(), AppError> {
     crate::server::http::status::answer(
         async move {
             let state = crate::server::state::app_state()?;
             if let Some(session) = web::current_session().await? {
-                state.auth.log_out(&session).await?;
-                state.hub.sign_out(&session.key, None);
+                let account = everywhere.then_some(session.record.account_id).flatten();
+                state.auth.log_out(&session, account).await?;
+                state.hub.sign_out(&session.key, account);
             }
             web::clear_cookie().await;
             Ok(())

@@ -130,14 +130,18 @@ fn WhoAmI() -> impl IntoView {
             .with(|me| me.as_ref().is_some_and(|me| me.registered))
     });
     let open = move |dialog: Dialog| move |_| chat.account.dialog.set(Some(dialog));
-    let log_out = move |_| {
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            match crate::api::accounts::log_out().await {
-                Ok(()) => crate::client::live::signed_out(chat),
-                Err(err) => chat.link.alert.set(Some(err.to_string())),
-            }
-        });
+    let log_out = move |everywhere: bool| {
+        move |_| {
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                match crate::api::accounts::log_out(everywhere).await {
+                    Ok(()) => crate::client::live::signed_out(chat),
+                    Err(err) => chat.link.alert.set(Some(err.to_string())),
+                }
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = everywhere;
+        }
     };
     let signed_in = move || chat.account.me.with(Option::is_some);
     view! {
@@ -150,7 +154,8 @@ fn WhoAmI() -> impl IntoView {
                 {move || if registered.get() {
                     view! {
                         <button class="link-button" on:click=open(Dialog::ChangePassword)>"Change password"</button>
-                        <button class="link-button" on:click=log_out>"Log out"</button>
+                        <button class="link-button" on:click=log_out(false)>"Log out"</button>
+                        <button class="link-button" on:click=log_out(true)>"Log out everywhere"</button>
                     }
                     .into_any()
                 } else {

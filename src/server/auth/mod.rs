@@ -191,11 +191,19 @@ impl Auth {
     }
 
     /// Ends this browser's session.
-    pub async fn log_out(&self, session: &Session) -> Result<(), AppError> {
+    /// Ends `session`, and with `account` every session of that account.
+    pub async fn log_out(&self, session: &Session, account: Option<i64>) -> Result<(), AppError> {
         self.store
             .delete_session(&session.key)
             .await
-            .map_err(AppError::server)
+            .map_err(AppError::server)?;
+        if let Some(account) = account {
+            self.store
+                .delete_sessions_of(account)
+                .await
+                .map_err(AppError::server)?;
+        }
+        Ok(())
     }
 
     /// Sets a new password after checking the old one, ends every session of the account
@@ -270,7 +278,7 @@ impl Auth {
     /// A browser signing in as someone else drops the session it had.
     async fn replace(&self, current: Option<&Session>) -> Result<(), AppError> {
         match current {
-            Some(old) => self.log_out(old).await,
+            Some(old) => self.log_out(old, None).await,
             None => Ok(()),
         }
     }
@@ -380,7 +388,7 @@ mod tests {
             }
         );
 
-        f.auth.log_out(&session).await.unwrap();
+        f.auth.log_out(&session, None).await.unwrap();
         assert!(f.auth.session(&cookie(&new)).await.unwrap().is_none());
 
         let wrong = f
