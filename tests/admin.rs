@@ -1,6 +1,7 @@
 //! `natter admin backup` against a running server in a send storm: the copy passes
 //! `PRAGMA integrity_check` and holds every message confirmed before the backup began;
 //! a path it cannot write, or a file that exists, is refused with a clear error.
+//! `natter admin export` writes the room as JSON beside the running server.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -85,6 +86,24 @@ async fn a_backup_during_a_send_storm_holds_every_confirmed_message() {
         missing.is_empty(),
         "confirmed before the backup, not in it: {missing:?}"
     );
+
+    // The room as JSON, beside the running server: every message confirmed so far.
+    let mut command = natter();
+    command
+        .arg("--database")
+        .arg(&db)
+        .args(["admin", "export", "general"]);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let room: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(room["room"]["slug"], "general");
+    assert!(room["messages"].as_array().unwrap().len() >= before.len());
 
     // Refusals: a file that exists, a folder that does not.
     let (ok, _, err) = backup(&db, &to).await;

@@ -2,8 +2,10 @@
 //! binary, beside (or instead of) the running server.
 //!
 //! - [`backup`]: a consistent copy of a running server's database.
+//! - [`export`]: a room and its messages, as JSON.
 
 pub mod backup;
+pub mod export;
 
 use std::path::PathBuf;
 
@@ -16,6 +18,9 @@ pub enum Admin {
         /// Where to write the copy; must not exist yet.
         to: PathBuf,
     },
+    /// Writes a room (its slug: `general`, `~1a2b…`) and all its messages, as they are
+    /// now, to standard output as JSON.
+    Export { room: String },
 }
 
 impl Admin {
@@ -24,6 +29,7 @@ impl Admin {
     pub fn run(&self, database: &std::path::Path) -> Result<String, String> {
         match self {
             Admin::Backup { to } => backup::backup(database, to).map(|done| done.to_string()),
+            Admin::Export { room } => export::export(database, room),
         }
     }
 }
