@@ -7,6 +7,8 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
+use crate::server::store;
+
 #[derive(Serialize)]
 struct Export {
     room: Room,
@@ -72,21 +74,14 @@ pub fn export(database: &Path, slug: &str) -> Result<String, String> {
         .map_err(fail)?;
     let messages = query
         .query_map([id], |row| {
-            let preview: Option<String> = row.get(5)?;
-            let link = preview
-                .and_then(|json| serde_json::from_str::<crate::protocol::Preview>(&json).ok())
-                .map(|card| (card.url, card.title));
+            // Read as the store reads its own columns.
+            let link = store::preview_from_column(row.get(5)?).map(|card| (card.url, card.title));
             Ok(Message {
                 seq: row.get(0)?,
                 author: row.get(1)?,
                 text: row.get(2)?,
                 at_ms: row.get(3)?,
-                mentions: row
-                    .get::<_, String>(4)?
-                    .split('\n')
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
+                mentions: store::split_mentions(&row.get::<_, String>(4)?),
                 link,
             })
         })

@@ -708,12 +708,15 @@ async fn store_sends(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<Sen
                     Appended::Duplicate(msg) => room.ack(&reply, msg.cid, msg.seq),
                 }
             }
+            // Links are looked for only where cards are made (not with previews off).
+            let sink = room.links.get();
             let links: Vec<(Seq, String)> = stored
                 .iter()
+                .filter(|_| sink.is_some())
                 .filter_map(|s| Some((s.msg.seq, first_web_link(&s.msg)?.to_owned())))
                 .collect();
             room.publish(stored);
-            if let Some(sink) = room.links.get().filter(|_| !links.is_empty()) {
+            if let Some(sink) = sink {
                 for (seq, url) in links {
                     sink.offer(room.clone(), seq, url);
                 }

@@ -100,7 +100,7 @@ fn join_mentions(names: &[String]) -> String {
     names.join("\n")
 }
 
-fn split_mentions(joined: &str) -> Vec<String> {
+pub(crate) fn split_mentions(joined: &str) -> Vec<String> {
     joined
         .split('\n')
         .filter(|n| !n.is_empty())
@@ -176,7 +176,7 @@ fn preview_to_column(preview: Option<&crate::protocol::Preview>) -> Option<Strin
     preview.and_then(|p| serde_json::to_string(p).ok())
 }
 
-fn preview_from_column(column: Option<String>) -> Option<Box<crate::protocol::Preview>> {
+pub(crate) fn preview_from_column(column: Option<String>) -> Option<Box<crate::protocol::Preview>> {
     column.and_then(|json| serde_json::from_str(&json).ok())
 }
 

@@ -31,9 +31,9 @@ pub(crate) struct Row {
     line: Line,
     continued: bool,
     day: Option<String>,
-    /// What changes of the message show (its card): the line is drawn anew when that
-    /// does.
-    revision: bool,
+    /// Whether the message shows a link card: the line is drawn anew when a change adds
+    /// or removes it.
+    has_card: bool,
 }
 
 #[component]
@@ -73,7 +73,7 @@ pub fn MessageList() -> impl IntoView {
                         line: line.clone(),
                         continued,
                         day,
-                        revision: matches!(line, Line::Message(m) if m.preview.is_some()),
+                        has_card: matches!(line, Line::Message(m) if m.preview.is_some()),
                     }
                 })
                 .collect::<Vec<_>>()
@@ -147,7 +147,7 @@ pub fn MessageList() -> impl IntoView {
             <ol class="lines">
                 <For
                     each=move || rows.get()
-                    key=|row| (row.key, row.continued, row.day.is_some(), row.revision)
+                    key=|row| (row.key, row.continued, row.day.is_some(), row.has_card)
                     let:row
                 >
                     {render_row(row)}
