@@ -6,14 +6,16 @@
 //! - [`api`]: the server functions, one module per capability ([`api::rooms`]: list,
 //!   join, leave, create; [`api::messages`]: history; [`api::accounts`]: guests,
 //!   accounts, sessions; [`api::people`]: conversations, members, notification levels;
-//!   [`api::push`]: Web Push subscriptions). The one contract between page and server:
+//!   [`api::push`]: Web Push subscriptions; [`api::files`]: the upload, through its own
+//!   client [`api::xhr`] for its progress). The one contract between page and server:
 //!   the page calls these very functions.
 //! - [`client`]: the browser's runtime, no views — the page's state and how server
 //!   events change it, the live socket, the outbox, unread counts, what is kept offline.
 //! - [`ui`]: the views (rendered on the server, hydrated in the browser); [`app`] is the
 //!   page shell around them.
 //! - `server` (feature `ssr`): server only — configuration, storage, HTTP, the
-//!   WebSocket, fan-out, presence, accounts, Web Push, link previews.
+//!   WebSocket, fan-out, presence, accounts, Web Push, link previews, files sent with
+//!   messages.
 //!
 //! Dependencies point one way — `ui` → `client` → `api` → `protocol`; the server
 //! functions' bodies call into `server` — and no file imports one that imports it back

@@ -309,6 +309,7 @@ async fn flood(addr: SocketAddr, rooms: &[&str], flooding: Arc<AtomicBool>) -> u
                     room: rooms[sent % rooms.len()].into(),
                     cid: format!("flood-{sent:08}"),
                     text: format!("{sent} {filler}"),
+                    file: None,
                 };
                 burst.extend(text(&send.encode()));
                 sent += 1;

@@ -780,6 +780,7 @@ async fn close_then_nothing_more_is_read() {
         room: "general".into(),
         cid: cid.into(),
         text: "sent after the close".into(),
+        file: None,
     };
     let bytes = [
         close_frame(1000, b""),

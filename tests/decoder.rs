@@ -153,8 +153,14 @@ fn valid_json() -> impl Strategy<Value = Value> {
 
 fn client_frame() -> impl Strategy<Value = ClientFrame> {
     prop_oneof![
-        (any::<String>(), any::<String>(), any::<String>())
-            .prop_map(|(room, cid, text)| ClientFrame::Send { room, cid, text }),
+        (any::<String>(), any::<String>(), any::<String>()).prop_map(|(room, cid, text)| {
+            ClientFrame::Send {
+                room,
+                cid,
+                text,
+                file: None,
+            }
+        }),
         Just(ClientFrame::Ping),
     ]
 }

@@ -363,6 +363,7 @@ impl Client {
             room: "general".into(),
             cid: cid.into(),
             text: text.into(),
+            file: None,
         };
         self.sink.send(Message::text(frame.encode())).await.unwrap();
     }
@@ -471,6 +472,7 @@ fn send_frame(room: &str, cid: &str, text: &str) -> String {
         room: room.into(),
         cid: cid.into(),
         text: text.into(),
+        file: None,
     }
     .encode()
 }

@@ -697,6 +697,7 @@ async fn send_message(ws: &mut Socket, room: &str, cid: &str, text: &str) -> boo
         room: room.into(),
         cid: cid.into(),
         text: text.into(),
+        file: None,
     };
     matches!(
         timeout(IO_TIMEOUT, ws.send(Message::text(frame.encode()))).await,

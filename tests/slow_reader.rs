@@ -335,6 +335,7 @@ async fn send_paced(
             room: ROOM.into(),
             cid: cid.clone(),
             text: format!("{cid} {filler}"),
+            file: None,
         };
         let frame = Message::text(frame.encode());
         sent_at.lock().unwrap().insert(cid.clone(), Instant::now());

@@ -8,7 +8,9 @@
 //! tab's WebSocket (`server::ws`, `client::live`).
 
 pub mod accounts;
+pub mod files;
 pub mod messages;
 pub mod people;
 pub mod push;
 pub mod rooms;
+pub mod xhr;

@@ -72,6 +72,7 @@ pub fn start(chat: Chat) {
 
     crate::client::offline::keep(chat);
     crate::client::pwa::start(chat);
+    crate::client::upload::start();
 
     let (kick_tx, kicks) = unbounded();
     KICK.with(|k| *k.borrow_mut() = Some(kick_tx));
@@ -108,7 +109,12 @@ pub fn signed_out(chat: Chat) {
 /// Puts a message in the outbox (and storage) and sends it if connected; otherwise it
 /// goes out once connected, even after a reload.
 pub fn send_message(chat: Chat, room: &str, text: String) {
-    let item = Queued {
+    queue(chat, new_item(chat, room, text, None));
+}
+
+/// A new message of the reader's; `file_name` for one that will carry a file.
+fn new_item(chat: Chat, room: &str, text: String, file_name: Option<String>) -> Queued {
+    Queued {
         by: chat.account.name().unwrap_or_default(),
         room: room.to_owned(),
         cid: new_id(),
@@ -117,7 +123,43 @@ pub fn send_message(chat: Chat, room: &str, text: String) {
             + f64::from(MADE.with(|m| m.replace(m.get() + 1) % 1000)) / 1000.0,
         error: None,
         in_flight: false,
-    };
+        file: None,
+        file_name,
+    }
+}
+
+/// Queues `file` as a message in `room`, `caption` its text (`client::upload`); or
+/// says why not.
+pub fn send_file(
+    chat: Chat,
+    room: &str,
+    caption: String,
+    file: web_sys::File,
+) -> Result<(), String> {
+    use crate::protocol::{human_size, MAX_FILE_BYTES};
+    let name = file.name();
+    if file.size() > MAX_FILE_BYTES as f64 {
+        return Err(format!(
+            "{name} is too large to send: at most {} a file.",
+            human_size(MAX_FILE_BYTES)
+        ));
+    }
+    let item = new_item(chat, room, caption, Some(name));
+    // Kept first, then queued: a reload finds the message only with its file.
+    wasm_bindgen_futures::spawn_local(async move {
+        if crate::client::idb::keep(&item.cid, &file).await {
+            queue(chat, item);
+        } else {
+            chat.link
+                .alert
+                .set(Some("This browser would not keep the file to send.".into()));
+        }
+    });
+    Ok(())
+}
+
+/// Puts `item` in the outbox (and storage) and sends what may go.
+fn queue(chat: Chat, item: Queued) {
     persist::save_queued(&item);
     chat.outbox.update(|outbox| outbox.add(item));
     chat.screen.has_sent.set(true);
@@ -144,8 +186,10 @@ pub fn flush_outbox(chat: Chat) {
             room: item.room,
             cid: item.cid,
             text: item.text,
+            file: item.file,
         });
     }
+    crate::client::upload::next(chat, &me, flush_outbox);
 }
 
 /// Tells the server this reader has seen `room` up to message number `n` (kept for

@@ -17,8 +17,12 @@
 //! - [`mentions`]: `@name` in a message's text, and what to offer after an `@`.
 //! - [`json`]: JSON read from bytes only, and the page's resources.
 //! - [`typing`]: who is typing in the open room, and when to say that we are.
+//! - `upload` and `idb`: a file's message waits in the outbox with the file in IndexedDB,
+//!   and is uploaded (with its progress) before the message goes.
 
 pub mod backoff;
+#[cfg(feature = "hydrate")]
+pub mod idb;
 pub mod json;
 #[cfg(feature = "hydrate")]
 pub mod live;
@@ -37,6 +41,8 @@ pub mod state;
 pub mod timeline;
 pub mod typing;
 pub mod unread;
+#[cfg(feature = "hydrate")]
+pub mod upload;
 
 /// `Effect::new`, its closure boxed: the effect's task is generic over the closure, so
 /// each closure type would bring a copy of its own.

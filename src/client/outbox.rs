@@ -25,6 +25,21 @@ pub struct Queued {
     /// Sent on the current socket; not sent again until that socket is gone.
     #[serde(skip)]
     pub in_flight: bool,
+    /// The file it carries, by its name (its text is then the caption), and its upload's
+    /// id once uploaded; until then the file waits in IndexedDB (`client::upload`). Not
+    /// the whole `Attachment`: its serializer would be in the front end only for this
+    /// (docs/wasm-size.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+}
+
+impl Queued {
+    /// Its file is still to be uploaded: it, and what was written after it, wait.
+    pub fn needs_upload(&self) -> bool {
+        self.file_name.is_some() && self.file.is_none()
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -93,6 +108,21 @@ impl Outbox {
         Some(item)
     }
 
+    /// The oldest of `by`'s messages whose file is still to be uploaded.
+    pub fn next_upload(&self, by: &str) -> Option<&Queued> {
+        self.items
+            .iter()
+            .filter(|q| q.error.is_none() && q.by == by)
+            .find(|q| q.needs_upload())
+    }
+
+    /// The file of `cid` is uploaded as `id`: the message may go. Returns it, to save.
+    pub fn uploaded(&mut self, cid: &str, id: String) -> Option<&Queued> {
+        let item = self.items.iter_mut().find(|q| q.cid == cid)?;
+        item.file = Some(id);
+        Some(item)
+    }
+
     /// A new socket: nothing is in flight on it yet.
     pub fn socket_changed(&mut self) {
         for item in &mut self.items {
@@ -111,9 +141,12 @@ impl Outbox {
             .iter()
             .filter(|q| q.error.is_none() && q.by == by);
         let room = window.saturating_sub(waiting.clone().filter(|q| q.in_flight).count());
+        // In order: nothing goes past a file still to be uploaded.
         self.items
             .iter_mut()
-            .filter(|q| q.error.is_none() && !q.in_flight && q.by == by)
+            .filter(|q| q.error.is_none() && q.by == by)
+            .take_while(|q| !q.needs_upload())
+            .filter(|q| !q.in_flight)
             .take(room)
             .map(|q| {
                 q.in_flight = true;
@@ -136,6 +169,8 @@ mod tests {
             made,
             error: None,
             in_flight: false,
+            file: None,
+            file_name: None,
         }
     }
 
@@ -167,6 +202,31 @@ mod tests {
             .map(|q| q.cid.as_str())
             .collect();
         assert_eq!(general, ["c1", "c3"]);
+    }
+
+    #[test]
+    fn nothing_goes_past_a_file_still_to_upload() {
+        let mut file = queued("general", "c2", 2.0);
+        file.file_name = Some("cat.png".into());
+        let mut outbox = Outbox::restore(vec![queued("general", "c1", 1.0), file]);
+        outbox.add(queued("general", "c3", 3.0));
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c1"]);
+        assert_eq!(
+            outbox.next_upload("ana").map(|q| q.cid.as_str()),
+            Some("c2")
+        );
+        assert!(outbox
+            .uploaded("c2", "0123456789abcdef0123456789abcdef".into())
+            .is_some());
+        assert_eq!(outbox.next_upload("ana"), None);
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c2", "c3"]);
+        // A file refused for good waits for the user; what follows it goes.
+        let mut refused = queued("general", "c4", 4.0);
+        refused.file_name = Some("big.bin".into());
+        outbox.add(refused);
+        outbox.add(queued("general", "c5", 5.0));
+        outbox.refuse("c4", "too large".into(), false);
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c5"]);
     }
 
     #[test]

@@ -127,6 +127,9 @@ pub struct Screen {
     pub update_ready: RwSignal<bool>,
     /// The browser offers to install the app.
     pub can_install: RwSignal<bool>,
+    /// The name of the file being uploaded, if one is (a signal type the page has
+    /// already: each new one costs the WASM its own code).
+    pub upload: RwSignal<Option<String>>,
 }
 
 /// All of the page's state: what the live connection changes as events arrive. Views
@@ -177,6 +180,7 @@ impl Chat {
                 has_sent: RwSignal::new(false),
                 update_ready: RwSignal::new(false),
                 can_install: RwSignal::new(false),
+                upload: RwSignal::new(None),
             },
         }
     }
@@ -353,10 +357,18 @@ impl Chat {
     pub fn remove_from_outbox(&self, cid: &str) -> bool {
         let held = self.outbox.with_untracked(|outbox| outbox.in_any_room(cid));
         if held {
+            let mut file = false;
             self.outbox.update(|outbox| {
-                outbox.confirm(cid);
+                file = outbox.confirm(cid).is_some_and(|q| q.needs_upload());
             });
             persist::forget_queued(cid);
+            // Its file was still waiting to be uploaded (discarded, cancelled).
+            #[cfg(feature = "hydrate")]
+            if file {
+                crate::client::idb::forget(cid);
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = file;
         }
         held
     }
@@ -506,6 +518,8 @@ mod tests {
             made: 1.0,
             error: None,
             in_flight: true,
+            file: None,
+            file_name: None,
         }
     }
 

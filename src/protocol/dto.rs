@@ -163,6 +163,9 @@ pub struct ChatMessage {
     pub doc: Option<Vec<super::rich::Node>>,
     /// The card of its first link, once the server has made one.
     pub preview: Option<Box<super::Preview>>,
+    /// A file sent with it (its text is then the caption, and may be empty). Boxed:
+    /// few messages have one, and every message in memory would pay for it.
+    pub file: Option<Box<super::Attachment>>,
 }
 
 as_array!(ChatMessage as ChatMessageWire {
@@ -175,6 +178,7 @@ as_array!(ChatMessage as ChatMessageWire {
     mentions: Vec<String>,
     doc: Option<Vec<super::rich::Node>>,
     preview: Option<Box<super::Preview>>,
+    file: Option<Box<super::Attachment>>,
 });
 
 /// What `join_room` answers: enough to draw the room without waiting for anything else.

@@ -31,6 +31,9 @@ pub enum AppError {
     RoomExists(String),
     #[error("Too many connections from your address; close some tabs.")]
     TooManyConnections,
+    /// A file over the size limit, or over the day's quota.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("The server could not do that: {0}")]
     Server(String),
 }

@@ -16,6 +16,10 @@ pub enum ClientFrame {
         room: String,
         cid: String,
         text: String,
+        /// An upload's id (`api::files::upload`): the file this message carries. Its `text` is
+        /// then the caption and may be empty.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        file: Option<String>,
     },
     /// "Are you there?" The server answers `pong`. Browsers cannot see WebSocket pings,
     /// so this is how a page notices a connection that died without closing (a laptop
@@ -213,6 +217,7 @@ mod tests {
             room: "tech".into(),
             cid: "abcdefgh12".into(),
             text: "hi".into(),
+            file: None,
         };
         let json = send.encode();
         assert_eq!(

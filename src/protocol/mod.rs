@@ -21,6 +21,7 @@
 //! - [`events`]: what goes over the WebSocket, both ways, and why a frame was refused.
 //! - [`dto`]: what server functions answer: rooms, messages, who this is.
 //! - [`error`]: the errors of server functions.
+//! - [`Attachment`]: a file sent with a message.
 //! - [`validate`]: the checks of names, texts, room titles and client ids.
 //! - [`wire`]: structs that travel as JSON arrays.
 //! - [`rich`]: a formatted message's tree (its markdown, parsed by the server).
@@ -29,6 +30,7 @@
 // First: the others use its macro.
 #[macro_use]
 mod wire;
+mod attachment;
 mod dto;
 mod error;
 mod events;
@@ -37,6 +39,9 @@ mod server_event_de;
 mod update;
 mod validate;
 
+pub use attachment::{
+    human_size, is_upload_id, Attachment, AttachmentKind, MAX_FILE_BYTES, THUMB_SIDE, UPLOAD_PATH,
+};
 pub use dto::{
     ChatMessage, HistoryPage, JoinedRoom, Me, MemberChange, MemberInfo, NotifyLevel, RoomCount,
     RoomInfo, RoomKind,

@@ -268,6 +268,15 @@ mod tests {
             at_ms: 1_700_000_000_000,
             mentions: vec!["bo".into()],
             n: 7,
+            file: Some(Box::new(crate::protocol::Attachment {
+                id: "0123456789abcdef0123456789abcdef".into(),
+                name: "cat.png".into(),
+                mime: "image/png".into(),
+                size: 1234,
+                kind: crate::protocol::AttachmentKind::Image,
+                width: 640,
+                height: 480,
+            })),
             ..ChatMessage::default()
         };
         let card = Preview {

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::server::chat::hub::HubLimits;
+use crate::server::files::FileLimits;
 use crate::server::net::ssrf::Reach;
 use crate::server::previews::PreviewConfig;
 use crate::server::push::PushConfig;
@@ -110,6 +111,26 @@ pub struct Config {
     /// `http://127.0.0.1:<port>/`). Off: public addresses only.
     #[arg(long, env = "NATTER_PREVIEW_ALLOW_LOOPBACK")]
     pub preview_allow_loopback: bool,
+    /// Folder for files sent with messages (kept by content hash); default: the
+    /// database's path with `.files` added (`natter.db.files/`).
+    #[arg(long, env = "NATTER_FILES")]
+    pub files: Option<PathBuf>,
+
+    /// Largest file one may send, in MiB.
+    #[arg(long, env = "NATTER_MAX_FILE_MB", default_value_t = 25)]
+    pub max_file_mb: u64,
+
+    /// Uploads one user may make in a burst; after that, `--upload-rate` per minute.
+    #[arg(long, env = "NATTER_UPLOAD_BURST", default_value_t = 20.0)]
+    pub upload_burst: f64,
+
+    /// Uploads per minute one user may make, sustained.
+    #[arg(long, env = "NATTER_UPLOAD_RATE", default_value_t = 10.0)]
+    pub upload_rate: f64,
+
+    /// MiB one user may upload in 24 hours.
+    #[arg(long, env = "NATTER_UPLOAD_QUOTA_MB", default_value_t = 1024)]
+    pub upload_quota_mb: u64,
 
     /// Log filter, in tracing's EnvFilter syntax.
     #[arg(long, env = "NATTER_LOG", default_value = "info")]
@@ -158,6 +179,26 @@ impl Config {
                 loopback: self.preview_allow_loopback,
             },
         })
+    }
+
+    /// Where uploaded files are kept.
+    pub fn files_dir(&self) -> PathBuf {
+        self.files.clone().unwrap_or_else(|| {
+            let mut dir = self.database.clone().into_os_string();
+            dir.push(".files");
+            dir.into()
+        })
+    }
+
+    pub fn file_limits(&self) -> FileLimits {
+        FileLimits {
+            max_bytes: self.max_file_mb.max(1) * 1024 * 1024,
+            rate: Rate {
+                per_second: self.upload_rate.max(0.0) / 60.0,
+                burst: self.upload_burst.max(1.0),
+            },
+            quota_bytes: self.upload_quota_mb.saturating_mul(1024 * 1024),
+        }
     }
 
     pub fn push(&self) -> PushConfig {
@@ -240,6 +281,16 @@ mod tests {
         .push();
         assert!(tests.reach.loopback);
         assert_eq!(tests.contact, "mailto:ops@example.com");
+    }
+
+    #[test]
+    fn files_live_beside_the_database_unless_told() {
+        let config = Config::parse_from(["natter", "--database", "/data/chat.db"]);
+        assert_eq!(config.files_dir(), PathBuf::from("/data/chat.db.files"));
+        assert_eq!(config.file_limits().max_bytes, 25 * 1024 * 1024);
+        let config = Config::parse_from(["natter", "--files", "/srv/f", "--max-file-mb", "2"]);
+        assert_eq!(config.files_dir(), PathBuf::from("/srv/f"));
+        assert_eq!(config.file_limits().max_bytes, 2 * 1024 * 1024);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! - [`metrics`]: `/metrics` for Prometheus, on an address of its own.
 //! - [`names`]: when two names are one (by how they look, not by their letters).
 //! - [`store`]: the storage seam and its SQLite implementation.
+//! - [`files`]: files sent with messages — uploads, sniffing, images, serving.
 //! - [`push`]: Web Push — subscriptions, the VAPID key, and a bounded background queue
 //!   that sends notices to push services.
 //! - [`net`]: rules for connecting where users point (no private addresses).
@@ -29,6 +30,7 @@ pub mod auth;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod files;
 pub mod http;
 pub mod metrics;
 pub mod names;
@@ -229,6 +231,13 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     if let Some(previews) = config.previews() {
         hub.set_links(previews::Previewer::start(store.clone(), previews));
     }
+    let blobs = files::store::LocalFolder::open(&config.files_dir())?;
+    let files = Arc::new(files::Files::new(
+        Arc::new(blobs),
+        sqlite.clone(),
+        config.file_limits(),
+    ));
+    hub.set_files(files.clone());
     Ok(AppState {
         release: Arc::new(http::pwa::Release::load(&leptos_options)),
         leptos_options,
@@ -238,6 +247,7 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
         push,
         store,
         proxies: http::proxy::TrustedProxies::new(config.trusted_proxies.clone()),
+        files,
     })
 }
 
@@ -288,10 +298,6 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, Error> {
     Ok(options)
 }
 
-/// Largest request body (server function arguments are small; messages go over the
-/// socket).
-const MAX_BODY_BYTES: usize = 64 * 1024;
-
 /// The whole HTTP surface: pages, server functions, `/ws`, `/healthz` and static files.
 /// Serve it with [`serve`]: a WebSocket takes its TCP stream over from hyper, which only
 /// the connections `serve` makes allow.
@@ -316,9 +322,11 @@ pub fn router(state: AppState) -> Router {
                 .quality(tower_http::compression::CompressionLevel::Precise(4)),
         )
         .route("/ws", get(ws::connection::upgrade))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            MAX_BODY_BYTES,
-        ))
+        .layer(axum::middleware::from_fn(http::guard::body_limit))
+        // Files are served as stored (no compression: images and videos are compressed
+        // already).
+        .route("/files/{id}", get(files::serve::file))
+        .route("/files/{id}/thumb", get(files::serve::thumb))
         .layer(axum::middleware::from_fn(http::guard::same_origin))
         .layer(axum::middleware::from_fn(http::guard::security_headers))
         .layer(axum::middleware::from_fn_with_state(

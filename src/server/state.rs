@@ -27,6 +27,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Whose `X-Forwarded-For` is believed.
     pub proxies: crate::server::http::proxy::TrustedProxies,
+    /// Files sent with messages: their limits, records and bytes.
+    pub files: Arc<crate::server::files::Files>,
 }
 
 impl FromRef<AppState> for crate::server::http::proxy::TrustedProxies {

@@ -266,6 +266,7 @@ pub async fn send(ws: &mut Socket, room: &str, cid: &str, text: &str) {
         room: room.into(),
         cid: cid.into(),
         text: text.into(),
+        file: None,
     };
     ws.send(Message::text(frame.encode())).await.unwrap();
 }

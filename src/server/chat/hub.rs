@@ -106,6 +106,8 @@ pub struct Hub {
     /// Read marks known to be stored, by (user id, room id): only a mark that moves
     /// forward is written and passed to the person's other devices.
     pub(super) read_marks: Mutex<HashMap<(String, i64), Seq>>,
+    /// Uploads, which messages may carry (set once, at start).
+    files: std::sync::OnceLock<Arc<crate::server::files::Files>>,
 }
 
 #[derive(Default)]
@@ -226,6 +228,7 @@ impl Hub {
             limits,
             next_conn: AtomicU64::new(1),
             read_marks: Mutex::default(),
+            files: std::sync::OnceLock::new(),
         });
         tokio::spawn(send_counts(Arc::downgrade(&hub)));
         Ok(hub)
@@ -258,6 +261,16 @@ impl Hub {
             .filter(|room| room.admits(user))
             .cloned()
             .collect()
+    }
+
+    /// Messages may carry files uploaded to `files` from now on.
+    pub fn set_files(&self, files: Arc<crate::server::files::Files>) {
+        let _ = self.files.set(files);
+    }
+
+    /// Where uploads are looked up; `None` before [`Hub::set_files`] (tests without files).
+    pub fn files(&self) -> Option<&Arc<crate::server::files::Files>> {
+        self.files.get()
     }
 
     pub fn inboxes(&self) -> &Inboxes {

@@ -43,6 +43,30 @@ pub fn set_page_csp() {
 /// functions) and the WebSocket upgrade. Browsers always send `Origin` on these; it must
 /// name this very host. Without an `Origin` the request is not from a browser page, so
 /// no cookie of a victim can ride along with it.
+/// Largest request body (server function arguments are small; messages go over the
+/// socket), except the upload's, which counts its file against its own limit while it
+/// arrives (`server::files::upload`).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+pub async fn body_limit(request: Request, next: Next) -> Response {
+    if request.uri().path() == crate::protocol::UPLOAD_PATH {
+        return next.run(request).await;
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    next.run(
+        request
+            .map(|body| axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES))),
+    )
+    .await
+}
+
 pub async fn same_origin(request: Request, next: Next) -> Response {
     let guarded = !matches!(
         *request.method(),

@@ -19,6 +19,7 @@ pub fn of(err: &AppError) -> StatusCode {
         }
         AppError::NotRegistered => StatusCode::FORBIDDEN,
         AppError::RateLimited | AppError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+        AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::Server(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

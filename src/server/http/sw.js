@@ -74,6 +74,8 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET' || url.origin !== self.location.origin) return;
   // Live data is never cached: server functions, the socket, health.
   if (url.pathname.startsWith('/api/') || ['/ws', '/healthz', '/sw.js'].includes(url.pathname)) return;
+  // Files sent in rooms: private to their readers, never kept by the worker.
+  if (url.pathname.startsWith('/files/')) return;
   event.respondWith(request.mode === 'navigate' ? page(request) : file(request));
 });
 

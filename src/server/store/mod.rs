@@ -7,6 +7,7 @@ pub mod previews;
 pub mod push;
 mod sqlite;
 mod sqlite_accounts;
+mod sqlite_files;
 mod sqlite_messages;
 mod sqlite_people;
 mod sqlite_previews;
@@ -17,8 +18,9 @@ pub use people::{MemberRecord, PeopleStore, ReaderRecord};
 pub use previews::PreviewStore;
 pub use push::{PushStore, PushSubscription};
 pub use sqlite::SqliteStore;
+pub use sqlite_files::FileRecord;
 
-use crate::protocol::{Change, ChatMessage, HistoryPage, RoomKind, Seq, Update};
+use crate::protocol::{Attachment, Change, ChatMessage, HistoryPage, RoomKind, Seq, Update};
 
 /// When a commit counts as done (SQLite's `synchronous`), and so when a message is
 /// confirmed to its sender.
@@ -83,6 +85,8 @@ pub struct NewMessage {
     pub mentions: Vec<String>,
     /// Its formatting (`ChatMessage::doc`).
     pub doc: Option<Vec<crate::protocol::rich::Node>>,
+    /// The file it carries, checked by the sender's connection (`server::files`).
+    pub file: Option<Box<Attachment>>,
 }
 
 /// A formatted message's tree as the `doc` column keeps it: JSON, or NULL.
@@ -92,6 +96,16 @@ fn doc_to_column(doc: &Option<Vec<crate::protocol::rich::Node>>) -> Option<Strin
 
 /// The tree kept in a `doc` column; a column that cannot be read gives plain text.
 fn doc_from_column(column: Option<String>) -> Option<Vec<crate::protocol::rich::Node>> {
+    column.and_then(|json| serde_json::from_str(&json).ok())
+}
+
+/// A message's file as its `file` column keeps it: JSON, or NULL for none.
+fn file_to_column(file: &Option<Box<Attachment>>) -> Option<String> {
+    file.as_ref()
+        .and_then(|file| serde_json::to_string(file).ok())
+}
+
+fn file_from_column(column: Option<String>) -> Option<Box<Attachment>> {
     column.and_then(|json| serde_json::from_str(&json).ok())
 }
 

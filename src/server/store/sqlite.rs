@@ -38,7 +38,7 @@ struct Writers {
 
 type WriterLock = tokio::sync::Mutex<Writers>;
 
-const MESSAGE_COLUMNS: &str = "seq, n, cid, author, text, at_ms, mentions, doc, preview";
+const MESSAGE_COLUMNS: &str = "seq, n, cid, author, text, at_ms, mentions, doc, preview, file";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to
@@ -187,6 +187,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
         mentions: super::split_mentions(row.get("mentions")),
         doc: super::doc_from_column(row.get("doc")),
         preview: super::preview_from_column(row.get("preview")),
+        file: super::file_from_column(row.get("file")),
     }
 }
 
@@ -403,6 +404,7 @@ mod tests {
             at_ms: 1_700_000_000_000,
             mentions: Vec::new(),
             doc: None,
+            file: None,
         }
     }
 

@@ -297,6 +297,7 @@ fn append_with_retries(
             mentions: new.mentions.clone(),
             doc: new.doc.clone(),
             preview: None,
+            file: new.file.clone(),
         };
         known.insert(new.cid.as_str(), msg);
         fresh.push((new, last));
@@ -308,8 +309,8 @@ fn append_with_retries(
 
 fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, Newest)]) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO messages (room_id, seq, n, cid, author, author_id, text, at_ms, mentions, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO messages (room_id, seq, n, cid, author, author_id, text, at_ms, mentions, doc, file)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
     for &(new, at) in rows {
         let mentions = super::join_mentions(&new.mentions);
@@ -324,6 +325,7 @@ fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, Newest)]) -> rusqlit
             new.at_ms,
             mentions,
             super::doc_to_column(&new.doc),
+            super::file_to_column(&new.file),
         ))?;
     }
     Ok(())
@@ -426,7 +428,7 @@ fn stored_update(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Opti
 
 fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Option<ChatMessage>> {
     tx.prepare_cached(
-        "SELECT seq, n, cid, author, text, at_ms, mentions, doc, preview
+        "SELECT seq, n, cid, author, text, at_ms, mentions, doc, preview, file
          FROM messages WHERE room_id = ?1 AND cid = ?2",
     )?
     .query_row((room, cid), |row| {
@@ -440,6 +442,7 @@ fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Op
             mentions: super::split_mentions(&row.get::<_, String>(6)?),
             doc: super::doc_from_column(row.get(7)?),
             preview: super::preview_from_column(row.get(8)?),
+            file: super::file_from_column(row.get(9)?),
         })
     })
     .optional()

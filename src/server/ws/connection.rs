@@ -368,10 +368,20 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             hub.set_visible(conn, visible);
             Ok(())
         }
-        ClientFrame::Send { room, cid, text } => {
+        ClientFrame::Send {
+            room,
+            cid,
+            text,
+            file,
+        } => {
             let target = writable_room(hub, conn, &room, &cid)?;
             let fail = |code, message: &str| refuse_frame(code, message, Some(cid.clone()));
-            let text = normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
+            // With a file, the text is its caption, and may be empty.
+            let text = match (&file, normalize_text(&text)) {
+                (_, Ok(text)) => text,
+                (Some(_), Err(_)) if text.trim().is_empty() => "",
+                (_, Err(why)) => return Err(fail(ErrorCode::BadMessage, &why)),
+            };
             // Per user, not per socket: more tabs do not buy a faster flood.
             if !hub.may_send(&conn.user) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many messages"));
@@ -390,15 +400,22 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                     at_ms: now_ms(),
                     mentions,
                     doc,
+                    file: None,
                 },
                 from: conn.id,
                 user: conn.user.clone(),
                 mentioned: mentioned.into_iter().map(|p| p.user).collect(),
                 reply: conn.queue.clone(),
             };
-            target
-                .submit(request)
-                .map_err(|code| fail(code, "the room is busy; try again"))
+            match file {
+                None => target
+                    .submit(request)
+                    .map_err(|code| fail(code, "the room is busy; try again")),
+                Some(file) => {
+                    send_with_file(hub, target, request, file);
+                    Ok(())
+                }
+            }
         }
         ClientFrame::Change {
             room,
@@ -461,6 +478,41 @@ fn writable_room(
             Some(cid.to_owned()),
         )
     })
+}
+
+/// Sends `request` carrying the upload `file` once it is checked: uploaded by this very
+/// user to this very room. That takes a look in the database, so it happens beside the
+/// socket's loop; a refusal comes back to the sender as an `error` for the message.
+fn send_with_file(hub: &Hub, target: Arc<Room>, mut request: SendRequest, file: String) {
+    let files = hub.files().cloned();
+    tokio::spawn(async move {
+        let refuse = |code, message: &str| {
+            let event = refuse_frame(code, message, Some(request.msg.cid.clone()));
+            request.reply.push(&event.encode().into());
+        };
+        let Some(files) = files else {
+            return refuse(ErrorCode::BadMessage, "files are not taken here");
+        };
+        match files
+            .attachment(&file, &request.user, target.record.id)
+            .await
+        {
+            Ok(Some(attachment)) => {
+                request.msg.file = Some(Box::new(attachment));
+                let reply = request.reply.clone();
+                let cid = request.msg.cid.clone();
+                if let Err(code) = target.submit(request) {
+                    let event = refuse_frame(code, "the room is busy; try again", Some(cid));
+                    reply.push(&event.encode().into());
+                }
+            }
+            Ok(None) => refuse(ErrorCode::BadMessage, "no such file: upload it again"),
+            Err(_) => refuse(
+                ErrorCode::Unavailable,
+                "the file could not be checked; try again",
+            ),
+        }
+    });
 }
 
 /// The room a `typing` frame names, if `conn`'s user may be in it (as for a `send`); the

@@ -1,4 +1,6 @@
-//! The message box. Enter sends, Shift+Enter starts a new line.
+//! The message box. Enter sends, Shift+Enter starts a new line. A file goes with the
+//! paperclip, a paste or a drop anywhere on the page (`client::upload::on_file`); the
+//! text is then its caption.
 
 use leptos::prelude::*;
 
@@ -55,6 +57,25 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
         });
         picked.set(0);
     };
+
+    // Files: queued like a message with the draft as the caption, uploaded when it may
+    // go (`client::upload`); one refused before it left says why in the room's alert.
+    #[cfg(feature = "hydrate")]
+    let send_file = move |file: web_sys::File| {
+        let caption = text.with_untracked(|t| t.trim().to_owned());
+        let room = room.get_untracked();
+        match crate::client::live::send_file(chat, &room, caption, file) {
+            Ok(()) => text.set(String::new()),
+            Err(why) => chat.link.alert.set(Some(why)),
+        }
+    };
+    #[cfg(feature = "hydrate")]
+    {
+        crate::client::upload::on_file(Some(Box::new(send_file)));
+        on_cleanup(|| crate::client::upload::on_file(None));
+    }
+
+    let upload = chat.screen.upload;
 
     let send = move || {
         let Ok(message) = text.with_untracked(|t| normalize_text(t).map(str::to_owned)) else {
@@ -128,12 +149,32 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                 aria-autocomplete="list"
                 aria-controls=move || offers.with(Option::is_some).then_some("mention-offers")
             ></textarea>
+            // The file input itself, transparent over the paperclip: a tap, a click or
+            // Enter on it opens the picker, with no click handler of ours.
+            <label class="attach" title="Send a file">
+                <input
+                    type="file"
+                    id="file-picker"
+                    aria-label="Send a file"
+                />
+                <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                    <path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z" fill="currentColor"/>
+                </svg>
+            </label>
             <button type="submit" class="send" disabled=move || !can_send() aria-label="Send">
                 <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
                     <path d="M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z" fill="currentColor"/>
                 </svg>
             </button>
         </form>
+        // One static block whose parts show and hide: no view made per upload (the
+        // front end's budget, docs/wasm-size.md).
+        <div class="upload" role="status" hidden=move || upload.with(Option::is_none)>
+            <span class="upload-name">{move || upload.get()}</span>
+            // Moved by the upload itself (`api::xhr`).
+            <progress max="100" value="0" aria-label="Sending the file"></progress>
+            <button type="button" class="link-button" on:click=move |_| cancel_upload(chat)>"Cancel"</button>
+        </div>
         <p class="composer-note" role="status">
             {move || {
                 problem()
@@ -145,4 +186,9 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
             }}
         </p>
     }
+}
+
+fn cancel_upload(_chat: crate::client::state::Chat) {
+    #[cfg(feature = "hydrate")]
+    crate::client::upload::cancel(_chat);
 }

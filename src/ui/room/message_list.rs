@@ -213,6 +213,7 @@ fn render_row(row: Row) -> AnyView {
                         <time>{clock(msg.at_ms)}</time>
                     </div>
                     {body}
+                    {msg.file.map(|file| super::attachment::attachment(*file))}
                     {card}
                 </li>
             }
@@ -250,6 +251,11 @@ fn PendingLine(pending: Queued) -> impl IntoView {
     let cid = pending.cid.clone();
     let failed = pending.error.clone();
     let is_failed = failed.is_some();
+    // A file waiting to go: its name after the caption.
+    let pending_text = match &pending.file_name {
+        Some(name) => format!("{} 📎 {name}", pending.text),
+        None => pending.text.clone(),
+    };
     let data_cid = cid.clone();
     let state = move || match (is_failed, chat.link.status.get()) {
         (true, _) => "not sent",
@@ -263,7 +269,7 @@ fn PendingLine(pending: Queued) -> impl IntoView {
                 <span class="author" style=format!("--hue:{hue}")>{me}</span>
                 <span class="state">{move || state()}</span>
             </div>
-            <p class="text">{pending.text}</p>
+            <p class="text">{pending_text}</p>
             {failed.map(|why| {
                 let retry_cid = cid.clone();
                 view! {

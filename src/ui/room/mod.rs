@@ -1,6 +1,7 @@
 //! The open room's parts: its messages (formatted ones, link cards), who is typing, and
 //! the box to write in.
 
+pub mod attachment;
 pub mod composer;
 pub mod link_card;
 pub mod message_list;

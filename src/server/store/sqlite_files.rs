@@ -1,0 +1,101 @@
+//! The `files` table on SQLite: one row per upload, read on every request for a file
+//! (who may read it is the room's business, checked each time).
+
+use sqlx::Row;
+
+use super::{SqliteStore, StoreError, StoreResult};
+use crate::protocol::{Attachment, AttachmentKind};
+
+/// One upload, as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRecord {
+    /// What messages and pages know it by (its `Attachment`'s id).
+    pub file: Attachment,
+    /// Where its bytes are in the file store (their SHA-256, hex).
+    pub hash: String,
+    /// An image's thumbnail, in the file store.
+    pub thumb: Option<String>,
+    pub room_id: i64,
+    /// The user id of whoever sent it.
+    pub uploader: String,
+    pub created_ms: i64,
+}
+
+fn kind_from_str(kind: &str) -> AttachmentKind {
+    match kind {
+        "image" => AttachmentKind::Image,
+        "video" => AttachmentKind::Video,
+        _ => AttachmentKind::File,
+    }
+}
+
+impl SqliteStore {
+    pub async fn add_file(&self, record: &FileRecord) -> StoreResult<()> {
+        let file = &record.file;
+        sqlx::query(
+            "INSERT OR IGNORE INTO files (id, hash, thumb, room_id, uploader, name, mime, size, kind,
+                 width, height, created_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&file.id)
+        .bind(&record.hash)
+        .bind(&record.thumb)
+        .bind(record.room_id)
+        .bind(&record.uploader)
+        .bind(&file.name)
+        .bind(&file.mime)
+        .bind(file.size as i64)
+        .bind(file.kind.as_str())
+        .bind(file.width as i64)
+        .bind(file.height as i64)
+        .bind(record.created_ms)
+        .execute(&mut *self.writer().await)
+        .await
+        .map_err(StoreError::new)?;
+        Ok(())
+    }
+
+    /// The upload `id`, and the slug of its room.
+    pub async fn file(&self, id: &str) -> StoreResult<Option<(FileRecord, String)>> {
+        let row = sqlx::query(
+            "SELECT files.*, rooms.slug AS slug FROM files JOIN rooms ON rooms.id = files.room_id
+             WHERE files.id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(StoreError::new)?;
+        Ok(row.map(|row| {
+            let record = FileRecord {
+                file: Attachment {
+                    id: row.get("id"),
+                    name: row.get("name"),
+                    mime: row.get("mime"),
+                    size: row.get::<i64, _>("size") as u64,
+                    kind: kind_from_str(row.get("kind")),
+                    width: row.get::<i64, _>("width") as u32,
+                    height: row.get::<i64, _>("height") as u32,
+                },
+                hash: row.get("hash"),
+                thumb: row.get("thumb"),
+                room_id: row.get("room_id"),
+                uploader: row.get("uploader"),
+                created_ms: row.get("created_ms"),
+            };
+            (record, row.get("slug"))
+        }))
+    }
+
+    /// Bytes `user` has uploaded since `since_ms`.
+    pub async fn uploaded_since(&self, user: &str, since_ms: i64) -> StoreResult<u64> {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(size), 0) FROM files WHERE uploader = ? AND created_ms >= ?",
+        )
+        .bind(user)
+        .bind(since_ms)
+        .fetch_one(&self.reader)
+        .await
+        .map_err(StoreError::new)?;
+        Ok(total.max(0) as u64)
+    }
+}
