@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 export const pkg = join(resolve(dirname(fileURLToPath(import.meta.url)), '../..'), 'target', 'site', 'pkg');
 
-/** The files of the build ending in `ext`. */
-export const files = (ext) => readdirSync(pkg).filter((f) => f.endsWith(ext)).map((f) => join(pkg, f));
+/** The files of the build ending in `ext`, wasm-bindgen's `snippets/` (inline JS) included. */
+export const files = (ext) =>
+  readdirSync(pkg, { recursive: true }).filter((f) => f.endsWith(ext)).map((f) => join(pkg, f));
 
 const gzKib = (ext) => files(ext).reduce((sum, f) => sum + gzipSync(readFileSync(f), { level: 9 }).length, 0) / 1024;
 

@@ -25,3 +25,11 @@ test('the wasm-streams stand-in is the one built in (patches/wasm-streams)', () 
     assert.ok(!js.includes(name), `${name} is in the front end's JS: the patch is not applied`);
   }
 });
+
+test('the patched tachys is the one built in (patches/tachys)', () => {
+  // A crate taken from a path has no `source` in the lockfile; crates.io's copy has one.
+  const lock = readFileSync(new URL('../../Cargo.lock', import.meta.url), 'utf8');
+  const entry = lock.split('[[package]]').find((p) => /\nname = "tachys"\n/.test(p));
+  assert.ok(entry, 'no tachys in Cargo.lock');
+  assert.ok(!entry.includes('source = '), `tachys comes from a registry, not patches/tachys:${entry}`);
+});
