@@ -35,6 +35,17 @@ struct Message {
     /// The link card it shows, if any: the link and the page's title.
     #[serde(skip_serializing_if = "Option::is_none")]
     link: Option<(String, String)>,
+    /// The file it carries, if any: where the server serves it, and what it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<File>,
+}
+
+#[derive(Serialize)]
+struct File {
+    url: String,
+    name: String,
+    mime: String,
+    size: u64,
 }
 
 /// The room `slug` of the database at `database`, as pretty JSON.
@@ -68,7 +79,7 @@ pub fn export(database: &Path, slug: &str) -> Result<String, String> {
     };
     let mut query = tx
         .prepare(
-            "SELECT seq, author, text, at_ms, mentions, preview FROM messages
+            "SELECT seq, author, text, at_ms, mentions, preview, file FROM messages
              WHERE room_id = ?1 ORDER BY seq",
         )
         .map_err(fail)?;
@@ -83,6 +94,12 @@ pub fn export(database: &Path, slug: &str) -> Result<String, String> {
                 at_ms: row.get(3)?,
                 mentions: store::split_mentions(&row.get::<_, String>(4)?),
                 link,
+                file: store::file_from_column(row.get(6)?).map(|file| File {
+                    url: format!("/files/{}", file.id),
+                    name: file.name,
+                    mime: file.mime,
+                    size: file.size,
+                }),
             })
         })
         .map_err(fail)?
@@ -117,6 +134,7 @@ mod tests {
             at_ms: 5,
             mentions: vec!["bo".into()],
             doc: None,
+            file: None,
         };
         store
             .append(

@@ -105,7 +105,7 @@ fn file_to_column(file: &Option<Box<Attachment>>) -> Option<String> {
         .and_then(|file| serde_json::to_string(file).ok())
 }
 
-fn file_from_column(column: Option<String>) -> Option<Box<Attachment>> {
+pub(crate) fn file_from_column(column: Option<String>) -> Option<Box<Attachment>> {
     column.and_then(|json| serde_json::from_str(&json).ok())
 }
 
