@@ -44,25 +44,11 @@ pub fn card(preview: Preview, removable: Option<Seq>) -> AnyView {
     );
     let remove = removable.map(|seq| {
         view! {
-            <button class="card-remove" title="Remove preview" aria-label="Remove preview" on:click=move |_| remove(seq)>
+            <button class="card-remove" title="Remove preview" aria-label="Remove preview" on:click=move |_| super::message_tools::change(seq, crate::protocol::Edit::RemovePreview)>
                 "×"
             </button>
         }
         .into_any()
     });
     el("div", Some("card"), None, vec![link, remove.into_any()])
-}
-
-/// Asks the server to take the card off the reader's message `seq` in the open room.
-fn remove(seq: Seq) {
-    #[cfg(feature = "hydrate")]
-    {
-        let room = crate::client::state::use_chat()
-            .room
-            .timeline
-            .with_untracked(|t| t.room.clone());
-        crate::client::live::send_change(&room, seq, crate::protocol::Edit::RemovePreview);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = seq;
 }

@@ -31,15 +31,17 @@ pub(crate) struct Row {
     line: Line,
     continued: bool,
     day: Option<String>,
-    /// Whether the message shows a link card: the line is drawn anew when a change adds
-    /// or removes it.
-    has_card: bool,
+    /// The message's revision (the seq of its newest change): the line is drawn anew when
+    /// a change (a card, an edit, a reaction) arrives.
+    rev: crate::protocol::Seq,
 }
 
 #[component]
 pub fn MessageList() -> impl IntoView {
     let chat = use_chat();
     let scroller = NodeRef::<html::Div>::new();
+    // The reader's message being edited in place, if any.
+    let editing = RwSignal::new(None::<crate::protocol::Seq>);
     // The oldest line drawn; `None` follows the newest `WINDOW` lines.
     let first_drawn = RwSignal::new(None::<LineKey>);
     let window_start = move |t: &crate::client::timeline::Timeline| {
@@ -73,7 +75,10 @@ pub fn MessageList() -> impl IntoView {
                         line: line.clone(),
                         continued,
                         day,
-                        has_card: matches!(line, Line::Message(m) if m.preview.is_some()),
+                        rev: match line {
+                            Line::Message(m) => m.rev,
+                            Line::Notice(_) => 0,
+                        },
                     }
                 })
                 .collect::<Vec<_>>()
@@ -144,13 +149,18 @@ pub fn MessageList() -> impl IntoView {
             {move || edge()}
             // The log role is the live region; the list inside keeps list semantics.
             <div role="log" aria-live="polite" aria-relevant="additions">
-            <ol class="lines">
+            <ol
+                class="lines"
+                on:click=move |ev| super::message_tools::on_click(ev, editing)
+                on:keydown=move |ev| super::message_tools::on_key(ev, editing)
+                on:contextmenu=move |ev| super::message_tools::on_hold(ev, chat)
+            >
                 <For
                     each=move || rows.get()
-                    key=|row| (row.key, row.continued, row.day.is_some(), row.has_card)
+                    key=|row| (row.key, row.continued, row.day.is_some(), row.rev)
                     let:row
                 >
-                    {render_row(row)}
+                    {render_row(row, editing)}
                 </For>
                 // Few at a time: a plain list (see `ui` on why not `<For>`).
                 {move || {
@@ -165,7 +175,7 @@ pub fn MessageList() -> impl IntoView {
     }
 }
 
-fn render_row(row: Row) -> AnyView {
+fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyView {
     match row.line {
         Line::Notice(text) => view! { <li class="notice">{text}</li> }.into_any(),
         Line::Message(msg) => {
@@ -194,27 +204,50 @@ fn render_row(row: Row) -> AnyView {
                 }
                 .into_any()
             };
-            let body = match msg.doc {
-                Some(doc) => {
-                    let is_me = |name: &str| chat.is_me(name);
-                    super::rich_text::message(doc, &is_me)
-                }
-                None => plain_text(&msg.text, &msg.mentions, chat),
-            };
             let seq = msg.seq;
+            if msg.state == ChatMessage::DELETED {
+                return view! {
+                    {divider}
+                    <li class="msg deleted" class:continued=row.continued data-seq=seq>
+                        <div class="meta">
+                            {author}
+                            <time>{clock(msg.at_ms)}</time>
+                        </div>
+                        <p class="text gone">"message deleted"</p>
+                    </li>
+                }
+                .into_any();
+            }
+            let (text, doc, mentions) = (msg.text, msg.doc, msg.mentions);
+            let body = {
+                let text = text.clone();
+                move || match (&doc, editing.get() == Some(seq)) {
+                    (_, true) => super::message_tools::editor(text.clone()),
+                    (Some(doc), _) => {
+                        let is_me = |name: &str| chat.is_me(name);
+                        super::rich_text::message(doc.clone(), &is_me)
+                    }
+                    (None, _) => plain_text(&text, &mentions, chat),
+                }
+            };
             let card = msg
                 .preview
                 .map(|card| super::link_card::card(*card, mine.then_some(seq)));
+            let edited = (msg.state == ChatMessage::EDITED)
+                .then(|| view! { <span class="edited">"(edited)"</span> });
             view! {
                 {divider}
-                <li class="msg" class:continued=row.continued class:mentions-me=for_me data-seq=msg.seq>
+                <li class="msg" class:continued=row.continued class:mentions-me=for_me data-seq=seq>
                     <div class="meta">
                         {author}
                         <time>{clock(msg.at_ms)}</time>
+                        {edited}
                     </div>
+                    {super::message_tools::menu(mine)}
                     {body}
                     {msg.file.map(|file| super::attachment::attachment(*file))}
                     {card}
+                    {super::message_tools::reactions(msg.reactions, chat)}
                 </li>
             }
             .into_any()

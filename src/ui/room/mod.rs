@@ -1,9 +1,10 @@
-//! The open room's parts: its messages (formatted ones, link cards), who is typing, and
-//! the box to write in.
+//! The open room's parts: its messages (formatted ones, link cards, reactions and what a
+//! reader may do to one), who is typing, and the box to write in.
 
 pub mod attachment;
 pub mod composer;
 pub mod link_card;
 pub mod message_list;
+pub mod message_tools;
 pub mod rich_text;
 pub mod typing;
