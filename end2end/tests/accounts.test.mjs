@@ -145,8 +145,8 @@ describe('accounts', () => {
     await useAccountForm(phone.page, 'Log in', 'bea', 'a brand new passphrase');
     await roomReady(phone.page);
     await laptop.page.getByRole('button', { name: 'Log out everywhere' }).click();
-    await laptop.page.locator('.name-form').waitFor({ timeout: 10_000 });
-    await phone.page.locator('.name-form').waitFor({ timeout: 10_000 });
+    await laptop.page.locator('.name-form').waitFor({ timeout: 20_000 });
+    await phone.page.locator('.name-form').waitFor({ timeout: 20_000 });
     await phone.page.reload();
     await phone.page.locator('.name-form').waitFor({ timeout: 10_000 });
     for (const p of [laptop.page, phone.page]) {

@@ -166,6 +166,19 @@ pub struct ChatMessage {
     /// A file sent with it (its text is then the caption, and may be empty). Boxed:
     /// few messages have one, and every message in memory would pay for it.
     pub file: Option<Box<super::Attachment>>,
+    /// 0 as sent; [`ChatMessage::EDITED`] or [`ChatMessage::DELETED`] since.
+    pub state: u8,
+    /// The seq of its newest change (0: none): the page draws its line anew when it moves.
+    pub rev: Seq,
+    /// Its reactions, in the order they were first given: an emoji, and who gave it.
+    pub reactions: Vec<(String, Vec<String>)>,
+}
+
+impl ChatMessage {
+    /// Its author changed its text.
+    pub const EDITED: u8 = 1;
+    /// Its author took it back: only a "message deleted" line is left.
+    pub const DELETED: u8 = 2;
 }
 
 as_array!(ChatMessage as ChatMessageWire {
@@ -179,6 +192,9 @@ as_array!(ChatMessage as ChatMessageWire {
     doc: Option<Vec<super::rich::Node>>,
     preview: Option<Box<super::Preview>>,
     file: Option<Box<super::Attachment>>,
+    state: u8,
+    rev: Seq,
+    reactions: Vec<(String, Vec<String>)>,
 });
 
 /// What `join_room` answers: enough to draw the room without waiting for anything else.

@@ -37,54 +37,113 @@ as_array!(Preview as PreviewWire {
     image: Option<String>,
 });
 
-/// What a change does to its message.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "ChangeWire", into = "ChangeWire")]
+/// What a change does to its message. Each sets a part of it to a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     /// The message's link card (made by the server).
     Preview(Box<Preview>),
     /// Its author took the card away.
     RemovePreview,
+    /// Its author changed its text; `doc` is the new text's formatting (parsed by the
+    /// server, as when it was sent).
+    Edited {
+        text: String,
+        doc: Option<Vec<super::rich::Node>>,
+    },
+    /// Its author took it back: its text, formatting, card, file and reactions are gone,
+    /// and a "message deleted" line stays in its place.
+    Deleted,
+    /// Who reacts to it with `emoji` now, in the order they reacted (empty: nobody).
+    Reacted { emoji: String, names: Vec<String> },
 }
 
-/// [`Change`] on the wire: `[kind, card]`; a card with kind 1, none with kind 2 (or
-/// with a kind this page does not know, which it then reads as taking the card away).
-type ChangeWire = (u8, Option<Box<Preview>>);
-
-impl From<ChangeWire> for Change {
-    fn from((kind, card): ChangeWire) -> Self {
-        match (kind, card) {
-            (1, Some(card)) => Change::Preview(card),
-            _ => Change::RemovePreview,
+// On the wire: `[kind, …]`, the kind's fields after it — `[1, card]`, `[2]`, `[3, text,
+// doc]`, `[4]`, `[5, emoji, names]`. Written by hand, not derived: an enum's derived
+// decoder is several times the size of this one in the page's WASM. Elements after the
+// ones a kind needs are skipped, so `[2, null]` (stored by earlier versions) still reads.
+impl Serialize for Change {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(None)?;
+        match self {
+            Change::Preview(card) => {
+                seq.serialize_element(&1u8)?;
+                seq.serialize_element(card)?;
+            }
+            Change::RemovePreview => seq.serialize_element(&2u8)?,
+            Change::Edited { text, doc } => {
+                seq.serialize_element(&3u8)?;
+                seq.serialize_element(text)?;
+                seq.serialize_element(doc)?;
+            }
+            Change::Deleted => seq.serialize_element(&4u8)?,
+            Change::Reacted { emoji, names } => {
+                seq.serialize_element(&5u8)?;
+                seq.serialize_element(emoji)?;
+                seq.serialize_element(names)?;
+            }
         }
+        seq.end()
     }
 }
 
-impl From<Change> for ChangeWire {
-    fn from(change: Change) -> Self {
-        match change {
-            Change::Preview(card) => (1, Some(card)),
-            Change::RemovePreview => (2, None),
+impl<'de> Deserialize<'de> for Change {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Kinds;
+        impl<'de> serde::de::Visitor<'de> for Kinds {
+            type Value = Change;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a change: [kind, ...]")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Change, A::Error> {
+                use serde::de::Error;
+                fn next<'de, T: Deserialize<'de>, A: serde::de::SeqAccess<'de>>(
+                    seq: &mut A,
+                ) -> Result<T, A::Error> {
+                    seq.next_element()?
+                        .ok_or_else(|| A::Error::custom("a change is missing a part"))
+                }
+                let change = match next::<u8, A>(&mut seq)? {
+                    1 => Change::Preview(next(&mut seq)?),
+                    2 => Change::RemovePreview,
+                    3 => Change::Edited {
+                        text: next(&mut seq)?,
+                        doc: next(&mut seq)?,
+                    },
+                    4 => Change::Deleted,
+                    5 => Change::Reacted {
+                        emoji: next(&mut seq)?,
+                        names: next(&mut seq)?,
+                    },
+                    _ => return Err(A::Error::custom("unknown kind of change")),
+                };
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(change)
+            }
         }
+        deserializer.deserialize_seq(Kinds)
     }
 }
 
 /// What a person may ask to change in a message (`ClientFrame::Change`). Kept apart
-/// from [`Change`]: a card is the server's to make, never a client's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// from [`Change`]: a card is the server's to make, the formatting the server's to
+/// parse, and who reacted the server's to count.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Edit {
     /// Take the link card off my message.
     RemovePreview,
-}
-
-impl Edit {
-    /// The change it makes, once allowed.
-    pub fn change(self) -> Change {
-        match self {
-            Edit::RemovePreview => Change::RemovePreview,
-        }
-    }
+    /// Change my message's text to this (markdown, as when sending).
+    Text(String),
+    /// Take my message back.
+    Delete,
+    /// Add my reaction with this emoji, or take it away if I gave it already.
+    React(String),
 }
 
 /// A stored change of the message `target`.
@@ -107,11 +166,43 @@ as_array!(Update as UpdateWire {
 });
 
 impl Update {
-    /// Changes `msg` (the message `target`) as this update says.
+    /// Changes `msg` (the message `target`) as this update says. A deleted message stays
+    /// deleted (the server refuses changes to it; a card made before arrives after).
     pub fn apply(&self, msg: &mut super::ChatMessage) {
+        use super::ChatMessage;
+        if msg.state == ChatMessage::DELETED {
+            return;
+        }
+        msg.rev = self.seq;
         match &self.change {
             Change::Preview(card) => msg.preview = Some(card.clone()),
             Change::RemovePreview => msg.preview = None,
+            Change::Edited { text, doc } => {
+                msg.text = text.clone();
+                msg.doc = doc.clone();
+                msg.state = ChatMessage::EDITED;
+            }
+            Change::Deleted => {
+                msg.text.clear();
+                msg.mentions.clear();
+                msg.reactions.clear();
+                (msg.doc, msg.preview, msg.file) = (None, None, None);
+                msg.state = ChatMessage::DELETED;
+            }
+            Change::Reacted { emoji, names } => set_reaction(&mut msg.reactions, emoji, names),
         }
+    }
+}
+
+/// Sets who reacted with `emoji` to `names`: a new emoji goes last, one nobody gives any
+/// more goes away. Shared by the page and the store, so both agree on the order.
+pub fn set_reaction(reactions: &mut Vec<(String, Vec<String>)>, emoji: &str, names: &[String]) {
+    match reactions.iter().position(|(e, _)| e == emoji) {
+        Some(i) if names.is_empty() => {
+            reactions.remove(i);
+        }
+        Some(i) => reactions[i].1 = names.to_vec(),
+        None if !names.is_empty() => reactions.push((emoji.to_owned(), names.to_vec())),
+        None => {}
     }
 }

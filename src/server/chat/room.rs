@@ -696,8 +696,8 @@ async fn store_sends(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<Sen
                             at_ms: new.at_ms,
                             mentions: new.mentions,
                             doc: new.doc,
-                            preview: None,
                             file: new.file,
+                            ..ChatMessage::default()
                         },
                         from,
                         user,
@@ -766,7 +766,13 @@ async fn store_changes(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<C
                         reply,
                         new.cid,
                         ErrorCode::BadMessage,
-                        "You can only change your own messages.",
+                        "That message cannot be changed: it is gone, or not yours.",
+                    ),
+                    Changed::TooManyReactions => refuse(
+                        reply,
+                        new.cid,
+                        ErrorCode::BadMessage,
+                        "That message has all the kinds of reaction it can take.",
                     ),
                 }
             }

@@ -28,7 +28,7 @@ use crate::server::chat::room::{ChangeRequest, LinkSink, Room};
 use crate::server::clock::now_ms;
 use crate::server::net::ssrf::Reach;
 use crate::server::store::previews::CachedCard;
-use crate::server::store::{NewUpdate, Store};
+use crate::server::store::{Asker, NewUpdate, Store};
 use fetch::{Limits, PageFetcher};
 
 /// Links waiting for their cards; past this many, new links get none (the chat never
@@ -96,7 +96,7 @@ async fn run(maker: Arc<CardMaker>, mut queue: mpsc::Receiver<Job>) {
                         target: job.target,
                         change: Change::Preview(Box::new(card)),
                         at_ms: now_ms(),
-                        by: None,
+                        by: Asker::Server,
                     },
                     reply: None,
                 };

@@ -109,6 +109,17 @@ pub(crate) fn file_from_column(column: Option<String>) -> Option<Box<Attachment>
     column.and_then(|json| serde_json::from_str(&json).ok())
 }
 
+/// A message's reactions as its `reactions` column keeps them: JSON, or NULL for none.
+fn reactions_to_column(reactions: &[(String, Vec<String>)]) -> Option<String> {
+    (!reactions.is_empty()).then(|| serde_json::to_string(reactions).expect("strings serialise"))
+}
+
+fn reactions_from_column(column: Option<String>) -> Vec<(String, Vec<String>)> {
+    column
+        .and_then(|json| serde_json::from_str(&json).ok())
+        .unwrap_or_default()
+}
+
 /// Names are never empty and never hold a line break, so one string keeps the list.
 fn join_mentions(names: &[String]) -> String {
     names.join("\n")
@@ -131,10 +142,24 @@ pub struct NewUpdate {
     pub target: Seq,
     pub change: Change,
     pub at_ms: i64,
-    /// Who asks for it (a user id): then only their own message changes. `None`: the
-    /// server itself (a link's card).
-    pub by: Option<String>,
+    pub by: Asker,
 }
+
+/// Who asks for a change, which says which messages they may change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Asker {
+    /// The server itself (a link's card): any message.
+    Server,
+    /// A person (their user id), on their own messages only: edits, deletes, cards.
+    Author(String),
+    /// A person reacting, to anyone's message (the connection checked they may write in
+    /// the room). For [`Change::Reacted`] the store toggles this person's reaction and
+    /// fills in `names` with who reacts now.
+    Reactor { user: String, name: String },
+}
+
+/// Distinct emoji one message may carry: the 21st is refused.
+pub const MAX_REACTIONS: usize = 20;
 
 /// Where a room's stream stands: its newest seq (messages and changes) and the number
 /// of its newest message.
@@ -171,9 +196,11 @@ pub enum Changed {
     /// The room already held a change with this id (a retry): that change. Nothing new
     /// was stored.
     Duplicate(Update),
-    /// The room has no message with the target seq (of the asker's, when a person
-    /// asked): nothing was stored.
+    /// The room has no message with the target seq that the asker may change (theirs,
+    /// when it must be; not deleted): nothing was stored.
     NoTarget,
+    /// The message has [`MAX_REACTIONS`] emoji already: nothing was stored.
+    TooManyReactions,
 }
 
 /// A change as the `change` column keeps it.

@@ -38,7 +38,8 @@ struct Writers {
 
 type WriterLock = tokio::sync::Mutex<Writers>;
 
-const MESSAGE_COLUMNS: &str = "seq, n, cid, author, text, at_ms, mentions, doc, preview, file";
+const MESSAGE_COLUMNS: &str =
+    "seq, n, cid, author, text, at_ms, mentions, doc, preview, file, state, rev, reactions";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to
@@ -188,6 +189,9 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
         doc: super::doc_from_column(row.get("doc")),
         preview: super::preview_from_column(row.get("preview")),
         file: super::file_from_column(row.get("file")),
+        state: row.get::<i64, _>("state") as u8,
+        rev: row.get::<i64, _>("rev") as Seq,
+        reactions: super::reactions_from_column(row.get("reactions")),
     }
 }
 
@@ -447,7 +451,7 @@ mod tests {
             target,
             change,
             at_ms: 1,
-            by: None,
+            by: crate::server::store::Asker::Server,
         }
     }
 
@@ -494,7 +498,7 @@ mod tests {
             .change(
                 room,
                 &[NewUpdate {
-                    by: Some("u-bo".into()),
+                    by: crate::server::store::Asker::Author("u-bo".into()),
                     ..update("bo-removes", 3, crate::protocol::Change::RemovePreview)
                 }],
             )
@@ -529,6 +533,165 @@ mod tests {
         );
         let last = store.append(room, &[new("c-000003", "c")]).await.unwrap();
         assert_eq!(last, [Appended::Stored(Newest { seq: 6, n: 3 })]);
+    }
+
+    #[tokio::test]
+    async fn edits_deletes_and_reactions_are_changes_kept_in_history() {
+        use crate::protocol::{Change, ChatMessage};
+        let (_dir, store) = store().await;
+        let room = room_id(&store, "general").await;
+        // `new` writes as "ana" with user id "u-ana".
+        store
+            .append(room, &[new("c-000001", "a"), new("c-000002", "b")])
+            .await
+            .unwrap();
+        let ana = || crate::server::store::Asker::Author("u-ana".into());
+        let react = |cid: &str, user: &str, emoji: &str| NewUpdate {
+            by: crate::server::store::Asker::Reactor {
+                user: format!("u-{user}"),
+                name: user.into(),
+            },
+            ..update(
+                cid,
+                1,
+                Change::Reacted {
+                    emoji: emoji.into(),
+                    names: vec![],
+                },
+            )
+        };
+        let edit = Change::Edited {
+            text: "a, better".into(),
+            doc: None,
+        };
+        let out = store
+            .change(
+                room,
+                &[
+                    NewUpdate {
+                        by: ana(),
+                        ..update("e-1", 1, edit.clone())
+                    },
+                    // Bo may not edit Ana's message.
+                    NewUpdate {
+                        by: crate::server::store::Asker::Author("u-bo".into()),
+                        ..update("e-2", 1, edit.clone())
+                    },
+                    react("r-1", "bo", "👍"),
+                    react("r-2", "cy", "👍"),
+                    react("r-3", "bo", "🎉"),
+                    // A second click takes Bo's 👍 back.
+                    react("r-4", "bo", "👍"),
+                    NewUpdate {
+                        by: ana(),
+                        ..update("d-1", 2, Change::Deleted)
+                    },
+                    // A deleted message takes no more changes, not even from its author.
+                    NewUpdate {
+                        by: ana(),
+                        ..update("e-3", 2, edit.clone())
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        assert!(matches!(&out[0], Changed::Stored(u) if u.seq == 3 && u.change == edit));
+        assert_eq!(out[1], Changed::NoTarget);
+        let names = |c: &Changed| match c {
+            Changed::Stored(super::Update {
+                change: Change::Reacted { names, .. },
+                ..
+            }) => names.clone(),
+            other => panic!("not a reaction: {other:?}"),
+        };
+        assert_eq!(names(&out[2]), ["bo"]);
+        assert_eq!(names(&out[3]), ["bo", "cy"]);
+        assert_eq!(names(&out[4]), ["bo"]);
+        assert_eq!(names(&out[5]), ["cy"], "Bo's second 👍 took the first back");
+        assert!(matches!(&out[6], Changed::Stored(u) if u.change == Change::Deleted));
+        assert_eq!(out[7], Changed::NoTarget);
+
+        let page = store.page_before(room, Seq::MAX, 50).await.unwrap();
+        let (a, b) = (&page.messages[0], &page.messages[1]);
+        assert_eq!(
+            (a.text.as_str(), a.state),
+            ("a, better", ChatMessage::EDITED)
+        );
+        assert_eq!(
+            a.reactions,
+            [
+                ("👍".to_owned(), vec!["cy".to_owned()]),
+                ("🎉".to_owned(), vec!["bo".to_owned()])
+            ]
+        );
+        assert_eq!((b.text.as_str(), b.state), ("", ChatMessage::DELETED));
+        // What the live stream carried, applied to the messages as sent, gives history.
+        let mut live = vec![
+            ChatMessage {
+                seq: 1,
+                n: 1,
+                author: "ana".into(),
+                text: "a".into(),
+                ..Default::default()
+            },
+            ChatMessage {
+                seq: 2,
+                n: 2,
+                author: "ana".into(),
+                text: "b".into(),
+                ..Default::default()
+            },
+        ];
+        for update in store.updates(room, 2, Seq::MAX, 50).await.unwrap() {
+            let msg = live.iter_mut().find(|m| m.seq == update.target).unwrap();
+            update.apply(msg);
+            // Twice (live, then a resume) changes nothing more.
+            update.apply(msg);
+        }
+        for (live, stored) in live.iter().zip(&page.messages) {
+            assert_eq!(
+                (&live.text, live.state, &live.reactions, live.rev),
+                (&stored.text, stored.state, &stored.reactions, stored.rev)
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_message_takes_twenty_emoji_and_no_more() {
+        use crate::protocol::Change;
+        let (_dir, store) = store().await;
+        let room = room_id(&store, "general").await;
+        store.append(room, &[new("c-000001", "a")]).await.unwrap();
+        let emoji = [
+            "😀", "😁", "😂", "😃", "😄", "😅", "😆", "😇", "😈", "😉", "😊", "😋", "😌", "😍",
+            "😎", "😏", "😐", "😑", "😒", "😓", "😔",
+        ];
+        let batch: Vec<_> = emoji
+            .iter()
+            .enumerate()
+            .map(|(i, e)| NewUpdate {
+                by: crate::server::store::Asker::Reactor {
+                    user: "u-bo".into(),
+                    name: "bo".into(),
+                },
+                ..update(
+                    &format!("r-{i}"),
+                    1,
+                    Change::Reacted {
+                        emoji: (*e).into(),
+                        names: vec![],
+                    },
+                )
+            })
+            .collect();
+        let out = store.change(room, &batch).await.unwrap();
+        assert!(out[..20].iter().all(|c| matches!(c, Changed::Stored(_))));
+        assert_eq!(out[20], Changed::TooManyReactions);
+        let page = store.page_before(room, Seq::MAX, 50).await.unwrap();
+        assert_eq!(
+            page.messages[0].reactions.len(),
+            crate::server::store::MAX_REACTIONS
+        );
     }
 
     #[tokio::test]

@@ -42,8 +42,8 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::oneshot;
 
-use super::{Appended, Changed, Durability, NewMessage, NewUpdate, Newest};
-use crate::protocol::{ChatMessage, Seq, Update};
+use super::{Appended, Asker, Changed, Durability, NewMessage, NewUpdate, Newest};
+use crate::protocol::{Change, ChatMessage, Seq, Update};
 
 /// Batches committed in one transaction, at most: a round still ends within a few
 /// milliseconds of SQLite's work however many rooms are busy.
@@ -298,6 +298,7 @@ fn append_with_retries(
             doc: new.doc.clone(),
             preview: None,
             file: new.file.clone(),
+            ..ChatMessage::default()
         };
         known.insert(new.cid.as_str(), msg);
         fresh.push((new, last));
@@ -349,22 +350,14 @@ fn change(
             out.push(Changed::Duplicate(done));
             continue;
         }
-        // A message as it is now: changed in place, so history needs no replay. A
-        // person changes only their own (`?4` NULL: the server, any message).
-        let preview = match &new.change {
-            crate::protocol::Change::Preview(card) => super::preview_to_column(Some(card)),
-            crate::protocol::Change::RemovePreview => None,
+        // A message as it is now: changed in place, so history needs no replay.
+        let change = match apply(tx, room, new, last.seq + 1)? {
+            Ok(change) => change,
+            Err(refused) => {
+                out.push(refused);
+                continue;
+            }
         };
-        let changed = tx
-            .prepare_cached(
-                "UPDATE messages SET preview = ?3 WHERE room_id = ?1 AND seq = ?2
-                 AND (?4 IS NULL OR author_id = ?4)",
-            )?
-            .execute((room, new.target as i64, preview, &new.by))?;
-        if changed == 0 {
-            out.push(Changed::NoTarget);
-            continue;
-        }
         last.seq += 1;
         tx.prepare_cached(
             "INSERT INTO updates (room_id, seq, target, cid, change, at_ms)
@@ -375,17 +368,139 @@ fn change(
             last.seq as i64,
             new.target as i64,
             &new.cid,
-            super::change_to_column(&new.change),
+            super::change_to_column(&change),
             new.at_ms,
         ))?;
         out.push(Changed::Stored(Update {
             seq: last.seq,
             target: new.target,
             cid: new.cid.clone(),
-            change: new.change.clone(),
+            change,
         }));
     }
     Ok((out, last))
+}
+
+/// Applies `new` to its message's row, as the change with seq `seq`: the change as
+/// stored (a reaction with who reacts now), or why nothing changed.
+fn apply(
+    tx: &Connection,
+    room: i64,
+    new: &NewUpdate,
+    seq: Seq,
+) -> rusqlite::Result<Result<Change, Changed>> {
+    let target = new.target as i64;
+    let row = tx
+        .prepare_cached(
+            "SELECT author_id, state, file, reactions FROM messages WHERE room_id = ?1 AND seq = ?2",
+        )?
+        .query_row((room, target), |row| {
+            Ok((
+                row.get::<_, Option<String>>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, Option<String>>(2)?,
+                row.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .optional()?;
+    let Some((author, state, file, reactions)) = row else {
+        return Ok(Err(Changed::NoTarget));
+    };
+    let allowed = state != i64::from(ChatMessage::DELETED)
+        && match &new.by {
+            Asker::Server | Asker::Reactor { .. } => true,
+            Asker::Author(user) => author.as_deref() == Some(user.as_str()),
+        };
+    if !allowed {
+        return Ok(Err(Changed::NoTarget));
+    }
+    let at = (room, target, seq as i64);
+    let change = match (&new.change, &new.by) {
+        (Change::Preview(card), _) => {
+            let card = super::preview_to_column(Some(card));
+            tx.prepare_cached(
+                "UPDATE messages SET preview = ?4, rev = ?3 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute((at.0, at.1, at.2, card))?;
+            new.change.clone()
+        }
+        (Change::RemovePreview, _) => {
+            tx.prepare_cached(
+                "UPDATE messages SET preview = NULL, rev = ?3 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute(at)?;
+            new.change.clone()
+        }
+        (Change::Edited { text, doc }, _) => {
+            tx.prepare_cached(
+                "UPDATE messages SET text = ?4, doc = ?5, state = ?6, rev = ?3
+                 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute((
+                at.0,
+                at.1,
+                at.2,
+                text,
+                super::doc_to_column(doc),
+                ChatMessage::EDITED,
+            ))?;
+            new.change.clone()
+        }
+        (Change::Deleted, _) => {
+            tx.prepare_cached(
+                "UPDATE messages SET text = '', doc = NULL, preview = NULL, file = NULL,
+                 mentions = '', reactions = NULL, state = ?4, rev = ?3
+                 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute((at.0, at.1, at.2, ChatMessage::DELETED))?;
+            tx.prepare_cached("DELETE FROM reactions WHERE room_id = ?1 AND target = ?2")?
+                .execute((room, target))?;
+            // Its file is no longer served to anyone (the bytes may be another upload's).
+            if let Some(file) = super::file_from_column(file) {
+                tx.prepare_cached("DELETE FROM files WHERE id = ?1")?
+                    .execute([&file.id])?;
+            }
+            Change::Deleted
+        }
+        (Change::Reacted { emoji, .. }, Asker::Reactor { user, name }) => {
+            let mut all = super::reactions_from_column(reactions);
+            let took_back = tx
+                .prepare_cached(
+                    "DELETE FROM reactions WHERE room_id = ?1 AND target = ?2 AND emoji = ?3 AND user_id = ?4",
+                )?
+                .execute((room, target, emoji, user))?
+                > 0;
+            if !took_back {
+                if all.len() >= super::MAX_REACTIONS && !all.iter().any(|(e, _)| e == emoji) {
+                    return Ok(Err(Changed::TooManyReactions));
+                }
+                tx.prepare_cached(
+                    "INSERT INTO reactions (room_id, target, emoji, user_id, name, at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute((room, target, emoji, user, name, new.at_ms))?;
+            }
+            let names = tx
+                .prepare_cached(
+                    "SELECT name FROM reactions WHERE room_id = ?1 AND target = ?2 AND emoji = ?3
+                     ORDER BY at_ms, rowid",
+                )?
+                .query_map((room, target, emoji), |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            crate::protocol::set_reaction(&mut all, emoji, &names);
+            tx.prepare_cached(
+                "UPDATE messages SET reactions = ?4, rev = ?3 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute((at.0, at.1, at.2, super::reactions_to_column(&all)))?;
+            Change::Reacted {
+                emoji: emoji.clone(),
+                names,
+            }
+        }
+        // A reaction is only ever asked for by a reactor (`ws::connection`).
+        (Change::Reacted { .. }, _) => return Ok(Err(Changed::NoTarget)),
+    };
+    Ok(Ok(change))
 }
 
 /// Where `room` stands: its newest seq of either kind, and its newest message number.
@@ -428,7 +543,7 @@ fn stored_update(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Opti
 
 fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Option<ChatMessage>> {
     tx.prepare_cached(
-        "SELECT seq, n, cid, author, text, at_ms, mentions, doc, preview, file
+        "SELECT seq, n, cid, author, text, at_ms, mentions, doc, preview, file, state, rev, reactions
          FROM messages WHERE room_id = ?1 AND cid = ?2",
     )?
     .query_row((room, cid), |row| {
@@ -443,6 +558,9 @@ fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Op
             doc: super::doc_from_column(row.get(7)?),
             preview: super::preview_from_column(row.get(8)?),
             file: super::file_from_column(row.get(9)?),
+            state: row.get::<_, i64>(10)? as u8,
+            rev: row.get::<_, i64>(11)? as Seq,
+            reactions: super::reactions_from_column(row.get(12)?),
         })
     })
     .optional()

@@ -17,8 +17,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::protocol::{
-    is_valid_client_id, normalize_text, AppError, ClientFrame, ErrorCode, ServerEvent,
-    MAX_FRAME_BYTES,
+    is_valid_client_id, normalize_text, AppError, Change, ClientFrame, Edit, ErrorCode,
+    ServerEvent, MAX_FRAME_BYTES,
 };
 use crate::server::chat::hub::{Conn, Hub, Visitor};
 use crate::server::chat::mentions::{find_mentions, Person};
@@ -28,7 +28,7 @@ use crate::server::config::ConnectionLimits;
 use crate::server::http::guard::ClientAddr;
 use crate::server::names::name_key;
 use crate::server::state::AppState;
-use crate::server::store::{NewMessage, NewUpdate};
+use crate::server::store::{Asker, NewMessage, NewUpdate};
 use crate::server::ws::send_queue::{CloseReason, SendQueue};
 use crate::server::ws::{handshake, Frame, Incoming, Reader};
 
@@ -430,13 +430,47 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many changes"));
             }
             // Whose message it is, the store checks as it applies the change.
+            let (change, by) = match edit {
+                Edit::RemovePreview => (Change::RemovePreview, Asker::Author(conn.user.clone())),
+                Edit::Delete => (Change::Deleted, Asker::Author(conn.user.clone())),
+                Edit::Text(text) => {
+                    let text =
+                        normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
+                    let mentions: Vec<String> = mentioned_in(hub, &target_room, text)
+                        .into_iter()
+                        .map(|p| p.name)
+                        .collect();
+                    // Parsed here, as a sent message is.
+                    use crate::protocol::rich::to_nodes;
+                    let doc = crate::server::chat::markdown::parse(text, &mentions).map(to_nodes);
+                    let change = Change::Edited {
+                        text: text.to_owned(),
+                        doc,
+                    };
+                    (change, Asker::Author(conn.user.clone()))
+                }
+                Edit::React(emoji) => {
+                    if emojis::get(&emoji).is_none() {
+                        return Err(fail(ErrorCode::BadMessage, "a reaction is one emoji"));
+                    }
+                    let change = Change::Reacted {
+                        emoji,
+                        names: Vec::new(),
+                    };
+                    let by = Asker::Reactor {
+                        user: conn.user.clone(),
+                        name: conn.name.clone(),
+                    };
+                    (change, by)
+                }
+            };
             let request = ChangeRequest {
                 update: NewUpdate {
                     cid: cid.clone(),
                     target,
-                    change: edit.change(),
+                    change,
                     at_ms: now_ms(),
-                    by: Some(conn.user.clone()),
+                    by,
                 },
                 reply: Some((conn.id, conn.queue.clone())),
             };

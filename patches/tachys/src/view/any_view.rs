@@ -18,6 +18,7 @@ use crate::{
 use futures::future::{join, join_all};
 use std::{any::TypeId, fmt::Debug};
 #[cfg(any(feature = "ssr", feature = "hydrate"))]
+#[allow(unused_imports)] // Natter's patch: unused in a browser-only build now.
 use std::{future::Future, pin::Pin};
 
 /// A type-erased view. This can be used if control flow requires that multiple different types of
