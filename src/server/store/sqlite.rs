@@ -626,7 +626,7 @@ mod tests {
         );
         assert_eq!((b.text.as_str(), b.state), ("", ChatMessage::DELETED));
         // What the live stream carried, applied to the messages as sent, gives history.
-        let mut live = vec![
+        let mut live = [
             ChatMessage {
                 seq: 1,
                 n: 1,
