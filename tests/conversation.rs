@@ -55,7 +55,10 @@ async fn edits_deletes_and_reactions_reach_everyone_once() {
     let server = start_with(&[]).await;
     let (mut ana, _) = arrive(&server, "user-ana-0001", "ana", "general").await;
     let (mut bo, bo_conn) = arrive(&server, "user-bo-00001", "bo", "general").await;
-    assert!(matches!(next_event(&mut ana).await, ServerEvent::Joined { .. }));
+    assert!(matches!(
+        next_event(&mut ana).await,
+        ServerEvent::Joined { .. }
+    ));
     send(&mut ana, "general", "msg-0000001", "first **draft**").await;
     send(&mut ana, "general", "msg-0000002", "a mistake").await;
     for ws in [&mut ana, &mut bo] {
@@ -64,7 +67,13 @@ async fn edits_deletes_and_reactions_reach_everyone_once() {
     }
 
     // Ana edits her first message; the new text is parsed as a sent one is.
-    ask(&mut ana, "edit-000001", 1, Edit::Text("second _draft_".into())).await;
+    ask(
+        &mut ana,
+        "edit-000001",
+        1,
+        Edit::Text("second _draft_".into()),
+    )
+    .await;
     for ws in [&mut ana, &mut bo] {
         let update = next_update(ws).await;
         assert_eq!((update.seq, update.target), (3, 1));
@@ -97,7 +106,10 @@ async fn edits_deletes_and_reactions_reach_everyone_once() {
         );
     }
     ask(&mut bo, "react-00002", 1, Edit::React("👍".into())).await;
-    assert!(matches!(next_event(&mut bo).await, ServerEvent::Ack { seq: 4, .. }));
+    assert!(matches!(
+        next_event(&mut bo).await,
+        ServerEvent::Ack { seq: 4, .. }
+    ));
     assert_quiet(&mut ana).await;
     ask(&mut ana, "react-00003", 1, Edit::React("👍".into())).await;
     ask(&mut bo, "react-00004", 1, Edit::React("🎉".into())).await;
@@ -146,7 +158,10 @@ async fn edits_deletes_and_reactions_reach_everyone_once() {
     );
     let fresh = join_after(&server, &bo_conn, "general", None).await;
     let (first, second) = (&fresh.messages[0], &fresh.messages[1]);
-    assert_eq!((first.text.as_str(), first.state), ("second _draft_", ChatMessage::EDITED));
+    assert_eq!(
+        (first.text.as_str(), first.state),
+        ("second _draft_", ChatMessage::EDITED)
+    );
     assert_eq!(
         first.reactions,
         [
@@ -154,6 +169,9 @@ async fn edits_deletes_and_reactions_reach_everyone_once() {
             ("🎉".to_owned(), vec!["bo".to_owned()])
         ]
     );
-    assert_eq!((second.text.as_str(), second.state), ("", ChatMessage::DELETED));
+    assert_eq!(
+        (second.text.as_str(), second.state),
+        ("", ChatMessage::DELETED)
+    );
     assert_eq!((first.rev, second.rev), (6, 7));
 }

@@ -97,7 +97,10 @@ impl<'de> Deserialize<'de> for Change {
                 f.write_str("a change: [kind, ...]")
             }
 
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Change, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Change, A::Error> {
                 use serde::de::Error;
                 fn next<'de, T: Deserialize<'de>, A: serde::de::SeqAccess<'de>>(
                     seq: &mut A,

@@ -568,7 +568,10 @@ mod tests {
             .change(
                 room,
                 &[
-                    NewUpdate { by: ana(), ..update("e-1", 1, edit.clone()) },
+                    NewUpdate {
+                        by: ana(),
+                        ..update("e-1", 1, edit.clone())
+                    },
                     // Bo may not edit Ana's message.
                     NewUpdate {
                         by: crate::server::store::Asker::Author("u-bo".into()),
@@ -579,9 +582,15 @@ mod tests {
                     react("r-3", "bo", "🎉"),
                     // A second click takes Bo's 👍 back.
                     react("r-4", "bo", "👍"),
-                    NewUpdate { by: ana(), ..update("d-1", 2, Change::Deleted) },
+                    NewUpdate {
+                        by: ana(),
+                        ..update("d-1", 2, Change::Deleted)
+                    },
                     // A deleted message takes no more changes, not even from its author.
-                    NewUpdate { by: ana(), ..update("e-3", 2, edit.clone()) },
+                    NewUpdate {
+                        by: ana(),
+                        ..update("e-3", 2, edit.clone())
+                    },
                 ],
             )
             .await
@@ -604,7 +613,10 @@ mod tests {
 
         let page = store.page_before(room, Seq::MAX, 50).await.unwrap();
         let (a, b) = (&page.messages[0], &page.messages[1]);
-        assert_eq!((a.text.as_str(), a.state), ("a, better", ChatMessage::EDITED));
+        assert_eq!(
+            (a.text.as_str(), a.state),
+            ("a, better", ChatMessage::EDITED)
+        );
         assert_eq!(
             a.reactions,
             [
@@ -614,9 +626,21 @@ mod tests {
         );
         assert_eq!((b.text.as_str(), b.state), ("", ChatMessage::DELETED));
         // What the live stream carried, applied to the messages as sent, gives history.
-        let mut live = vec![
-            ChatMessage { seq: 1, n: 1, author: "ana".into(), text: "a".into(), ..Default::default() },
-            ChatMessage { seq: 2, n: 2, author: "ana".into(), text: "b".into(), ..Default::default() },
+        let mut live = [
+            ChatMessage {
+                seq: 1,
+                n: 1,
+                author: "ana".into(),
+                text: "a".into(),
+                ..Default::default()
+            },
+            ChatMessage {
+                seq: 2,
+                n: 2,
+                author: "ana".into(),
+                text: "b".into(),
+                ..Default::default()
+            },
         ];
         for update in store.updates(room, 2, Seq::MAX, 50).await.unwrap() {
             let msg = live.iter_mut().find(|m| m.seq == update.target).unwrap();
@@ -625,7 +649,10 @@ mod tests {
             update.apply(msg);
         }
         for (live, stored) in live.iter().zip(&page.messages) {
-            assert_eq!((&live.text, live.state, &live.reactions, live.rev), (&stored.text, stored.state, &stored.reactions, stored.rev));
+            assert_eq!(
+                (&live.text, live.state, &live.reactions, live.rev),
+                (&stored.text, stored.state, &stored.reactions, stored.rev)
+            );
         }
     }
 
@@ -635,20 +662,36 @@ mod tests {
         let (_dir, store) = store().await;
         let room = room_id(&store, "general").await;
         store.append(room, &[new("c-000001", "a")]).await.unwrap();
-        let emoji = ["😀", "😁", "😂", "😃", "😄", "😅", "😆", "😇", "😈", "😉", "😊", "😋", "😌", "😍", "😎", "😏", "😐", "😑", "😒", "😓", "😔"];
+        let emoji = [
+            "😀", "😁", "😂", "😃", "😄", "😅", "😆", "😇", "😈", "😉", "😊", "😋", "😌", "😍",
+            "😎", "😏", "😐", "😑", "😒", "😓", "😔",
+        ];
         let batch: Vec<_> = emoji
             .iter()
             .enumerate()
             .map(|(i, e)| NewUpdate {
-                by: crate::server::store::Asker::Reactor { user: "u-bo".into(), name: "bo".into() },
-                ..update(&format!("r-{i}"), 1, Change::Reacted { emoji: (*e).into(), names: vec![] })
+                by: crate::server::store::Asker::Reactor {
+                    user: "u-bo".into(),
+                    name: "bo".into(),
+                },
+                ..update(
+                    &format!("r-{i}"),
+                    1,
+                    Change::Reacted {
+                        emoji: (*e).into(),
+                        names: vec![],
+                    },
+                )
             })
             .collect();
         let out = store.change(room, &batch).await.unwrap();
         assert!(out[..20].iter().all(|c| matches!(c, Changed::Stored(_))));
         assert_eq!(out[20], Changed::TooManyReactions);
         let page = store.page_before(room, Seq::MAX, 50).await.unwrap();
-        assert_eq!(page.messages[0].reactions.len(), crate::server::store::MAX_REACTIONS);
+        assert_eq!(
+            page.messages[0].reactions.len(),
+            crate::server::store::MAX_REACTIONS
+        );
     }
 
     #[tokio::test]

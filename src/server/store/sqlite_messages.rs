@@ -418,13 +418,17 @@ fn apply(
     let change = match (&new.change, &new.by) {
         (Change::Preview(card), _) => {
             let card = super::preview_to_column(Some(card));
-            tx.prepare_cached("UPDATE messages SET preview = ?4, rev = ?3 WHERE room_id = ?1 AND seq = ?2")?
-                .execute((at.0, at.1, at.2, card))?;
+            tx.prepare_cached(
+                "UPDATE messages SET preview = ?4, rev = ?3 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute((at.0, at.1, at.2, card))?;
             new.change.clone()
         }
         (Change::RemovePreview, _) => {
-            tx.prepare_cached("UPDATE messages SET preview = NULL, rev = ?3 WHERE room_id = ?1 AND seq = ?2")?
-                .execute(at)?;
+            tx.prepare_cached(
+                "UPDATE messages SET preview = NULL, rev = ?3 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute(at)?;
             new.change.clone()
         }
         (Change::Edited { text, doc }, _) => {
@@ -484,8 +488,10 @@ fn apply(
                 .query_map((room, target, emoji), |row| row.get::<_, String>(0))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             crate::protocol::set_reaction(&mut all, emoji, &names);
-            tx.prepare_cached("UPDATE messages SET reactions = ?4, rev = ?3 WHERE room_id = ?1 AND seq = ?2")?
-                .execute((at.0, at.1, at.2, super::reactions_to_column(&all)))?;
+            tx.prepare_cached(
+                "UPDATE messages SET reactions = ?4, rev = ?3 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute((at.0, at.1, at.2, super::reactions_to_column(&all)))?;
             Change::Reacted {
                 emoji: emoji.clone(),
                 names,

@@ -434,7 +434,8 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                 Edit::RemovePreview => (Change::RemovePreview, Asker::Author(conn.user.clone())),
                 Edit::Delete => (Change::Deleted, Asker::Author(conn.user.clone())),
                 Edit::Text(text) => {
-                    let text = normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
+                    let text =
+                        normalize_text(&text).map_err(|why| fail(ErrorCode::BadMessage, &why))?;
                     let mentions: Vec<String> = mentioned_in(hub, &target_room, text)
                         .into_iter()
                         .map(|p| p.name)

@@ -13,15 +13,8 @@ use leptos::web_sys;
 use crate::client::state::Chat;
 use crate::protocol::{Edit, Seq};
 
-/// The picker's emoji, with their buttons' names; any other may be typed.
-const COMMON: [(&str, &str); 6] = [
-    ("👍", "React with 👍"),
-    ("❤️", "React with ❤️"),
-    ("😂", "React with 😂"),
-    ("🎉", "React with 🎉"),
-    ("😮", "React with 😮"),
-    ("😢", "React with 😢"),
-];
+/// The picker's emoji; any other may be typed.
+const COMMON: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 
 /// `data-act` of the edit button; of the delete button. Any other `data-act` is an emoji
 /// to react with.
@@ -62,8 +55,8 @@ pub fn reactions(reactions: Vec<(String, Vec<String>)>, chat: Chat) -> Option<An
 pub fn menu(mine: bool) -> AnyView {
     let picks = COMMON
         .into_iter()
-        .map(|(emoji, name)| {
-            view! { <button class="pick" title=name data-act=emoji>{emoji}</button> }
+        .map(|emoji| {
+            view! { <button class="pick" title=format!("React with {emoji}") data-act=emoji>{emoji}</button> }
                 .into_any()
         })
         .collect::<Vec<_>>();
