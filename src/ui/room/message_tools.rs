@@ -100,7 +100,11 @@ pub fn on_click(ev: web_sys::MouseEvent, editing: RwSignal<Option<Seq>>) {
     let Some((button, seq)) = acted_on(&ev, "button[data-act]") else {
         return;
     };
-    match button.get_attribute("data-act").unwrap_or_default().as_str() {
+    match button
+        .get_attribute("data-act")
+        .unwrap_or_default()
+        .as_str()
+    {
         EDIT => editing.set(Some(seq)),
         DELETE => change(seq, Edit::Delete),
         SAVE => save(&button, seq, editing),
@@ -162,7 +166,12 @@ pub fn on_hold(ev: web_sys::MouseEvent, chat: Chat) {
 fn acted_on(ev: &web_sys::Event, selector: &str) -> Option<(web_sys::Element, Seq)> {
     let target: web_sys::Element = ev.target()?.dyn_into().ok()?;
     let hit = target.closest(selector).ok()??;
-    let seq = hit.closest("[data-seq]").ok()??.get_attribute("data-seq")?.parse().ok()?;
+    let seq = hit
+        .closest("[data-seq]")
+        .ok()??
+        .get_attribute("data-seq")?
+        .parse()
+        .ok()?;
     Some((hit, seq))
 }
 
