@@ -170,8 +170,9 @@ pub struct ChatMessage {
     pub state: u8,
     /// The seq of its newest change (0: none): the page draws its line anew when it moves.
     pub rev: Seq,
-    /// Its reactions, in the order they were first given: an emoji, and who gave it.
-    pub reactions: Vec<(String, Vec<String>)>,
+    /// Its reactions, in the order they were first given: each the emoji, then who gave
+    /// it (a [`Reaction`](super::Reaction)).
+    pub reactions: Vec<super::Reaction>,
 }
 
 impl ChatMessage {
@@ -194,7 +195,7 @@ as_array!(ChatMessage as ChatMessageWire {
     file: Option<Box<super::Attachment>>,
     state: u8,
     rev: Seq,
-    reactions: Vec<(String, Vec<String>)>,
+    reactions: Vec<super::Reaction>,
 });
 
 /// What `join_room` answers: enough to draw the room without waiting for anything else.

@@ -194,15 +194,26 @@ impl Update {
     }
 }
 
+/// One emoji given to a message: the emoji first, then who gave it, in order (never
+/// empty). A list of strings rather than a pair: the page's decoder of a list of strings
+/// is there already, for mentions.
+pub type Reaction = Vec<String>;
+
 /// Sets who reacted with `emoji` to `names`: a new emoji goes last, one nobody gives any
 /// more goes away. Shared by the page and the store, so both agree on the order.
-pub fn set_reaction(reactions: &mut Vec<(String, Vec<String>)>, emoji: &str, names: &[String]) {
-    match reactions.iter().position(|(e, _)| e == emoji) {
+pub fn set_reaction(reactions: &mut Vec<Reaction>, emoji: &str, names: &[String]) {
+    let at = reactions.iter().position(|r| r[0] == emoji);
+    let given = || {
+        std::iter::once(emoji.to_owned())
+            .chain(names.iter().cloned())
+            .collect()
+    };
+    match at {
         Some(i) if names.is_empty() => {
             reactions.remove(i);
         }
-        Some(i) => reactions[i].1 = names.to_vec(),
-        None if !names.is_empty() => reactions.push((emoji.to_owned(), names.to_vec())),
+        Some(i) => reactions[i] = given(),
+        None if !names.is_empty() => reactions.push(given()),
         None => {}
     }
 }

@@ -110,11 +110,11 @@ pub(crate) fn file_from_column(column: Option<String>) -> Option<Box<Attachment>
 }
 
 /// A message's reactions as its `reactions` column keeps them: JSON, or NULL for none.
-fn reactions_to_column(reactions: &[(String, Vec<String>)]) -> Option<String> {
+fn reactions_to_column(reactions: &[crate::protocol::Reaction]) -> Option<String> {
     (!reactions.is_empty()).then(|| serde_json::to_string(reactions).expect("strings serialise"))
 }
 
-fn reactions_from_column(column: Option<String>) -> Vec<(String, Vec<String>)> {
+fn reactions_from_column(column: Option<String>) -> Vec<crate::protocol::Reaction> {
     column
         .and_then(|json| serde_json::from_str(&json).ok())
         .unwrap_or_default()

@@ -617,13 +617,7 @@ mod tests {
             (a.text.as_str(), a.state),
             ("a, better", ChatMessage::EDITED)
         );
-        assert_eq!(
-            a.reactions,
-            [
-                ("👍".to_owned(), vec!["cy".to_owned()]),
-                ("🎉".to_owned(), vec!["bo".to_owned()])
-            ]
-        );
+        assert_eq!(a.reactions, [["👍", "cy"], ["🎉", "bo"]]);
         assert_eq!((b.text.as_str(), b.state), ("", ChatMessage::DELETED));
         // What the live stream carried, applied to the messages as sent, gives history.
         let mut live = [

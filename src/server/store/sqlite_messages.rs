@@ -471,7 +471,7 @@ fn apply(
                 .execute((room, target, emoji, user))?
                 > 0;
             if !took_back {
-                if all.len() >= super::MAX_REACTIONS && !all.iter().any(|(e, _)| e == emoji) {
+                if all.len() >= super::MAX_REACTIONS && !all.iter().any(|r| r[0] == *emoji) {
                     return Ok(Err(Changed::TooManyReactions));
                 }
                 tx.prepare_cached(

@@ -27,13 +27,14 @@ const CANCEL: &str = "cancel";
 /// Under a message: each emoji given, with how many gave it, the reader's own marked. A
 /// click gives or takes back the reader's; who gave it shows on hover (the title) and on a
 /// long press or right click (the room's alert line).
-pub fn reactions(reactions: Vec<(String, Vec<String>)>, chat: Chat) -> Option<AnyView> {
+pub fn reactions(reactions: Vec<crate::protocol::Reaction>, chat: Chat) -> Option<AnyView> {
     if reactions.is_empty() {
         return None;
     }
     let buttons = reactions
         .into_iter()
-        .map(|(emoji, names)| {
+        .map(|mut names| {
+            let emoji = names.remove(0);
             let mine = names.iter().any(|name| chat.is_me(name));
             let who = format!("{emoji} {}", names.join(", "));
             let count = names.len();
