@@ -64,6 +64,7 @@ describe('conversation tools', () => {
     // Only the author's menu has Edit and Delete.
     await line(reader.page, 'a mistake').locator('.actions > summary').click();
     assert.equal(await line(reader.page, 'a mistake').getByRole('button', { name: 'Delete' }).count(), 0);
+    await reader.page.screenshot({ path: join(artifacts, 'conversation-menu-phone.png') });
 
     // The writer deletes the second: a "message deleted" line stays in its place.
     await fromMenu(writer.page, 'a mistake', 'Delete');

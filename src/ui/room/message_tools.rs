@@ -57,7 +57,7 @@ pub fn menu(mine: bool) -> AnyView {
     let picks = COMMON
         .into_iter()
         .map(|emoji| {
-            view! { <button class="pick" title=format!("React with {emoji}") data-act=emoji>{emoji}</button> }
+            view! { <button class="pick" aria-label=format!("React with {emoji}") data-act=emoji>{emoji}</button> }
                 .into_any()
         })
         .collect::<Vec<_>>();
