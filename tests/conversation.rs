@@ -1,7 +1,8 @@
 //! Conversation tools against the live server: edits, deletes and reactions are changes
 //! of a message with seqs of their own, seen live by every reader, given once to a client
 //! resuming after being away, and kept in history; only the author edits or deletes, a
-//! reaction must be one emoji, and a second click takes a reaction back.
+//! reaction must be one emoji, and a second click takes a reaction back. Search finds
+//! messages by their words as they are now, through its server function.
 
 use futures_util::SinkExt;
 use natter::protocol::{Change, ChatMessage, ClientFrame, Edit, ErrorCode, ServerEvent, Update};
@@ -9,8 +10,12 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod support;
 
+use natter::api::search::Search;
+use natter::protocol::SearchHit;
 use support::in_process::start_with;
-use support::{arrive, assert_quiet, join_after, next_event, send, Socket};
+use support::{
+    arrive, assert_quiet, browser_cookie, call_with_cookie, join_after, next_event, send, Socket,
+};
 
 async fn ask(ws: &mut Socket, cid: &str, target: u64, edit: Edit) {
     let frame = ClientFrame::Change {
@@ -168,4 +173,57 @@ async fn edits_deletes_and_reactions_reach_everyone_once() {
         ("", ChatMessage::DELETED)
     );
     assert_eq!((first.rev, second.rev), (6, 7));
+}
+
+#[tokio::test]
+async fn search_answers_through_its_server_function() {
+    let server = start_with(&[]).await;
+    let (mut ana, _) = arrive(&server, "user-ana-0001", "ana", "general").await;
+    send(
+        &mut ana,
+        "general",
+        "msg-0000001",
+        "Deploying the café today",
+    )
+    .await;
+    send(&mut ana, "general", "msg-0000002", "lunch?").await;
+    assert_eq!(message(&mut ana).await.seq, 1);
+    assert_eq!(message(&mut ana).await.seq, 2);
+    let cookie = browser_cookie(&server, "user-cy-00001", "cy").await;
+    let search = |query: &str| Search {
+        query: query.into(),
+    };
+    let (status, body, _) = call_with_cookie(&server, Some(&cookie), search("deployed cafe")).await;
+    assert_eq!(status, 200, "{body}");
+    let hits: Vec<SearchHit> = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        hits,
+        [SearchHit {
+            room: "general".into(),
+            seq: 1,
+            author: "ana".into(),
+            text: "Deploying the café today".into(),
+            at_ms: hits[0].at_ms,
+        }]
+    );
+    // An edit is found by its new words only.
+    ask(
+        &mut ana,
+        "edit-000001",
+        1,
+        Edit::Text("Shipping it tomorrow".into()),
+    )
+    .await;
+    next_update(&mut ana).await;
+    let (_, body, _) = call_with_cookie(&server, Some(&cookie), search("deploy")).await;
+    assert_eq!(body, "[]");
+    let (_, body, _) = call_with_cookie(&server, Some(&cookie), search("shipped")).await;
+    assert_eq!(
+        serde_json::from_str::<Vec<SearchHit>>(&body).unwrap().len(),
+        1
+    );
+    // A query without a word is refused, with a reason.
+    let (status, body, _) = call_with_cookie(&server, Some(&cookie), search("from:ana ***")).await;
+    assert!(status >= 400, "{status}");
+    assert!(body.contains("at least one word"), "{body}");
 }

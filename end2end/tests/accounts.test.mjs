@@ -126,6 +126,7 @@ describe('accounts', () => {
     const phone = await newPerson(env.browser);
     await phone.page.goto(env.server.url + '/r/tech');
     await useAccountForm(phone.page, 'Log in', 'bea', PASSWORD);
+    await phone.page.locator('.name-form').waitFor({ state: 'detached' });
     await roomReady(phone.page);
 
     await laptop.page.getByRole('button', { name: 'Change password' }).click();
@@ -142,11 +143,14 @@ describe('accounts', () => {
     await message(laptop.page, 'after the change').waitFor();
 
     // The phone logs in again; then "Log out everywhere" on the laptop ends both.
+    // Signed in before the laptop signs everyone out: a log-in still on its way would
+    // open a session after that, rightly.
     await useAccountForm(phone.page, 'Log in', 'bea', 'a brand new passphrase');
+    await phone.page.locator('.name-form').waitFor({ state: 'detached' });
     await roomReady(phone.page);
     await laptop.page.getByRole('button', { name: 'Log out everywhere' }).click();
-    await laptop.page.locator('.name-form').waitFor({ timeout: 20_000 });
-    await phone.page.locator('.name-form').waitFor({ timeout: 20_000 });
+    await laptop.page.locator('.name-form').waitFor({ timeout: 10_000 });
+    await phone.page.locator('.name-form').waitFor({ timeout: 10_000 });
     await phone.page.reload();
     await phone.page.locator('.name-form').waitFor({ timeout: 10_000 });
     for (const p of [laptop.page, phone.page]) {

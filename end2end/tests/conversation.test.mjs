@@ -16,8 +16,8 @@ const line = (page, text) => page.locator('.lines .msg:not(.pending)', { has: pa
 /// Opens a message's menu and clicks `name` in it.
 async function fromMenu(page, text, name) {
   const msg = line(page, text);
-  await msg.locator('.actions > summary').click();
-  await msg.locator('.actions .menu').getByRole('button', { name, exact: true }).click();
+  await msg.locator('.msg-menu > summary').click();
+  await msg.locator('.msg-menu .menu').getByRole('button', { name, exact: true }).click();
 }
 
 describe('conversation tools', () => {
@@ -62,7 +62,7 @@ describe('conversation tools', () => {
       await edited.locator('.reaction', { hasText: '👍 1' }).waitFor();
     }
     // Only the author's menu has Edit and Delete.
-    await line(reader.page, 'a mistake').locator('.actions > summary').click();
+    await line(reader.page, 'a mistake').locator('.msg-menu > summary').click();
     assert.equal(await line(reader.page, 'a mistake').getByRole('button', { name: 'Delete' }).count(), 0);
     await reader.page.screenshot({ path: join(artifacts, 'conversation-menu-phone.png') });
 

@@ -13,4 +13,5 @@ pub mod messages;
 pub mod people;
 pub mod push;
 pub mod rooms;
+pub mod search;
 pub mod xhr;

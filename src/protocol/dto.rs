@@ -269,3 +269,24 @@ as_array!(RoomCount as RoomCountWire {
     online: u32,
     latest: Seq,
 });
+
+/// A message that answers a search: where it is (`/r/<room>/<seq>` opens the room at it),
+/// who wrote it and when, and its text as it is now. An array on the wire.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SearchHitWire", into = "SearchHitWire")]
+pub struct SearchHit {
+    /// The room's slug.
+    pub room: String,
+    pub seq: Seq,
+    pub author: String,
+    pub text: String,
+    pub at_ms: i64,
+}
+
+as_array!(SearchHit as SearchHitWire {
+    room: String,
+    seq: Seq,
+    author: String,
+    text: String,
+    at_ms: i64,
+});

@@ -6,6 +6,9 @@
 // this is specifically used for `unsized_const_params` below
 // this allows us to use const generic &'static str for static text nodes and attributes
 #![allow(incomplete_features)]
+// Natter's patch: built from a path, tachys' lints are not capped as a registry crate's
+// are; these upstream release-build warnings would show in every Natter build.
+#![cfg_attr(not(debug_assertions), allow(unused_variables, dead_code))]
 #![cfg_attr(
     all(feature = "nightly", rustc_nightly),
     feature(unsized_const_params)

@@ -165,6 +165,21 @@ impl HttpClient {
         }
     }
 
+    /// Searches as a reader without a session would (public rooms only); returns how
+    /// many messages answered.
+    pub async fn search(&mut self, query: &str) -> Result<usize, String> {
+        let args = natter::api::search::Search {
+            query: query.into(),
+        };
+        let response = self.call(args, None).await?;
+        if response.status != 200 {
+            return Err(format!("search: {} {}", response.status, response.body));
+        }
+        let hits: Vec<natter::protocol::SearchHit> = serde_json::from_str(&response.body)
+            .map_err(|err| format!("search: unreadable answer: {err}"))?;
+        Ok(hits.len())
+    }
+
     /// The history page of `room` before `before`; returns how many messages it held.
     /// The `history` answer's body, as it came (decode it after timing: [`page_len`]).
     pub async fn history(&mut self, room: &str, before: Seq) -> Result<String, String> {
@@ -178,6 +193,13 @@ impl HttpClient {
         }
         Ok(response.body)
     }
+}
+
+/// Whether a `history` answer holds the message `seq`.
+pub fn page_holds(body: &str, seq: Seq) -> Result<bool, String> {
+    let page: natter::protocol::HistoryPage =
+        serde_json::from_str(body).map_err(|err| format!("history: unreadable page: {err}"))?;
+    Ok(page.messages.iter().any(|m| m.seq == seq))
 }
 
 /// How many messages a `history` answer holds, decoded as the page decodes it.

@@ -11,6 +11,8 @@
 //! - `history`: a database of 1,000,000 messages over 100 rooms (made once, cached under
 //!   target/bench); latency of the newest page and of a page deep in the past.
 //! - `joins`: how fast N clients connect and join.
+//! - `search`: one room of 1,000,000 messages (made once, cached under target/bench);
+//!   latency of searches and of a jump to a message 900,000 back.
 //!
 //! `--short` runs all of them with tiny numbers in a few seconds and fails on any loss
 //! or failed join: the test command runs it so the benchmark keeps working.
@@ -30,6 +32,7 @@ mod joins;
 mod proc_stats;
 mod receive;
 mod report;
+mod search;
 mod server;
 mod ws;
 
@@ -99,6 +102,12 @@ struct Args {
     /// joins: clients that connect and join.
     #[arg(long)]
     joins: Option<usize>,
+    /// search: messages in the room searched.
+    #[arg(long)]
+    search_messages: Option<u64>,
+    /// search: searches (and as many jumps).
+    #[arg(long)]
+    search_requests: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -108,6 +117,7 @@ enum Scenario {
     Idle,
     History,
     Joins,
+    Search,
 }
 
 /// Every setting a scenario reads, with the defaults of the mode filled in.
@@ -128,6 +138,8 @@ pub struct Options {
     pub history_rooms: usize,
     pub history_requests: usize,
     pub joins: usize,
+    pub search_messages: u64,
+    pub search_requests: usize,
 }
 
 impl Options {
@@ -182,6 +194,10 @@ impl Options {
             history_rooms: args.history_rooms.unwrap_or(pick(short, 100, 10)).max(1),
             history_requests: args.history_requests.unwrap_or(pick(short, 2_000, 100)),
             joins: args.joins.unwrap_or(pick(short, 10_000, 300)),
+            search_messages: args
+                .search_messages
+                .unwrap_or(pick(short, 1_000_000, 20_000)),
+            search_requests: args.search_requests.unwrap_or(pick(short, 500, 50)),
         }
     }
 }
@@ -243,6 +259,9 @@ async fn run(options: &Options, scenarios: &[Scenario], short: bool) -> Results 
                 .await
                 .map(|r| results.history = Some(r)),
             Scenario::Joins => joins::joins(options).await.map(|r| results.joins = Some(r)),
+            Scenario::Search => search::search(options)
+                .await
+                .map(|r| results.search = Some(r)),
         };
         if let Err(why) = outcome {
             results.broken.push(format!("{scenario:?}: {why}"));

@@ -6,6 +6,7 @@ use crate::fanout::{Saturation, Shape, Step};
 use crate::history::History;
 use crate::idle::Idle;
 use crate::joins::Joins;
+use crate::search::Search;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Results {
@@ -16,6 +17,7 @@ pub struct Results {
     pub idle: Option<Idle>,
     pub history: Option<History>,
     pub joins: Option<Joins>,
+    pub search: Option<Search>,
     pub targets: Vec<Target>,
     /// What failed outright (setup errors, or in short mode any loss or failure).
     pub broken: Vec<String>,
@@ -131,6 +133,20 @@ pub fn print_table(results: &Results) {
             h.deep.max_ms
         );
     }
+    if let Some(s) = &results.search {
+        println!(
+            "search:   {} messages, {} requests: search p50 {:.2} p99 {:.2} max {:.2} ms; jump 90 %+ back p50 {:.2} p99 {:.2} max {:.2} ms; {} misses",
+            s.messages,
+            s.requests,
+            s.search.p50_ms,
+            s.search.p99_ms,
+            s.search.max_ms,
+            s.jump.p50_ms,
+            s.jump.p99_ms,
+            s.jump.max_ms,
+            s.misses
+        );
+    }
     if let Some(j) = &results.joins {
         println!(
             "joins:    {} of {} clients connected and joined in {:.2} s ({:.0}/s); each p50 {:.1} p99 {:.1} max {:.1} ms; server CPU {:.0}%",
@@ -208,6 +224,18 @@ pub fn targets(results: &Results) -> Vec<Target> {
             pass: worst <= 2.0 && h.short_pages == 0,
         });
     }
+    if let Some(s) = results.search.as_ref().filter(|s| s.messages >= 1_000_000) {
+        out.push(Target {
+            what: format!("search over {} messages: p99 <= 50 ms", s.messages),
+            measured: format!("{:.2} ms", s.search.p99_ms),
+            pass: s.search.p99_ms <= 50.0 && s.misses == 0,
+        });
+        out.push(Target {
+            what: "jump to a message 900,000 back: p99 <= 20 ms".into(),
+            measured: format!("{:.2} ms", s.jump.p99_ms),
+            pass: s.jump.p99_ms <= 20.0 && s.misses == 0,
+        });
+    }
     if let Some(j) = results.joins.as_ref().filter(|j| j.clients >= 10_000) {
         out.push(Target {
             what: format!("joins: {} clients connected and joined <= 5 s", j.clients),
@@ -241,6 +269,9 @@ pub fn short_mode_failures(results: &Results) -> Vec<String> {
                 i.failures, i.first_failure
             ));
         }
+    }
+    if let Some(s) = results.search.as_ref().filter(|s| s.misses > 0) {
+        out.push(format!("search: {} misses", s.misses));
     }
     if let Some(j) = &results.joins {
         if j.failures > 0 || j.joined != j.clients {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod people;
 pub mod previews;
 pub mod push;
+pub mod search;
 mod sqlite;
 mod sqlite_accounts;
 mod sqlite_files;
@@ -12,11 +13,13 @@ mod sqlite_messages;
 mod sqlite_people;
 mod sqlite_previews;
 mod sqlite_push;
+mod sqlite_search;
 
 pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
 pub use people::{MemberRecord, PeopleStore, ReaderRecord};
 pub use previews::PreviewStore;
 pub use push::{PushStore, PushSubscription};
+pub use search::{SearchQuery, SearchStore};
 pub use sqlite::SqliteStore;
 pub use sqlite_files::FileRecord;
 
@@ -234,7 +237,7 @@ impl StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait::async_trait]
-pub trait Store: PeopleStore + PreviewStore + Send + Sync + 'static {
+pub trait Store: PeopleStore + PreviewStore + SearchStore + Send + Sync + 'static {
     /// Every room, in a stable order.
     async fn rooms(&self) -> StoreResult<Vec<RoomRecord>>;
 

@@ -310,11 +310,19 @@ fn append_with_retries(
 
 fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, Newest)]) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO messages (room_id, seq, n, cid, author, author_id, text, at_ms, mentions, doc, file)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO messages (room_id, seq, n, cid, author, author_id, text, at_ms, mentions, doc, file, search_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
+    let mut index = tx.prepare_cached("INSERT INTO search (text) VALUES (?1)")?;
     for &(new, at) in rows {
         let mentions = super::join_mentions(&new.mentions);
+        // Its words first: the index gives the row, which grows with every message.
+        let search_id = if new.text.is_empty() {
+            None
+        } else {
+            index.execute([&new.text])?;
+            Some(tx.last_insert_rowid())
+        };
         insert.execute((
             room,
             at.seq as i64,
@@ -327,6 +335,7 @@ fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, Newest)]) -> rusqlit
             mentions,
             super::doc_to_column(&new.doc),
             super::file_to_column(&new.file),
+            search_id,
         ))?;
     }
     Ok(())
@@ -392,7 +401,8 @@ fn apply(
     let target = new.target as i64;
     let row = tx
         .prepare_cached(
-            "SELECT author_id, state, file, reactions FROM messages WHERE room_id = ?1 AND seq = ?2",
+            "SELECT author_id, state, file, reactions, search_id FROM messages
+             WHERE room_id = ?1 AND seq = ?2",
         )?
         .query_row((room, target), |row| {
             Ok((
@@ -400,10 +410,11 @@ fn apply(
                 row.get::<_, i64>(1)?,
                 row.get::<_, Option<String>>(2)?,
                 row.get::<_, Option<String>>(3)?,
+                row.get::<_, Option<i64>>(4)?,
             ))
         })
         .optional()?;
-    let Some((author, state, file, reactions)) = row else {
+    let Some((author, state, file, reactions, search_id)) = row else {
         return Ok(Err(Changed::NoTarget));
     };
     let allowed = state != i64::from(ChatMessage::DELETED)
@@ -444,15 +455,35 @@ fn apply(
                 super::doc_to_column(doc),
                 ChatMessage::EDITED,
             ))?;
+            // Found by its new words, not its old ones.
+            match search_id {
+                Some(id) => {
+                    tx.prepare_cached("UPDATE search SET text = ?2 WHERE rowid = ?1")?
+                        .execute((id, text))?;
+                }
+                // A file's empty caption, written now.
+                None => {
+                    tx.prepare_cached("INSERT INTO search (text) VALUES (?1)")?
+                        .execute([text])?;
+                    tx.prepare_cached(
+                        "UPDATE messages SET search_id = ?3 WHERE room_id = ?1 AND seq = ?2",
+                    )?
+                    .execute((at.0, at.1, tx.last_insert_rowid()))?;
+                }
+            }
             new.change.clone()
         }
         (Change::Deleted, _) => {
             tx.prepare_cached(
                 "UPDATE messages SET text = '', doc = NULL, preview = NULL, file = NULL,
-                 mentions = '', reactions = NULL, state = ?4, rev = ?3
+                 mentions = '', reactions = NULL, state = ?4, rev = ?3, search_id = NULL
                  WHERE room_id = ?1 AND seq = ?2",
             )?
             .execute((at.0, at.1, at.2, ChatMessage::DELETED))?;
+            if let Some(id) = search_id {
+                tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
+                    .execute([id])?;
+            }
             tx.prepare_cached("DELETE FROM reactions WHERE room_id = ?1 AND target = ?2")?
                 .execute((room, target))?;
             // Its file is no longer served to anyone (the bytes may be another upload's).

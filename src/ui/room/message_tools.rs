@@ -69,7 +69,7 @@ pub fn menu(mine: bool) -> AnyView {
         .into_any()
     });
     view! {
-        <details class="actions">
+        <details class="msg-menu">
             <summary title="React, edit or delete" aria-label="Message actions">"⋯"</summary>
             <div class="menu">
                 {picks}
