@@ -193,4 +193,24 @@ describe('a server asking to slow down', () => {
     assert.equal(await fay.page.locator('.msg.pending.failed').count(), 0);
     assert.deepEqual(fay.page.problems, []);
   });
+
+  test('a message an earlier version left in the outbox is sent after the upgrade, once', async () => {
+    const ida = await newPerson(env.browser);
+    const jon = await newPerson(env.browser);
+    await arrive(ida.page, env.server.url, '/r/games', 'ida');
+    await arrive(jon.page, env.server.url, '/r/games', 'jon');
+    // As the version before kept it: a JSON object under the old key.
+    await ida.page.evaluate(() => localStorage.setItem('natter.outbox.c-old-0000001', JSON.stringify({
+      by: 'ida', room: 'games', cid: 'c-old-0000001', text: 'written before the upgrade', made: Date.now(),
+    })));
+    await ida.page.reload();
+    await message(jon.page, 'written before the upgrade').waitFor({ timeout: 10_000 });
+    await ida.page.reload();
+    await roomReady(ida.page);
+    await ida.page.waitForTimeout(500);
+    assert.equal(await message(jon.page, 'written before the upgrade').count(), 1);
+    const left = await ida.page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('natter.outbox')));
+    assert.deepEqual(left, [], 'moved over, then confirmed and gone');
+    assert.deepEqual(problemsBesidesTheSocket(ida.page), []);
+  });
 });

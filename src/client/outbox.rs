@@ -7,11 +7,13 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One message waiting for its confirmation.
+/// One message waiting for its confirmation. Kept as a JSON array (`[by, room, cid, text,
+/// made, error, file, file_name]`): a struct's decoder is 4 KB of the page's WASM, an
+/// array's a fraction of it (docs/wasm-size.md).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(from = "QueuedWire", into = "QueuedWire")]
 pub struct Queued {
     /// The name it was written under; only sent while signed in under that name.
-    #[serde(default)]
     pub by: String,
     pub room: String,
     /// The client-made id the server deduplicates on.
@@ -20,19 +22,58 @@ pub struct Queued {
     /// When it was written (ms since the epoch, plus a counter): the order to send in.
     pub made: f64,
     /// Why the server refused it, for good; it waits for Retry or Discard.
-    #[serde(default)]
     pub error: Option<String>,
-    /// Sent on the current socket; not sent again until that socket is gone.
-    #[serde(skip)]
+    /// Sent on the current socket; not sent again until that socket is gone. Not kept.
     pub in_flight: bool,
     /// The file it carries, by its name (its text is then the caption), and its upload's
     /// id once uploaded; until then the file waits in IndexedDB (`client::upload`). Not
     /// the whole `Attachment`: its serializer would be in the front end only for this
     /// (docs/wasm-size.md).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub file_name: Option<String>,
+}
+
+/// [`Queued`] as kept, in field order; `in_flight` is not kept.
+type QueuedWire = (
+    String,
+    String,
+    String,
+    String,
+    f64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+impl From<QueuedWire> for Queued {
+    fn from((by, room, cid, text, made, error, file, file_name): QueuedWire) -> Self {
+        Queued {
+            by,
+            room,
+            cid,
+            text,
+            made,
+            error,
+            in_flight: false,
+            file,
+            file_name,
+        }
+    }
+}
+
+impl From<Queued> for QueuedWire {
+    fn from(q: Queued) -> Self {
+        (
+            q.by,
+            q.room,
+            q.cid,
+            q.text,
+            q.made,
+            q.error,
+            q.file,
+            q.file_name,
+        )
+    }
 }
 
 impl Queued {

@@ -15,7 +15,9 @@ use crate::client::outbox::Queued;
 use crate::protocol::{ChatMessage, RoomInfo, Seq};
 
 const LAST_ROOM_KEY: &str = "natter.room";
-const OUTBOX_PREFIX: &str = "natter.outbox.";
+const OUTBOX_PREFIX: &str = "natter.outbox2.";
+/// Where earlier versions kept the outbox, as JSON objects: moved over on load.
+const OLD_OUTBOX_PREFIX: &str = "natter.outbox.";
 const ROOMS_KEY: &str = "natter.rooms";
 const READ_KEY: &str = "natter.read";
 const RECENT_PREFIX: &str = "natter.recent.";
@@ -89,6 +91,12 @@ pub fn forget_queued(cid: &str) {
 
 /// Every message left in the outbox by this or an earlier page of this browser.
 pub fn load_queued() -> Vec<Queued> {
+    for key in keys().iter().filter(|k| k.starts_with(OLD_OUTBOX_PREFIX)) {
+        if let Some(item) = get(key).as_deref().and_then(backend::old_queued) {
+            save_queued(&item);
+        }
+        remove(key);
+    }
     keys()
         .into_iter()
         .filter(|key| key.starts_with(OUTBOX_PREFIX))
@@ -120,6 +128,27 @@ mod backend {
         }
     }
 
+    /// A message an earlier version kept as a JSON object, read through the browser's
+    /// own JSON (the page has no decoder of that form any more): nothing waiting is lost
+    /// in the upgrade.
+    pub fn old_queued(json: &str) -> Option<crate::client::outbox::Queued> {
+        use js_sys::Reflect;
+        let object = js_sys::JSON::parse(json).ok()?;
+        let field = |name: &str| Reflect::get(&object, &name.into()).ok();
+        let text = |name: &str| field(name).and_then(|v| v.as_string());
+        Some(crate::client::outbox::Queued {
+            by: text("by").unwrap_or_default(),
+            room: text("room")?,
+            cid: text("cid")?,
+            text: text("text")?,
+            made: field("made")?.as_f64()?,
+            error: text("error"),
+            in_flight: false,
+            file: text("file"),
+            file_name: text("file_name"),
+        })
+    }
+
     pub fn keys() -> Vec<String> {
         let Some(storage) = storage() else {
             return Vec::new();
@@ -140,6 +169,9 @@ mod backend {
     pub fn remove(_key: &str) {}
     pub fn keys() -> Vec<String> {
         Vec::new()
+    }
+    pub fn old_queued(_json: &str) -> Option<crate::client::outbox::Queued> {
+        None
     }
 }
 

@@ -202,7 +202,9 @@ pub type Reaction = Vec<String>;
 /// Sets who reacted with `emoji` to `names`: a new emoji goes last, one nobody gives any
 /// more goes away. Shared by the page and the store, so both agree on the order.
 pub fn set_reaction(reactions: &mut Vec<Reaction>, emoji: &str, names: &[String]) {
-    let at = reactions.iter().position(|r| r[0] == emoji);
+    let at = reactions
+        .iter()
+        .position(|r| r.first().is_some_and(|e| e == emoji));
     let given = || {
         std::iter::once(emoji.to_owned())
             .chain(names.iter().cloned())

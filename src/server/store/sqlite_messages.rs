@@ -502,7 +502,9 @@ fn apply(
                 .execute((room, target, emoji, user))?
                 > 0;
             if !took_back {
-                if all.len() >= super::MAX_REACTIONS && !all.iter().any(|r| r[0] == *emoji) {
+                if all.len() >= super::MAX_REACTIONS
+                    && !all.iter().any(|r| r.first() == Some(emoji))
+                {
                     return Ok(Err(Changed::TooManyReactions));
                 }
                 tx.prepare_cached(

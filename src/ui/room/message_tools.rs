@@ -33,6 +33,8 @@ pub fn reactions(reactions: Vec<crate::protocol::Reaction>, chat: Chat) -> Optio
     }
     let buttons = reactions
         .into_iter()
+        // Never empty from the server; a malformed one is left out, not a panic.
+        .filter(|names| !names.is_empty())
         .map(|mut names| {
             let emoji = names.remove(0);
             let mine = names.iter().any(|name| chat.is_me(name));
