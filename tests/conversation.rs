@@ -193,9 +193,18 @@ async fn search_answers_through_its_server_function() {
     let search = |query: &str| Search {
         query: query.into(),
     };
-    let (status, body, _) = call_with_cookie(&server, Some(&cookie), search("deployed cafe")).await;
-    assert_eq!(status, 200, "{body}");
-    let hits: Vec<SearchHit> = serde_json::from_str(&body).unwrap();
+    // A message is indexed a moment after it is sent.
+    let mut hits: Vec<SearchHit> = Vec::new();
+    for _ in 0..100 {
+        let (status, body, _) =
+            call_with_cookie(&server, Some(&cookie), search("deployed cafe")).await;
+        assert_eq!(status, 200, "{body}");
+        hits = serde_json::from_str(&body).unwrap();
+        if !hits.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(
         hits,
         [SearchHit {

@@ -36,25 +36,31 @@ pub async fn with_history(path: &Path, rooms: usize, per_room: u64) -> Result<()
     let slugs = history_rooms(rooms);
     let mut tx = db.begin().await.map_err(err)?;
     insert_rooms(&mut tx, &slugs).await?;
-    for slug in &slugs {
+    for (r, slug) in slugs.iter().enumerate() {
         // SQLite makes the rows itself: no per-row round trip. In seq order, as the
-        // server appends them, so the clustered table fills front to back.
+        // server appends them, so the clustered table fills front to back. Indexed for
+        // search too (below), as the server would have: it finds nothing left to index.
         sqlx::query(
-            "INSERT INTO messages (room_id, seq, n, cid, author, text, at_ms)
+            "INSERT INTO messages (room_id, seq, n, cid, author, text, at_ms, search_id)
              WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
              SELECT (SELECT id FROM rooms WHERE slug = ?1), i, i,
                     printf('%s-%010d', ?1, i), 'historian',
                     printf('message %010d of %s: %s', i, ?1, ?3),
-                    1700000000000 + i * 1000
+                    1700000000000 + i * 1000, ?4 + i
              FROM n",
         )
         .bind(slug)
         .bind(per_room as i64)
         .bind("x".repeat(64))
+        .bind(r as i64 * per_room as i64)
         .execute(&mut *tx)
         .await
         .map_err(err)?;
     }
+    sqlx::query("INSERT INTO search (rowid, text) SELECT search_id, text FROM messages")
+        .execute(&mut *tx)
+        .await
+        .map_err(err)?;
     tx.commit().await.map_err(err)?;
     sqlx::raw_sql("PRAGMA journal_mode = WAL;")
         .execute(&mut db)

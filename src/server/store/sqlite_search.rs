@@ -73,7 +73,27 @@ mod tests {
         }
     }
 
+    /// Waits until the writer has indexed every message (it does so just after storing).
+    async fn indexed(store: &SqliteStore) {
+        for _ in 0..500 {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM messages
+                         WHERE search_id IS NOT NULL AND text != '' AND state < 2)
+                      - (SELECT COUNT(*) FROM search)",
+            )
+            .fetch_one(&store.reader)
+            .await
+            .unwrap();
+            if left == 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("messages still not indexed after 5 s");
+    }
+
     async fn found(store: &SqliteStore, user: &str, typed: &str) -> Vec<(String, Seq)> {
+        indexed(store).await;
         let query = SearchQuery::parse(typed).unwrap();
         store
             .search(user, &query, 30)
