@@ -165,6 +165,18 @@ pub fn search_word(k: u64) -> String {
 /// Twenty syllables of two letters.
 const SYLLABLES: &str = "bakedifogahijokulamenopirasotuvawexiyoze";
 
+/// A tag of the server's schema for the names of cached databases: a database made with
+/// other migrations is made again, rather than refused by the server at start.
+pub fn schema_tag() -> String {
+    let mut hash: u32 = 0x811c_9dc5;
+    for migration in sqlx::migrate!("./migrations").iter() {
+        for &byte in migration.checksum.iter() {
+            hash = (hash ^ byte as u32).wrapping_mul(0x0100_0193);
+        }
+    }
+    format!("{hash:08x}")
+}
+
 pub fn history_rooms(rooms: usize) -> Vec<String> {
     (0..rooms).map(|i| format!("hist-{i:03}")).collect()
 }

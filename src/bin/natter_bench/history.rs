@@ -43,7 +43,10 @@ impl From<&Histogram<u64>> for Latency {
 pub async fn history(options: &Options) -> Result<History, String> {
     let rooms = options.history_rooms;
     let per_room = options.history_messages / rooms as u64;
-    let database = options.cache.join(format!("history-{rooms}x{per_room}.db"));
+    let database = options.cache.join(format!(
+        "history-{rooms}x{per_room}-{}.db",
+        crate::db::schema_tag()
+    ));
     crate::db::with_history(&database, rooms, per_room).await?;
     // Read once, so the file is in the OS's page cache as a running server's would be:
     // right after a build has pushed it out, the first run measured the disk (p99 3 ms

@@ -29,7 +29,9 @@ pub struct Search {
 
 pub async fn search(options: &Options) -> Result<Search, String> {
     let messages = options.search_messages;
-    let database = options.cache.join(format!("search-{messages}.db"));
+    let database = options
+        .cache
+        .join(format!("search-{messages}-{}.db", crate::db::schema_tag()));
     crate::db::with_search(&database, messages).await?;
     std::fs::File::open(&database)
         .and_then(|mut file| std::io::copy(&mut file, &mut std::io::sink()))
