@@ -310,6 +310,7 @@ async fn flood(addr: SocketAddr, rooms: &[&str], flooding: Arc<AtomicBool>) -> u
                     cid: format!("flood-{sent:08}"),
                     text: format!("{sent} {filler}"),
                     file: None,
+                    reply: None,
                 };
                 burst.extend(text(&send.encode()));
                 sent += 1;

@@ -781,6 +781,7 @@ async fn close_then_nothing_more_is_read() {
         cid: cid.into(),
         text: "sent after the close".into(),
         file: None,
+        reply: None,
     };
     let bytes = [
         close_frame(1000, b""),
@@ -811,6 +812,7 @@ async fn close_then_nothing_more_is_read() {
     let page = History {
         room: "general".into(),
         before: 1_000_000,
+        after: None,
     };
     let (status, body) = support::call(addr, page).await;
     assert_eq!(status, 200, "{body}");

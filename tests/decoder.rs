@@ -159,6 +159,7 @@ fn client_frame() -> impl Strategy<Value = ClientFrame> {
                 cid,
                 text,
                 file: None,
+                reply: None,
             }
         }),
         Just(ClientFrame::Ping),

@@ -171,6 +171,7 @@ async fn send_file(ws: &mut Socket, room: &str, cid: &str, text: &str, file: &st
         cid: cid.into(),
         text: text.into(),
         file: Some(file.into()),
+        reply: None,
     };
     ws.send(Message::text(frame.encode())).await.unwrap();
 }

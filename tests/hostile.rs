@@ -364,6 +364,7 @@ impl Client {
             cid: cid.into(),
             text: text.into(),
             file: None,
+            reply: None,
         };
         self.sink.send(Message::text(frame.encode())).await.unwrap();
     }
@@ -473,6 +474,7 @@ fn send_frame(room: &str, cid: &str, text: &str) -> String {
         cid: cid.into(),
         text: text.into(),
         file: None,
+        reply: None,
     }
     .encode()
 }
@@ -1222,6 +1224,7 @@ async fn full_history(addr: SocketAddr, room: &str) -> Vec<ChatMessage> {
         let args = History {
             room: room.into(),
             before,
+            after: None,
         };
         let (status, body) = call(&addr, args).await;
         assert_eq!(status, 200, "{body}");

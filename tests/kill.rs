@@ -698,6 +698,7 @@ async fn send_message(ws: &mut Socket, room: &str, cid: &str, text: &str) -> boo
         cid: cid.into(),
         text: text.into(),
         file: None,
+        reply: None,
     };
     matches!(
         timeout(IO_TIMEOUT, ws.send(Message::text(frame.encode()))).await,

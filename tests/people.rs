@@ -101,6 +101,7 @@ async fn assert_hidden(server: &Server, ws: &mut Socket, conn: &str, user: &str,
                 History {
                     room: slug.clone(),
                     before: 100,
+                    after: None,
                 },
             )
             .await;

@@ -336,6 +336,7 @@ async fn send_paced(
             cid: cid.clone(),
             text: format!("{cid} {filler}"),
             file: None,
+            reply: None,
         };
         let frame = Message::text(frame.encode());
         sent_at.lock().unwrap().insert(cid.clone(), Instant::now());
@@ -663,6 +664,7 @@ async fn resume(server: &Natter, user: &str, name: &str, after: Seq) -> (Vec<Cha
             History {
                 room: ROOM.into(),
                 before,
+                after: None,
             },
         )
         .await;

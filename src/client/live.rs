@@ -106,10 +106,16 @@ pub fn signed_out(chat: Chat) {
     kick(Kick::Restart);
 }
 
-/// Puts a message in the outbox (and storage) and sends it if connected; otherwise it
-/// goes out once connected, even after a reload.
-pub fn send_message(chat: Chat, room: &str, text: String) {
-    queue(chat, new_item(chat, room, text, None));
+/// Puts a message (a reply to the message `reply`, if given) in the outbox (and storage)
+/// and sends it if connected; otherwise it goes out once connected, even after a reload.
+pub fn send_message(chat: Chat, room: &str, text: String, reply: Option<Seq>) {
+    queue(
+        chat,
+        Queued {
+            reply,
+            ..new_item(chat, room, text, None)
+        },
+    );
 }
 
 /// A new message of the reader's; `file_name` for one that will carry a file.
@@ -125,6 +131,8 @@ fn new_item(chat: Chat, room: &str, text: String, file_name: Option<String>) -> 
         in_flight: false,
         file: None,
         file_name,
+        reply: None,
+        change: None,
     }
 }
 
@@ -182,12 +190,16 @@ pub fn flush_outbox(chat: Chat) {
     chat.outbox
         .update(|outbox| batch = outbox.take_to_send(&me, SEND_WINDOW));
     for item in batch {
-        send_frame(&ClientFrame::Send {
-            room: item.room,
-            cid: item.cid,
-            text: item.text,
-            file: item.file,
-        });
+        match item.change {
+            Some(frame) => send_text(frame),
+            None => send_frame(&ClientFrame::Send {
+                room: item.room,
+                cid: item.cid,
+                text: item.text,
+                file: item.file,
+                reply: item.reply,
+            }),
+        }
     }
     crate::client::upload::next(chat, &me, flush_outbox);
 }
@@ -201,15 +213,26 @@ pub fn send_read(room: &str, n: Seq) {
     });
 }
 
-/// Asks the server to change my message `target` of `room`; the change comes back as an
-/// `update` event to every reader, this tab included.
-pub fn send_change(room: &str, target: Seq, edit: crate::protocol::Edit) {
-    send_frame(&ClientFrame::Change {
-        room: room.to_owned(),
-        cid: new_id(),
-        target,
-        edit,
-    });
+/// Asks the server to change the message `target` of `room`; the change comes back as
+/// an `update` event to every reader, this tab included. Through the outbox, like a
+/// message: made offline, it goes once connected, and a retry is applied once.
+pub fn send_change(chat: Chat, room: &str, target: Seq, edit: crate::protocol::Edit) {
+    let mut item = new_item(chat, room, String::new(), None);
+    item.change = Some(
+        ClientFrame::Change {
+            room: room.to_owned(),
+            cid: item.cid.clone(),
+            target,
+            edit,
+        }
+        .encode(),
+    );
+    if chat.link.status.get_untracked() != Status::Online {
+        chat.link
+            .alert
+            .set(Some("Offline: the change goes out once connected.".into()));
+    }
+    queue(chat, item);
 }
 
 /// Tells the server whether this tab is in front of its reader: no push notification
@@ -221,9 +244,14 @@ pub fn send_visibility(visible: bool) {
 /// Sends on the current socket (once it is open). Without one the frame is dropped: the
 /// outbox sends again what was not confirmed.
 fn send_frame(frame: &ClientFrame) {
+    send_text(frame.encode());
+}
+
+/// [`send_frame`] of a frame already encoded.
+fn send_text(frame: String) {
     OUTGOING.with(|out| {
         if let Some(tx) = out.borrow_mut().as_mut() {
-            if tx.try_send(frame.encode()).is_err() {
+            if tx.try_send(frame).is_err() {
                 leptos::logging::warn!("socket not taking frames; one dropped");
             }
         }

@@ -1,4 +1,5 @@
-//! Messages the user wrote that the server has not confirmed yet, for every room.
+//! Messages the user wrote, and changes they made to messages (a reaction, an edit, a
+//! delete, a pin), that the server has not confirmed yet, for every room.
 //!
 //! Each one is kept in `localStorage` (see `persist`) until the server says it is stored,
 //! so neither a lost connection nor a reload loses it. Sending is at-least-once: whatever
@@ -7,9 +8,13 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One message waiting for its confirmation. Kept as a JSON array (`[by, room, cid, text,
-/// made, error, file, file_name]`): a struct's decoder is 4 KB of the page's WASM, an
-/// array's a fraction of it (docs/wasm-size.md).
+use crate::protocol::Seq;
+
+/// One message (or change) waiting for its confirmation. Kept as a JSON array (`[by,
+/// room, cid, text, made, error, file, file_name, reply, change]`): a struct's decoder is
+/// 4 KB of the page's WASM, an array's a fraction of it (docs/wasm-size.md). An array kept
+/// by an earlier version, shorter, is read with the fields it lacks empty
+/// (`persist::load_queued`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(from = "QueuedWire", into = "QueuedWire")]
 pub struct Queued {
@@ -31,7 +36,15 @@ pub struct Queued {
     /// (docs/wasm-size.md).
     pub file: Option<String>,
     pub file_name: Option<String>,
+    /// The seq of the message (of the same room) it answers.
+    pub reply: Option<Seq>,
+    /// Not a message but a change of one: the `change` frame to send, as its JSON text
+    /// (kept as it will go, so the page needs no decoder of edits).
+    pub change: Option<String>,
 }
+
+/// Fields of [`QueuedWire`]: what an earlier version's shorter array is filled up to.
+pub const QUEUED_FIELDS: u32 = 10;
 
 /// [`Queued`] as kept, in field order; `in_flight` is not kept.
 type QueuedWire = (
@@ -43,10 +56,14 @@ type QueuedWire = (
     Option<String>,
     Option<String>,
     Option<String>,
+    Option<Seq>,
+    Option<String>,
 );
 
 impl From<QueuedWire> for Queued {
-    fn from((by, room, cid, text, made, error, file, file_name): QueuedWire) -> Self {
+    fn from(
+        (by, room, cid, text, made, error, file, file_name, reply, change): QueuedWire,
+    ) -> Self {
         Queued {
             by,
             room,
@@ -57,6 +74,8 @@ impl From<QueuedWire> for Queued {
             in_flight: false,
             file,
             file_name,
+            reply,
+            change,
         }
     }
 }
@@ -72,6 +91,8 @@ impl From<Queued> for QueuedWire {
             q.error,
             q.file,
             q.file_name,
+            q.reply,
+            q.change,
         )
     }
 }
@@ -112,7 +133,7 @@ impl Outbox {
         self.items.is_empty()
     }
 
-    /// The messages `by` has waiting in `room`, oldest first.
+    /// The messages (not changes) `by` has waiting in `room`, oldest first.
     pub fn in_room<'a>(
         &'a self,
         room: &'a str,
@@ -120,7 +141,14 @@ impl Outbox {
     ) -> impl Iterator<Item = &'a Queued> + 'a {
         self.items
             .iter()
-            .filter(move |q| q.room == room && q.by == by)
+            .filter(move |q| q.room == room && q.by == by && q.change.is_none())
+    }
+
+    /// Whether `cid` is a change waiting here.
+    pub fn is_change(&self, cid: &str) -> bool {
+        self.items
+            .iter()
+            .any(|q| q.cid == cid && q.change.is_some())
     }
 
     /// The server stored it: it leaves the outbox. Returns it if it was here.
@@ -212,6 +240,8 @@ mod tests {
             in_flight: false,
             file: None,
             file_name: None,
+            reply: None,
+            change: None,
         }
     }
 
@@ -307,6 +337,17 @@ mod tests {
         assert!(outbox.take_to_send("bo", 10).is_empty());
         assert_eq!(outbox.in_room("general", "bo").count(), 0);
         assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c1"]);
+    }
+
+    #[test]
+    fn changes_go_in_order_with_messages_and_are_not_drawn_as_lines() {
+        let mut change = queued("general", "c2", 2.0);
+        change.change = Some(r#"{"t":"change"}"#.into());
+        let mut outbox = Outbox::restore(vec![queued("general", "c1", 1.0), change]);
+        assert!(outbox.is_change("c2") && !outbox.is_change("c1"));
+        assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c1", "c2"]);
+        let drawn: Vec<_> = outbox.in_room("general", "ana").map(|q| q.cid.as_str()).collect();
+        assert_eq!(drawn, ["c1"]);
     }
 
     #[test]

@@ -100,12 +100,17 @@ pub fn load_queued() -> Vec<Queued> {
     keys()
         .into_iter()
         .filter(|key| key.starts_with(OUTBOX_PREFIX))
-        .filter_map(|key| load_json(&key))
+        .filter_map(|key| {
+            let kept = backend::filled_up(&get(&key)?, crate::client::outbox::QUEUED_FIELDS)?;
+            crate::client::json::from_text(&kept).ok()
+        })
         .collect()
 }
 
 #[cfg(feature = "hydrate")]
 mod backend {
+    use wasm_bindgen::JsCast;
+
     fn storage() -> Option<web_sys::Storage> {
         leptos::prelude::window().local_storage().ok().flatten()
     }
@@ -146,7 +151,19 @@ mod backend {
             in_flight: false,
             file: text("file"),
             file_name: text("file_name"),
+            reply: None,
+            change: None,
         })
+    }
+
+    /// A kept array with `null`s added up to `len` elements: an earlier version kept
+    /// fewer fields (through the browser's JSON, so the page needs no second decoder).
+    pub fn filled_up(json: &str, len: u32) -> Option<String> {
+        let array: js_sys::Array = js_sys::JSON::parse(json).ok()?.dyn_into().ok()?;
+        while array.length() < len {
+            array.push(&wasm_bindgen::JsValue::NULL);
+        }
+        js_sys::JSON::stringify(&array).ok().map(String::from)
     }
 
     pub fn keys() -> Vec<String> {
@@ -172,6 +189,9 @@ mod backend {
     }
     pub fn old_queued(_json: &str) -> Option<crate::client::outbox::Queued> {
         None
+    }
+    pub fn filled_up(json: &str, _len: u32) -> Option<String> {
+        Some(json.to_owned())
     }
 }
 

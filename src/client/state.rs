@@ -112,6 +112,12 @@ pub struct OpenRoom {
     pub members: RwSignal<Vec<String>>,
     /// Who is typing in it now (never us), until when.
     pub typing: RwSignal<Typists>,
+    /// The message the composer's next message answers.
+    pub replying: RwSignal<Option<Seq>>,
+    /// A message to show (a reply's original, a search hit, a link's): the message list
+    /// brings it into view, fetching the history around it first if needed, then clears
+    /// this.
+    pub focus: RwSignal<Option<Seq>>,
 }
 
 /// The page around the chat: whether it is seen, the phone drawer, what it offers.
@@ -172,6 +178,8 @@ impl Chat {
                 online: RwSignal::new(Vec::new()),
                 members: RwSignal::new(Vec::new()),
                 typing: RwSignal::new(Typists::default()),
+                replying: RwSignal::new(None),
+                focus: RwSignal::new(None),
             },
             outbox: RwSignal::new(Outbox::default()),
             screen: Screen {
@@ -249,6 +257,7 @@ impl Chat {
             }
             ServerEvent::Read { room, n } => self.rooms.read.update(|read| raise(read, &room, n)),
             ServerEvent::Update { room, update } => {
+                self.remove_from_outbox(&update.cid);
                 self.room.change(&room, |t| t.apply_update(&update));
             }
             ServerEvent::Joined { room, seq, name } => {
@@ -291,6 +300,14 @@ impl Chat {
                 // Its room is gone: nowhere to show it, nothing to retry.
                 (Some(cid), ErrorCode::NoSuchRoom) => {
                     self.remove_from_outbox(&cid);
+                }
+                // A change has no line to show its refusal on: the alert says it, and
+                // it is not tried again unless the refusal may pass.
+                (Some(cid), code)
+                    if !code.is_transient() && self.outbox.with_untracked(|o| o.is_change(&cid)) =>
+                {
+                    self.remove_from_outbox(&cid);
+                    self.link.alert.set(Some(message));
                 }
                 (Some(cid), code) => {
                     // Retried by itself, but the user should know why it waits.
@@ -345,6 +362,14 @@ impl Chat {
     }
 
     /// Whether `name` is the reader's (names match whatever their case).
+    /// Whether the reader may pin messages in `slug`: a private room's owner only (the
+    /// server decides; this only hides what it would refuse).
+    pub fn may_pin(&self, slug: &str) -> bool {
+        self.rooms
+            .info(slug, |r| r.kind != RoomKind::Private || r.owner)
+            .unwrap_or(true)
+    }
+
     pub fn is_me(&self, name: &str) -> bool {
         self.account.me.with_untracked(|me| {
             me.as_ref()
@@ -520,6 +545,8 @@ mod tests {
             in_flight: true,
             file: None,
             file_name: None,
+            reply: None,
+            change: None,
         }
     }
 

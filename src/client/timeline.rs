@@ -3,8 +3,14 @@
 //!
 //! Keying by seq is what makes the history fetch and the live stream join cleanly: a
 //! message that arrives both ways lands on the same key once, and order is the key order.
+//!
+//! A jump far back (a reply's original, a search hit, a link) holds the page around its
+//! message apart from the newest ones: a *gap* after it, until the reader reads down to
+//! the newest (pages after the gap) or jumps back to them. Only the part up to the gap is
+//! drawn; live messages still land after it, so none is missed meanwhile.
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 use crate::protocol::{ChatMessage, HistoryPage, JoinedRoom, Seq, Update};
 
@@ -29,6 +35,20 @@ pub struct Timeline {
     /// The newest seq applied, a message's or a change's: a rejoin asks for what came
     /// after it.
     cursor: Seq,
+    /// After a jump far back: the seq of the newest message read around it. Messages
+    /// after it, up to the next one held, are not held (yet).
+    gap: Option<Seq>,
+}
+
+/// Where a message is, for a jump to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Held {
+    /// In the part drawn.
+    Drawn,
+    /// Held, after the gap.
+    PastGap,
+    /// Not held: the page around it must be fetched.
+    No,
 }
 
 impl Timeline {
@@ -48,10 +68,10 @@ impl Timeline {
         self.message_seqs().next_back()
     }
 
-    /// Number (`ChatMessage::n`) of the newest message held, if any: how far the reader
+    /// Number (`ChatMessage::n`) of the newest message drawn, if any: how far the reader
     /// has seen.
     pub fn last_n(&self) -> Option<Seq> {
-        self.lines.values().rev().find_map(|line| match line {
+        self.drawn(None).rev().find_map(|(_, line)| match line {
             Line::Message(m) => Some(m.n),
             Line::Notice(_) => None,
         })
@@ -107,11 +127,16 @@ impl Timeline {
         t
     }
 
-    /// The newest `n` messages, and whether older ones exist, to keep for an offline start.
+    /// The newest `n` messages, and whether older ones exist, to keep for an offline start
+    /// (never what a jump brought: those are not the newest).
     pub fn recent(&self, n: usize) -> (Vec<ChatMessage>, bool) {
+        let past_gap = self
+            .gap
+            .map_or(Bound::Unbounded, |gap| Bound::Excluded((gap, u32::MAX)));
         let mut newest: Vec<ChatMessage> = self
             .lines
-            .values()
+            .range((past_gap, Bound::Unbounded))
+            .map(|(_, line)| line)
             .rev()
             .filter_map(|line| match line {
                 Line::Message(m) => Some(m.clone()),
@@ -122,20 +147,86 @@ impl Timeline {
         let cut = newest.len() > n;
         newest.truncate(n);
         newest.reverse();
-        (newest, cut || self.has_more)
+        (newest, cut || self.has_more || self.gap.is_some())
     }
 
-    /// The lines from `first` on (all of them without `first`).
-    pub fn lines_from(&self, first: Option<LineKey>) -> impl Iterator<Item = (&LineKey, &Line)> {
-        match first {
-            Some(first) => self.lines.range(first..),
-            None => self.lines.range(..),
+    /// The lines drawn from `first` on (from the oldest without `first`): up to the gap,
+    /// if there is one.
+    pub fn drawn(
+        &self,
+        first: Option<LineKey>,
+    ) -> impl DoubleEndedIterator<Item = (&LineKey, &Line)> {
+        let from = first.map_or(Bound::Unbounded, Bound::Included);
+        let to = self
+            .gap
+            .map_or(Bound::Unbounded, |gap| Bound::Included((gap, u32::MAX)));
+        self.lines.range((from, to))
+    }
+
+    /// Key of the oldest of the newest `n` lines drawn.
+    pub fn key_from_end(&self, n: usize) -> Option<LineKey> {
+        self.drawn(None).rev().take(n).last().map(|(k, _)| *k)
+    }
+
+    /// The seq of the newest message read around a jump, while the ones after it are not
+    /// all held.
+    pub fn gap(&self) -> Option<Seq> {
+        self.gap
+    }
+
+    /// The message `seq`, if held.
+    pub fn message(&self, seq: Seq) -> Option<&ChatMessage> {
+        match self.lines.get(&(seq, 0)) {
+            Some(Line::Message(m)) => Some(m),
+            _ => None,
         }
     }
 
-    /// Key of the oldest of the newest `n` lines.
-    pub fn key_from_end(&self, n: usize) -> Option<LineKey> {
-        self.lines.keys().rev().take(n).next_back().copied()
+    /// Where the message `seq` is.
+    pub fn find(&self, seq: Seq) -> Held {
+        match (self.lines.contains_key(&(seq, 0)), self.gap) {
+            (false, _) => Held::No,
+            (true, Some(gap)) if seq > gap => Held::PastGap,
+            (true, _) => Held::Drawn,
+        }
+    }
+
+    /// The page of history around a message jumped to (not held). Held already from its
+    /// newest message on, it joins what is held; otherwise it stands before a gap, and
+    /// what an earlier jump brought goes.
+    pub fn add_around(&mut self, page: HistoryPage) {
+        self.to_newest();
+        let Some(newest) = page.messages.last().map(|m| m.seq) else {
+            return;
+        };
+        if self.first_seq().is_some_and(|first| newest < first) {
+            self.gap = Some(newest);
+        }
+        self.add_older(page);
+    }
+
+    /// The page after the gap, read down to: the gap closes when it reaches what is held
+    /// (or the newest there is).
+    pub fn add_newer(&mut self, page: HistoryPage) {
+        let Some(gap) = self.gap else { return };
+        let past_gap = self
+            .lines
+            .range((gap, u32::MAX)..)
+            .find(|(_, line)| matches!(line, Line::Message(_)))
+            .map(|((seq, _), _)| *seq);
+        let newest = page.messages.last().map_or(gap, |m| m.seq);
+        self.gap = (page.has_more && past_gap.is_none_or(|held| newest < held)).then_some(newest);
+        for msg in page.messages {
+            self.add_message(msg);
+        }
+    }
+
+    /// Back to the newest messages: what a jump brought goes, the gap with it.
+    pub fn to_newest(&mut self) {
+        if let Some(gap) = self.gap.take() {
+            self.lines.retain(|&(seq, _), _| seq > gap);
+            self.has_more = true;
+        }
     }
 
     /// Key of the line `n` lines before `key`, or of the first line when fewer are.
@@ -159,6 +250,7 @@ impl Timeline {
             self.lines
                 .retain(|&(seq, notice), _| notice > 0 || seq > joined.upto);
             self.has_more = joined.has_more;
+            self.gap = None;
         }
         for msg in joined.messages {
             self.add_message(msg);
@@ -306,12 +398,61 @@ mod tests {
         t.apply_join(joined(1..=10, false), None);
         let from = t.key_from_end(3);
         assert_eq!(from, Some((8, 0)));
-        let shown: Vec<_> = t.lines_from(from).map(|(k, _)| k.0).collect();
+        let shown: Vec<_> = t.drawn(from).map(|(k, _)| k.0).collect();
         assert_eq!(shown, [8, 9, 10]);
         assert_eq!(t.key_before((8, 0), 4), Some((4, 0)));
         assert_eq!(t.key_before((2, 0), 4), Some((1, 0)));
         assert_eq!(t.key_before((1, 0), 4), None);
-        assert_eq!(t.lines_from(None).count(), 10);
+        assert_eq!(t.drawn(None).count(), 10);
+    }
+
+    fn page(seqs: std::ops::RangeInclusive<Seq>, has_more: bool) -> HistoryPage {
+        HistoryPage {
+            messages: seqs.map(msg).collect(),
+            has_more,
+        }
+    }
+
+    #[test]
+    fn a_jump_far_back_stands_before_a_gap_until_read_down_to_the_newest() {
+        let mut t = Timeline::for_room("general");
+        t.apply_join(joined(951..=1000, true), None);
+        assert_eq!(t.find(400), Held::No);
+        t.add_around(page(350..=400, true));
+        assert_eq!((t.find(400), t.find(1000), t.gap()), (Held::Drawn, Held::PastGap, Some(400)));
+        assert_eq!(t.key_from_end(1), Some((400, 0)), "drawn up to the gap");
+        assert_eq!(t.last_n(), Some(400), "the newest are not seen yet");
+        // Live messages still land, after the gap; the offline copy keeps the newest.
+        t.add_message(msg(1001));
+        assert_eq!(t.cursor(), 1001);
+        let (kept, more) = t.recent(100);
+        assert_eq!((kept.first().map(|m| m.seq), more), (Some(951), true));
+        // Reading down: a page short of the held ones keeps the gap, one reaching them
+        // closes it.
+        t.add_newer(page(401..=450, true));
+        assert_eq!(t.gap(), Some(450));
+        t.add_newer(page(451..=951, true));
+        assert_eq!(t.gap(), None);
+        assert_eq!(t.drawn(None).count(), 1001 - 350 + 1);
+    }
+
+    #[test]
+    fn jumping_again_or_back_to_the_newest_drops_what_a_jump_brought() {
+        let mut t = Timeline::for_room("general");
+        t.apply_join(joined(951..=1000, true), None);
+        t.add_around(page(350..=400, true));
+        t.add_around(page(100..=150, true));
+        assert_eq!((t.first_seq(), t.gap()), (Some(100), Some(150)));
+        assert_eq!(t.find(400), Held::No);
+        t.to_newest();
+        assert_eq!((t.first_seq(), t.gap(), t.has_more), (Some(951), None, true));
+        // A page that reaches what is held joins it: no gap.
+        t.add_around(page(900..=960, true));
+        assert_eq!((t.first_seq(), t.gap()), (Some(900), None));
+        // A fresh join (too much missed) starts over, gap and all.
+        t.add_around(page(1..=50, false));
+        t.apply_join(joined(2000..=2049, true), Some(1));
+        assert_eq!((t.first_seq(), t.gap()), (Some(2000), None));
     }
 
     #[test]

@@ -173,6 +173,10 @@ pub struct ChatMessage {
     /// Its reactions, in the order they were first given: each the emoji, then who gave
     /// it (a [`Reaction`](super::Reaction)).
     pub reactions: Vec<super::Reaction>,
+    /// The message it answers, if it is a reply.
+    pub reply: Option<Box<Reply>>,
+    /// Pinned to its room (the room's pins list it).
+    pub pinned: bool,
 }
 
 impl ChatMessage {
@@ -196,7 +200,46 @@ as_array!(ChatMessage as ChatMessageWire {
     state: u8,
     rev: Seq,
     reactions: Vec<super::Reaction>,
+    reply: Option<Box<Reply>>,
+    pinned: bool,
 });
+
+/// What a reply shows of the message it answers: who wrote it and its first line, as it
+/// is now (empty once deleted); a click jumps to `seq`. An array on the wire.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "ReplyWire", into = "ReplyWire")]
+pub struct Reply {
+    pub seq: Seq,
+    pub author: String,
+    pub line: String,
+}
+
+as_array!(Reply as ReplyWire {
+    seq: Seq,
+    author: String,
+    line: String,
+});
+
+impl Reply {
+    /// Longest quoted line, in characters.
+    pub const MAX_LINE_CHARS: usize = 120;
+
+    /// The quote of the message `seq` by `author` with `text`, in state `state`
+    /// (`ChatMessage::DELETED`: nothing of its text).
+    pub fn of(seq: Seq, author: String, text: &str, state: u8) -> Reply {
+        let line = if state == ChatMessage::DELETED {
+            String::new()
+        } else {
+            let first = text.trim().lines().next().unwrap_or_default();
+            let mut line: String = first.chars().take(Self::MAX_LINE_CHARS).collect();
+            if line.len() < first.len() {
+                line.push('…');
+            }
+            line
+        };
+        Reply { seq, author, line }
+    }
+}
 
 /// What `join_room` answers: enough to draw the room without waiting for anything else.
 /// An array on the wire (`protocol::wire`).

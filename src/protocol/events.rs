@@ -20,6 +20,9 @@ pub enum ClientFrame {
         /// then the caption and may be empty.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         file: Option<String>,
+        /// The seq of the message (of the same room) this one answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply: Option<Seq>,
     },
     /// "Are you there?" The server answers `pong`. Browsers cannot see WebSocket pings,
     /// so this is how a page notices a connection that died without closing (a laptop
@@ -132,6 +135,8 @@ pub enum ErrorCode {
     BadMessage,
     /// Too many messages too fast.
     RateLimited,
+    /// The sender may not do this here (pin in someone else's private room).
+    NotAllowed,
     /// The server is overloaded or its storage failed; retrying later may work.
     Unavailable,
 }
@@ -218,6 +223,7 @@ mod tests {
             cid: "abcdefgh12".into(),
             text: "hi".into(),
             file: None,
+            reply: None,
         };
         let json = send.encode();
         assert_eq!(

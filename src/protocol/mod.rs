@@ -44,7 +44,7 @@ pub use attachment::{
 };
 pub use dto::{
     ChatMessage, HistoryPage, JoinedRoom, Me, MemberChange, MemberInfo, NotifyLevel, RoomCount,
-    RoomInfo, RoomKind, SearchHit,
+    Reply, RoomInfo, RoomKind, SearchHit,
 };
 pub use error::AppError;
 pub use events::{ClientFrame, DecodeError, ErrorCode, ServerEvent};

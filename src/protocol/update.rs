@@ -55,10 +55,12 @@ pub enum Change {
     Deleted,
     /// Who reacts to it with `emoji` now, in the order they reacted (empty: nobody).
     Reacted { emoji: String, names: Vec<String> },
+    /// Pinned to its room (`true`) or taken off its pins.
+    Pinned(bool),
 }
 
 // On the wire: `[kind, …]`, the kind's fields after it — `[1, card]`, `[2]`, `[3, text,
-// doc]`, `[4]`, `[5, emoji, names]`. Written by hand, not derived: an enum's derived
+// doc]`, `[4]`, `[5, emoji, names]`, `[6, pinned]`. Written by hand, not derived: an enum's derived
 // decoder is several times the size of this one in the page's WASM. Elements after the
 // ones a kind needs are skipped, so `[2, null]` (stored by earlier versions) still reads.
 impl Serialize for Change {
@@ -81,6 +83,10 @@ impl Serialize for Change {
                 seq.serialize_element(&5u8)?;
                 seq.serialize_element(emoji)?;
                 seq.serialize_element(names)?;
+            }
+            Change::Pinned(pinned) => {
+                seq.serialize_element(&6u8)?;
+                seq.serialize_element(pinned)?;
             }
         }
         seq.end()
@@ -120,6 +126,7 @@ impl<'de> Deserialize<'de> for Change {
                         emoji: next(&mut seq)?,
                         names: next(&mut seq)?,
                     },
+                    6 => Change::Pinned(next(&mut seq)?),
                     _ => return Err(A::Error::custom("unknown kind of change")),
                 };
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
@@ -144,6 +151,8 @@ pub enum Edit {
     Delete,
     /// Add my reaction with this emoji, or take it away if I gave it already.
     React(String),
+    /// Pin the message to the room (`true`), or take it off the room's pins.
+    Pin(bool),
 }
 
 /// A stored change of the message `target`.
@@ -187,9 +196,11 @@ impl Update {
                 msg.mentions.clear();
                 msg.reactions.clear();
                 (msg.doc, msg.preview, msg.file) = (None, None, None);
+                msg.pinned = false;
                 msg.state = ChatMessage::DELETED;
             }
             Change::Reacted { emoji, names } => set_reaction(&mut msg.reactions, emoji, names),
+            Change::Pinned(pinned) => msg.pinned = *pinned,
         }
     }
 }

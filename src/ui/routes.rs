@@ -1,4 +1,5 @@
-//! The route table: the app's three pages — `/`, `/r/<room>` and "no such room" — and
+//! The route table: the app's three pages — `/`, `/r/<room>` (or `/r/<room>/<seq>`, the
+//! room open at one message) and "no such room" — and
 //! which one a path shows. Written by hand instead of with `leptos_router`: its general
 //! matching, nested routes and transitions cost about a tenth of the WASM, and Natter
 //! needs none of them. Moving between pages is [`crate::client::nav`]'s.
@@ -13,6 +14,7 @@ use super::pages::home::Home;
 use super::pages::not_found::NotFound;
 use super::pages::room::RoomPage;
 use crate::client::nav::Nav;
+use crate::protocol::Seq;
 
 /// Which page a path shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,10 +24,20 @@ enum Page {
     NotFound,
 }
 
-/// The room a path names: `/r/<room>` and nothing more.
-fn room_in(path: &str) -> Option<&str> {
-    path.strip_prefix("/r/")
-        .filter(|slug| !slug.is_empty() && !slug.contains('/'))
+/// The room a path names, and the message if it names one: `/r/<room>` or
+/// `/r/<room>/<seq>`, and nothing more.
+fn room_in(path: &str) -> Option<(&str, Option<Seq>)> {
+    let rest = path.strip_prefix("/r/")?;
+    let (slug, seq) = match rest.split_once('/') {
+        Some((slug, seq)) => (slug, Some(seq.parse().ok().filter(|&seq| seq > 0)?)),
+        None => (rest, None),
+    };
+    (!slug.is_empty()).then_some((slug, seq))
+}
+
+/// The path of the message `seq` of `room`: the room opens at it.
+pub fn message_path(room: &str, seq: Seq) -> String {
+    format!("/r/{room}/{seq}")
 }
 
 fn page_of(path: &str) -> Page {
@@ -48,7 +60,15 @@ pub fn Pages() -> impl IntoView {
     let page = Memo::new(move |_| nav.path.with(|path| page_of(path)));
     let slug = Memo::new(move |_| {
         nav.path
-            .with(|path| room_in(path).unwrap_or_default().to_owned())
+            .with(|path| room_in(path).map(|(slug, _)| slug.to_owned()).unwrap_or_default())
+    });
+    // A message's path brings it into view, in this room or the one it opens.
+    let focus = Memo::new(move |_| nav.path.with(|path| room_in(path).and_then(|(_, seq)| seq)));
+    let chat = crate::client::state::use_chat();
+    crate::client::effect(move || {
+        if let Some(seq) = focus.get() {
+            chat.room.focus.set(Some(seq));
+        }
     });
     view! {
         {move || match page.get() {
@@ -79,6 +99,14 @@ mod server {
                 ],
                 SsrMode::Async,
             ),
+            page(
+                vec![
+                    PathSegment::Static("r".into()),
+                    PathSegment::Param("room".into()),
+                    PathSegment::Param("seq".into()),
+                ],
+                SsrMode::Async,
+            ),
         ]));
     }
 
@@ -97,6 +125,7 @@ mod server {
                 [
                     ("/".to_owned(), "OutOfOrder".to_owned()),
                     ("/r/{room}".to_owned(), "Async".to_owned()),
+                    ("/r/{room}/{seq}".to_owned(), "Async".to_owned()),
                 ]
             );
         }
@@ -111,8 +140,10 @@ mod tests {
     fn paths_map_to_pages() {
         assert_eq!(page_of("/"), Page::Home);
         assert_eq!(page_of("/r/general"), Page::Room);
-        assert_eq!(room_in("/r/general"), Some("general"));
-        for other in ["", "/r", "/r/", "/r/a/b", "/x", "/general"] {
+        assert_eq!(room_in("/r/general"), Some(("general", None)));
+        assert_eq!(room_in("/r/general/42"), Some(("general", Some(42))));
+        assert_eq!(page_of(&message_path("general", 42)), Page::Room);
+        for other in ["", "/r", "/r/", "/r/a/b", "/r/a/0", "/r/a/1/2", "/r//3", "/x", "/general"] {
             assert_eq!(page_of(other), Page::NotFound, "{other}");
         }
     }

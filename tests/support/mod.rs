@@ -267,6 +267,7 @@ pub async fn send(ws: &mut Socket, room: &str, cid: &str, text: &str) {
         cid: cid.into(),
         text: text.into(),
         file: None,
+        reply: None,
     };
     ws.send(Message::text(frame.encode())).await.unwrap();
 }

@@ -186,6 +186,7 @@ impl HttpClient {
         let args = History {
             room: room.into(),
             before,
+            after: None,
         };
         let response = self.call(args, None).await?;
         if response.status != 200 {

@@ -135,6 +135,7 @@ mod tests {
             mentions: vec!["bo".into()],
             doc: None,
             file: None,
+            reply: None,
         };
         store
             .append(

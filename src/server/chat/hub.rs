@@ -263,6 +263,11 @@ impl Hub {
             .collect()
     }
 
+    /// Where rooms and messages are kept.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// Messages may carry files uploaded to `files` from now on.
     pub fn set_files(&self, files: Arc<crate::server::files::Files>) {
         let _ = self.files.set(files);
@@ -594,18 +599,33 @@ impl Hub {
         Ok(joined)
     }
 
-    /// The page of messages of `slug` just before `before`, oldest first, for `user`.
+    /// The page of messages of `slug` just before `before`, oldest first, for `user`;
+    /// with `after`, the page just after it instead (`has_more`: newer ones exist), which
+    /// a reader who jumped far back reads down by.
     pub async fn history(
         &self,
         user: &str,
         slug: &str,
         before: Seq,
+        after: Option<Seq>,
     ) -> Result<HistoryPage, AppError> {
         let room = self.room_for(user, slug)?;
-        self.store
-            .page_before(room.record.id, before, HISTORY_PAGE)
+        let Some(after) = after else {
+            return self
+                .store
+                .page_before(room.record.id, before, HISTORY_PAGE)
+                .await
+                .map_err(AppError::server);
+        };
+        // One more than a page tells whether newer ones exist.
+        let mut messages = self
+            .store
+            .range(room.record.id, after, Seq::MAX, HISTORY_PAGE + 1)
             .await
-            .map_err(AppError::server)
+            .map_err(AppError::server)?;
+        let has_more = messages.len() > HISTORY_PAGE as usize;
+        messages.truncate(HISTORY_PAGE as usize);
+        Ok(HistoryPage { messages, has_more })
     }
 
     /// Unsubscribes the connection from `slug`, if it was there.

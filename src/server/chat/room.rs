@@ -697,6 +697,7 @@ async fn store_sends(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<Sen
                             mentions: new.mentions,
                             doc: new.doc,
                             file: new.file,
+                            reply: new.reply,
                             ..ChatMessage::default()
                         },
                         from,

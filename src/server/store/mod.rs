@@ -90,6 +90,9 @@ pub struct NewMessage {
     pub doc: Option<Vec<crate::protocol::rich::Node>>,
     /// The file it carries, checked by the sender's connection (`server::files`).
     pub file: Option<Box<Attachment>>,
+    /// The message it answers, as its sender's connection found it (the store keeps the
+    /// seq; history quotes the message as it is then).
+    pub reply: Option<Box<crate::protocol::Reply>>,
 }
 
 /// A formatted message's tree as the `doc` column keeps it: JSON, or NULL.
@@ -155,10 +158,10 @@ pub enum Asker {
     Server,
     /// A person (their user id), on their own messages only: edits, deletes, cards.
     Author(String),
-    /// A person reacting, to anyone's message (the connection checked they may write in
-    /// the room). For [`Change::Reacted`] the store toggles this person's reaction and
-    /// fills in `names` with who reacts now.
-    Reactor { user: String, name: String },
+    /// A person acting on anyone's message: reacting, or pinning (the connection checked
+    /// they may write in the room, and pin in it). For [`Change::Reacted`] the store
+    /// toggles this person's reaction and fills in `names` with who reacts now.
+    Member { user: String, name: String },
 }
 
 /// Distinct emoji one message may carry: the 21st is refused.

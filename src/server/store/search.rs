@@ -16,6 +16,9 @@ pub struct SearchQuery {
     pub from: Option<String>,
     /// Only messages in the room with this slug (`in:general`, or `in:#general`).
     pub room: Option<String>,
+    /// Only pinned messages (`is:pinned`), newest pin first; words are then optional:
+    /// `in:general is:pinned` is the room's pins.
+    pub pinned: bool,
 }
 
 impl SearchQuery {
@@ -24,7 +27,9 @@ impl SearchQuery {
     pub fn parse(typed: &str) -> Result<SearchQuery, &'static str> {
         let mut query = SearchQuery::default();
         for part in typed.split_whitespace() {
-            if let Some(name) = part.strip_prefix("from:").filter(|n| !n.is_empty()) {
+            if part == "is:pinned" {
+                query.pinned = true;
+            } else if let Some(name) = part.strip_prefix("from:").filter(|n| !n.is_empty()) {
                 query.from = Some(name.trim_start_matches('@').to_owned());
             } else if let Some(room) = part.strip_prefix("in:").filter(|r| !r.is_empty()) {
                 query.room = Some(room.trim_start_matches('#').to_lowercase());
@@ -40,7 +45,7 @@ impl SearchQuery {
             }
         }
         query.words.truncate(MAX_WORDS);
-        if query.words.is_empty() {
+        if query.words.is_empty() && !query.pinned {
             return Err("Search for at least one word.");
         }
         Ok(query)
@@ -90,6 +95,8 @@ mod tests {
         );
         assert!(SearchQuery::parse("from:ana *** \"\"").is_err(), "no words");
         assert!(SearchQuery::parse("   ").is_err());
+        let pins = SearchQuery::parse("in:general is:pinned").unwrap();
+        assert!(pins.pinned && pins.words.is_empty());
         let many = SearchQuery::parse(&"w ".repeat(100)).unwrap();
         assert_eq!(many.words.len(), MAX_WORDS);
         assert_eq!(SearchQuery::parse("café").unwrap().words, ["café"]);

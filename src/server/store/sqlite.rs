@@ -38,8 +38,14 @@ struct Writers {
 
 type WriterLock = tokio::sync::Mutex<Writers>;
 
-const MESSAGE_COLUMNS: &str =
-    "seq, n, cid, author, text, at_ms, mentions, doc, preview, file, state, rev, reactions";
+/// A message's columns, read from [`MESSAGES`] (`m`, the message; `q`, the one it replies to).
+const MESSAGE_COLUMNS: &str = "m.seq, m.n, m.cid, m.author, m.text, m.at_ms, m.mentions, m.doc, \
+     m.preview, m.file, m.state, m.rev, m.reactions, m.pinned_at, \
+     q.seq AS q_seq, q.author AS q_author, q.text AS q_text, q.state AS q_state";
+
+/// Messages, each with the one it replies to, quoted as it is now.
+const MESSAGES: &str =
+    "messages AS m LEFT JOIN messages AS q ON q.room_id = m.room_id AND q.seq = m.reply_to";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to
@@ -192,6 +198,15 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
         state: row.get::<i64, _>("state") as u8,
         rev: row.get::<i64, _>("rev") as Seq,
         reactions: super::reactions_from_column(row.get("reactions")),
+        reply: row.get::<Option<i64>, _>("q_seq").map(|seq| {
+            Box::new(crate::protocol::Reply::of(
+                seq as Seq,
+                row.get("q_author"),
+                row.get("q_text"),
+                row.get::<i64, _>("q_state") as u8,
+            ))
+        }),
+        pinned: row.get::<Option<i64>, _>("pinned_at").is_some(),
     }
 }
 
@@ -285,8 +300,8 @@ impl Store for SqliteStore {
     async fn page_before(&self, room: i64, before: Seq, limit: u32) -> StoreResult<HistoryPage> {
         // One row more than asked tells whether older messages exist.
         let rows = sqlx::query(&format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE room_id = ? AND seq < ? \
-             ORDER BY seq DESC LIMIT ?"
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} WHERE m.room_id = ? AND m.seq < ? \
+             ORDER BY m.seq DESC LIMIT ?"
         ))
         .bind(room)
         .bind(before.min(i64::MAX as u64) as i64)
@@ -311,7 +326,7 @@ impl Store for SqliteStore {
         upto: Seq,
         limit: u32,
     ) -> StoreResult<Vec<ChatMessage>> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE {BETWEEN}");
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} WHERE {MESSAGES_BETWEEN}");
         let rows = self.rows_between(&sql, room, after, upto, limit).await?;
         Ok(rows.iter().map(message_from_row).collect())
     }
@@ -362,6 +377,9 @@ impl Store for SqliteStore {
 
 /// A range of a room's stream, in seq order: the room, after, up to, at most.
 const BETWEEN: &str = "room_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?";
+/// [`BETWEEN`] over [`MESSAGES`].
+const MESSAGES_BETWEEN: &str =
+    "m.room_id = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq LIMIT ?";
 
 impl SqliteStore {
     /// The rows `sql` (ending in [`BETWEEN`]) selects from a range of `room`'s stream.
@@ -409,6 +427,7 @@ mod tests {
             mentions: Vec::new(),
             doc: None,
             file: None,
+            reply: None,
         }
     }
 
@@ -547,7 +566,7 @@ mod tests {
             .unwrap();
         let ana = || crate::server::store::Asker::Author("u-ana".into());
         let react = |cid: &str, user: &str, emoji: &str| NewUpdate {
-            by: crate::server::store::Asker::Reactor {
+            by: crate::server::store::Asker::Member {
                 user: format!("u-{user}"),
                 name: user.into(),
             },
@@ -664,7 +683,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, e)| NewUpdate {
-                by: crate::server::store::Asker::Reactor {
+                by: crate::server::store::Asker::Member {
                     user: "u-bo".into(),
                     name: "bo".into(),
                 },

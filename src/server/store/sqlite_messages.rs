@@ -392,6 +392,7 @@ fn append_with_retries(
             doc: new.doc.clone(),
             preview: None,
             file: new.file.clone(),
+            reply: new.reply.clone(),
             ..ChatMessage::default()
         };
         known.insert(new.cid.as_str(), msg);
@@ -404,8 +405,8 @@ fn append_with_retries(
 
 fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, Newest)]) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(
-        "INSERT INTO messages (room_id, seq, n, cid, author, author_id, text, at_ms, mentions, doc, file, search_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, CASE WHEN ?7 = '' THEN NULL ELSE (
+        "INSERT INTO messages (room_id, seq, n, cid, author, author_id, text, at_ms, mentions, doc, file, reply_to, search_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, CASE WHEN ?7 = '' THEN NULL ELSE (
              SELECT COALESCE(MAX(search_id), 0) + 1 FROM messages WHERE search_id IS NOT NULL) END)",
     )?;
     for &(new, at) in rows {
@@ -422,6 +423,7 @@ fn insert(tx: &Connection, room: i64, rows: &[(&NewMessage, Newest)]) -> rusqlit
             mentions,
             super::doc_to_column(&new.doc),
             super::file_to_column(&new.file),
+            new.reply.as_ref().map(|r| r.seq as i64),
         ))?;
     }
     Ok(())
@@ -505,7 +507,7 @@ fn apply(
     };
     let allowed = state != i64::from(ChatMessage::DELETED)
         && match &new.by {
-            Asker::Server | Asker::Reactor { .. } => true,
+            Asker::Server | Asker::Member { .. } => true,
             Asker::Author(user) => author.as_deref() == Some(user.as_str()),
         };
     if !allowed {
@@ -562,7 +564,7 @@ fn apply(
         (Change::Deleted, _) => {
             tx.prepare_cached(
                 "UPDATE messages SET text = '', doc = NULL, preview = NULL, file = NULL,
-                 mentions = '', reactions = NULL, state = ?4, rev = ?3
+                 mentions = '', reactions = NULL, pinned_at = NULL, state = ?4, rev = ?3
                  WHERE room_id = ?1 AND seq = ?2",
             )?
             .execute((at.0, at.1, at.2, ChatMessage::DELETED))?;
@@ -579,7 +581,7 @@ fn apply(
             }
             Change::Deleted
         }
-        (Change::Reacted { emoji, .. }, Asker::Reactor { user, name }) => {
+        (Change::Reacted { emoji, .. }, Asker::Member { user, name }) => {
             let mut all = super::reactions_from_column(reactions);
             let took_back = tx
                 .prepare_cached(
@@ -616,7 +618,17 @@ fn apply(
                 names,
             }
         }
-        // A reaction is only ever asked for by a reactor (`ws::connection`).
+        (Change::Pinned(pinned), _) => {
+            // Pinned again, it keeps its place among the pins.
+            tx.prepare_cached(
+                "UPDATE messages SET rev = ?3,
+                 pinned_at = CASE WHEN ?4 THEN COALESCE(pinned_at, ?5) END
+                 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute((at.0, at.1, at.2, pinned, new.at_ms))?;
+            new.change.clone()
+        }
+        // A reaction is only ever asked for by a member (`ws::connection`).
         (Change::Reacted { .. }, _) => return Ok(Err(Changed::NoTarget)),
     };
     Ok(Ok(change))
@@ -680,6 +692,8 @@ fn stored_with_cid(tx: &Connection, room: i64, cid: &str) -> rusqlite::Result<Op
             state: row.get::<_, i64>(10)? as u8,
             rev: row.get::<_, i64>(11)? as Seq,
             reactions: super::reactions_from_column(row.get(12)?),
+            // A retry is only acknowledged: its cid and seq are what is read of it.
+            ..ChatMessage::default()
         })
     })
     .optional()

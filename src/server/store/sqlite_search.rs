@@ -8,6 +8,13 @@ use super::search::{SearchQuery, SearchStore};
 use super::{SqliteStore, StoreError, StoreResult};
 use crate::protocol::{SearchHit, Seq};
 
+/// A hit's room is one `?2` may read (public, or they are a member), by `?3` if given,
+/// in the room `?4` if given.
+const READABLE_AND_FILTERED: &str = "(r.kind = 'public'
+        OR EXISTS (SELECT 1 FROM members WHERE room_id = r.id AND user_id = ?2))
+    AND (?3 IS NULL OR m.author = ?3 COLLATE NOCASE)
+    AND (?4 IS NULL OR r.slug = ?4)";
+
 #[async_trait::async_trait]
 impl SearchStore for SqliteStore {
     async fn search(
@@ -17,28 +24,36 @@ impl SearchStore for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<SearchHit>> {
         // The index is walked backwards (its rowid grows with every message), each match
-        // kept only if its room is readable and it fits the filters, until `limit`.
-        let rows = sqlx::query(
-            "SELECT r.slug, m.seq, m.author, m.text, m.at_ms
-             FROM search
-             JOIN messages AS m ON m.search_id = search.rowid
-             JOIN rooms AS r ON r.id = m.room_id
-             WHERE search MATCH ?1
-               AND (r.kind = 'public'
-                    OR EXISTS (SELECT 1 FROM members WHERE room_id = r.id AND user_id = ?2))
-               AND (?3 IS NULL OR m.author = ?3 COLLATE NOCASE)
-               AND (?4 IS NULL OR r.slug = ?4)
-             ORDER BY search.rowid DESC
-             LIMIT ?5",
-        )
-        .bind(query.fts_match())
-        .bind(user)
-        .bind(query.from.as_deref())
-        .bind(query.room.as_deref())
-        .bind(limit)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(StoreError::new)?;
+        // kept only if its room is readable and it fits the filters, until `limit`. Pins
+        // without words are read from their own index, newest pin first. (Both queries
+        // name every parameter: they are bound alike.)
+        let sql = if query.words.is_empty() {
+            format!(
+                "SELECT r.slug, m.seq, m.author, m.text, m.at_ms FROM messages AS m
+                 JOIN rooms AS r ON r.id = m.room_id
+                 WHERE m.pinned_at IS NOT NULL AND ?1 = '' AND ?6 AND {READABLE_AND_FILTERED}
+                 ORDER BY m.pinned_at DESC LIMIT ?5"
+            )
+        } else {
+            format!(
+                "SELECT r.slug, m.seq, m.author, m.text, m.at_ms FROM search
+                 JOIN messages AS m ON m.search_id = search.rowid
+                 JOIN rooms AS r ON r.id = m.room_id
+                 WHERE search MATCH ?1 AND (?6 = 0 OR m.pinned_at IS NOT NULL)
+                   AND {READABLE_AND_FILTERED}
+                 ORDER BY search.rowid DESC LIMIT ?5"
+            )
+        };
+        let rows = sqlx::query(&sql)
+            .bind(query.fts_match())
+            .bind(user)
+            .bind(query.from.as_deref())
+            .bind(query.room.as_deref())
+            .bind(limit)
+            .bind(query.pinned)
+            .fetch_all(&self.reader)
+            .await
+            .map_err(StoreError::new)?;
         Ok(rows
             .iter()
             .map(|row| SearchHit {
@@ -70,6 +85,7 @@ mod tests {
             mentions: Vec::new(),
             doc: None,
             file: None,
+            reply: None,
         }
     }
 

@@ -17,8 +17,8 @@ use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use crate::protocol::{
-    is_valid_client_id, normalize_text, AppError, Change, ClientFrame, Edit, ErrorCode,
-    ServerEvent, MAX_FRAME_BYTES,
+    is_valid_client_id, normalize_text, AppError, Change, ChatMessage, ClientFrame, Edit,
+    ErrorCode, Reply, Seq, ServerEvent, MAX_FRAME_BYTES,
 };
 use crate::server::chat::hub::{Conn, Hub, Visitor};
 use crate::server::chat::mentions::{find_mentions, Person};
@@ -373,6 +373,7 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             cid,
             text,
             file,
+            reply,
         } => {
             let target = writable_room(hub, conn, &room, &cid)?;
             let fail = |code, message: &str| refuse_frame(code, message, Some(cid.clone()));
@@ -401,18 +402,19 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                     mentions,
                     doc,
                     file: None,
+                    reply: None,
                 },
                 from: conn.id,
                 user: conn.user.clone(),
                 mentioned: mentioned.into_iter().map(|p| p.user).collect(),
                 reply: conn.queue.clone(),
             };
-            match file {
-                None => target
+            match (file, reply) {
+                (None, None) => target
                     .submit(request)
                     .map_err(|code| fail(code, "the room is busy; try again")),
-                Some(file) => {
-                    send_with_file(hub, target, request, file);
+                (file, reply) => {
+                    send_looked_up(hub, target, request, file, reply);
                     Ok(())
                 }
             }
@@ -457,11 +459,23 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                         emoji,
                         names: Vec::new(),
                     };
-                    let by = Asker::Reactor {
-                        user: conn.user.clone(),
-                        name: conn.name.clone(),
-                    };
-                    (change, by)
+                    (change, member(conn))
+                }
+                Edit::Pin(pinned) => {
+                    // A room with an owner (a private room) is theirs to pin in; a
+                    // conversation, and the rooms everyone shares, everyone's.
+                    if target_room
+                        .record
+                        .owner
+                        .as_ref()
+                        .is_some_and(|owner| *owner != conn.user)
+                    {
+                        return Err(fail(
+                            ErrorCode::NotAllowed,
+                            "only the room's owner pins messages here",
+                        ));
+                    }
+                    (Change::Pinned(pinned), member(conn))
                 }
             };
             let request = ChangeRequest {
@@ -514,39 +528,71 @@ fn writable_room(
     })
 }
 
-/// Sends `request` carrying the upload `file` once it is checked: uploaded by this very
-/// user to this very room. That takes a look in the database, so it happens beside the
-/// socket's loop; a refusal comes back to the sender as an `error` for the message.
-fn send_with_file(hub: &Hub, target: Arc<Room>, mut request: SendRequest, file: String) {
+/// Sends `request` once what it refers to is checked: the upload `file`, uploaded by
+/// this very user to this very room; the message `reply` answers, in the same room and
+/// not deleted (its quote goes with the live message). That takes a look in the
+/// database, so it happens beside the socket's loop; a refusal comes back to the sender
+/// as an `error` for the message.
+fn send_looked_up(
+    hub: &Hub,
+    target: Arc<Room>,
+    mut request: SendRequest,
+    file: Option<String>,
+    reply: Option<Seq>,
+) {
     let files = hub.files().cloned();
+    let store = hub.store().clone();
     tokio::spawn(async move {
         let refuse = |code, message: &str| {
             let event = refuse_frame(code, message, Some(request.msg.cid.clone()));
             request.reply.push(&event.encode().into());
         };
-        let Some(files) = files else {
-            return refuse(ErrorCode::BadMessage, "files are not taken here");
-        };
-        match files
-            .attachment(&file, &request.user, target.record.id)
-            .await
-        {
-            Ok(Some(attachment)) => {
-                request.msg.file = Some(Box::new(attachment));
-                let reply = request.reply.clone();
-                let cid = request.msg.cid.clone();
-                if let Err(code) = target.submit(request) {
-                    let event = refuse_frame(code, "the room is busy; try again", Some(cid));
-                    reply.push(&event.encode().into());
+        if let Some(seq) = reply {
+            // The page before seq + 1 ends with the message seq, if it is one.
+            let quoted = match store.page_before(target.record.id, seq.saturating_add(1), 1).await {
+                Ok(page) => page.messages.into_iter().find(|m| m.seq == seq),
+                Err(_) => return refuse(ErrorCode::Unavailable, "try again"),
+            };
+            match quoted {
+                Some(m) if m.state != ChatMessage::DELETED => {
+                    request.msg.reply = Some(Box::new(Reply::of(seq, m.author, &m.text, m.state)));
+                }
+                _ => return refuse(ErrorCode::BadMessage, "the message replied to is not there"),
+            }
+        }
+        if let Some(file) = file {
+            let Some(files) = files else {
+                return refuse(ErrorCode::BadMessage, "files are not taken here");
+            };
+            match files
+                .attachment(&file, &request.user, target.record.id)
+                .await
+            {
+                Ok(Some(attachment)) => request.msg.file = Some(Box::new(attachment)),
+                Ok(None) => return refuse(ErrorCode::BadMessage, "no such file: upload it again"),
+                Err(_) => {
+                    return refuse(
+                        ErrorCode::Unavailable,
+                        "the file could not be checked; try again",
+                    )
                 }
             }
-            Ok(None) => refuse(ErrorCode::BadMessage, "no such file: upload it again"),
-            Err(_) => refuse(
-                ErrorCode::Unavailable,
-                "the file could not be checked; try again",
-            ),
+        }
+        let reply = request.reply.clone();
+        let cid = request.msg.cid.clone();
+        if let Err(code) = target.submit(request) {
+            let event = refuse_frame(code, "the room is busy; try again", Some(cid));
+            reply.push(&event.encode().into());
         }
     });
+}
+
+/// A person acting on anyone's message: the asker of a reaction or a pin.
+fn member(conn: &Conn) -> Asker {
+    Asker::Member {
+        user: conn.user.clone(),
+        name: conn.name.clone(),
+    }
 }
 
 /// The room a `typing` frame names, if `conn`'s user may be in it (as for a `send`); the

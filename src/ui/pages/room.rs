@@ -12,6 +12,7 @@ use crate::ui::banners::{NotifyOffer, UpdateBanner};
 use crate::ui::people::{kind_icon, MembersPanel, NotifySelect};
 use crate::ui::room::composer::Composer;
 use crate::ui::room::message_list::MessageList;
+use crate::ui::room::search::SearchPanel;
 use crate::ui::room::typing::TypingLine;
 use crate::ui::sidebar::Sidebar;
 use crate::ui::title::Title;
@@ -91,10 +92,19 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
     let kind = Memo::new(move |_| current.with(|r| r.as_ref().map(|r| r.kind).unwrap_or_default()));
     let owner = Memo::new(move |_| current.with(|r| r.as_ref().is_some_and(|r| r.owner)));
     let showing_members = RwSignal::new(false);
-    // Another room: the panel closes.
+    // The search panel, with the query it opened with.
+    let search = RwSignal::new(None::<String>);
+    let toggle_search = move |query: String| {
+        // The same button again closes it; the other one switches to its query.
+        search.update(|open| *open = (open.as_deref() != Some(query.as_str())).then_some(query))
+    };
+    let path = expect_context::<crate::client::nav::Nav>().path;
+    // Another room: the panels close; a search hit followed closes search.
     crate::client::effect(move || {
         slug.track();
+        path.track();
         showing_members.set(false);
+        search.set(None);
     });
     let topic = move || current.with(|r| r.as_ref().map(|r| r.topic.clone()).unwrap_or_default());
     // The first connect takes a blink; only a lost connection is worth a word. What is
@@ -122,6 +132,24 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
                 <p class="topic">{move || topic()}</p>
             </div>
             {move || status().map(|s| view! { <span class="status" role="status">{s}</span> }.into_any())}
+            <button
+                class="icon-button"
+                aria-label="Search"
+                title="Search"
+                on:click=move |_| toggle_search(String::new())
+            >
+                <svg viewBox="0 0 24 24" aria-hidden="true" width="20" height="20">
+                    <path d="M10.5 4a6.5 6.5 0 1 0 0 13 6.5 6.5 0 0 0 0-13zM15.5 15.5 21 21" stroke="currentColor" stroke-width="2" fill="none" stroke-linecap="round"/>
+                </svg>
+            </button>
+            <button
+                class="icon-button"
+                aria-label="Pinned messages"
+                title="Pinned messages"
+                on:click=move |_| toggle_search(format!("in:{} is:pinned", slug.get_untracked()))
+            >
+                "📌"
+            </button>
             <NotifySelect room=slug/>
             {move || (kind.get() != RoomKind::Public).then(|| view! {
                 <button
@@ -148,6 +176,7 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
         {move || showing_members.get().then(|| view! {
             <MembersPanel room=slug kind=kind.get_untracked() owner=owner.get_untracked()/>
         }.into_any())}
+        {move || search.get().map(|query| view! { <SearchPanel query/> }.into_any())}
     }
 }
 
@@ -172,6 +201,7 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<RoomInf
             chat.room.timeline.set(timeline);
             chat.room.online.set(Vec::new());
             chat.room.typing.set(Default::default());
+            chat.room.replying.set(None);
             chat.screen.drawer_open.set(false);
             crate::client::persist::remember_room(&slug);
         }

@@ -77,15 +77,27 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
 
     let upload = chat.screen.upload;
 
+    let replying = chat.room.replying;
     let send = move || {
         let Ok(message) = text.with_untracked(|t| normalize_text(t).map(str::to_owned)) else {
             return;
         };
+        let reply = replying.get_untracked();
         #[cfg(feature = "hydrate")]
-        crate::client::live::send_message(chat, &room.get_untracked(), message);
+        crate::client::live::send_message(chat, &room.get_untracked(), message, reply);
         #[cfg(not(feature = "hydrate"))]
-        let _ = (message, chat);
+        let _ = (message, reply);
+        replying.set(None);
         text.set(String::new());
+    };
+    // What the next message answers: its author and first line, from the timeline.
+    let answering = move || {
+        let seq = replying.get()?;
+        chat.room.timeline.with(|t| {
+            t.message(seq).map(|m| {
+                crate::protocol::Reply::of(seq, m.author.clone(), &m.text, m.state)
+            })
+        })
     };
 
     view! {
@@ -105,6 +117,12 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                     .into_any()
                 }).collect::<Vec<_>>()}
             </ul>
+        }.into_any())}
+        {move || answering().map(|reply| view! {
+            <p class="replying">
+                "Replying to " <b>{reply.author}</b> " " <span>{reply.line}</span>
+                <button type="button" class="icon-button" aria-label="Cancel the reply" on:click=move |_| replying.set(None)>"✕"</button>
+            </p>
         }.into_any())}
         <form
             class="composer"
@@ -144,6 +162,8 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         send();
+                    } else if ev.key() == "Escape" {
+                        replying.set(None);
                     }
                 }
                 aria-autocomplete="list"
@@ -185,6 +205,15 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                     .unwrap_or_else(|| FORMAT_HINT.to_owned())
             }}
         </p>
+    }
+}
+
+/// Puts the cursor in the message box (Reply does, to write the answer).
+pub fn focus() {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = document().get_element_by_id("message") {
+        use leptos::wasm_bindgen::JsCast;
+        let _ = el.unchecked_into::<leptos::web_sys::HtmlElement>().focus();
     }
 }
 

@@ -51,7 +51,7 @@ pub fn MessageList() -> impl IntoView {
         chat.room.timeline.with(|t| {
             let mut previous: Option<&ChatMessage> = None;
             let mut last_day = None;
-            t.lines_from(window_start(t))
+            t.drawn(window_start(t))
                 .map(|(key, line)| {
                     let day = match line {
                         Line::Message(m) => {
@@ -101,7 +101,7 @@ pub fn MessageList() -> impl IntoView {
     });
 
     #[cfg(feature = "hydrate")]
-    let (load_older, on_scroll) = scrolling::install(
+    let (load_older, on_scroll, to_newest) = scrolling::install(
         chat,
         scroller,
         scrolling::Window {
@@ -111,7 +111,7 @@ pub fn MessageList() -> impl IntoView {
         },
     );
     #[cfg(not(feature = "hydrate"))]
-    let (load_older, on_scroll) = (|_: ()| {}, |_: ()| {});
+    let (load_older, on_scroll, to_newest) = (|_: ()| {}, |_: ()| {}, |_: ()| {});
 
     let edge = move || {
         chat.room.timeline.with(|t| {
@@ -171,6 +171,12 @@ pub fn MessageList() -> impl IntoView {
                 }}
             </ol>
             </div>
+            // After a jump far back: the way to the newest (reading down also gets there).
+            {move || chat.room.timeline.with(|t| t.gap().is_some()).then(|| view! {
+                <button class="edge link-button newest" on:click=move |_| to_newest(())>
+                    "Jump to the newest messages ↓"
+                </button>
+            })}
         </div>
     }
 }
@@ -205,13 +211,21 @@ fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyV
                 .into_any()
             };
             let seq = msg.seq;
+            // The time is the message's link (copy it to share the message; a click
+            // brings it into view).
+            let room = chat.room.timeline.with_untracked(|t| t.room.clone());
+            let time = view! {
+                <a class="time" href=crate::ui::routes::message_path(&room, seq)>
+                    <time>{clock(msg.at_ms)}</time>
+                </a>
+            };
             if msg.state == ChatMessage::DELETED {
                 return view! {
                     {divider}
                     <li class="msg deleted" class:continued=row.continued data-seq=seq>
                         <div class="meta">
                             {author}
-                            <time>{clock(msg.at_ms)}</time>
+                            {time}
                         </div>
                         <p class="text gone">"message deleted"</p>
                     </li>
@@ -235,15 +249,21 @@ fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyV
                 .map(|card| super::link_card::card(*card, mine.then_some(seq)));
             let edited = (msg.state == ChatMessage::EDITED)
                 .then(|| view! { <span class="edited">"(edited)"</span> });
+            let pinned = msg
+                .pinned
+                .then(|| view! { <span class="pinned">"📌 pinned"</span> });
+            let may_pin = chat.may_pin(&room);
             view! {
                 {divider}
                 <li class="msg" class:continued=row.continued class:mentions-me=for_me data-seq=seq>
                     <div class="meta">
                         {author}
-                        <time>{clock(msg.at_ms)}</time>
+                        {time}
                         {edited}
+                        {pinned}
                     </div>
-                    {super::message_tools::menu(mine)}
+                    {super::message_tools::menu(mine, may_pin.then_some(msg.pinned))}
+                    {msg.reply.map(|reply| super::message_tools::quote(*reply))}
                     {body}
                     {msg.file.map(|file| super::attachment::attachment(*file))}
                     {card}
@@ -345,7 +365,7 @@ fn name_hue(name: &str) -> u32 {
 
 /// "14:05" in the reader's time zone.
 #[cfg(feature = "hydrate")]
-fn clock(at_ms: i64) -> String {
+pub(super) fn clock(at_ms: i64) -> String {
     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
     format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
 }
@@ -353,7 +373,7 @@ fn clock(at_ms: i64) -> String {
 /// The reader's calendar day of `at_ms`, and how to name it: "Today", "Yesterday", or
 /// the date.
 #[cfg(feature = "hydrate")]
-fn day_of(at_ms: i64) -> (i64, String) {
+pub(super) fn day_of(at_ms: i64) -> (i64, String) {
     use wasm_bindgen::JsValue;
     let key = |d: &js_sys::Date| {
         d.get_full_year() as i64 * 10_000 + d.get_month() as i64 * 100 + d.get_date() as i64
@@ -381,13 +401,13 @@ fn day_of(at_ms: i64) -> (i64, String) {
 
 /// Messages are only drawn in the browser; the server has no reader's time zone.
 #[cfg(not(feature = "hydrate"))]
-fn clock(at_ms: i64) -> String {
+pub(super) fn clock(at_ms: i64) -> String {
     let minutes = at_ms.div_euclid(60_000);
     format!("{:02}:{:02}", minutes / 60 % 24, minutes % 60)
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn day_of(at_ms: i64) -> (i64, String) {
+pub(super) fn day_of(at_ms: i64) -> (i64, String) {
     let day = at_ms.div_euclid(86_400_000);
     (day, format!("Day {day}"))
 }
@@ -401,7 +421,7 @@ mod scrolling {
     use super::{PAGE, WINDOW};
     use crate::api::messages::history;
     use crate::client::state::Chat;
-    use crate::client::timeline::LineKey;
+    use crate::client::timeline::{Held, LineKey};
 
     /// How close to an edge counts as "at" it, in pixels.
     const NEAR: i32 = 120;
@@ -415,13 +435,19 @@ mod scrolling {
     }
 
     /// Keeps the pane pinned to the bottom while the reader is there, and shows older
-    /// lines when they reach the top: held ones first, then pages from the server.
-    /// Returns the "show older" action and the scroll handler.
+    /// lines when they reach the top: held ones first, then pages from the server. After
+    /// a jump far back, reaching the bottom reads the next newer page. Brings a message
+    /// asked for (`OpenRoom::focus`) into view. Returns the "show older" action, the
+    /// scroll handler and "back to the newest".
     pub fn install(
         chat: Chat,
         scroller: NodeRef<html::Div>,
         window: Window,
-    ) -> (impl Fn(()) + Copy + 'static, impl Fn(()) + Copy + 'static) {
+    ) -> (
+        impl Fn(()) + Copy + 'static,
+        impl Fn(()) + Copy + 'static,
+        impl Fn(()) + Copy + 'static,
+    ) {
         let Window {
             first_drawn,
             rows,
@@ -469,7 +495,7 @@ mod scrolling {
             };
             loading.set_value(true);
             spawn_local(async move {
-                let page = history(room.clone(), before).await;
+                let page = history(room.clone(), before, None).await;
                 loading.set_value(false);
                 match page {
                     Ok(page) if chat.room.timeline.with_untracked(|t| t.room == room) => {
@@ -504,12 +530,107 @@ mod scrolling {
             });
         });
 
+        // After a jump far back: the page after the gap, under what is drawn.
+        let load_newer = move || {
+            let (room, gap) = chat
+                .room
+                .timeline
+                .with_untracked(|t| (t.room.clone(), t.gap()));
+            let Some(gap) = gap.filter(|_| !loading.get_value()) else {
+                return;
+            };
+            loading.set_value(true);
+            spawn_local(async move {
+                let page = history(room.clone(), 0, Some(gap)).await;
+                loading.set_value(false);
+                match page {
+                    Ok(page) if chat.room.timeline.with_untracked(|t| t.room == room) => {
+                        // What is drawn stays where it is; the new lines go under it.
+                        if first_drawn.get_untracked().is_none() {
+                            first_drawn.set(
+                                chat.room.timeline.with_untracked(|t| t.key_from_end(WINDOW)),
+                            );
+                        }
+                        chat.room.timeline.update(|t| t.add_newer(page));
+                    }
+                    Ok(_) => {}
+                    Err(err) => leptos::logging::warn!("loading history failed: {err}"),
+                }
+            });
+        };
+
+        let to_newest = move |_: ()| {
+            chat.room.timeline.update(|t| t.to_newest());
+            first_drawn.set(None);
+            pinned.set_value(true);
+        };
+
+        // A message asked for: once the room is joined, drawn (fetched with the page
+        // around it first when not held), scrolled to the middle and marked.
+        crate::client::effect(move || {
+            let Some(seq) = chat.room.focus.get() else {
+                return;
+            };
+            let room = chat.room.timeline.with(|t| t.room.clone());
+            if chat.link.joined_room.get().as_deref() != Some(room.as_str()) {
+                return;
+            }
+            match chat.room.timeline.with(|t| t.find(seq)) {
+                Held::Drawn => {
+                    chat.room.focus.set(None);
+                    pinned.set_value(false);
+                    first_drawn.set(
+                        chat.room
+                            .timeline
+                            .with_untracked(|t| t.key_before((seq, 0), PAGE / 2).or(Some((seq, 0)))),
+                    );
+                    request_animation_frame(move || reveal(scroller, seq));
+                }
+                Held::PastGap => to_newest(()),
+                Held::No if !loading.get_value() => {
+                    loading.set_value(true);
+                    // The page that ends a little after it: the message and what led up to it.
+                    spawn_local(async move {
+                        let page = history(room.clone(), seq + 10, None).await;
+                        loading.set_value(false);
+                        match page {
+                            Ok(page) if page.messages.iter().any(|m| m.seq == seq) => {
+                                if chat.room.timeline.with_untracked(|t| t.room == room) {
+                                    chat.room.timeline.update(|t| t.add_around(page));
+                                }
+                            }
+                            Ok(_) => {
+                                chat.room.focus.set(None);
+                                chat.link.alert.set(Some("That message is not in this room.".into()));
+                            }
+                            Err(err) => {
+                                chat.room.focus.set(None);
+                                chat.link.alert.set(Some(err.to_string()));
+                            }
+                        }
+                    });
+                }
+                Held::No => {}
+            }
+        });
+
         // Where the reader is: pinned to the bottom, or at the top wanting older pages.
         let on_scroll = move |_: ()| {
             let Some(el) = scroller.get_untracked() else {
                 return;
             };
             let from_bottom = el.scroll_height() - el.scroll_top() - el.client_height();
+            if chat.room.timeline.with_untracked(|t| t.gap().is_some()) {
+                // Reading down from a jump: never pinned; the bottom brings newer pages.
+                pinned.set_value(false);
+                if from_bottom < NEAR {
+                    load_newer();
+                }
+                if el.scroll_top() < NEAR {
+                    load_older(());
+                }
+                return;
+            }
             let moved_up = el.scroll_top() + 2 < auto_top.get_value();
             let at_bottom = from_bottom < NEAR || (pinned.get_value() && !moved_up);
             pinned.set_value(at_bottom);
@@ -544,6 +665,20 @@ mod scrolling {
             }
         });
 
-        (load_older, on_scroll)
+        (load_older, on_scroll, to_newest)
+    }
+
+    /// Scrolls the pane so the line of message `seq` is in its middle, and marks it.
+    fn reveal(scroller: NodeRef<html::Div>, seq: crate::protocol::Seq) {
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
+        let Ok(Some(line)) = el.query_selector(&format!("li[data-seq=\"{seq}\"]")) else {
+            return;
+        };
+        let (pane, at) = (el.get_bounding_client_rect(), line.get_bounding_client_rect());
+        let middle = at.top() - pane.top() - (pane.height() - at.height()) / 2.0;
+        el.set_scroll_top(el.scroll_top() + middle as i32);
+        let _ = line.class_list().add_1("focus");
     }
 }

@@ -1,6 +1,7 @@
-//! What a reader does to a message in place: react (a few common emoji, or any one
-//! typed), and to their own, edit and delete. Each is a `change` frame to the server; what
-//! it makes of it comes back as an `update` event, to every reader alike, this one too.
+//! What a reader does to a message in place: reply, react (a few common emoji, or any
+//! one typed), pin, and to their own, edit and delete. Each change is a `change` frame to
+//! the server (through the outbox); what it makes of it comes back as an `update` event,
+//! to every reader alike, this one too. A reply's quote jumps to the message it answers.
 //!
 //! The buttons are plain markup with a `data-act`; the message list listens once for the
 //! clicks, keys and long presses of all its lines ([`on_click`], [`on_key`],
@@ -20,6 +21,12 @@ const COMMON: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "😢"];
 /// to react with.
 const EDIT: &str = "edit";
 const DELETE: &str = "delete";
+/// `data-act` of Reply, Pin and Unpin in the menu, and of a reply's quote (whose
+/// `data-to` is the seq it jumps to).
+const REPLY: &str = "reply";
+const PIN: &str = "pin";
+const UNPIN: &str = "unpin";
+const JUMP: &str = "jump";
 /// `data-act` of the editor's buttons.
 const SAVE: &str = "save";
 const CANCEL: &str = "cancel";
@@ -52,10 +59,27 @@ pub fn reactions(reactions: Vec<crate::protocol::Reaction>, chat: Chat) -> Optio
     Some(view! { <div class="reactions">{buttons}</div> }.into_any())
 }
 
+/// Above a reply: who wrote the message it answers and its first line ("message
+/// deleted" once it is); a click brings that message into view.
+pub fn quote(reply: crate::protocol::Reply) -> AnyView {
+    let line = if reply.line.is_empty() {
+        "message deleted".to_owned()
+    } else {
+        reply.line
+    };
+    view! {
+        <button class="quote" data-act=JUMP data-to=reply.seq title="Show the message this answers">
+            <b>{reply.author}</b> " " {line}
+        </button>
+    }
+    .into_any()
+}
+
 /// The message's menu (a native `<details>`: opens by tap, click or keyboard with no
-/// state of ours): the common emoji, a box for any other, and Edit and Delete on the
-/// reader's own messages. The line is drawn anew once the change is back, which closes it.
-pub fn menu(mine: bool) -> AnyView {
+/// state of ours): the common emoji, a box for any other, Reply, Pin or Unpin where the
+/// reader may pin (`pinned` is then whether it is), and Edit and Delete on the reader's
+/// own messages. The line is drawn anew once the change is back, which closes it.
+pub fn menu(mine: bool, pinned: Option<bool>) -> AnyView {
     let picks = COMMON
         .into_iter()
         .map(|emoji| {
@@ -70,12 +94,18 @@ pub fn menu(mine: bool) -> AnyView {
         }
         .into_any()
     });
+    let pin = pinned.map(|pinned| {
+        let (act, label) = if pinned { (UNPIN, "Unpin") } else { (PIN, "Pin") };
+        view! { <button class="link-button" data-act=act>{label}</button> }
+    });
     view! {
         <details class="msg-menu">
-            <summary title="React, edit or delete" aria-label="Message actions">"⋯"</summary>
+            <summary title="Reply, react, pin, edit or delete" aria-label="Message actions">"⋯"</summary>
             <div class="menu">
                 {picks}
                 <input class="any-emoji" placeholder="any emoji" aria-label="React with any emoji" maxlength="16"/>
+                <button class="link-button" data-act=REPLY>"Reply"</button>
+                {pin}
                 {own}
             </div>
         </details>
@@ -103,11 +133,24 @@ pub fn on_click(ev: web_sys::MouseEvent, editing: RwSignal<Option<Seq>>) {
     let Some((button, seq)) = acted_on(&ev, "button[data-act]") else {
         return;
     };
+    let room = crate::client::state::use_chat().room;
+    close_menu(&button);
     match button
         .get_attribute("data-act")
         .unwrap_or_default()
         .as_str()
     {
+        REPLY => {
+            room.replying.set(Some(seq));
+            crate::ui::room::composer::focus();
+        }
+        JUMP => room.focus.set(
+            button
+                .get_attribute("data-to")
+                .and_then(|to| to.parse().ok()),
+        ),
+        PIN => change(seq, Edit::Pin(true)),
+        UNPIN => change(seq, Edit::Pin(false)),
         EDIT => editing.set(Some(seq)),
         DELETE => change(seq, Edit::Delete),
         SAVE => save(&button, seq, editing),
@@ -178,15 +221,21 @@ fn acted_on(ev: &web_sys::Event, selector: &str) -> Option<(web_sys::Element, Se
     Some((hit, seq))
 }
 
+/// Closes the menu `within` is in, if it is in one (a change made offline does not draw
+/// the line anew, which would close it).
+fn close_menu(within: &web_sys::Element) {
+    if let Some(menu) = within.closest("details").ok().flatten() {
+        let _ = menu.remove_attribute("open");
+    }
+}
+
 /// Asks the server to change the message `seq` of the open room.
 pub fn change(seq: Seq, edit: Edit) {
     #[cfg(feature = "hydrate")]
     {
-        let room = crate::client::state::use_chat()
-            .room
-            .timeline
-            .with_untracked(|t| t.room.clone());
-        crate::client::live::send_change(&room, seq, edit);
+        let chat = crate::client::state::use_chat();
+        let room = chat.room.timeline.with_untracked(|t| t.room.clone());
+        crate::client::live::send_change(chat, &room, seq, edit);
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (seq, edit);

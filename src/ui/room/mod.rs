@@ -1,5 +1,6 @@
 //! The open room's parts: its messages (formatted ones, link cards, reactions and what a
-//! reader may do to one), who is typing, and the box to write in.
+//! reader may do to one), who is typing, the box to write in, and search (with the
+//! room's pins).
 
 pub mod attachment;
 pub mod composer;
@@ -7,4 +8,5 @@ pub mod link_card;
 pub mod message_list;
 pub mod message_tools;
 pub mod rich_text;
+pub mod search;
 pub mod typing;

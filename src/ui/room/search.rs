@@ -1,0 +1,78 @@
+//! Search, and a room's pins: a panel under the room's header. What the reader types
+//! goes to the `search` server function as it is (words, `from:name`, `in:room`); a
+//! room's pins are the query `in:<room> is:pinned`. Each hit is a link to its message
+//! (`/r/<room>/<seq>`), which opens the room at it.
+
+use leptos::prelude::*;
+
+use crate::client::state::use_chat;
+use crate::protocol::SearchHit;
+use crate::ui::routes::message_path;
+
+/// What the box offers when empty.
+const HINT: &str = "Search messages (from:name in:room)";
+
+/// The panel, open with `query` run at once (empty: nothing yet).
+#[component]
+pub fn SearchPanel(query: String) -> impl IntoView {
+    let chat = use_chat();
+    let typed = RwSignal::new(query.clone());
+    let hits = RwSignal::new(Vec::<SearchHit>::new());
+    // "Searching…", "Nothing found." or why it failed.
+    let note = RwSignal::new(None::<String>);
+    let run = move || {
+        let query = typed.get_untracked();
+        if query.trim().is_empty() {
+            return;
+        }
+        note.set(Some("Searching…".into()));
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match crate::api::search::search(query).await {
+                Ok(found) => {
+                    note.set(found.is_empty().then(|| "Nothing found.".into()));
+                    hits.set(found);
+                }
+                Err(err) => note.set(Some(err.to_string())),
+            }
+        });
+    };
+    run();
+    let list = move || {
+        hits.get()
+            .into_iter()
+            .map(|hit| {
+                let (_, day) = super::message_list::day_of(hit.at_ms);
+                let when = format!("{day} {}", super::message_list::clock(hit.at_ms));
+                view! {
+                    <li>
+                        <a href=message_path(&hit.room, hit.seq)>
+                            <span class="hit-meta">
+                                <b>{hit.author}</b> " in " {chat.room_label(&hit.room)} " · " {when}
+                            </span>
+                            <span class="hit-text">{hit.text}</span>
+                        </a>
+                    </li>
+                }
+                .into_any()
+            })
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <section class="search-panel" aria-label="Search">
+            <form role="search" on:submit=move |ev| { ev.prevent_default(); run(); }>
+                <input
+                    type="search"
+                    aria-label="Search messages"
+                    placeholder=HINT
+                    enterkeyhint="search"
+                    autofocus
+                    prop:value=move || typed.get()
+                    on:input=move |ev| typed.set(event_target_value(&ev))
+                />
+            </form>
+            <p class="search-note" role="status">{move || note.get()}</p>
+            <ol class="hits">{list}</ol>
+        </section>
+    }
+}
