@@ -2,7 +2,8 @@
 //! of a message with seqs of their own, seen live by every reader, given once to a client
 //! resuming after being away, and kept in history; only the author edits or deletes, a
 //! reaction must be one emoji, and a second click takes a reaction back. Search finds
-//! messages by their words as they are now, through its server function.
+//! messages by their words as they are now, through its server function. A reply quotes
+//! the message it answers as it is now; pins are changes too, listed by search.
 
 use futures_util::SinkExt;
 use natter::protocol::{Change, ChatMessage, ClientFrame, Edit, ErrorCode, ServerEvent, Update};
@@ -10,8 +11,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 mod support;
 
+use natter::api::messages::History;
+use natter::api::people::ChangeMembers;
+use natter::api::rooms::CreateRoom;
 use natter::api::search::Search;
-use natter::protocol::SearchHit;
+use natter::protocol::{HistoryPage, MemberChange, Reply, RoomInfo, SearchHit};
 use support::in_process::start_with;
 use support::{
     arrive, assert_quiet, browser_cookie, call_with_cookie, join_after, next_event, send, Socket,
@@ -235,4 +239,173 @@ async fn search_answers_through_its_server_function() {
     let (status, body, _) = call_with_cookie(&server, Some(&cookie), search("from:ana ***")).await;
     assert!(status >= 400, "{status}");
     assert!(body.contains("at least one word"), "{body}");
+}
+
+async fn send_reply(ws: &mut Socket, room: &str, cid: &str, text: &str, reply: u64) {
+    let frame = ClientFrame::Send {
+        room: room.into(),
+        cid: cid.into(),
+        text: text.into(),
+        file: None,
+        reply: Some(reply),
+    };
+    ws.send(Message::text(frame.encode())).await.unwrap();
+}
+
+async fn ask_in(ws: &mut Socket, room: &str, cid: &str, target: u64, edit: Edit) {
+    let frame = ClientFrame::Change {
+        room: room.into(),
+        cid: cid.into(),
+        target,
+        edit,
+    };
+    ws.send(Message::text(frame.encode())).await.unwrap();
+}
+
+#[tokio::test]
+async fn replies_quote_the_message_as_it_is_now_and_pins_are_listed() {
+    let server = start_with(&[]).await;
+    let (mut ana, ana_conn) = arrive(&server, "user-ana-0001", "ana", "general").await;
+    let (mut bo, _) = arrive(&server, "user-bo-00001", "bo", "general").await;
+    assert!(matches!(
+        next_event(&mut ana).await,
+        ServerEvent::Joined { .. }
+    ));
+    send(&mut ana, "general", "msg-0000001", "  The plan\nin two lines").await;
+    for ws in [&mut ana, &mut bo] {
+        assert_eq!(message(ws).await.seq, 1);
+    }
+    // Bo answers it: everyone gets the reply with its quote.
+    send_reply(&mut bo, "general", "msg-0000002", "agreed", 1).await;
+    let quote = Reply {
+        seq: 1,
+        author: "ana".into(),
+        line: "The plan".into(),
+    };
+    for ws in [&mut ana, &mut bo] {
+        let reply = message(ws).await;
+        assert_eq!((reply.seq, reply.reply.as_deref()), (2, Some(&quote)));
+    }
+    // A reply to a message that is not there is refused, and stores nothing.
+    send_reply(&mut bo, "general", "msg-0000003", "to nothing", 99).await;
+    assert!(refused(&mut bo, "msg-0000003").await.contains("not there"));
+    assert_quiet(&mut ana).await;
+
+    // Anyone pins in a room everyone shares; the pin is a change with its own seq.
+    ask(&mut bo, "pin-0000001", 1, Edit::Pin(true)).await;
+    for ws in [&mut ana, &mut bo] {
+        let update = next_update(ws).await;
+        assert_eq!((update.seq, update.change), (3, Change::Pinned(true)));
+    }
+    let cookie = browser_cookie(&server, "user-cy-00001", "cy").await;
+    let pins = |query: &str| Search {
+        query: query.into(),
+    };
+    let (status, body, _) =
+        call_with_cookie(&server, Some(&cookie), pins("in:general is:pinned")).await;
+    assert_eq!(status, 200, "{body}");
+    let listed: Vec<SearchHit> = serde_json::from_str(&body).unwrap();
+    assert_eq!(listed.iter().map(|h| h.seq).collect::<Vec<_>>(), [1]);
+
+    // Edited, the quote shows the new first line; deleted, nothing of it, and no pin.
+    ask(&mut ana, "edit-000001", 1, Edit::Text("The new plan".into())).await;
+    next_update(&mut ana).await;
+    let fresh = join_after(&server, &ana_conn, "general", None).await;
+    assert!(fresh.messages[0].pinned);
+    assert_eq!(
+        fresh.messages[1].reply.as_ref().map(|r| r.line.as_str()),
+        Some("The new plan")
+    );
+    ask(&mut ana, "delete-0001", 1, Edit::Delete).await;
+    next_update(&mut ana).await;
+    let fresh = join_after(&server, &ana_conn, "general", None).await;
+    assert!(!fresh.messages[0].pinned);
+    assert_eq!(
+        fresh.messages[1].reply.as_deref(),
+        Some(&Reply {
+            line: String::new(),
+            ..quote
+        })
+    );
+    let (_, body, _) = call_with_cookie(&server, Some(&cookie), pins("in:general is:pinned")).await;
+    assert_eq!(body, "[]");
+    // A deleted message takes no replies.
+    send_reply(&mut ana, "general", "msg-0000004", "late", 1).await;
+    assert!(refused(&mut ana, "msg-0000004").await.contains("not there"));
+
+    // Reading down after a jump: the page after a seq.
+    let (status, body, _) = call_with_cookie(
+        &server,
+        Some(&cookie),
+        History {
+            room: "general".into(),
+            before: 0,
+            after: Some(1),
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let page: HistoryPage = serde_json::from_str(&body).unwrap();
+    assert_eq!(page.messages.iter().map(|m| m.seq).collect::<Vec<_>>(), [2]);
+    assert!(!page.has_more);
+}
+
+#[tokio::test]
+async fn in_a_private_room_only_its_owner_pins() {
+    let server = start_with(&[]).await;
+    let (mut ana, ana_conn) = arrive(&server, "user-ana-0001", "ana", "general").await;
+    let (mut bo, _) = arrive(&server, "user-bo-00001", "bo", "general").await;
+    let (status, body) = support::call(
+        &server,
+        CreateRoom {
+            conn: ana_conn.clone(),
+            title: "Plans".into(),
+            topic: "ours".into(),
+            private: true,
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let room: RoomInfo = serde_json::from_str(&body).unwrap();
+    let (status, body) = support::call(
+        &server,
+        ChangeMembers {
+            conn: ana_conn.clone(),
+            room: room.slug.clone(),
+            change: MemberChange::Invite("bo".into()),
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    send(&mut ana, &room.slug, "msg-0000001", "secret plan").await;
+    let stored = loop {
+        match next_event(&mut ana).await {
+            ServerEvent::Ack { seq, .. } => break seq,
+            ServerEvent::Message { msg, .. } => break msg.seq,
+            _ => continue,
+        }
+    };
+    ask_in(&mut bo, &room.slug, "pin-0000001", stored, Edit::Pin(true)).await;
+    loop {
+        match next_event(&mut bo).await {
+            ServerEvent::Error { code, cid, .. } => {
+                assert_eq!((code, cid.as_deref()), (ErrorCode::NotAllowed, Some("pin-0000001")));
+                break;
+            }
+            ServerEvent::Update { update, .. } => panic!("bo pinned: {update:?}"),
+            _ => continue,
+        }
+    }
+    ask_in(&mut ana, &room.slug, "pin-0000002", stored, Edit::Pin(true)).await;
+    loop {
+        match next_event(&mut ana).await {
+            ServerEvent::Update { update, .. } => {
+                assert_eq!(update.change, Change::Pinned(true));
+                break;
+            }
+            ServerEvent::Ack { .. } => break,
+            ServerEvent::Error { message, .. } => panic!("ana could not pin: {message}"),
+            _ => continue,
+        }
+    }
 }
