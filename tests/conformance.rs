@@ -15,7 +15,7 @@
 //! or fragmented message must be whole within `--frame-timeout`).
 //!
 //! How a case is judged: the server either takes the input and stays open — a `{"t":
-//! "ping"}` sent after it is answered `{"t":"pong"}` — or closes with the expected code
+//! "ping"}` sent after it is answered `["pong"]` — or closes with the expected code
 //! and then ends the connection, sending nothing after its close frame.
 
 mod support;

@@ -207,8 +207,9 @@ describe('pages', () => {
       const events = [];
       ws.onmessage = (e) => events.push(JSON.parse(e.data));
       await new Promise((r) => (ws.onopen = r));
-      while (!events.some((e) => e.t === 'welcome')) await new Promise((r) => setTimeout(r, 20));
-      const conn = events.find((e) => e.t === 'welcome').conn;
+      while (!events.some((e) => e[0] === 'welcome')) await new Promise((r) => setTimeout(r, 20));
+      // An event is `[tag, …fields]`; a welcome's first field is the connection's id.
+      const conn = events.find((e) => e[0] === 'welcome')[1];
       await fetch('/api/join_room', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -217,8 +218,8 @@ describe('pages', () => {
       for (let i = 1; i <= 120; i++) {
         ws.send(JSON.stringify({ t: 'send', room: 'music', cid: `seed-${1000 + i}`, text: `line ${i}` }));
       }
-      while (events.filter((e) => e.t === 'message').length < 120) {
-        if (events.some((e) => e.t === 'error')) return events.filter((e) => e.t === 'error');
+      while (events.filter((e) => e[0] === 'message').length < 120) {
+        if (events.some((e) => e[0] === 'error')) return events.filter((e) => e[0] === 'error');
         await new Promise((r) => setTimeout(r, 20));
       }
       return 120;

@@ -205,7 +205,7 @@ describe('a busy room', () => {
       let wake = () => {};
       ws.addEventListener('message', (event) => {
         const data = JSON.parse(event.data);
-        if (data.t === 'ack') {
+        if (data[0] === 'ack') {
           acked++;
           wake();
         }
@@ -248,7 +248,7 @@ describe('a busy room', () => {
     await writer.page.evaluate(async () => {
       const ws = new WebSocket(`ws://${location.host}/ws`);
       await new Promise((ok) => ws.addEventListener('open', ok));
-      const acked = new Promise((ok) => ws.addEventListener('message', (e) => JSON.parse(e.data).t === 'ack' && ok()));
+      const acked = new Promise((ok) => ws.addEventListener('message', (e) => JSON.parse(e.data)[0] === 'ack' && ok()));
       ws.send(JSON.stringify({ t: 'send', room: 'general', cid: `news${Date.now()}`, text: 'news while you read' }));
       await acked;
       ws.close();

@@ -50,10 +50,11 @@ pub enum ClientFrame {
     },
 }
 
-/// Server → browser, on the WebSocket. Read by hand (`server_event_de`), to keep the
-/// browser's decoder small; written by serde.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
+/// Server → browser, on the WebSocket: a JSON array, the event's tag (its name in
+/// snake case) first, then its fields in the order declared here —
+/// `["message", room, msg]`. Written and read by hand (`server_event_de`), to keep the
+/// browser's reader small.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerEvent {
     /// The first event on a socket: the id server functions use to subscribe this socket
     /// to rooms, and the name the session chats under.
@@ -107,7 +108,6 @@ pub enum ServerEvent {
     Error {
         code: ErrorCode,
         message: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
         cid: Option<String>,
     },
     /// `name` is typing in `room` (sent to the room's others, never to the typer).
@@ -287,10 +287,7 @@ mod tests {
             room: "tech".into(),
             name: "Ana".into(),
         };
-        assert_eq!(
-            event.encode(),
-            r#"{"t":"typing","room":"tech","name":"Ana"}"#
-        );
+        assert_eq!(event.encode(), r#"["typing","tech","Ana"]"#);
         assert_eq!(ServerEvent::decode(&event.encode()).unwrap(), event);
     }
 
@@ -301,10 +298,7 @@ mod tests {
             message: "no".into(),
             cid: None,
         };
-        assert_eq!(
-            ev.encode(),
-            r#"{"t":"error","code":"no_such_room","message":"no"}"#
-        );
+        assert_eq!(ev.encode(), r#"["error","no_such_room","no"]"#);
         assert_eq!(ServerEvent::decode(&ev.encode()).unwrap(), ev);
     }
 }

@@ -1,22 +1,17 @@
-//! Reading a [`ServerEvent`] without serde's buffering of tagged enums.
-//!
-//! The derived `Deserialize` of an internally tagged enum first copies the whole object
-//! into serde's generic `Content` tree, then reads each variant from that copy: a second
-//! decoder for every type inside, which the browser's WASM would carry. Here the event is
-//! read in one pass into the union of all variants' fields (the tag may come anywhere,
-//! as before), then the tag picks the variant and checks its fields are there. The JSON
-//! is the same as what the derived `Serialize` writes.
+//! A [`ServerEvent`] on the wire, both ways: a JSON array, its tag first, then the
+//! variant's fields in order (see the `Serialize` impl below).
 //!
 //! Nothing is listed by hand: [`Tag::of`] matches every [`ServerEvent`] variant, so a new
 //! variant does not compile until it has a [`Tag`], and a new tag does not compile until
-//! the reader below builds its event.
+//! the reader and the writer below handle its event.
 
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::ser::{SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
 
-use super::{ChatMessage, ErrorCode, RoomCount, RoomInfo, Seq, ServerEvent, Update};
+use super::ServerEvent;
 
-/// Which event a JSON object is: its `t`.
+/// Which event an array is: its first element.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Tag {
     Welcome,
@@ -109,133 +104,157 @@ const VARIANTS: [&str; Tag::ALL.len()] = {
     names
 };
 
-/// Every field any event has; each variant uses some.
-#[derive(Deserialize)]
-struct Fields {
-    t: String,
-    conn: Option<String>,
-    name: Option<String>,
-    room: Option<Room>,
-    msg: Option<ChatMessage>,
-    update: Option<Update>,
-    cid: Option<String>,
-    seq: Option<Seq>,
-    n: Option<Seq>,
-    rooms: Option<Vec<RoomCount>>,
-    code: Option<ErrorCode>,
-    message: Option<String>,
-    text: Option<String>,
-    mention: Option<bool>,
-}
-
-/// `room` is a slug in most events and the whole room in `room_added`.
-enum Room {
-    Slug(String),
-    Info(RoomInfo),
-}
-
-impl<'de> Deserialize<'de> for Room {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct SlugOrInfo;
-        impl<'de> Visitor<'de> for SlugOrInfo {
-            type Value = Room;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a room's slug or the room")
+/// An event on the wire: `[tag, field, …]`, the variant's fields in the order they are
+/// declared (`["message", room, msg]`, `["pong"]`). Written by hand, not derived, both
+/// ways: an internally tagged enum's derived reader buffers every event in serde's
+/// generic `Content` tree, and a struct's matches every field's name; an array is read in
+/// order, in one pass — the smallest reader in the page's WASM (docs/wasm-size.md).
+impl Serialize for ServerEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        seq.serialize_element(Tag::of(self).name())?;
+        match self {
+            ServerEvent::Welcome { conn, name } => {
+                seq.serialize_element(conn)?;
+                seq.serialize_element(name)?;
             }
-            fn visit_str<E: de::Error>(self, slug: &str) -> Result<Room, E> {
-                Ok(Room::Slug(slug.to_owned()))
+            ServerEvent::Message { room, msg } => {
+                seq.serialize_element(room)?;
+                seq.serialize_element(msg)?;
             }
-            // A room travels as an array (`protocol::wire`).
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Room, A::Error> {
-                RoomInfo::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Room::Info)
+            ServerEvent::Update { room, update } => {
+                seq.serialize_element(room)?;
+                seq.serialize_element(update)?;
+            }
+            ServerEvent::Ack { room, cid, seq: at } => {
+                seq.serialize_element(room)?;
+                seq.serialize_element(cid)?;
+                seq.serialize_element(at)?;
+            }
+            ServerEvent::Joined { room, seq: at, name } | ServerEvent::Left { room, seq: at, name } => {
+                seq.serialize_element(room)?;
+                seq.serialize_element(at)?;
+                seq.serialize_element(name)?;
+            }
+            ServerEvent::Counts { rooms } => seq.serialize_element(rooms)?,
+            ServerEvent::Pong => {}
+            ServerEvent::RoomAdded { room } => seq.serialize_element(room)?,
+            ServerEvent::RoomRemoved { room } => seq.serialize_element(room)?,
+            ServerEvent::Alert {
+                room,
+                n,
+                name,
+                text,
+                mention,
+            } => {
+                seq.serialize_element(room)?;
+                seq.serialize_element(n)?;
+                seq.serialize_element(name)?;
+                seq.serialize_element(text)?;
+                seq.serialize_element(mention)?;
+            }
+            ServerEvent::Read { room, n } => {
+                seq.serialize_element(room)?;
+                seq.serialize_element(n)?;
+            }
+            ServerEvent::Error { code, message, cid } => {
+                seq.serialize_element(code)?;
+                seq.serialize_element(message)?;
+                if cid.is_some() {
+                    seq.serialize_element(cid)?;
+                }
+            }
+            ServerEvent::Typing { room, name } => {
+                seq.serialize_element(room)?;
+                seq.serialize_element(name)?;
             }
         }
-        deserializer.deserialize_any(SlugOrInfo)
-    }
-}
-
-fn need<T, E: de::Error>(field: Option<T>, name: &'static str) -> Result<T, E> {
-    field.ok_or_else(|| E::missing_field(name))
-}
-
-fn slug<E: de::Error>(room: Option<Room>) -> Result<String, E> {
-    match need(room, "room")? {
-        Room::Slug(slug) => Ok(slug),
-        Room::Info(_) => Err(E::invalid_type(de::Unexpected::Seq, &"a room's slug")),
+        seq.end()
     }
 }
 
 impl<'de> Deserialize<'de> for ServerEvent {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let f = Fields::deserialize(deserializer)?;
-        let Some(tag) = Tag::named(&f.t) else {
-            return Err(de::Error::unknown_variant(&f.t, &VARIANTS));
+        deserializer.deserialize_seq(Events)
+    }
+}
+
+struct Events;
+
+/// The next element of an event, which must be there.
+fn next<'de, T: Deserialize<'de>, A: SeqAccess<'de>>(seq: &mut A) -> Result<T, A::Error> {
+    seq.next_element()?
+        .ok_or_else(|| de::Error::custom("an event is missing a part"))
+}
+
+impl<'de> Visitor<'de> for Events {
+    type Value = ServerEvent;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an event: [tag, ...]")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ServerEvent, A::Error> {
+        let t: String = next(&mut seq)?;
+        let Some(tag) = Tag::named(&t) else {
+            return Err(de::Error::unknown_variant(&t, &VARIANTS));
         };
+        let s = &mut seq;
         let event = match tag {
             Tag::Welcome => ServerEvent::Welcome {
-                conn: need(f.conn, "conn")?,
-                name: need(f.name, "name")?,
+                conn: next(s)?,
+                name: next(s)?,
             },
             Tag::Message => ServerEvent::Message {
-                room: slug(f.room)?,
-                msg: need(f.msg, "msg")?,
+                room: next(s)?,
+                msg: next(s)?,
             },
             Tag::Update => ServerEvent::Update {
-                room: slug(f.room)?,
-                update: need(f.update, "update")?,
+                room: next(s)?,
+                update: next(s)?,
             },
             Tag::Ack => ServerEvent::Ack {
-                room: slug(f.room)?,
-                cid: need(f.cid, "cid")?,
-                seq: need(f.seq, "seq")?,
+                room: next(s)?,
+                cid: next(s)?,
+                seq: next(s)?,
             },
             Tag::Joined => ServerEvent::Joined {
-                room: slug(f.room)?,
-                seq: need(f.seq, "seq")?,
-                name: need(f.name, "name")?,
+                room: next(s)?,
+                seq: next(s)?,
+                name: next(s)?,
             },
             Tag::Left => ServerEvent::Left {
-                room: slug(f.room)?,
-                seq: need(f.seq, "seq")?,
-                name: need(f.name, "name")?,
+                room: next(s)?,
+                seq: next(s)?,
+                name: next(s)?,
             },
-            Tag::Counts => ServerEvent::Counts {
-                rooms: need(f.rooms, "rooms")?,
-            },
+            Tag::Counts => ServerEvent::Counts { rooms: next(s)? },
             Tag::Pong => ServerEvent::Pong,
-            Tag::RoomAdded => match need(f.room, "room")? {
-                Room::Info(room) => ServerEvent::RoomAdded { room },
-                Room::Slug(_) => {
-                    return Err(de::Error::invalid_type(
-                        de::Unexpected::Str("slug"),
-                        &"a room",
-                    ))
-                }
-            },
-            Tag::RoomRemoved => ServerEvent::RoomRemoved {
-                room: slug(f.room)?,
-            },
+            Tag::RoomAdded => ServerEvent::RoomAdded { room: next(s)? },
+            Tag::RoomRemoved => ServerEvent::RoomRemoved { room: next(s)? },
             Tag::Alert => ServerEvent::Alert {
-                room: slug(f.room)?,
-                n: need(f.n, "n")?,
-                name: need(f.name, "name")?,
-                text: need(f.text, "text")?,
-                mention: need(f.mention, "mention")?,
+                room: next(s)?,
+                n: next(s)?,
+                name: next(s)?,
+                text: next(s)?,
+                mention: next(s)?,
             },
             Tag::Read => ServerEvent::Read {
-                room: slug(f.room)?,
-                n: need(f.n, "n")?,
+                room: next(s)?,
+                n: next(s)?,
             },
             Tag::Error => ServerEvent::Error {
-                code: need(f.code, "code")?,
-                message: need(f.message, "message")?,
-                cid: f.cid,
+                code: next(s)?,
+                message: next(s)?,
+                cid: s.next_element::<Option<String>>()?.flatten(),
             },
             Tag::Typing => ServerEvent::Typing {
-                room: slug(f.room)?,
-                name: need(f.name, "name")?,
+                room: next(s)?,
+                name: next(s)?,
             },
         };
+        // Parts a later version may add are skipped.
+        while seq.next_element::<de::IgnoredAny>()?.is_some() {}
         debug_assert_eq!(Tag::of(&event), tag);
         Ok(event)
     }
@@ -375,7 +394,7 @@ mod tests {
             let event = events.iter().find(|e| Tag::of(e) == tag);
             let event = event.unwrap_or_else(|| panic!("no {} in every_event()", tag.name()));
             let json: serde_json::Value = serde_json::from_str(&event.encode()).unwrap();
-            assert_eq!(json["t"], tag.name());
+            assert_eq!(json[0], tag.name());
         }
     }
 
@@ -387,8 +406,8 @@ mod tests {
     }
 
     #[test]
-    fn the_tag_may_come_anywhere() {
-        let event = ServerEvent::decode(r#"{"room":"tech","seq":3,"name":"bo","t":"joined"}"#);
+    fn parts_a_later_version_adds_are_skipped() {
+        let event = ServerEvent::decode(r#"["joined","tech",3,"bo",{"new":1}]"#);
         assert_eq!(
             event.unwrap(),
             ServerEvent::Joined {
@@ -397,23 +416,30 @@ mod tests {
                 name: "bo".into()
             }
         );
+        assert_eq!(
+            ServerEvent::decode(r#"["error","malformed","no"]"#).unwrap(),
+            ServerEvent::Error {
+                code: ErrorCode::Malformed,
+                message: "no".into(),
+                cid: None
+            }
+        );
     }
 
     #[test]
     fn wrong_shapes_are_errors() {
         for bad in [
-            r#"{"t":"dance"}"#,
-            r#"{"t":"welcome","conn":"c1"}"#,
-            r#"{"t":"message","room":{"slug":"a","title":"A","topic":"","online":0},"msg":null}"#,
-            r#"{"t":"room_added","room":"tech"}"#,
-            r#"{"t":"typing","room":"tech"}"#,
-            r#"{"t":"typing","name":"Ana"}"#,
-            r#"{"t":"typing","room":{"slug":"a","title":"A","topic":"","online":0,"latest":0},"name":"Ana"}"#,
-            r#"{"t":"typing","room":["a","A","",0,0,"public",0,null,null,0,false],"name":"Ana"}"#,
-            r#"{"t":"room_added","room":["a","A"]}"#,
-            r#"{"t":"ack","room":"tech","cid":"x","seq":-1}"#,
-            r#"{"conn":"c1","name":"ana"}"#,
+            r#"["dance"]"#,
+            r#"["welcome","c1"]"#,
+            r#"["message","a",null]"#,
+            r#"["room_added","tech"]"#,
+            r#"["typing","tech"]"#,
+            r#"["typing",["a","A","",0,0,"public",0,null,null,0,false],"Ana"]"#,
+            r#"["room_added",["a","A"]]"#,
+            r#"["ack","tech","x",-1]"#,
+            r#"{"t":"pong"}"#,
             "[]",
+            "[1]",
             "null",
         ] {
             assert!(ServerEvent::decode(bad).is_err(), "{bad}");

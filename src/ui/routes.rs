@@ -63,10 +63,9 @@ pub fn Pages() -> impl IntoView {
             .with(|path| room_in(path).map(|(slug, _)| slug.to_owned()).unwrap_or_default())
     });
     // A message's path brings it into view, in this room or the one it opens.
-    let focus = Memo::new(move |_| nav.path.with(|path| room_in(path).and_then(|(_, seq)| seq)));
     let chat = crate::client::state::use_chat();
     crate::client::effect(move || {
-        if let Some(seq) = focus.get() {
+        if let Some(seq) = nav.path.with(|path| room_in(path).and_then(|(_, seq)| seq)) {
             chat.room.focus.set(Some(seq));
         }
     });

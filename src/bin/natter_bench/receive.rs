@@ -125,7 +125,9 @@ impl SendPlan {
 
 /// Serves one connection until the server closes it (or the task is aborted).
 pub async fn run(mut socket: Socket, id: usize, shared: Rc<Shared>, plan: Option<Rc<SendPlan>>) {
-    let msg_key = Finder::new(b"\"msg\":[").into_owned();
+    // `["message","<room>",[seq,n,"cid","author","text",…]]`: the message array opens
+    // right after the room's slug (which has no quote, comma or bracket in it).
+    let msg_key = Finder::new(b"\",[").into_owned();
     let mut out = Vec::new();
     let mut tick = tokio::time::interval(SEND_TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -139,12 +141,12 @@ pub async fn run(mut socket: Socket, id: usize, shared: Rc<Shared>, plan: Option
             while let Some((frame, len)) = ws::parse(&socket.buf[used..]) {
                 match frame {
                     Frame::Text(text) => {
-                        if text.starts_with(b"{\"t\":\"message\"") {
+                        if text.starts_with(b"[\"message\"") {
                             if let Some(sent) = stamp(text, &msg_key, phase) {
                                 tally.latency.saturating_record(now.saturating_sub(sent));
                                 tally.delivered += 1;
                             }
-                        } else if text.starts_with(b"{\"t\":\"error\"") {
+                        } else if text.starts_with(b"[\"error\"") {
                             tally.errors += 1;
                             if tally.first_error.is_none() {
                                 tally.first_error = Some(String::from_utf8_lossy(text).into());

@@ -90,14 +90,12 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
         replying.set(None);
         text.set(String::new());
     };
-    // What the next message answers: its author and first line, from the timeline.
+    // What the next message answers: its author and text (one line of it shows).
     let answering = move || {
         let seq = replying.get()?;
-        chat.room.timeline.with(|t| {
-            t.message(seq).map(|m| {
-                crate::protocol::Reply::of(seq, m.author.clone(), &m.text, m.state)
-            })
-        })
+        chat.room
+            .timeline
+            .with(|t| t.message(seq).map(|m| (m.author.clone(), m.text.clone())))
     };
 
     view! {
@@ -118,9 +116,9 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                 }).collect::<Vec<_>>()}
             </ul>
         }.into_any())}
-        {move || answering().map(|reply| view! {
+        {move || answering().map(|(author, text)| view! {
             <p class="replying">
-                "Replying to " <b>{reply.author}</b> " " <span>{reply.line}</span>
+                "Replying to " <b>{author}</b> " " <span>{text}</span>
                 <button type="button" class="icon-button" aria-label="Cancel the reply" on:click=move |_| replying.set(None)>"✕"</button>
             </p>
         }.into_any())}

@@ -652,17 +652,22 @@ mod scrolling {
             }
         };
 
-        // Sending a message brings the reader back down to it.
+        // Sending a message brings the reader back down to it (from a jump far back too):
+        // when more of the reader's wait than before.
+        let waiting = StoredValue::new(0);
         crate::client::effect(move || {
-            let room = chat.room.timeline.with(|t| t.room.clone());
+            let (room, gap) = chat.room.timeline.with(|t| (t.room.clone(), t.gap()));
             let me = chat.account.name().unwrap_or_default();
-            if chat
+            let now = chat
                 .outbox
-                .with(|outbox| outbox.in_room(&room, &me).count())
-                > 0
-            {
+                .with(|outbox| outbox.in_room(&room, &me).count());
+            if now > waiting.get_value() {
+                if gap.is_some() {
+                    to_newest(());
+                }
                 pinned.set_value(true);
             }
+            waiting.set_value(now);
         });
 
         (load_older, on_scroll, to_newest)
