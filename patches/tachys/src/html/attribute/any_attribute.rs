@@ -11,6 +11,8 @@ use std::{future::Future, pin::Pin};
 /// A type-erased container for any [`Attribute`].
 pub struct AnyAttribute {
     type_id: TypeId,
+    // Natter's patch: `Attribute::erased_key`, compared with the type before rebuilding.
+    key: &'static str,
     html_len: usize,
     value: Erased,
     clone: fn(&Erased) -> AnyAttribute,
@@ -44,6 +46,7 @@ impl Debug for AnyAttribute {
 /// View state for [`AnyAttribute`].
 pub struct AnyAttributeState {
     type_id: TypeId,
+    key: &'static str,
     state: ErasedLocal,
     el: crate::renderer::types::Element,
     keys: Vec<NamedAttributeKey>,
@@ -87,6 +90,7 @@ where
         ) -> AnyAttributeState {
             AnyAttributeState {
                 type_id: TypeId::of::<T>(),
+                key: value.get_ref::<T>().erased_key(),
                 keys: value.get_ref::<T>().keys(),
                 state: ErasedLocal::new(value.into_inner::<T>().build(&el)),
                 el,
@@ -100,6 +104,7 @@ where
         ) -> AnyAttributeState {
             AnyAttributeState {
                 type_id: TypeId::of::<T>(),
+                key: value.get_ref::<T>().erased_key(),
                 keys: value.get_ref::<T>().keys(),
                 state: ErasedLocal::new(
                     value.into_inner::<T>().hydrate::<true>(&el),
@@ -140,6 +145,7 @@ where
         let value = self.into_cloneable_owned();
         AnyAttribute {
             type_id: TypeId::of::<T::CloneableOwned>(),
+            key: value.erased_key(),
             html_len: value.html_len(),
             value: Erased::new(value),
             clone: clone::<T::CloneableOwned>,
@@ -228,7 +234,9 @@ impl Attribute for AnyAttribute {
     }
 
     fn rebuild(self, state: &mut Self::State) {
-        if self.type_id == state.type_id {
+        // Natter's patch: the key too, as `KeyedAttr`s with different keys share a type
+        // (as the `Attr`s they come from did not).
+        if self.type_id == state.type_id && self.key == state.key {
             (self.rebuild)(self.value, state)
         } else {
             let new = self.build(&state.el);
