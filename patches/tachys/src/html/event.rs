@@ -351,7 +351,9 @@ where
             name: self.event.name(),
             delegation_key: (E::BUBBLES && cfg!(feature = "delegation"))
                 .then(|| self.event.event_delegation_key()),
-            capture: E::CAPTURE,
+            // A function only where used, so that a build without capture listeners
+            // has none.
+            capture: E::CAPTURE.then_some(KeyedOn::add_capture_listener),
             #[cfg(feature = "reactive_graph")]
             owner: self.owner,
             cb: self.cb.map(|cb| {
@@ -407,7 +409,14 @@ pub struct KeyedOn {
     kind: &'static str,
     name: Cow<'static, str>,
     delegation_key: Option<Cow<'static, str>>,
-    capture: bool,
+    #[allow(clippy::type_complexity)]
+    capture: Option<
+        fn(
+            &crate::renderer::types::Element,
+            &str,
+            Box<dyn FnMut(crate::renderer::types::Event)>,
+        ) -> RemoveEventHandler<crate::renderer::types::Element>,
+    >,
     #[cfg(feature = "reactive_graph")]
     owner: reactive_graph::owner::Owner,
     cb: Option<SendWrapper<SharedEventCallback<crate::renderer::types::Event>>>,
@@ -434,6 +443,14 @@ impl Debug for KeyedOn {
 }
 
 impl KeyedOn {
+    fn add_capture_listener(
+        el: &crate::renderer::types::Element,
+        name: &str,
+        cb: Box<dyn FnMut(crate::renderer::types::Event)>,
+    ) -> RemoveEventHandler<crate::renderer::types::Element> {
+        Rndr::add_event_listener_use_capture(el, name, cb)
+    }
+
     /// Attaches the event listener to the element, as [`On::attach`] or
     /// [`On::attach_capture`] does.
     pub fn attach(
@@ -460,8 +477,8 @@ impl KeyedOn {
             cb.invoke(ev);
         }) as Box<dyn FnMut(crate::renderer::types::Event)>;
 
-        if self.capture {
-            Rndr::add_event_listener_use_capture(el, &self.name, cb)
+        if let Some(add_capture_listener) = self.capture {
+            add_capture_listener(el, &self.name, cb)
         } else {
             match self.delegation_key {
                 None => Rndr::add_event_listener(el, &self.name, cb),
