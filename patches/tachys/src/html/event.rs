@@ -346,27 +346,19 @@ where
     }
 
     fn into_cloneable_owned(self) -> Self::CloneableOwned {
-        KeyedOn {
-            kind: std::any::type_name::<E>(),
-            name: self.event.name(),
-            delegation_key: (E::BUBBLES && cfg!(feature = "delegation"))
-                .then(|| self.event.event_delegation_key()),
-            // A function only where used, so that a build without capture listeners
-            // has none.
-            capture: E::CAPTURE.then_some(KeyedOn::add_capture_listener),
+        // Only the handler depends on `F`; the rest is compiled once per event.
+        let cb = self.cb.map(|cb| {
+            let mut cb = cb.take();
+            Rc::new(RefCell::new(move |ev: crate::renderer::types::Event| {
+                cb.invoke(E::EventType::from(ev))
+            })) as SharedEventCallback<crate::renderer::types::Event>
+        });
+        KeyedOn::new(
+            self.event,
             #[cfg(feature = "reactive_graph")]
-            owner: self.owner,
-            cb: self.cb.map(|cb| {
-                let mut cb = cb.take();
-                let cb: SharedEventCallback<crate::renderer::types::Event> =
-                    Rc::new(RefCell::new(
-                        move |ev: crate::renderer::types::Event| {
-                            cb.invoke(E::EventType::from(ev))
-                        },
-                    ));
-                SendWrapper::new(cb)
-            }),
-        }
+            self.owner,
+            cb,
+        )
     }
 
     fn dry_resolve(&mut self) {}
@@ -443,6 +435,26 @@ impl Debug for KeyedOn {
 }
 
 impl KeyedOn {
+    #[inline(never)]
+    fn new<E: EventDescriptor>(
+        event: E,
+        #[cfg(feature = "reactive_graph")] owner: reactive_graph::owner::Owner,
+        cb: Option<SharedEventCallback<crate::renderer::types::Event>>,
+    ) -> Self {
+        KeyedOn {
+            kind: std::any::type_name::<E>(),
+            name: event.name(),
+            delegation_key: (E::BUBBLES && cfg!(feature = "delegation"))
+                .then(|| event.event_delegation_key()),
+            // A function only where used, so that a build without capture listeners
+            // has none.
+            capture: E::CAPTURE.then_some(KeyedOn::add_capture_listener),
+            #[cfg(feature = "reactive_graph")]
+            owner,
+            cb: cb.map(SendWrapper::new),
+        }
+    }
+
     fn add_capture_listener(
         el: &crate::renderer::types::Element,
         name: &str,
