@@ -279,7 +279,9 @@ where
         Option<RemoveEventHandler<crate::renderer::types::Element>>,
     );
     type Cloneable = On<E, SharedEventCallback<E::EventType>>;
-    type CloneableOwned = On<E, SharedEventCallback<E::EventType>>;
+    // Natter's patch: the owned, cloneable form (what `AnyAttribute` erases) keeps the
+    // event's name, delegation and phase as values, so all events share one erased type.
+    type CloneableOwned = KeyedOn;
 
     #[inline(always)]
     fn html_len(&self) -> usize {
@@ -344,12 +346,19 @@ where
     }
 
     fn into_cloneable_owned(self) -> Self::CloneableOwned {
-        On {
-            cb: self.cb.map(|cb| SendWrapper::new(cb.take().into_shared())),
+        // Only the handler depends on `F`; the rest is compiled once per event.
+        let cb = self.cb.map(|cb| {
+            let mut cb = cb.take();
+            Rc::new(RefCell::new(move |ev: crate::renderer::types::Event| {
+                cb.invoke(E::EventType::from(ev))
+            })) as SharedEventCallback<crate::renderer::types::Event>
+        });
+        KeyedOn::new(
+            self.event,
             #[cfg(feature = "reactive_graph")]
-            owner: self.owner,
-            event: self.event,
-        }
+            self.owner,
+            cb,
+        )
     }
 
     fn dry_resolve(&mut self) {}
@@ -371,6 +380,198 @@ where
 
     E::EventType: From<crate::renderer::types::Event>,
 {
+    next_attr_output_type!(Self, NewAttr);
+
+    fn add_any_attr<NewAttr: Attribute>(
+        self,
+        new_attr: NewAttr,
+    ) -> Self::Output<NewAttr> {
+        next_attr_combine!(self, new_attr)
+    }
+}
+
+/// Natter's patch: an [`On`] whose event is values rather than a type: what
+/// [`On::into_cloneable_owned`] gives. It adds the listener `On` adds, by the same name,
+/// delegated or in the capture phase as `On` would; the handler turns the event into the
+/// descriptor's type before calling the `On`'s. Type-erased attributes
+/// ([`AnyAttribute`](crate::html::attribute::any_attribute::AnyAttribute)) then compile
+/// their functions once for all events rather than once per event.
+pub struct KeyedOn {
+    // The event descriptor's type name: which `On` type this was, for `erased_key`.
+    kind: &'static str,
+    name: Cow<'static, str>,
+    delegation_key: Option<Cow<'static, str>>,
+    #[allow(clippy::type_complexity)]
+    capture: Option<
+        fn(
+            &crate::renderer::types::Element,
+            &str,
+            Box<dyn FnMut(crate::renderer::types::Event)>,
+        ) -> RemoveEventHandler<crate::renderer::types::Element>,
+    >,
+    #[cfg(feature = "reactive_graph")]
+    owner: reactive_graph::owner::Owner,
+    cb: Option<SendWrapper<SharedEventCallback<crate::renderer::types::Event>>>,
+}
+
+impl Clone for KeyedOn {
+    fn clone(&self) -> Self {
+        Self {
+            kind: self.kind,
+            name: self.name.clone(),
+            delegation_key: self.delegation_key.clone(),
+            capture: self.capture,
+            #[cfg(feature = "reactive_graph")]
+            owner: self.owner.clone(),
+            cb: self.cb.clone(),
+        }
+    }
+}
+
+impl Debug for KeyedOn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("KeyedOn").field(&self.name).finish()
+    }
+}
+
+impl KeyedOn {
+    #[inline(never)]
+    fn new<E: EventDescriptor>(
+        event: E,
+        #[cfg(feature = "reactive_graph")] owner: reactive_graph::owner::Owner,
+        cb: Option<SharedEventCallback<crate::renderer::types::Event>>,
+    ) -> Self {
+        KeyedOn {
+            kind: std::any::type_name::<E>(),
+            name: event.name(),
+            delegation_key: (E::BUBBLES && cfg!(feature = "delegation"))
+                .then(|| event.event_delegation_key()),
+            // A function only where used, so that a build without capture listeners
+            // has none.
+            capture: E::CAPTURE.then_some(KeyedOn::add_capture_listener),
+            #[cfg(feature = "reactive_graph")]
+            owner,
+            cb: cb.map(SendWrapper::new),
+        }
+    }
+
+    fn add_capture_listener(
+        el: &crate::renderer::types::Element,
+        name: &str,
+        cb: Box<dyn FnMut(crate::renderer::types::Event)>,
+    ) -> RemoveEventHandler<crate::renderer::types::Element> {
+        Rndr::add_event_listener_use_capture(el, name, cb)
+    }
+
+    /// Attaches the event listener to the element, as [`On::attach`] or
+    /// [`On::attach_capture`] does.
+    pub fn attach(
+        self,
+        el: &crate::renderer::types::Element,
+    ) -> RemoveEventHandler<crate::renderer::types::Element> {
+        let mut cb = self.cb.expect(super::FEATURE_CONFLICT_DIAGNOSTIC).take();
+
+        #[cfg(feature = "tracing")]
+        let span = tracing::Span::current();
+
+        #[cfg(feature = "reactive_graph")]
+        let owner = self.owner;
+        let cb = Box::new(move |ev: crate::renderer::types::Event| {
+            #[cfg(all(debug_assertions, feature = "reactive_graph"))]
+            let _rx_guard =
+                reactive_graph::diagnostics::SpecialNonReactiveZone::enter();
+            #[cfg(feature = "tracing")]
+            let _tracing_guard = span.enter();
+
+            #[cfg(feature = "reactive_graph")]
+            owner.with(|| cb.invoke(ev));
+            #[cfg(not(feature = "reactive_graph"))]
+            cb.invoke(ev);
+        }) as Box<dyn FnMut(crate::renderer::types::Event)>;
+
+        if let Some(add_capture_listener) = self.capture {
+            add_capture_listener(el, &self.name, cb)
+        } else {
+            match self.delegation_key {
+                None => Rndr::add_event_listener(el, &self.name, cb),
+                Some(key) => {
+                    Rndr::add_event_listener_delegated(el, self.name, key, cb)
+                }
+            }
+        }
+    }
+}
+
+impl Attribute for KeyedOn {
+    const MIN_LENGTH: usize = 0;
+    type AsyncOutput = Self;
+    type State = (
+        crate::renderer::types::Element,
+        Option<RemoveEventHandler<crate::renderer::types::Element>>,
+    );
+    type Cloneable = Self;
+    type CloneableOwned = Self;
+
+    fn html_len(&self) -> usize {
+        0
+    }
+
+    fn to_html(
+        self,
+        _buf: &mut String,
+        _class: &mut String,
+        _style: &mut String,
+        _inner_html: &mut String,
+    ) {
+    }
+
+    fn hydrate<const FROM_SERVER: bool>(
+        self,
+        el: &crate::renderer::types::Element,
+    ) -> Self::State {
+        let cleanup = self.attach(el);
+        (el.clone(), Some(cleanup))
+    }
+
+    fn build(self, el: &crate::renderer::types::Element) -> Self::State {
+        let cleanup = self.attach(el);
+        (el.clone(), Some(cleanup))
+    }
+
+    fn rebuild(self, state: &mut Self::State) {
+        let (el, prev_cleanup) = state;
+        if let Some(prev) = prev_cleanup.take() {
+            if let Some(remove) = prev.into_inner() {
+                remove();
+            }
+        }
+        *prev_cleanup = Some(self.attach(el));
+    }
+
+    fn into_cloneable(self) -> Self::Cloneable {
+        self
+    }
+
+    fn into_cloneable_owned(self) -> Self::CloneableOwned {
+        self
+    }
+
+    fn dry_resolve(&mut self) {}
+
+    async fn resolve(self) -> Self::AsyncOutput {
+        self
+    }
+
+    fn keys(&self) -> Vec<NamedAttributeKey> {
+        vec![]
+    }
+
+    fn erased_key(&self) -> &'static str {
+        self.kind
+    }
+}
+
+impl NextAttribute for KeyedOn {
     next_attr_output_type!(Self, NewAttr);
 
     fn add_any_attr<NewAttr: Attribute>(

@@ -11,6 +11,8 @@ use std::{future::Future, pin::Pin};
 /// A type-erased container for any [`Attribute`].
 pub struct AnyAttribute {
     type_id: TypeId,
+    // Natter's patch: `Attribute::erased_key`, compared with the type before rebuilding.
+    key: &'static str,
     html_len: usize,
     value: Erased,
     clone: fn(&Erased) -> AnyAttribute,
@@ -44,6 +46,7 @@ impl Debug for AnyAttribute {
 /// View state for [`AnyAttribute`].
 pub struct AnyAttributeState {
     type_id: TypeId,
+    key: &'static str,
     state: ErasedLocal,
     el: crate::renderer::types::Element,
     keys: Vec<NamedAttributeKey>,
@@ -62,99 +65,111 @@ where
     crate::renderer::types::Element: Clone,
 {
     fn into_any_attr(self) -> AnyAttribute {
-        fn clone<T: Attribute + Clone + 'static>(
-            value: &Erased,
-        ) -> AnyAttribute {
-            value.get_ref::<T>().clone().into_any_attr()
-        }
+        // Natter's patch: what follows depends only on the owned type, so it is compiled
+        // once per owned type rather than once per attribute type that turns into it.
+        erase(self.into_cloneable_owned())
+    }
+}
 
+#[inline(never)]
+fn erase<C: Attribute + Clone + 'static>(value: C) -> AnyAttribute
+where
+    crate::renderer::types::Element: Clone,
+{
+    fn clone<T: Attribute + Clone + 'static>(
+        value: &Erased,
+    ) -> AnyAttribute {
+        erase(value.get_ref::<T>().clone().into_cloneable_owned())
+    }
+
+    #[cfg(feature = "ssr")]
+    fn to_html<T: Attribute + 'static>(
+        value: Erased,
+        buf: &mut String,
+        class: &mut String,
+        style: &mut String,
+        inner_html: &mut String,
+    ) {
+        value
+            .into_inner::<T>()
+            .to_html(buf, class, style, inner_html);
+    }
+
+    fn build<T: Attribute + 'static>(
+        value: Erased,
+        el: crate::renderer::types::Element,
+    ) -> AnyAttributeState {
+        AnyAttributeState {
+            type_id: TypeId::of::<T>(),
+            key: value.get_ref::<T>().erased_key(),
+            keys: value.get_ref::<T>().keys(),
+            state: ErasedLocal::new(value.into_inner::<T>().build(&el)),
+            el,
+        }
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn hydrate_from_server<T: Attribute + 'static>(
+        value: Erased,
+        el: crate::renderer::types::Element,
+    ) -> AnyAttributeState {
+        AnyAttributeState {
+            type_id: TypeId::of::<T>(),
+            key: value.get_ref::<T>().erased_key(),
+            keys: value.get_ref::<T>().keys(),
+            state: ErasedLocal::new(
+                value.into_inner::<T>().hydrate::<true>(&el),
+            ),
+            el,
+        }
+    }
+
+    fn rebuild<T: Attribute + 'static>(
+        value: Erased,
+        state: &mut AnyAttributeState,
+    ) {
+        let value = value.into_inner::<T>();
+        let state = state.state.get_mut::<T::State>();
+        value.rebuild(state);
+    }
+
+    #[cfg(feature = "ssr")]
+    fn dry_resolve<T: Attribute + 'static>(value: &mut Erased) {
+        value.get_mut::<T>().dry_resolve();
+    }
+
+    #[cfg(feature = "ssr")]
+    fn resolve<T: Attribute + 'static>(
+        value: Erased,
+    ) -> Pin<Box<dyn Future<Output = AnyAttribute> + Send>> {
+        use futures::FutureExt;
+
+        async move {value.into_inner::<T>().resolve().await.into_any_attr()}.boxed()
+    }
+
+    fn keys<T: Attribute + 'static>(
+        value: &Erased,
+    ) -> Vec<NamedAttributeKey> {
+        value.get_ref::<T>().keys()
+    }
+
+    AnyAttribute {
+        type_id: TypeId::of::<C>(),
+        key: value.erased_key(),
+        html_len: value.html_len(),
+        clone: clone::<C>,
         #[cfg(feature = "ssr")]
-        fn to_html<T: Attribute + 'static>(
-            value: Erased,
-            buf: &mut String,
-            class: &mut String,
-            style: &mut String,
-            inner_html: &mut String,
-        ) {
-            value
-                .into_inner::<T>()
-                .to_html(buf, class, style, inner_html);
-        }
-
-        fn build<T: Attribute + 'static>(
-            value: Erased,
-            el: crate::renderer::types::Element,
-        ) -> AnyAttributeState {
-            AnyAttributeState {
-                type_id: TypeId::of::<T>(),
-                keys: value.get_ref::<T>().keys(),
-                state: ErasedLocal::new(value.into_inner::<T>().build(&el)),
-                el,
-            }
-        }
-
+        to_html: to_html::<C>,
+        build: build::<C>,
+        rebuild: rebuild::<C>,
         #[cfg(feature = "hydrate")]
-        fn hydrate_from_server<T: Attribute + 'static>(
-            value: Erased,
-            el: crate::renderer::types::Element,
-        ) -> AnyAttributeState {
-            AnyAttributeState {
-                type_id: TypeId::of::<T>(),
-                keys: value.get_ref::<T>().keys(),
-                state: ErasedLocal::new(
-                    value.into_inner::<T>().hydrate::<true>(&el),
-                ),
-                el,
-            }
-        }
-
-        fn rebuild<T: Attribute + 'static>(
-            value: Erased,
-            state: &mut AnyAttributeState,
-        ) {
-            let value = value.into_inner::<T>();
-            let state = state.state.get_mut::<T::State>();
-            value.rebuild(state);
-        }
-
+        hydrate_from_server: hydrate_from_server::<C>,
         #[cfg(feature = "ssr")]
-        fn dry_resolve<T: Attribute + 'static>(value: &mut Erased) {
-            value.get_mut::<T>().dry_resolve();
-        }
-
+        resolve: resolve::<C>,
         #[cfg(feature = "ssr")]
-        fn resolve<T: Attribute + 'static>(
-            value: Erased,
-        ) -> Pin<Box<dyn Future<Output = AnyAttribute> + Send>> {
-            use futures::FutureExt;
-
-            async move {value.into_inner::<T>().resolve().await.into_any_attr()}.boxed()
-        }
-
-        fn keys<T: Attribute + 'static>(
-            value: &Erased,
-        ) -> Vec<NamedAttributeKey> {
-            value.get_ref::<T>().keys()
-        }
-
-        let value = self.into_cloneable_owned();
-        AnyAttribute {
-            type_id: TypeId::of::<T::CloneableOwned>(),
-            html_len: value.html_len(),
-            value: Erased::new(value),
-            clone: clone::<T::CloneableOwned>,
-            #[cfg(feature = "ssr")]
-            to_html: to_html::<T::CloneableOwned>,
-            build: build::<T::CloneableOwned>,
-            rebuild: rebuild::<T::CloneableOwned>,
-            #[cfg(feature = "hydrate")]
-            hydrate_from_server: hydrate_from_server::<T::CloneableOwned>,
-            #[cfg(feature = "ssr")]
-            resolve: resolve::<T::CloneableOwned>,
-            #[cfg(feature = "ssr")]
-            dry_resolve: dry_resolve::<T::CloneableOwned>,
-            keys: keys::<T::CloneableOwned>,
-        }
+        dry_resolve: dry_resolve::<C>,
+        keys: keys::<C>,
+        value: Erased::new(value),
     }
 }
 
@@ -228,7 +243,9 @@ impl Attribute for AnyAttribute {
     }
 
     fn rebuild(self, state: &mut Self::State) {
-        if self.type_id == state.type_id {
+        // Natter's patch: the key too, as `KeyedAttr`s with different keys share a type
+        // (as the `Attr`s they come from did not).
+        if self.type_id == state.type_id && self.key == state.key {
             (self.rebuild)(self.value, state)
         } else {
             let new = self.build(&state.el);

@@ -84,6 +84,14 @@ pub trait Attribute: NextAttribute + Send {
         // by making it easier to remove attributes
         vec![]
     }
+
+    /// Natter's patch: the key a type-erased attribute compares besides its type before
+    /// it rebuilds in place (see [`KeyedAttr`]): `""` but for `KeyedAttr`, whose key is a
+    /// value where `Attr`'s was part of the type.
+    #[doc(hidden)]
+    fn erased_key(&self) -> &'static str {
+        ""
+    }
 }
 
 /// An attribute key can be used to remove an attribute from an element.
@@ -226,7 +234,9 @@ where
     type State = V::State;
     type AsyncOutput = Attr<K, V::AsyncOutput>;
     type Cloneable = Attr<K, V::Cloneable>;
-    type CloneableOwned = Attr<K, V::CloneableOwned>;
+    // Natter's patch: the owned, cloneable form (what `AnyAttribute` erases) keeps the
+    // key as a value, so `href`, `id`, `title`… with one value type share one erased type.
+    type CloneableOwned = KeyedAttr<V::CloneableOwned>;
 
     fn html_len(&self) -> usize {
         K::KEY.len() + 3 + self.1.html_len()
@@ -262,7 +272,7 @@ where
     }
 
     fn into_cloneable_owned(self) -> Self::CloneableOwned {
-        Attr(self.0, self.1.into_cloneable_owned())
+        KeyedAttr(K::KEY, self.1.into_cloneable_owned())
     }
 
     fn dry_resolve(&mut self) {
@@ -281,6 +291,103 @@ where
 impl<K, V> NextAttribute for Attr<K, V>
 where
     K: AttributeKey,
+    V: AttributeValue,
+{
+    next_attr_output_type!(Self, NewAttr);
+
+    fn add_any_attr<NewAttr: Attribute>(
+        self,
+        new_attr: NewAttr,
+    ) -> Self::Output<NewAttr> {
+        next_attr_combine!(self, new_attr)
+    }
+}
+
+/// Natter's patch: an [`Attr`] whose key is a value rather than a type: what
+/// [`Attr::into_cloneable_owned`] gives. It does what the `Attr` does, with the same key;
+/// type-erased attributes ([`AnyAttribute`](any_attribute::AnyAttribute)) then compile
+/// their functions once per value type rather than once per key and value type.
+#[derive(Debug)]
+pub struct KeyedAttr<V>(pub &'static str, pub V)
+where
+    V: AttributeValue;
+
+impl<V> Clone for KeyedAttr<V>
+where
+    V: AttributeValue + Clone,
+{
+    fn clone(&self) -> Self {
+        Self(self.0, self.1.clone())
+    }
+}
+
+impl<V> Attribute for KeyedAttr<V>
+where
+    V: AttributeValue + Send,
+{
+    const MIN_LENGTH: usize = 0;
+
+    type State = V::State;
+    type AsyncOutput = KeyedAttr<V::AsyncOutput>;
+    type Cloneable = KeyedAttr<V::Cloneable>;
+    type CloneableOwned = KeyedAttr<V::CloneableOwned>;
+
+    fn html_len(&self) -> usize {
+        self.0.len() + 3 + self.1.html_len()
+    }
+
+    fn to_html(
+        self,
+        buf: &mut String,
+        _class: &mut String,
+        _style: &mut String,
+        _inner_html: &mut String,
+    ) {
+        self.1.to_html(self.0, buf);
+    }
+
+    fn hydrate<const FROM_SERVER: bool>(
+        self,
+        el: &crate::renderer::types::Element,
+    ) -> Self::State {
+        self.1.hydrate::<FROM_SERVER>(self.0, el)
+    }
+
+    fn build(self, el: &crate::renderer::types::Element) -> Self::State {
+        V::build(self.1, el, self.0)
+    }
+
+    fn rebuild(self, state: &mut Self::State) {
+        V::rebuild(self.1, self.0, state);
+    }
+
+    fn into_cloneable(self) -> Self::Cloneable {
+        KeyedAttr(self.0, self.1.into_cloneable())
+    }
+
+    fn into_cloneable_owned(self) -> Self::CloneableOwned {
+        KeyedAttr(self.0, self.1.into_cloneable_owned())
+    }
+
+    fn dry_resolve(&mut self) {
+        self.1.dry_resolve();
+    }
+
+    async fn resolve(self) -> Self::AsyncOutput {
+        KeyedAttr(self.0, self.1.resolve().await)
+    }
+
+    fn keys(&self) -> Vec<NamedAttributeKey> {
+        vec![NamedAttributeKey::Attribute(self.0.into())]
+    }
+
+    fn erased_key(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl<V> NextAttribute for KeyedAttr<V>
+where
     V: AttributeValue,
 {
     next_attr_output_type!(Self, NewAttr);
