@@ -1,7 +1,8 @@
 // Replies, links to a message, search and pins: a reply quotes the message it answers
 // and a click on the quote jumps back to it, 500 messages up, fetching the history
 // around it; `/r/<room>/<seq>` opens the room at its message; search finds a stemmed
-// word and jumps to the message; a room's pins are one click away. Changes made offline
+// word and jumps to the message; a room's pins are one click away (search opens on
+// them). Changes made offline
 // reach the other person once the writer is back.
 
 import assert from 'node:assert/strict';
@@ -125,7 +126,9 @@ describe('replies, links, search and pins', () => {
 
     // From another room: the hit opens its room at the message.
     await arrive(seeker.page, env.server.url, '/r/general', 'seeker');
-    await seeker.page.getByRole('button', { name: 'Search', exact: true }).click();
+    const search = seeker.page.getByRole('button', { name: 'Search and pinned messages' });
+    await search.click();
+    await seeker.page.locator('.search-note', { hasText: 'Nothing is pinned in #General.' }).waitFor();
     const box = seeker.page.getByRole('searchbox', { name: 'Search messages' });
     await box.fill('deployed cafe');
     await box.press('Enter');
@@ -139,9 +142,11 @@ describe('replies, links, search and pins', () => {
     assert.equal(await seeker.page.locator('.search-panel').count(), 0, 'the panel closed');
 
     // The room's pins, one click away.
-    await seeker.page.getByRole('button', { name: 'Pinned messages' }).click();
+    await search.click();
+    await seeker.page.locator('.search-note', { hasText: 'Pinned in #Random' }).waitFor();
     const pin = seeker.page.locator('.hits a', { hasText: 'noise 150' });
     await pin.waitFor();
+    await seeker.page.screenshot({ path: join(artifacts, 'pins-phone.png') });
     assert.equal(await seeker.page.locator('.hits a').count(), 1);
     await pin.click();
     await line(seeker.page, 'noise 150').and(seeker.page.locator('.focus')).waitFor();

@@ -92,19 +92,15 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
     let kind = Memo::new(move |_| current.with(|r| r.as_ref().map(|r| r.kind).unwrap_or_default()));
     let owner = Memo::new(move |_| current.with(|r| r.as_ref().is_some_and(|r| r.owner)));
     let showing_members = RwSignal::new(false);
-    // The search panel, with the query it opened with.
-    let search = RwSignal::new(None::<String>);
-    let toggle_search = move |query: String| {
-        // The same button again closes it; the other one switches to its query.
-        search.update(|open| *open = (open.as_deref() != Some(query.as_str())).then_some(query))
-    };
+    // The search panel (open on the room's pins).
+    let searching = RwSignal::new(false);
     let path = expect_context::<crate::client::nav::Nav>().path;
     // Another room: the panels close; a search hit followed closes search.
     crate::client::effect(move || {
         slug.track();
         path.track();
         showing_members.set(false);
-        search.set(None);
+        searching.set(false);
     });
     let topic = move || current.with(|r| r.as_ref().map(|r| r.topic.clone()).unwrap_or_default());
     // The first connect takes a blink; only a lost connection is worth a word. What is
@@ -134,21 +130,14 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
             {move || status().map(|s| view! { <span class="status" role="status">{s}</span> }.into_any())}
             <button
                 class="icon-button"
-                aria-label="Search"
-                title="Search"
-                on:click=move |_| toggle_search(String::new())
+                aria-label="Search and pinned messages"
+                title="Search and pinned messages"
+                aria-expanded=move || searching.get().to_string()
+                on:click=move |_| searching.update(|s| *s = !*s)
             >
                 <svg viewBox="0 0 24 24" aria-hidden="true" width="20" height="20">
                     <path d="M10.5 4a6.5 6.5 0 1 0 0 13 6.5 6.5 0 0 0 0-13zM15.5 15.5 21 21" stroke="currentColor" stroke-width="2" fill="none" stroke-linecap="round"/>
                 </svg>
-            </button>
-            <button
-                class="icon-button"
-                aria-label="Pinned messages"
-                title="Pinned messages"
-                on:click=move |_| toggle_search(format!("in:{} is:pinned", slug.get_untracked()))
-            >
-                "📌"
             </button>
             <NotifySelect room=slug/>
             {move || (kind.get() != RoomKind::Public).then(|| view! {
@@ -176,7 +165,7 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
         {move || showing_members.get().then(|| view! {
             <MembersPanel room=slug kind=kind.get_untracked() owner=owner.get_untracked()/>
         }.into_any())}
-        {move || search.get().map(|query| view! { <SearchPanel query/> }.into_any())}
+        {move || searching.get().then(|| view! { <SearchPanel room=slug.get_untracked()/> }.into_any())}
     }
 }
 

@@ -251,7 +251,7 @@ fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyV
                 .then(|| view! { <span class="edited">"(edited)"</span> });
             let pinned = msg
                 .pinned
-                .then(|| view! { <span class="pinned">"📌 pinned"</span> });
+                .then(|| view! { <span class="pinned">"pinned"</span> });
             let may_pin = chat.may_pin(&room);
             view! {
                 {divider}

@@ -1,7 +1,7 @@
-//! Search, and a room's pins: a panel under the room's header. What the reader types
-//! goes to the `search` server function as it is (words, `from:name`, `in:room`); a
-//! room's pins are the query `in:<room> is:pinned`. Each hit is a link to its message
-//! (`/r/<room>/<seq>`), which opens the room at it.
+//! Search, and a room's pins: a panel under the room's header. It opens on the room's
+//! pins (the query `in:<room> is:pinned`); what the reader types then goes to the
+//! `search` server function as it is (words, `from:name`, `in:room`). Each hit is a link
+//! to its message (`/r/<room>/<seq>`), which opens the room at it.
 
 use leptos::prelude::*;
 
@@ -12,16 +12,16 @@ use crate::ui::routes::message_path;
 /// What the box offers when empty.
 const HINT: &str = "Search messages (from:name in:room)";
 
-/// The panel, open with `query` run at once (empty: nothing yet).
+/// The panel, open on the pins of `room`.
 #[component]
-pub fn SearchPanel(query: String) -> impl IntoView {
+pub fn SearchPanel(room: String) -> impl IntoView {
     let chat = use_chat();
-    let typed = RwSignal::new(query.clone());
+    let typed = RwSignal::new(String::new());
     let hits = RwSignal::new(Vec::<SearchHit>::new());
-    // "Searching…", "Nothing found." or why it failed.
+    // What the list is ("Pinned in #tech"), "Nothing found." or why a search failed.
     let note = RwSignal::new(None::<String>);
-    let run = move || {
-        let query = typed.get_untracked();
+    // `heading`: what the list is when it has hits, and when it has none.
+    let run = move |query: String, heading: Option<(String, String)>| {
         if query.trim().is_empty() {
             return;
         }
@@ -30,14 +30,24 @@ pub fn SearchPanel(query: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             match crate::api::search::search(query).await {
                 Ok(found) => {
-                    note.set(found.is_empty().then(|| "Nothing found.".into()));
+                    note.set(match (heading, found.is_empty()) {
+                        (Some((some, _)), false) => Some(some),
+                        (Some((_, none)), true) => Some(none),
+                        (None, empty) => empty.then(|| "Nothing found.".into()),
+                    });
                     hits.set(found);
                 }
                 Err(err) => note.set(Some(err.to_string())),
             }
         });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = heading;
     };
-    run();
+    let label = chat.room_label(&room);
+    run(
+        format!("in:{room} is:pinned"),
+        Some((format!("Pinned in {label}"), format!("Nothing is pinned in {label}."))),
+    );
     let list = move || {
         hits.get()
             .into_iter()
@@ -60,7 +70,7 @@ pub fn SearchPanel(query: String) -> impl IntoView {
     };
     view! {
         <section class="search-panel" aria-label="Search">
-            <form role="search" on:submit=move |ev| { ev.prevent_default(); run(); }>
+            <form role="search" on:submit=move |ev| { ev.prevent_default(); run(typed.get_untracked(), None); }>
                 <input
                     type="search"
                     aria-label="Search messages"
