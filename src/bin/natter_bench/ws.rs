@@ -74,7 +74,8 @@ pub async fn connect(server: SocketAddr, source: IpAddr, cookie: &str) -> Result
         conn: String::new(),
     };
     let welcome = socket.next_text().await?;
-    socket.conn = json_string(&welcome, b"\"conn\":\"").ok_or_else(|| {
+    // `["welcome","<conn>","<name>"]`: the connection's id is the first field.
+    socket.conn = json_string(&welcome, b"[\"welcome\",\"").ok_or_else(|| {
         format!(
             "expected welcome, got {}",
             String::from_utf8_lossy(&welcome)
