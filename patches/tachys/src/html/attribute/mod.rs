@@ -272,7 +272,7 @@ where
     }
 
     fn into_cloneable_owned(self) -> Self::CloneableOwned {
-        KeyedAttr(K::KEY, self.1.into_cloneable_owned())
+        KeyedAttr::new(K::KEY, self.1)
     }
 
     fn dry_resolve(&mut self) {
@@ -311,6 +311,20 @@ where
 pub struct KeyedAttr<V>(pub &'static str, pub V)
 where
     V: AttributeValue;
+
+impl<V> KeyedAttr<V>
+where
+    V: AttributeValue,
+{
+    // Compiled once per value type: an `Attr` passes its key.
+    #[inline(never)]
+    fn new<W>(key: &'static str, value: W) -> Self
+    where
+        W: AttributeValue<CloneableOwned = V>,
+    {
+        KeyedAttr(key, value.into_cloneable_owned())
+    }
+}
 
 impl<V> Clone for KeyedAttr<V>
 where
