@@ -36,9 +36,10 @@ async function controlSocket(context) {
   return control;
 }
 
-/// Leaves the socket's own close messages out of a page's recorded problems.
+/// Leaves the socket's own close messages, and the browser's log of a request made while
+/// it is offline, out of a page's recorded problems.
 function problemsBesidesTheSocket(page) {
-  return page.problems.filter((p) => !p.includes('WebSocket'));
+  return page.problems.filter((p) => !p.includes('WebSocket') && !p.includes('ERR_INTERNET_DISCONNECTED'));
 }
 
 describe('never losing a message', () => {
