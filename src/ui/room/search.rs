@@ -9,6 +9,23 @@ use crate::client::state::use_chat;
 use crate::protocol::SearchHit;
 use crate::ui::routes::message_path;
 
+/// What was typed in the box of the form `ev` submits.
+fn typed(ev: &leptos::ev::SubmitEvent) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let input = ev
+            .target()
+            .and_then(|form| form.dyn_into::<leptos::web_sys::Element>().ok())
+            .and_then(|form| form.query_selector("input").ok().flatten());
+        if let Some(input) = input {
+            return input.unchecked_into::<leptos::web_sys::HtmlInputElement>().value();
+        }
+    }
+    let _ = ev;
+    String::new()
+}
+
 /// What the box offers when empty.
 const HINT: &str = "Search messages (from:name in:room)";
 
@@ -16,7 +33,6 @@ const HINT: &str = "Search messages (from:name in:room)";
 #[component]
 pub fn SearchPanel(room: String) -> impl IntoView {
     let chat = use_chat();
-    let typed = RwSignal::new(String::new());
     let hits = RwSignal::new(Vec::<SearchHit>::new());
     // What the list is ("Pinned in #tech"), "Nothing found." or why a search failed.
     let note = RwSignal::new(None::<String>);
@@ -70,15 +86,13 @@ pub fn SearchPanel(room: String) -> impl IntoView {
     };
     view! {
         <section class="search-panel" aria-label="Search">
-            <form role="search" on:submit=move |ev| { ev.prevent_default(); run(typed.get_untracked(), None); }>
+            <form role="search" on:submit=move |ev| { ev.prevent_default(); run(typed(&ev), None); }>
                 <input
                     type="search"
                     aria-label="Search messages"
                     placeholder=HINT
                     enterkeyhint="search"
                     autofocus
-                    prop:value=move || typed.get()
-                    on:input=move |ev| typed.set(event_target_value(&ev))
                 />
             </form>
             <p class="search-note" role="status">{move || note.get()}</p>
