@@ -92,8 +92,8 @@ pub fn forget_queued(cid: &str) {
 /// Every message left in the outbox by this or an earlier page of this browser.
 pub fn load_queued() -> Vec<Queued> {
     for key in keys().iter().filter(|k| k.starts_with(OLD_OUTBOX_PREFIX)) {
-        if let Some(kept) = get(key).as_deref().and_then(backend::old_queued) {
-            set(&key.replacen(OLD_OUTBOX_PREFIX, OUTBOX_PREFIX, 1), &kept);
+        if let Some(item) = get(key).as_deref().and_then(backend::old_queued) {
+            save_queued(&item);
         }
         remove(key);
     }
@@ -133,22 +133,27 @@ mod backend {
         }
     }
 
-    /// A message an earlier version kept as a JSON object, as the array kept now (its
-    /// fields in order, those it lacks `null`), through the browser's own JSON: the page
-    /// has no decoder of that form any more, and nothing waiting is lost in the upgrade.
-    pub fn old_queued(json: &str) -> Option<String> {
+    /// A message an earlier version kept as a JSON object, read through the browser's
+    /// own JSON (the page has no decoder of that form any more): nothing waiting is lost
+    /// in the upgrade.
+    pub fn old_queued(json: &str) -> Option<crate::client::outbox::Queued> {
+        use js_sys::Reflect;
         let object = js_sys::JSON::parse(json).ok()?;
-        let array = js_sys::Array::new();
-        for field in ["by", "room", "cid", "text", "made", "error", "file", "file_name"] {
-            let value = js_sys::Reflect::get(&object, &field.into()).ok()?;
-            // The oldest versions kept no `by`: an empty one, as they read it.
-            let missing = match field {
-                "by" => wasm_bindgen::JsValue::from_str(""),
-                _ => wasm_bindgen::JsValue::NULL,
-            };
-            array.push(if value.is_undefined() { &missing } else { &value });
-        }
-        js_sys::JSON::stringify(&array).ok().map(String::from)
+        let field = |name: &str| Reflect::get(&object, &name.into()).ok();
+        let text = |name: &str| field(name).and_then(|v| v.as_string());
+        Some(crate::client::outbox::Queued {
+            by: text("by").unwrap_or_default(),
+            room: text("room")?,
+            cid: text("cid")?,
+            text: text("text")?,
+            made: field("made")?.as_f64()?,
+            error: text("error"),
+            in_flight: false,
+            file: text("file"),
+            file_name: text("file_name"),
+            reply: None,
+            change: None,
+        })
     }
 
     /// A kept array with `null`s added up to `len` elements: an earlier version kept
@@ -182,7 +187,7 @@ mod backend {
     pub fn keys() -> Vec<String> {
         Vec::new()
     }
-    pub fn old_queued(_json: &str) -> Option<String> {
+    pub fn old_queued(_json: &str) -> Option<crate::client::outbox::Queued> {
         None
     }
     pub fn filled_up(json: &str, _len: u32) -> Option<String> {
