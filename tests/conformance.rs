@@ -105,6 +105,8 @@ async fn welcomed() -> Raw {
 
 /// What the server said next, passing over counts: an event, a control frame, or the end.
 #[derive(Debug, PartialEq)]
+// Kept unboxed so the tests can match events in place; a test value, never stored.
+#[allow(clippy::large_enum_variant)]
 enum Heard {
     Event(ServerEvent),
     Pong(Vec<u8>),

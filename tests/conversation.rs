@@ -271,7 +271,13 @@ async fn replies_quote_the_message_as_it_is_now_and_pins_are_listed() {
         next_event(&mut ana).await,
         ServerEvent::Joined { .. }
     ));
-    send(&mut ana, "general", "msg-0000001", "  The plan\nin two lines").await;
+    send(
+        &mut ana,
+        "general",
+        "msg-0000001",
+        "  The plan\nin two lines",
+    )
+    .await;
     for ws in [&mut ana, &mut bo] {
         assert_eq!(message(ws).await.seq, 1);
     }
@@ -308,7 +314,13 @@ async fn replies_quote_the_message_as_it_is_now_and_pins_are_listed() {
     assert_eq!(listed.iter().map(|h| h.seq).collect::<Vec<_>>(), [1]);
 
     // Edited, the quote shows the new first line; deleted, nothing of it, and no pin.
-    ask(&mut ana, "edit-000001", 1, Edit::Text("The new plan".into())).await;
+    ask(
+        &mut ana,
+        "edit-000001",
+        1,
+        Edit::Text("The new plan".into()),
+    )
+    .await;
     next_update(&mut ana).await;
     let fresh = join_after(&server, &ana_conn, "general", None).await;
     assert!(fresh.messages[0].pinned);
@@ -389,7 +401,10 @@ async fn in_a_private_room_only_its_owner_pins() {
     loop {
         match next_event(&mut bo).await {
             ServerEvent::Error { code, cid, .. } => {
-                assert_eq!((code, cid.as_deref()), (ErrorCode::NotAllowed, Some("pin-0000001")));
+                assert_eq!(
+                    (code, cid.as_deref()),
+                    (ErrorCode::NotAllowed, Some("pin-0000001"))
+                );
                 break;
             }
             ServerEvent::Update { update, .. } => panic!("bo pinned: {update:?}"),

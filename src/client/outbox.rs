@@ -346,7 +346,10 @@ mod tests {
         let mut outbox = Outbox::restore(vec![queued("general", "c1", 1.0), change]);
         assert!(outbox.is_change("c2") && !outbox.is_change("c1"));
         assert_eq!(cids(&outbox.take_to_send("ana", 10)), ["c1", "c2"]);
-        let drawn: Vec<_> = outbox.in_room("general", "ana").map(|q| q.cid.as_str()).collect();
+        let drawn: Vec<_> = outbox
+            .in_room("general", "ana")
+            .map(|q| q.cid.as_str())
+            .collect();
         assert_eq!(drawn, ["c1"]);
     }
 

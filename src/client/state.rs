@@ -304,7 +304,8 @@ impl Chat {
                 // A change has no line to show its refusal on: the alert says it, and
                 // it is not tried again unless the refusal may pass.
                 (Some(cid), code)
-                    if !code.is_transient() && self.outbox.with_untracked(|o| o.is_change(&cid)) =>
+                    if !code.is_transient()
+                        && self.outbox.with_untracked(|o| o.is_change(&cid)) =>
                 {
                     self.remove_from_outbox(&cid);
                     self.link.alert.set(Some(message));

@@ -419,7 +419,10 @@ mod tests {
         t.apply_join(joined(951..=1000, true), None);
         assert_eq!(t.find(400), Held::No);
         t.add_around(page(350..=400, true));
-        assert_eq!((t.find(400), t.find(1000), t.gap()), (Held::Drawn, Held::PastGap, Some(400)));
+        assert_eq!(
+            (t.find(400), t.find(1000), t.gap()),
+            (Held::Drawn, Held::PastGap, Some(400))
+        );
         assert_eq!(t.key_from_end(1), Some((400, 0)), "drawn up to the gap");
         assert_eq!(t.last_n(), Some(400), "the newest are not seen yet");
         // Live messages still land, after the gap; the offline copy keeps the newest.
@@ -445,7 +448,10 @@ mod tests {
         assert_eq!((t.first_seq(), t.gap()), (Some(100), Some(150)));
         assert_eq!(t.find(400), Held::No);
         t.to_newest();
-        assert_eq!((t.first_seq(), t.gap(), t.has_more), (Some(951), None, true));
+        assert_eq!(
+            (t.first_seq(), t.gap(), t.has_more),
+            (Some(951), None, true)
+        );
         // A page that reaches what is held joins it: no gap.
         t.add_around(page(900..=960, true));
         assert_eq!((t.first_seq(), t.gap()), (Some(900), None));

@@ -43,8 +43,8 @@ pub use attachment::{
     human_size, is_upload_id, Attachment, AttachmentKind, MAX_FILE_BYTES, THUMB_SIDE, UPLOAD_PATH,
 };
 pub use dto::{
-    ChatMessage, HistoryPage, JoinedRoom, Me, MemberChange, MemberInfo, NotifyLevel, RoomCount,
-    Reply, RoomInfo, RoomKind, SearchHit,
+    ChatMessage, HistoryPage, JoinedRoom, Me, MemberChange, MemberInfo, NotifyLevel, Reply,
+    RoomCount, RoomInfo, RoomKind, SearchHit,
 };
 pub use error::AppError;
 pub use events::{ClientFrame, DecodeError, ErrorCode, ServerEvent};

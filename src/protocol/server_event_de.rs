@@ -131,7 +131,16 @@ impl Serialize for ServerEvent {
                 seq.serialize_element(cid)?;
                 seq.serialize_element(at)?;
             }
-            ServerEvent::Joined { room, seq: at, name } | ServerEvent::Left { room, seq: at, name } => {
+            ServerEvent::Joined {
+                room,
+                seq: at,
+                name,
+            }
+            | ServerEvent::Left {
+                room,
+                seq: at,
+                name,
+            } => {
                 seq.serialize_element(room)?;
                 seq.serialize_element(at)?;
                 seq.serialize_element(name)?;

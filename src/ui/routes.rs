@@ -59,8 +59,11 @@ pub fn Pages() -> impl IntoView {
 
     let page = Memo::new(move |_| nav.path.with(|path| page_of(path)));
     let slug = Memo::new(move |_| {
-        nav.path
-            .with(|path| room_in(path).map(|(slug, _)| slug.to_owned()).unwrap_or_default())
+        nav.path.with(|path| {
+            room_in(path)
+                .map(|(slug, _)| slug.to_owned())
+                .unwrap_or_default()
+        })
     });
     // A message's path brings it into view, in this room or the one it opens.
     let chat = crate::client::state::use_chat();
@@ -142,7 +145,9 @@ mod tests {
         assert_eq!(room_in("/r/general"), Some(("general", None)));
         assert_eq!(room_in("/r/general/42"), Some(("general", Some(42))));
         assert_eq!(page_of(&message_path("general", 42)), Page::Room);
-        for other in ["", "/r", "/r/", "/r/a/b", "/r/a/0", "/r/a/1/2", "/r//3", "/x", "/general"] {
+        for other in [
+            "", "/r", "/r/", "/r/a/b", "/r/a/0", "/r/a/1/2", "/r//3", "/x", "/general",
+        ] {
             assert_eq!(page_of(other), Page::NotFound, "{other}");
         }
     }

@@ -378,8 +378,7 @@ impl Store for SqliteStore {
 /// A range of a room's stream, in seq order: the room, after, up to, at most.
 const BETWEEN: &str = "room_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?";
 /// [`BETWEEN`] over [`MESSAGES`].
-const MESSAGES_BETWEEN: &str =
-    "m.room_id = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq LIMIT ?";
+const MESSAGES_BETWEEN: &str = "m.room_id = ? AND m.seq > ? AND m.seq <= ? ORDER BY m.seq LIMIT ?";
 
 impl SqliteStore {
     /// The rows `sql` (ending in [`BETWEEN`]) selects from a range of `room`'s stream.

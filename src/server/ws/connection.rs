@@ -549,7 +549,10 @@ fn send_looked_up(
         };
         if let Some(seq) = reply {
             // The page before seq + 1 ends with the message seq, if it is one.
-            let quoted = match store.page_before(target.record.id, seq.saturating_add(1), 1).await {
+            let quoted = match store
+                .page_before(target.record.id, seq.saturating_add(1), 1)
+                .await
+            {
                 Ok(page) => page.messages.into_iter().find(|m| m.seq == seq),
                 Err(_) => return refuse(ErrorCode::Unavailable, "try again"),
             };

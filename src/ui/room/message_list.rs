@@ -548,7 +548,9 @@ mod scrolling {
                         // What is drawn stays where it is; the new lines go under it.
                         if first_drawn.get_untracked().is_none() {
                             first_drawn.set(
-                                chat.room.timeline.with_untracked(|t| t.key_from_end(WINDOW)),
+                                chat.room
+                                    .timeline
+                                    .with_untracked(|t| t.key_from_end(WINDOW)),
                             );
                         }
                         chat.room.timeline.update(|t| t.add_newer(page));
@@ -580,9 +582,9 @@ mod scrolling {
                     chat.room.focus.set(None);
                     pinned.set_value(false);
                     first_drawn.set(
-                        chat.room
-                            .timeline
-                            .with_untracked(|t| t.key_before((seq, 0), PAGE / 2).or(Some((seq, 0)))),
+                        chat.room.timeline.with_untracked(|t| {
+                            t.key_before((seq, 0), PAGE / 2).or(Some((seq, 0)))
+                        }),
                     );
                     request_animation_frame(move || reveal(scroller, seq));
                 }
@@ -601,7 +603,9 @@ mod scrolling {
                             }
                             Ok(_) => {
                                 chat.room.focus.set(None);
-                                chat.link.alert.set(Some("That message is not in this room.".into()));
+                                chat.link
+                                    .alert
+                                    .set(Some("That message is not in this room.".into()));
                             }
                             Err(err) => {
                                 chat.room.focus.set(None);
@@ -681,7 +685,10 @@ mod scrolling {
         let Ok(Some(line)) = el.query_selector(&format!("li[data-seq=\"{seq}\"]")) else {
             return;
         };
-        let (pane, at) = (el.get_bounding_client_rect(), line.get_bounding_client_rect());
+        let (pane, at) = (
+            el.get_bounding_client_rect(),
+            line.get_bounding_client_rect(),
+        );
         let middle = at.top() - pane.top() - (pane.height() - at.height()) / 2.0;
         el.set_scroll_top(el.scroll_top() + middle as i32);
         let _ = line.class_list().add_1("focus");

@@ -95,7 +95,11 @@ pub fn menu(mine: bool, pinned: Option<bool>) -> AnyView {
         .into_any()
     });
     let pin = pinned.map(|pinned| {
-        let (act, label) = if pinned { (UNPIN, "Unpin") } else { (PIN, "Pin") };
+        let (act, label) = if pinned {
+            (UNPIN, "Unpin")
+        } else {
+            (PIN, "Pin")
+        };
         view! { <button class="link-button" data-act=act>{label}</button> }
     });
     view! {

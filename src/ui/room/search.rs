@@ -19,7 +19,9 @@ fn typed(ev: &leptos::ev::SubmitEvent) -> String {
             .and_then(|form| form.dyn_into::<leptos::web_sys::Element>().ok())
             .and_then(|form| form.query_selector("input").ok().flatten());
         if let Some(input) = input {
-            return input.unchecked_into::<leptos::web_sys::HtmlInputElement>().value();
+            return input
+                .unchecked_into::<leptos::web_sys::HtmlInputElement>()
+                .value();
         }
     }
     let _ = ev;
@@ -62,7 +64,10 @@ pub fn SearchPanel(room: String) -> impl IntoView {
     let label = chat.room_label(&room);
     run(
         format!("in:{room} is:pinned"),
-        Some((format!("Pinned in {label}"), format!("Nothing is pinned in {label}."))),
+        Some((
+            format!("Pinned in {label}"),
+            format!("Nothing is pinned in {label}."),
+        )),
     );
     let list = move || {
         hits.get()
