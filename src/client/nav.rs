@@ -25,6 +25,11 @@ impl Nav {
     }
 }
 
+/// The path of the message `seq` of `room`: the room opens at it (`ui::routes`).
+pub fn message_path(room: &str, seq: crate::protocol::Seq) -> String {
+    format!("/r/{room}/{seq}")
+}
+
 /// Goes to `to` (a path on this site) without reloading the page; `replace` swaps the
 /// history entry instead of adding one.
 pub fn navigate(to: &str, replace: bool) {

@@ -13,6 +13,8 @@ use leptos::prelude::*;
 use super::pages::home::Home;
 use super::pages::not_found::NotFound;
 use super::pages::room::RoomPage;
+#[cfg(test)]
+use crate::client::nav::message_path;
 use crate::client::nav::Nav;
 use crate::protocol::Seq;
 
@@ -33,11 +35,6 @@ fn room_in(path: &str) -> Option<(&str, Option<Seq>)> {
         None => (rest, None),
     };
     (!slug.is_empty()).then_some((slug, seq))
-}
-
-/// The path of the message `seq` of `room`: the room opens at it.
-pub fn message_path(room: &str, seq: Seq) -> String {
-    format!("/r/{room}/{seq}")
 }
 
 fn page_of(path: &str) -> Page {

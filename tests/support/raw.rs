@@ -340,9 +340,7 @@ impl Raw {
 }
 
 /// Whether a text frame's payload is shaped like one of the server's events (a JSON
-/// object with `t` first, valid UTF-8): a frame cut or spliced into another is not.
+/// array with its tag first, valid UTF-8): a frame cut or spliced into another is not.
 pub fn looks_like_an_event(payload: &[u8]) -> bool {
-    payload.starts_with(b"{\"t\":\"")
-        && payload.ends_with(b"}")
-        && std::str::from_utf8(payload).is_ok()
+    payload.starts_with(b"[\"") && payload.ends_with(b"]") && std::str::from_utf8(payload).is_ok()
 }

@@ -215,7 +215,7 @@ fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyV
             // brings it into view).
             let room = chat.room.timeline.with_untracked(|t| t.room.clone());
             let time = view! {
-                <a class="time" href=crate::ui::routes::message_path(&room, seq)>
+                <a class="time" href=crate::client::nav::message_path(&room, seq)>
                     <time>{clock(msg.at_ms)}</time>
                 </a>
             };

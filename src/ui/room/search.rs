@@ -5,9 +5,9 @@
 
 use leptos::prelude::*;
 
+use crate::client::nav::message_path;
 use crate::client::state::use_chat;
 use crate::protocol::SearchHit;
-use crate::ui::routes::message_path;
 
 /// What was typed in the box of the form `ev` submits.
 fn typed(ev: &leptos::ev::SubmitEvent) -> String {
