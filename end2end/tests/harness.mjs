@@ -215,6 +215,18 @@ export function message(page, text) {
   return page.locator('.lines .msg:not(.pending) .text', { hasText: text });
 }
 
+/// The stored line (the whole `li`) of the message whose text has `text`.
+export function line(page, text) {
+  return page.locator('.lines .msg:not(.pending)', { has: page.locator('.text', { hasText: text }) });
+}
+
+/// Opens the menu of the message whose text has `text` and clicks `name` in it.
+export async function fromMenu(page, text, name) {
+  const msg = line(page, text);
+  await msg.locator('.msg-menu > summary').click();
+  await msg.locator('.msg-menu .menu').getByRole('button', { name, exact: true }).click();
+}
+
 /// Waits until `read()` returns something deeply equal to `want`, or fails with both.
 export async function eventually(read, want, timeout = 5_000) {
   const deadline = Date.now() + timeout;

@@ -9,18 +9,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { join } from 'node:path';
 import {
-  arrive, artifacts, message, newPerson, PHONE, roomReady, say, serverAndBrowser,
+  arrive, artifacts, fromMenu, line, message, newPerson, PHONE, roomReady, say, serverAndBrowser,
 } from './harness.mjs';
-
-/// The stored line of the message whose text has `text`.
-const line = (page, text) => page.locator('.lines .msg:not(.pending)', { has: page.locator('.text', { hasText: text }) });
-
-/// Opens a message's menu and clicks `name` in it.
-async function fromMenu(page, text, name) {
-  const msg = line(page, text);
-  await msg.locator('.msg-menu > summary').click();
-  await msg.locator('.msg-menu .menu').getByRole('button', { name, exact: true }).click();
-}
 
 /// Sends `count` messages "<prefix> <i>" to `room` through a socket of the page's own
 /// session, each step once the last is stored.
