@@ -224,7 +224,8 @@ impl Reply {
     /// Longest quoted line, in characters.
     pub const MAX_LINE_CHARS: usize = 120;
 
-    /// The quote of the message `seq` by `author` with `text`, in state `state`
+    /// The quote of the message `seq` by `author` with `text` (as it reads, without its
+    /// markdown: the server's `markdown::plain_text`), in state `state`
     /// (`ChatMessage::DELETED`: nothing of its text).
     pub fn of(seq: Seq, author: String, text: &str, state: u8) -> Reply {
         let line = if state == ChatMessage::DELETED {

@@ -34,6 +34,26 @@ pub fn parse(text: &str, mentions: &[String]) -> Option<Vec<Block>> {
     (!is_plain(&blocks, text)).then_some(blocks)
 }
 
+/// `text` as it reads, without its markdown's markers (`**`, `_`, `> `, a link's target):
+/// what a reply quotes and a search hit shows of a message. Lines stay lines.
+pub fn plain_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if !may_be_formatted(text) {
+        return text.into();
+    }
+    let mut plain = String::with_capacity(text.len());
+    for event in Parser::new_ext(text, Options::ENABLE_STRIKETHROUGH) {
+        match event {
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => {
+                plain.push_str(&t)
+            }
+            Event::SoftBreak | Event::HardBreak | Event::End(TagEnd::Paragraph) => plain.push('\n'),
+            _ => {}
+        }
+    }
+    plain.truncate(plain.trim_end().len());
+    plain.into()
+}
+
 /// Whether `text` holds anything markdown could read as formatting: an inline marker, a
 /// URL's `:`, or a line starting a block (quote, list, heading, rule, fence, indented
 /// code). Bytes, not characters: it runs on every message, and is as fast in a debug build.

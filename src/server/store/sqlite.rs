@@ -199,10 +199,11 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
         rev: row.get::<i64, _>("rev") as Seq,
         reactions: super::reactions_from_column(row.get("reactions")),
         reply: row.get::<Option<i64>, _>("q_seq").map(|seq| {
+            let text: &str = row.get("q_text");
             Box::new(crate::protocol::Reply::of(
                 seq as Seq,
                 row.get("q_author"),
-                row.get("q_text"),
+                &crate::server::chat::markdown::plain_text(text),
                 row.get::<i64, _>("q_state") as u8,
             ))
         }),

@@ -60,7 +60,7 @@ impl SearchStore for SqliteStore {
                 room: row.get("slug"),
                 seq: row.get::<i64, _>("seq") as Seq,
                 author: row.get("author"),
-                text: row.get("text"),
+                text: crate::server::chat::markdown::plain_text(row.get("text")).into_owned(),
                 at_ms: row.get("at_ms"),
             })
             .collect())

@@ -558,7 +558,8 @@ fn send_looked_up(
             };
             match quoted {
                 Some(m) if m.state != ChatMessage::DELETED => {
-                    request.msg.reply = Some(Box::new(Reply::of(seq, m.author, &m.text, m.state)));
+                    let line = crate::server::chat::markdown::plain_text(&m.text);
+                    request.msg.reply = Some(Box::new(Reply::of(seq, m.author, &line, m.state)));
                 }
                 _ => return refuse(ErrorCode::BadMessage, "the message replied to is not there"),
             }

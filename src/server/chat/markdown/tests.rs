@@ -354,3 +354,14 @@ fn the_xss_corpus_as_written_reads_as_written() {
         );
     }
 }
+
+#[test]
+fn plain_text_is_what_the_message_reads() {
+    use super::plain_text;
+    assert_eq!(plain_text("just words"), "just words");
+    assert_eq!(
+        plain_text("Shall we ship **search** on _Friday_?\n> see [notes](https://x.test)"),
+        "Shall we ship search on Friday?\nsee notes"
+    );
+    assert_eq!(plain_text("`code` and ~~old~~ <b>"), "code and old <b>");
+}
