@@ -275,7 +275,7 @@ async fn replies_quote_the_message_as_it_is_now_and_pins_are_listed() {
         &mut ana,
         "general",
         "msg-0000001",
-        "  The plan\nin two lines",
+        "  The **plan**\nin two lines",
     )
     .await;
     for ws in [&mut ana, &mut bo] {
