@@ -143,40 +143,23 @@ where
         #[cfg(feature = "subsecond")]
         hot_fn_ptr: CurrentHotPtr,
     ) -> Self {
-        // codegen optimisation:
-        fn prep() -> (Owner, Arc<RwLock<EffectInner>>, crate::channel::Receiver)
-        {
-            let (observer, rx) = channel();
-            let owner = Owner::new();
-            let inner = Arc::new(RwLock::new(EffectInner {
-                dirty: false,
-                observer,
-                sources: SourceSet::new(),
-            }));
-            (owner, inner, rx)
-        }
-
-        let (owner, inner, mut rx) = prep();
-
         let value = Arc::new(RwLock::new(None::<T>));
 
         #[cfg(not(feature = "effects"))]
-        {
+        let run = {
             let _ = initial_value;
-            let _ = owner;
-            let _ = &mut rx;
             let _ = fun;
-        }
+            None
+        };
 
         #[cfg(feature = "effects")]
-        {
-            let subscriber = inner.to_any_subscriber();
-
+        let run = {
             #[cfg(all(feature = "subsecond", debug_assertions))]
             let mut fun = {
                 use crate::graph::ReactiveNode;
                 use rustc_hash::FxHashMap;
                 use std::sync::{Arc, LazyLock, Mutex};
+                use subsecond::HotFn;
                 use subsecond::HotFnPtr;
 
                 static HOT_RELOAD_SUBSCRIBERS: LazyLock<
@@ -206,43 +189,44 @@ where
                     Default::default()
                 });
 
-                let mut fun = subsecond::HotFn::current(fun);
+                let mut fun = HotFn::current(fun);
                 let initial_ptr = hot_fn_ptr().unwrap();
-                HOT_RELOAD_SUBSCRIBERS
-                    .lock()
-                    .or_poisoned()
-                    .insert(subscriber.clone(), (initial_ptr, hot_fn_ptr));
-                move |prev| fun.call((prev,))
+                let register =
+                    move |subscriber: &AnySubscriber| {
+                        HOT_RELOAD_SUBSCRIBERS.lock().or_poisoned().insert(
+                            subscriber.clone(),
+                            (initial_ptr, hot_fn_ptr),
+                        );
+                    };
+                (move |prev| fun.call((prev,)), register)
             };
+            #[cfg(all(feature = "subsecond", debug_assertions))]
+            let (mut fun, register) = fun;
 
-            *value.write().or_poisoned() = Some(
-                owner.with(|| subscriber.with_observer(|| fun(initial_value))),
-            );
-
-            any_spawner::Executor::spawn_local({
-                let value = Arc::clone(&value);
-
-                async move {
-                    while rx.next().await.is_some() {
-                        if !owner.paused()
-                            && subscriber.with_observer(|| {
-                                subscriber.update_if_necessary()
-                            })
-                        {
-                            subscriber.clear_sources(&subscriber);
-
-                            let old_value =
-                                mem::take(&mut *value.write().or_poisoned());
-                            let new_value = owner.with_cleanup(|| {
-                                subscriber.with_observer(|| fun(old_value))
-                            });
-                            *value.write().or_poisoned() = Some(new_value);
-                        }
-                    }
-                }
+            // Natter's patch: the effect's set-up and its loop are compiled once
+            // (`erased_effect`), not once per `T`; only this closure is per `T`. It runs
+            // `fun` with the value it takes from `value` (first `initial_value`) and stores
+            // what `fun` returns, as the loop did.
+            *value.write().or_poisoned() = initial_value;
+            let value = Arc::clone(&value);
+            let run: Box<dyn FnMut()> = Box::new(move || {
+                let old_value = mem::take(&mut *value.write().or_poisoned());
+                let new_value = fun(old_value);
+                *value.write().or_poisoned() = Some(new_value);
             });
-        }
+            #[cfg(all(feature = "subsecond", debug_assertions))]
+            let run = (run, register);
+            Some(run)
+        };
 
+        #[cfg(all(feature = "effects", feature = "subsecond", debug_assertions))]
+        let (run, register) = match run {
+            Some((run, register)) => (Some(run), register),
+            None => unreachable!(),
+        };
+        let inner = erased_effect(run);
+        #[cfg(all(feature = "effects", feature = "subsecond", debug_assertions))]
+        register(&inner.to_any_subscriber());
         RenderEffect { value, inner }
     }
 
@@ -394,4 +378,50 @@ impl<T> ToAnySubscriber for RenderEffect<T> {
             Arc::downgrade(&self.inner) as Weak<dyn Subscriber + Send + Sync>,
         )
     }
+}
+
+/// Natter's patch: `RenderEffect::new_with_value_erased`'s work that does not depend on the
+/// value's type, compiled once. It makes the effect's owner, subscriber and channel, runs
+/// `run` (the first run: in the owner, observed), then spawns the loop that runs it again
+/// (with the owner's cleanups first) whenever a source changed, as the generic code did.
+/// `None` (no `effects` feature) only makes the effect.
+#[inline(never)]
+fn erased_effect(
+    #[allow(unused_mut)] mut run: Option<Box<dyn FnMut() + 'static>>,
+) -> Arc<RwLock<EffectInner>> {
+    let (observer, mut rx) = channel();
+    let owner = Owner::new();
+    let inner = Arc::new(RwLock::new(EffectInner {
+        dirty: false,
+        observer,
+        sources: SourceSet::new(),
+    }));
+
+    #[cfg(not(feature = "effects"))]
+    {
+        let _ = owner;
+        let _ = &mut rx;
+        let _ = run;
+    }
+
+    #[cfg(feature = "effects")]
+    if let Some(mut run) = run {
+        let subscriber = inner.to_any_subscriber();
+
+        owner.with(|| subscriber.with_observer(|| run()));
+
+        any_spawner::Executor::spawn_local(async move {
+            while rx.next().await.is_some() {
+                if !owner.paused()
+                    && subscriber
+                        .with_observer(|| subscriber.update_if_necessary())
+                {
+                    subscriber.clear_sources(&subscriber);
+                    owner.with_cleanup(|| subscriber.with_observer(|| run()));
+                }
+            }
+        });
+    }
+
+    inner
 }

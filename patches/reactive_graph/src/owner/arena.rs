@@ -59,6 +59,8 @@ impl Arena {
         }
     }
 
+    // Natter's patch: unused with one arena now (`read_item`, `write_item`).
+    #[cfg_attr(not(feature = "sandboxed-arenas"), allow(dead_code))]
     #[track_caller]
     pub fn try_with<U>(fun: impl FnOnce(&ArenaMap) -> U) -> Option<U> {
         #[cfg(not(feature = "sandboxed-arenas"))]
@@ -94,6 +96,8 @@ impl Arena {
         }
     }
 
+    // Natter's patch: unused with one arena now (`read_item`, `write_item`).
+    #[cfg_attr(not(feature = "sandboxed-arenas"), allow(dead_code))]
     #[track_caller]
     pub fn try_with_mut<U>(fun: impl FnOnce(&mut ArenaMap) -> U) -> Option<U> {
         #[cfg(not(feature = "sandboxed-arenas"))]
