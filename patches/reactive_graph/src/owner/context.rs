@@ -43,34 +43,57 @@ impl Owner {
         }
     }
 
+    // Natter's patch: the search is compiled once (`with_context_any`), not once per
+    // context type; only the call of `cb` is per type.
     fn with_context<T: 'static, R>(
         &self,
         cb: impl FnOnce(&T) -> R,
     ) -> Option<R> {
-        let ty = TypeId::of::<T>();
+        let mut cb = Some(cb);
+        let mut out = None;
+        self.with_context_any(TypeId::of::<T>(), &mut |value| {
+            if let Some(cb) = cb.take() {
+                // SAFETY: `value` is a `T` (`with_context_any` checked its type).
+                out = Some(cb(unsafe { &*(value as *const T) }));
+            }
+        });
+        out
+    }
+
+    /// Calls `cb` with the nearest context whose type is `ty`, here or in a parent, the
+    /// owner that has it read-locked (as `with_context` found and used it).
+    #[inline(never)]
+    fn with_context_any(&self, ty: TypeId, cb: &mut dyn FnMut(*const ())) {
+        // `<dyn Any>::type_id`, as `downcast_ref` checks the type.
+        fn of_type(
+            context: Option<&Box<dyn Any + Send + Sync>>,
+            ty: TypeId,
+        ) -> Option<*const ()> {
+            let context: &dyn Any = &**context?;
+            (context.type_id() == ty)
+                .then_some(context as *const dyn Any as *const ())
+        }
+
         let inner = self.inner.read().or_poisoned();
         let contexts = &inner.contexts;
-        let reference = if let Some(context) = contexts.get(&ty) {
-            context.downcast_ref::<T>()
+        if let Some(context) = contexts.get(&ty) {
+            if let Some(value) = of_type(Some(context), ty) {
+                cb(value);
+            }
         } else {
             let mut parent = inner.parent.as_ref().and_then(|p| p.upgrade());
             while let Some(ref this_parent) = parent.clone() {
                 let this_parent = this_parent.read().or_poisoned();
                 let contexts = &this_parent.contexts;
-                let value = contexts.get(&ty);
-                let downcast =
-                    value.and_then(|context| context.downcast_ref::<T>());
-                if let Some(value) = downcast {
-                    return Some(cb(value));
+                if let Some(value) = of_type(contexts.get(&ty), ty) {
+                    cb(value);
+                    return;
                 } else {
                     parent =
                         this_parent.parent.as_ref().and_then(|p| p.upgrade());
                 }
             }
-
-            None
-        };
-        reference.map(cb)
+        }
     }
 
     fn update_context<T: 'static, R>(
