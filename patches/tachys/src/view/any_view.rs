@@ -91,6 +91,14 @@ impl Debug for AnyView {
 pub struct AnyViewState {
     type_id: TypeId,
     state: ErasedLocal,
+    // Natter's patch: the view type's functions in one static table, not four fields
+    // each set by every view type's `build` and `hydrate_from_server`.
+    fns: &'static AnyViewStateFns,
+    placeholder: Option<crate::renderer::types::Placeholder>,
+}
+
+/// Natter's patch: [`AnyViewState`]'s functions for one view type.
+struct AnyViewStateFns {
     unmount: fn(&mut ErasedLocal),
     mount: fn(
         &mut ErasedLocal,
@@ -99,7 +107,6 @@ pub struct AnyViewState {
     ),
     insert_before_this: fn(&ErasedLocal, child: &mut dyn Mountable) -> bool,
     elements: fn(&ErasedLocal) -> Vec<crate::renderer::types::Element>,
-    placeholder: Option<crate::renderer::types::Placeholder>,
 }
 
 impl Debug for AnyViewState {
@@ -107,9 +114,9 @@ impl Debug for AnyViewState {
         f.debug_struct("AnyViewState")
             .field("type_id", &self.type_id)
             .field("state", &"")
-            .field("unmount", &self.unmount)
-            .field("mount", &self.mount)
-            .field("insert_before_this", &self.insert_before_this)
+            .field("unmount", &self.fns.unmount)
+            .field("mount", &self.fns.mount)
+            .field("insert_before_this", &self.fns.insert_before_this)
             .finish()
     }
 }
@@ -277,10 +284,14 @@ where
             AnyViewState {
                 type_id: TypeId::of::<T>(),
                 state,
-                mount: mount_any::<T>,
-                unmount: unmount_any::<T>,
-                insert_before_this: insert_before_this::<T>,
-                elements: elements::<T>,
+                fns: const {
+                    &AnyViewStateFns {
+                        mount: mount_any::<T>,
+                        unmount: unmount_any::<T>,
+                        insert_before_this: insert_before_this::<T>,
+                        elements: elements::<T>,
+                    }
+                },
                 placeholder,
             }
         }
@@ -299,10 +310,14 @@ where
             AnyViewState {
                 type_id: TypeId::of::<T>(),
                 state,
-                mount: mount_any::<T>,
-                unmount: unmount_any::<T>,
-                insert_before_this: insert_before_this::<T>,
-                elements: elements::<T>,
+                fns: const {
+                    &AnyViewStateFns {
+                        mount: mount_any::<T>,
+                        unmount: unmount_any::<T>,
+                        insert_before_this: insert_before_this::<T>,
+                        elements: elements::<T>,
+                    }
+                },
                 placeholder,
             }
         }
@@ -605,7 +620,7 @@ impl RenderHtml for AnyView {
 
 impl Mountable for AnyViewState {
     fn unmount(&mut self) {
-        (self.unmount)(&mut self.state);
+        (self.fns.unmount)(&mut self.state);
         if let Some(placeholder) = &mut self.placeholder {
             placeholder.unmount();
         }
@@ -616,14 +631,14 @@ impl Mountable for AnyViewState {
         parent: &crate::renderer::types::Element,
         marker: Option<&crate::renderer::types::Node>,
     ) {
-        (self.mount)(&mut self.state, parent, marker);
+        (self.fns.mount)(&mut self.state, parent, marker);
         if let Some(placeholder) = &mut self.placeholder {
             placeholder.mount(parent, marker);
         }
     }
 
     fn insert_before_this(&self, child: &mut dyn Mountable) -> bool {
-        let before_view = (self.insert_before_this)(&self.state, child);
+        let before_view = (self.fns.insert_before_this)(&self.state, child);
         if before_view {
             return true;
         }
@@ -636,7 +651,7 @@ impl Mountable for AnyViewState {
     }
 
     fn elements(&self) -> Vec<crate::renderer::types::Element> {
-        (self.elements)(&self.state)
+        (self.fns.elements)(&self.state)
     }
 }
 
