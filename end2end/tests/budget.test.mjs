@@ -26,10 +26,12 @@ test('the wasm-streams stand-in is the one built in (patches/wasm-streams)', () 
   }
 });
 
-test('the patched tachys is the one built in (patches/tachys)', () => {
-  // A crate taken from a path has no `source` in the lockfile; crates.io's copy has one.
-  const lock = readFileSync(new URL('../../Cargo.lock', import.meta.url), 'utf8');
-  const entry = lock.split('[[package]]').find((p) => /\nname = "tachys"\n/.test(p));
-  assert.ok(entry, 'no tachys in Cargo.lock');
-  assert.ok(!entry.includes('source = '), `tachys comes from a registry, not patches/tachys:${entry}`);
-});
+for (const crate of ['tachys', 'reactive_graph']) {
+  test(`the patched ${crate} is the one built in (patches/${crate})`, () => {
+    // A crate taken from a path has no `source` in the lockfile; crates.io's copy has one.
+    const lock = readFileSync(new URL('../../Cargo.lock', import.meta.url), 'utf8');
+    const entry = lock.split('[[package]]').find((p) => new RegExp(`\nname = "${crate}"\n`).test(p));
+    assert.ok(entry, `no ${crate} in Cargo.lock`);
+    assert.ok(!entry.includes('source = '), `${crate} comes from a registry, not patches/${crate}:${entry}`);
+  });
+}
