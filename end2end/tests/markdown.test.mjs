@@ -108,7 +108,7 @@ describe('formatting', () => {
     await message(reader.page, 'the end').waitFor();
     const msg = message(reader.page, 'click me');
     assert.equal(await msg.innerText(), 'click me now');
-    assert.equal(await reader.page.locator('.lines a').count(), 0, 'no link at all');
+    assert.equal(await reader.page.locator('.lines .text a').count(), 0, 'no link at all');
     assert.equal(await message(reader.page, 'autolink').innerText(), 'javascript:alert(1) autolink');
     await msg.getByText('click me').click();
     await reader.page.waitForTimeout(300);
