@@ -11,8 +11,11 @@ use leptos::text_prop::TextProp;
 
 #[component]
 pub fn Title(#[prop(into)] text: TextProp) -> impl IntoView {
+    // The server renders a page once: the text as it is now. (`leptos_axum` reads the
+    // titles after the body; a closure read then, when the browser gave up on the page
+    // and its signals are gone, panicked the worker.)
     #[cfg(feature = "ssr")]
-    return view! { <leptos_meta::Title text/> };
+    return view! { <leptos_meta::Title text=untrack(|| text.get().to_string())/> };
     #[cfg(not(feature = "ssr"))]
     {
         browser::show(text);

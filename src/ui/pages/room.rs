@@ -47,7 +47,12 @@ fn ChatLayout(slug: Memo<String>) -> impl IntoView {
     });
 
     #[cfg(feature = "hydrate")]
-    join_on_change(chat, current);
+    join_on_change(
+        chat,
+        // Its slug alone: the listing changes with every message (counts, activity),
+        // and each change would join again.
+        Memo::new(move |_| current.with(|r| r.as_ref().map(|r| r.slug.clone()))),
+    );
     #[cfg(feature = "hydrate")]
     let (touch_start, touch_end) = swipe::drawer_gestures(chat);
     #[cfg(not(feature = "hydrate"))]
@@ -171,18 +176,17 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
     }
 }
 
-/// Joins the room in the URL whenever it changes or the socket (re)connects, and puts
-/// the answer on screen. A rejoin on the same room asks only for what was missed.
+/// Joins the room in the URL (`current`, once listed) whenever it changes or the socket
+/// (re)connects, and puts the answer on screen. A rejoin on the same room asks only for what was missed.
 #[cfg(feature = "hydrate")]
-fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<RoomInfo>>) {
+fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<String>>) {
     use crate::api::rooms::{join_room, leave_room};
     use crate::client::timeline::Timeline;
     use leptos::task::spawn_local;
 
     crate::client::effect(move || {
-        let Some(room) = current.get() else { return };
+        let Some(slug) = current.get() else { return };
         let conn = chat.link.conn.get();
-        let slug = room.slug;
         if chat.room.timeline.with_untracked(|t| t.room != slug) {
             // As last seen here, at once (and offline); the join brings what is new.
             let timeline = match crate::client::persist::recent(&slug) {
