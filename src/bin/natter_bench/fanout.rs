@@ -62,6 +62,8 @@ pub struct Step {
     pub generator_cpu_pct: f64,
     pub errors: u64,
     pub closed: u64,
+    /// Messages a client got with a seq no higher than one it had before.
+    pub out_of_order: u64,
     pub first_error: Option<String>,
     /// 2 for saturate's second try at a rate.
     pub attempt: u32,
@@ -70,12 +72,19 @@ pub struct Step {
     pub server_deliveries: u64,
     pub server_commits: u64,
     pub server_commit_mean_ms: f64,
+    /// From a batch stored to its last socket write, as the server measured it
+    /// (`natter_fanout_seconds`): its own share of the latency, without the generator's.
+    pub server_fanout_mean_ms: f64,
 }
 
 impl Step {
     /// p99 under 50 ms with nothing lost.
     pub fn passes(&self) -> bool {
-        self.lost == 0 && self.closed == 0 && self.errors == 0 && self.p99_ms < 50.0
+        self.lost == 0
+            && self.closed == 0
+            && self.errors == 0
+            && self.out_of_order == 0
+            && self.p99_ms < 50.0
     }
 }
 
@@ -160,6 +169,7 @@ impl Fanout {
         step.server_deliveries = counted.deliveries;
         step.server_commits = counted.commits;
         step.server_commit_mean_ms = counted.commit_mean_ms;
+        step.server_fanout_mean_ms = counted.fanout_mean_ms;
         step
     }
 
@@ -227,11 +237,13 @@ fn step_report(
         generator_cpu_pct: generator.cpu_percent(),
         errors: tally.errors,
         closed: tally.closed,
+        out_of_order: tally.out_of_order,
         first_error: tally.first_error,
         attempt: 1,
         server_deliveries: 0,
         server_commits: 0,
         server_commit_mean_ms: 0.0,
+        server_fanout_mean_ms: 0.0,
     }
 }
 
@@ -240,6 +252,7 @@ struct Counted {
     deliveries: u64,
     commits: u64,
     commit_mean_ms: f64,
+    fanout_mean_ms: f64,
 }
 
 impl Counted {
@@ -251,10 +264,12 @@ impl Counted {
             after.get(name).copied().unwrap_or(0.0) - before.get(name).copied().unwrap_or(0.0)
         };
         let commits = moved("natter_commit_seconds_count");
+        let fanouts = moved("natter_fanout_seconds_count");
         Counted {
             deliveries: moved("natter_deliveries_total") as u64,
             commits: commits as u64,
             commit_mean_ms: moved("natter_commit_seconds_sum") * 1e3 / commits.max(1.0),
+            fanout_mean_ms: moved("natter_fanout_seconds_sum") * 1e3 / fanouts.max(1.0),
         }
     }
 }
@@ -307,4 +322,26 @@ pub async fn saturate(options: &Options) -> Result<Saturation, String> {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     Ok(Saturation { steps, best_per_s })
+}
+
+/// bigroom: one room of many members (15,000) and one sender, at a few messages a
+/// second; what a member at the end of the room's list waits.
+pub async fn bigroom(options: &Options) -> Result<Vec<Step>, String> {
+    let shape = Shape {
+        rooms: 1,
+        clients: options.bigroom_members,
+        senders: 1,
+        text_bytes: options.shape.text_bytes,
+    };
+    let mut bench = Fanout::start(options, shape, "bigroom").await?;
+    let mut steps = Vec::new();
+    for &per_s in &options.bigroom_rates {
+        let step = bench
+            .step(per_s * shape.clients as f64, options.bigroom_duration)
+            .await;
+        crate::report::progress("bigroom", &step);
+        steps.push(step);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    Ok(steps)
 }

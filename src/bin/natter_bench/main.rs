@@ -7,6 +7,8 @@
 //!   D seconds after every join is confirmed; delivery latency, loss, server and
 //!   generator CPU, server memory.
 //! - `saturate`: the fanout shape at rising rates until p99 ≥ 50 ms or anything is lost.
+//! - `bigroom`: one room of 15,000 members, one sender at 1 and at 10 messages a second;
+//!   latency to every member, and the server's own time from commit to last write.
 //! - `idle`: N connections joined and held; server memory per connection.
 //! - `history`: a database of 1,000,000 messages over 100 rooms (made once, cached under
 //!   target/bench); latency of the newest page and of a page deep in the past.
@@ -87,6 +89,15 @@ struct Args {
     /// saturate: seconds of sending per rate.
     #[arg(long)]
     saturate_duration: Option<f64>,
+    /// bigroom: members of the room.
+    #[arg(long)]
+    bigroom_members: Option<usize>,
+    /// bigroom: messages per second to run, from its one sender.
+    #[arg(long, value_delimiter = ',')]
+    bigroom_rates: Option<Vec<f64>>,
+    /// bigroom: seconds of sending per rate.
+    #[arg(long)]
+    bigroom_duration: Option<f64>,
     /// idle: connections held.
     #[arg(long)]
     idle_connections: Option<usize>,
@@ -114,6 +125,7 @@ struct Args {
 enum Scenario {
     Fanout,
     Saturate,
+    Bigroom,
     Idle,
     History,
     Joins,
@@ -133,6 +145,9 @@ pub struct Options {
     pub duration: Duration,
     pub saturate_rates: Vec<f64>,
     pub saturate_duration: Duration,
+    pub bigroom_members: usize,
+    pub bigroom_rates: Vec<f64>,
+    pub bigroom_duration: Duration,
     pub idle_connections: usize,
     pub history_messages: u64,
     pub history_rooms: usize,
@@ -187,6 +202,11 @@ impl Options {
             duration: seconds(args.duration, 5.0, 1.0),
             saturate_rates: args.saturate_rates.clone().unwrap_or(saturate_rates),
             saturate_duration: seconds(args.saturate_duration, 3.0, 0.5),
+            // 15,000: with the generator's own sockets, as many as this machine's 20,000
+            // open files per process allow.
+            bigroom_members: args.bigroom_members.unwrap_or(pick(short, 15_000, 300)),
+            bigroom_rates: args.bigroom_rates.clone().unwrap_or(vec![1.0, 10.0]),
+            bigroom_duration: seconds(args.bigroom_duration, 10.0, 1.0),
             idle_connections: args.idle_connections.unwrap_or(pick(short, 10_000, 300)),
             history_messages: args
                 .history_messages
@@ -254,6 +274,9 @@ async fn run(options: &Options, scenarios: &[Scenario], short: bool) -> Results 
                 results.shape = Some(options.shape);
                 results.saturate = Some(r);
             }),
+            Scenario::Bigroom => fanout::bigroom(options)
+                .await
+                .map(|r| results.bigroom = Some(r)),
             Scenario::Idle => idle::idle(options).await.map(|r| results.idle = Some(r)),
             Scenario::History => history::history(options)
                 .await

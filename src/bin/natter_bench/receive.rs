@@ -33,6 +33,9 @@ pub struct Tally {
     /// Connections the server closed.
     pub closed: u64,
     pub first_close: Option<u16>,
+    /// Messages that came to a client with a seq no higher than one it had: every
+    /// member must see its room in seq order.
+    pub out_of_order: u64,
 }
 
 impl Tally {
@@ -44,6 +47,7 @@ impl Tally {
             first_error: None,
             closed: 0,
             first_close: None,
+            out_of_order: 0,
         }
     }
 }
@@ -129,6 +133,8 @@ pub async fn run(mut socket: Socket, id: usize, shared: Rc<Shared>, plan: Option
     // right after the room's slug (which has no quote, comma or bracket in it).
     let msg_key = Finder::new(b"\",[").into_owned();
     let mut out = Vec::new();
+    // The newest seq this client was sent (each client is in one room).
+    let mut last_seq = 0;
     let mut tick = tokio::time::interval(SEND_TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     loop {
@@ -142,6 +148,10 @@ pub async fn run(mut socket: Socket, id: usize, shared: Rc<Shared>, plan: Option
                 match frame {
                     Frame::Text(text) => {
                         if text.starts_with(b"[\"message\"") {
+                            if let Some(seq) = seq_of(text, &msg_key) {
+                                tally.out_of_order += u64::from(seq <= last_seq);
+                                last_seq = seq;
+                            }
                             if let Some(sent) = stamp(text, &msg_key, phase) {
                                 tally.latency.saturating_record(now.saturating_sub(sent));
                                 tally.delivered += 1;
@@ -208,6 +218,17 @@ fn compose_due(plan: &SendPlan, id: usize, shared: &Shared, out: &mut Vec<u8>) {
         ws::encode(out, 0x1, frame.as_bytes());
         plan.sent.set(n + 1);
     }
+}
+
+/// A message's seq: the number that opens its array.
+fn seq_of(frame: &[u8], msg_key: &Finder<'_>) -> Option<u64> {
+    let start = msg_key.find(frame)? + msg_key.needle().len();
+    let digits = frame.get(start..)?;
+    let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();
+    (len > 0).then_some(())?;
+    digits[..len].iter().try_fold(0u64, |acc, &b| {
+        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
 }
 
 /// The send time of a message of `phase`, from its text. A message travels as an array

@@ -14,6 +14,7 @@ pub struct Results {
     pub shape: Option<Shape>,
     pub fanout: Option<Vec<Step>>,
     pub saturate: Option<Saturation>,
+    pub bigroom: Option<Vec<Step>>,
     pub idle: Option<Idle>,
     pub history: Option<History>,
     pub joins: Option<Joins>,
@@ -34,14 +35,17 @@ pub struct Target {
 pub fn progress(scenario: &str, step: &Step) {
     eprintln!(
         "  {scenario}: {:>9.0}/s asked, {:>9.0}/s delivered, lost {}, p99 {:.2} ms; \
-         server counted {} deliveries, {} commits of {:.2} ms",
+         {} out of order; server counted {} deliveries, {} commits of {:.2} ms, \
+         commit to last write {:.2} ms",
         step.target_per_s,
         step.delivered_per_s,
         step.lost,
         step.p99_ms,
+        step.out_of_order,
         step.server_deliveries,
         step.server_commits,
-        step.server_commit_mean_ms
+        step.server_commit_mean_ms,
+        step.server_fanout_mean_ms
     );
 }
 
@@ -64,6 +68,7 @@ pub fn print_table(results: &Results) {
                 .flat_map(|s| &s.steps)
                 .map(|s| (if s.attempt > 1 { "again" } else { "saturate" }, s)),
         )
+        .chain(results.bigroom.iter().flatten().map(|s| ("bigroom", s)))
         .collect();
     if !steps.is_empty() {
         println!(
@@ -206,6 +211,22 @@ pub fn targets(results: &Results) -> Vec<Target> {
             });
         }
     }
+    for s in results.bigroom.iter().flatten() {
+        let members = (s.target_per_s / s.sender_rate.max(1e-9)).round();
+        if members >= 15_000.0 {
+            out.push(Target {
+                what: format!(
+                    "bigroom {members:.0} members at {:.0} msg/s: p99 <= 50, p50 <= 20 ms, in order",
+                    s.sender_rate
+                ),
+                measured: format!(
+                    "p50 {:.2} ms, p99 {:.2} ms; server commit to last write {:.2} ms",
+                    s.p50_ms, s.p99_ms, s.server_fanout_mean_ms
+                ),
+                pass: s.passes() && s.p99_ms <= 50.0 && s.p50_ms <= 20.0,
+            });
+        }
+    }
     if let Some(i) = results.idle.as_ref().filter(|i| i.connections >= 10_000) {
         out.push(Target {
             what: format!("idle: <= 8 KiB RSS per connection at {}", i.connections),
@@ -253,12 +274,13 @@ pub fn short_mode_failures(results: &Results) -> Vec<String> {
         .fanout
         .iter()
         .flatten()
-        .chain(results.saturate.iter().flat_map(|s| &s.steps));
+        .chain(results.saturate.iter().flat_map(|s| &s.steps))
+        .chain(results.bigroom.iter().flatten());
     for s in steps {
-        if s.delivered == 0 || s.lost > 0 || s.errors > 0 || s.closed > 0 {
+        if s.delivered == 0 || s.lost > 0 || s.errors > 0 || s.closed > 0 || s.out_of_order > 0 {
             out.push(format!(
-                "fanout at {:.0}/s: delivered {}, lost {}, errors {} ({:?}), closed {}",
-                s.target_per_s, s.delivered, s.lost, s.errors, s.first_error, s.closed
+                "fanout at {:.0}/s: delivered {}, lost {}, errors {} ({:?}), closed {}, out of order {}",
+                s.target_per_s, s.delivered, s.lost, s.errors, s.first_error, s.closed, s.out_of_order
             ));
         }
     }

@@ -16,3 +16,6 @@ pub static CUT_OFF: LazyLock<Counter> =
 /// How long each group commit of messages took, disk flush included, in seconds.
 pub static COMMIT_SECONDS: LazyLock<Histogram> =
     LazyLock::new(|| metrics::histogram!("natter_commit_seconds"));
+/// From a batch of messages stored to its last write to a subscriber's socket, seconds.
+pub static FANOUT_SECONDS: LazyLock<Histogram> =
+    LazyLock::new(|| metrics::histogram!("natter_fanout_seconds"));

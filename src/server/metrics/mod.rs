@@ -37,6 +37,11 @@ fn recorder() -> PrometheusHandle {
                     &[0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
                 )
                 .expect("valid buckets")
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full("natter_fanout_seconds".into()),
+                    &[0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
+                )
+                .expect("valid buckets")
                 .build_recorder();
             let handle = recorder.handle();
             // Only fails when another recorder is set: then that one records.

@@ -500,6 +500,15 @@ impl Inner {
     }
 }
 
+/// A connected loopback pair for tests: the server's side (for a queue) and the client's.
+#[cfg(test)]
+pub(crate) async fn socket_pair() -> (Arc<TcpStream>, TcpStream) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap());
+    let (client, accepted) = tokio::join!(client, listener.accept());
+    (Arc::new(accepted.unwrap().0), client.unwrap())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -743,13 +752,6 @@ mod tests {
         queue.close(CloseReason::SHUTDOWN);
         assert!(!queue.offer(&typing), "nothing after a close");
         assert_eq!(queue.try_take(), None);
-    }
-
-    async fn socket_pair() -> (Arc<TcpStream>, TcpStream) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let client = TcpStream::connect(listener.local_addr().unwrap());
-        let (client, accepted) = tokio::join!(client, listener.accept());
-        (Arc::new(accepted.unwrap().0), client.unwrap())
     }
 
     #[tokio::test]
