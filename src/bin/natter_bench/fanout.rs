@@ -75,6 +75,10 @@ pub struct Step {
     /// From a batch stored to its last socket write, as the server measured it
     /// (`natter_fanout_seconds`): its own share of the latency, without the generator's.
     pub server_fanout_mean_ms: f64,
+    /// From a message's frame read to its last write, as the server measured it
+    /// (`natter_send_seconds`): the mean, and the share of messages over 10 ms.
+    pub server_send_mean_ms: f64,
+    pub server_send_over_10ms_pct: f64,
 }
 
 impl Step {
@@ -170,6 +174,8 @@ impl Fanout {
         step.server_commits = counted.commits;
         step.server_commit_mean_ms = counted.commit_mean_ms;
         step.server_fanout_mean_ms = counted.fanout_mean_ms;
+        step.server_send_mean_ms = counted.send_mean_ms;
+        step.server_send_over_10ms_pct = counted.send_over_10ms_pct;
         step
     }
 
@@ -244,6 +250,8 @@ fn step_report(
         server_commits: 0,
         server_commit_mean_ms: 0.0,
         server_fanout_mean_ms: 0.0,
+        server_send_mean_ms: 0.0,
+        server_send_over_10ms_pct: 0.0,
     }
 }
 
@@ -253,6 +261,8 @@ struct Counted {
     commits: u64,
     commit_mean_ms: f64,
     fanout_mean_ms: f64,
+    send_mean_ms: f64,
+    send_over_10ms_pct: f64,
 }
 
 impl Counted {
@@ -265,11 +275,15 @@ impl Counted {
         };
         let commits = moved("natter_commit_seconds_count");
         let fanouts = moved("natter_fanout_seconds_count");
+        let sends = moved("natter_send_seconds_count");
+        let within_10ms = moved("natter_send_seconds_bucket{le=\"0.01\"}");
         Counted {
             deliveries: moved("natter_deliveries_total") as u64,
             commits: commits as u64,
             commit_mean_ms: moved("natter_commit_seconds_sum") * 1e3 / commits.max(1.0),
             fanout_mean_ms: moved("natter_fanout_seconds_sum") * 1e3 / fanouts.max(1.0),
+            send_mean_ms: moved("natter_send_seconds_sum") * 1e3 / sends.max(1.0),
+            send_over_10ms_pct: (sends - within_10ms) * 100.0 / sends.max(1.0),
         }
     }
 }

@@ -36,7 +36,7 @@ pub fn progress(scenario: &str, step: &Step) {
     eprintln!(
         "  {scenario}: {:>9.0}/s asked, {:>9.0}/s delivered, lost {}, p99 {:.2} ms; \
          {} out of order; server counted {} deliveries, {} commits of {:.2} ms, \
-         commit to last write {:.2} ms",
+         commit to last write {:.2} ms; frame read to last write {:.2} ms, {:.2} % over 10 ms",
         step.target_per_s,
         step.delivered_per_s,
         step.lost,
@@ -45,7 +45,9 @@ pub fn progress(scenario: &str, step: &Step) {
         step.server_deliveries,
         step.server_commits,
         step.server_commit_mean_ms,
-        step.server_fanout_mean_ms
+        step.server_fanout_mean_ms,
+        step.server_send_mean_ms,
+        step.server_send_over_10ms_pct
     );
 }
 

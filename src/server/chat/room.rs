@@ -17,7 +17,7 @@ use crate::protocol::{
 use crate::server::chat::inbox::{Inboxes, Notice};
 use crate::server::chat::links::first_web_link;
 use crate::server::chat::typing::TypingThrottle;
-use crate::server::metrics::counters::FANOUT_SECONDS;
+use crate::server::metrics::counters::{FANOUT_SECONDS, SEND_SECONDS};
 use crate::server::names::name_key;
 use crate::server::store::{
     Appended, Changed, MemberRecord, NewMessage, NewUpdate, Newest, RoomRecord, Store,
@@ -49,6 +49,9 @@ pub struct SendRequest {
     /// User ids of the people it mentions (their names are in `msg`).
     pub mentioned: Vec<String>,
     pub reply: SendQueue,
+    /// When its frame was read: the server's own share of a message's latency is
+    /// measured from here to its last write (`natter_send_seconds`).
+    pub received: Instant,
 }
 
 /// A change of a message on its way to the writer, with the connection that asked for
@@ -382,7 +385,10 @@ impl Room {
     /// socket gets the whole batch in one write. A sender learns its message is stored
     /// from that same event or, when not subscribed, from an `ack`.
     fn publish(&self, stored: Vec<Stored>) {
-        let stored_at = Instant::now();
+        let mut timing = Timing {
+            stored_at: Instant::now(),
+            received: Vec::with_capacity(stored.len()),
+        };
         let mut unconfirmed = Vec::with_capacity(stored.len());
         let mut attention = Vec::new();
         // Alerts cost a copy of the message; most messages in a public room need none.
@@ -400,7 +406,9 @@ impl Room {
                     user,
                     mentioned,
                     reply,
+                    received,
                 } = stored;
+                timing.received.push(received);
                 let (seq, n) = (msg.seq, msg.n);
                 unconfirmed.push((from, reply, msg.cid.clone(), seq));
                 self.active_ms.fetch_max(msg.at_ms, Ordering::Relaxed);
@@ -431,7 +439,7 @@ impl Room {
         for (_, reply, cid, seq) in unconfirmed {
             self.ack(&reply, cid, seq);
         }
-        send_all(recipients, Some(stored_at));
+        send_all(recipients, Some(timing));
         for (msg, author, mentioned) in attention {
             self.alert(&msg, &author, &mentioned);
         }
@@ -605,6 +613,7 @@ struct Stored {
     user: String,
     mentioned: Vec<String>,
     reply: SendQueue,
+    received: Instant,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -642,22 +651,37 @@ const WRITES_PER_TASK: usize = 1_024;
 /// Writes what was queued for `recipients`, outside the room's lock: a socket write is
 /// never made while holding it. Each recipient's frames are already queued in the room's
 /// order, so whichever task writes them, each socket gets them in that order.
-/// `stored_at`, for messages: when they were stored; the time until the last write is
-/// recorded (`natter_fanout_seconds`).
-fn send_all(recipients: Vec<SendQueue>, stored_at: Option<Instant>) {
-    write_in_parts(recipients, WRITES_PER_TASK, stored_at);
+/// `timing`, for messages: the time until the last write is recorded.
+fn send_all(recipients: Vec<SendQueue>, timing: Option<Timing>) {
+    write_in_parts(recipients, WRITES_PER_TASK, timing);
+}
+
+/// When a batch of messages was stored, and when each was read off its sender's socket.
+struct Timing {
+    stored_at: Instant,
+    received: Vec<Instant>,
+}
+
+impl Timing {
+    /// The batch is written to every subscriber.
+    fn record(&self) {
+        FANOUT_SECONDS.record(self.stored_at.elapsed());
+        for received in &self.received {
+            SEND_SECONDS.record(received.elapsed());
+        }
+    }
 }
 
 /// [`send_all`] with parts of `per_task` recipients: the first written here, the others
 /// by tasks of their own.
-fn write_in_parts(recipients: Vec<SendQueue>, per_task: usize, stored_at: Option<Instant>) {
+fn write_in_parts(recipients: Vec<SendQueue>, per_task: usize, timing: Option<Timing>) {
     let runtime = tokio::runtime::Handle::try_current();
     if recipients.len() <= per_task || runtime.is_err() {
         for queue in &recipients {
             queue.send();
         }
-        if let Some(at) = stored_at {
-            FANOUT_SECONDS.record(at.elapsed());
+        if let Some(timing) = timing {
+            timing.record();
         }
         return;
     }
@@ -666,7 +690,7 @@ fn write_in_parts(recipients: Vec<SendQueue>, per_task: usize, stored_at: Option
         recipients,
         per_task,
         unfinished: AtomicUsize::new(parts),
-        stored_at,
+        timing,
     });
     if let Ok(runtime) = runtime {
         for part in 1..parts {
@@ -683,7 +707,7 @@ struct SharedWrites {
     per_task: usize,
     /// Parts not yet written: the last task to finish records the time.
     unfinished: AtomicUsize,
-    stored_at: Option<Instant>,
+    timing: Option<Timing>,
 }
 
 impl SharedWrites {
@@ -694,15 +718,16 @@ impl SharedWrites {
             queue.send();
         }
         if self.unfinished.fetch_sub(1, Ordering::AcqRel) == 1 {
-            if let Some(at) = self.stored_at {
-                FANOUT_SECONDS.record(at.elapsed());
+            if let Some(timing) = &self.timing {
+                timing.record();
             }
         }
     }
 }
 
-/// Who sent a message: connection, user, the user ids it mentions, where to confirm.
-type Sender = (ConnId, String, Vec<String>, SendQueue);
+/// Who sent a message: connection, user, the user ids it mentions, where to confirm, and
+/// when its frame was read.
+type Sender = (ConnId, String, Vec<String>, SendQueue, Instant);
 
 async fn run_writer(room: Arc<Room>, store: Arc<dyn Store>, mut queue: mpsc::Receiver<Request>) {
     let mut requests = Vec::with_capacity(WRITE_BATCH);
@@ -739,13 +764,13 @@ async fn run_writer(room: Arc<Room>, store: Arc<dyn Store>, mut queue: mpsc::Rec
 async fn store_sends(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<SendRequest>) {
     let (batch, senders): (Vec<NewMessage>, Vec<Sender>) = requests
         .into_iter()
-        .map(|r| (r.msg, (r.from, r.user, r.mentioned, r.reply)))
+        .map(|r| (r.msg, (r.from, r.user, r.mentioned, r.reply, r.received)))
         .unzip();
     // Nothing is published before the commit: a confirmed message survives a crash.
     match store.append(room.record.id, &batch).await {
         Ok(outcomes) => {
             let mut stored = Vec::with_capacity(outcomes.len());
-            for ((new, (from, user, mentioned, reply)), outcome) in
+            for ((new, (from, user, mentioned, reply, received)), outcome) in
                 batch.into_iter().zip(senders).zip(outcomes)
             {
                 match outcome {
@@ -767,6 +792,7 @@ async fn store_sends(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<Sen
                         user,
                         mentioned,
                         reply,
+                        received,
                     }),
                     // A retry of a message the room already has (and has published):
                     // confirm it to the sender only.
@@ -789,7 +815,7 @@ async fn store_sends(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<Sen
         }
         Err(err) => {
             tracing::error!(room = %room.record.slug, %err, "storing messages failed");
-            for (new, (_, _, _, sender)) in batch.into_iter().zip(senders) {
+            for (new, (_, _, _, sender, _)) in batch.into_iter().zip(senders) {
                 let event = ServerEvent::Error {
                     code: ErrorCode::Unavailable,
                     message: "The message could not be stored; try again.".into(),

@@ -19,3 +19,7 @@ pub static COMMIT_SECONDS: LazyLock<Histogram> =
 /// From a batch of messages stored to its last write to a subscriber's socket, seconds.
 pub static FANOUT_SECONDS: LazyLock<Histogram> =
     LazyLock::new(|| metrics::histogram!("natter_fanout_seconds"));
+/// From a message's frame read off its sender's socket to its last write to a
+/// subscriber's, seconds: the server's own share of its latency.
+pub static SEND_SECONDS: LazyLock<Histogram> =
+    LazyLock::new(|| metrics::histogram!("natter_send_seconds"));

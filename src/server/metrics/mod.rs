@@ -27,6 +27,9 @@ use crate::server::push::Push;
 /// The process's recorder: one, however many servers a test process starts.
 static RECORDER: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// Buckets of the delivery timings, seconds: natter-bench reads how many took over 10 ms.
+const LATENCY_BUCKETS: &[f64] = &[0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5];
+
 /// Installs the recorder (once per process) and returns its handle.
 fn recorder() -> PrometheusHandle {
     RECORDER
@@ -39,7 +42,12 @@ fn recorder() -> PrometheusHandle {
                 .expect("valid buckets")
                 .set_buckets_for_metric(
                     metrics_exporter_prometheus::Matcher::Full("natter_fanout_seconds".into()),
-                    &[0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5],
+                    LATENCY_BUCKETS,
+                )
+                .expect("valid buckets")
+                .set_buckets_for_metric(
+                    metrics_exporter_prometheus::Matcher::Full("natter_send_seconds".into()),
+                    LATENCY_BUCKETS,
                 )
                 .expect("valid buckets")
                 .build_recorder();

@@ -353,6 +353,7 @@ async fn close(socket: &TcpStream, queue: &SendQueue, frame: Frame, patience: Du
 }
 
 fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent>> {
+    let received = std::time::Instant::now();
     let frame = ClientFrame::decode(text)
         .map_err(|err| refuse_frame(err.code(), &err.to_string(), None))?;
     match frame {
@@ -408,6 +409,7 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                 user: conn.user.clone(),
                 mentioned: mentioned.into_iter().map(|p| p.user).collect(),
                 reply: conn.queue.clone(),
+                received,
             };
             match (file, reply) {
                 (None, None) => target
