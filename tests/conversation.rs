@@ -424,3 +424,54 @@ async fn in_a_private_room_only_its_owner_pins() {
         }
     }
 }
+
+/// Sends and changes that come faster than the store commits are stored in runs, several
+/// to a commit: every reader still gets each event once, in seq order, in the order they
+/// were sent (a change after the sends before it). Checked by storing a change ahead of
+/// the sends before it: this fails.
+#[tokio::test]
+async fn a_burst_of_sends_and_changes_reaches_everyone_in_seq_order() {
+    let server = start_with(&["--send-rate", "100000", "--send-burst", "100000"]).await;
+    let (mut ana, _) = arrive(&server, "user-ana-0001", "ana", "general").await;
+    let (mut bo, _) = arrive(&server, "user-bo-00001", "bo", "general").await;
+    assert!(matches!(
+        next_event(&mut ana).await,
+        ServerEvent::Joined { .. }
+    ));
+    send(&mut ana, "general", "msg-0000000", "to be edited").await;
+    assert_eq!(message(&mut bo).await.seq, 1);
+    // Runs of five sends, each followed by an edit of the first message.
+    let count = 600;
+    for i in 1..=count {
+        if i % 6 == 0 {
+            let edit = Edit::Text(format!("edit {i}"));
+            ask(&mut ana, &format!("edit-{i:07}"), 1, edit).await;
+        } else {
+            send(
+                &mut ana,
+                "general",
+                &format!("msg-{i:07}"),
+                &format!("burst {i}"),
+            )
+            .await;
+        }
+    }
+    // Frame i is stored as seq i + 1 (message 1 came first), and read in that order.
+    for i in 1..=count {
+        let (seq, text) = match next_event(&mut bo).await {
+            ServerEvent::Message { msg, .. } => (msg.seq, msg.text),
+            ServerEvent::Update {
+                update:
+                    Update {
+                        seq,
+                        change: Change::Edited { text, .. },
+                        ..
+                    },
+                ..
+            } => (seq, text),
+            other => panic!("expected a message or an edit, got {other:?}"),
+        };
+        let frame: u64 = text.rsplit(' ').next().unwrap().parse().unwrap();
+        assert_eq!((frame, seq), (i, i + 1), "the {i}th event read: {text:?}");
+    }
+}
