@@ -7,8 +7,9 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
@@ -56,13 +57,13 @@ impl SqliteStore {
 
     /// [`open`](Self::open), with commits as durable as `durability` says.
     pub async fn open_durable(path: &Path, durability: Durability) -> StoreResult<Self> {
-        Self::open_with(path, CHECKPOINT_EVERY, durability).await
+        Self::open_with(path, CHECKPOINTS, durability).await
     }
 
-    /// [`open_durable`](Self::open_durable), checkpointing every `checkpoint_every`.
+    /// [`open_durable`](Self::open_durable), checkpointing as `checkpoints` says.
     async fn open_with(
         path: &Path,
-        checkpoint_every: Duration,
+        checkpoints: Checkpoints,
         durability: Durability,
     ) -> StoreResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -107,7 +108,8 @@ impl SqliteStore {
         tokio::spawn(checkpoint(
             checkpointer,
             Arc::downgrade(&writers),
-            checkpoint_every,
+            checkpoints,
+            messages.handed(),
         ));
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
@@ -122,13 +124,42 @@ impl SqliteStore {
     }
 }
 
-/// How often the WAL is copied into the database file.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
+/// When the WAL is copied into the database file, and made to start over.
+#[derive(Clone, Copy)]
+struct Checkpoints {
+    /// How often the checkpointer looks whether a copy is due.
+    look_every: Duration,
+    /// A copy is due once this many messages were handed to the writer since the last...
+    after_messages: u64,
+    /// ...or once this long has passed, whichever comes first.
+    at_least_every: Duration,
+}
+
+impl Checkpoints {
+    /// Whether a copy is due, `messages` and `elapsed` since the last.
+    fn due(&self, messages: u64, elapsed: Duration) -> bool {
+        messages >= self.after_messages || elapsed >= self.at_least_every
+    }
+}
+
+/// Copied once a second, or sooner when busy: after 4,000 messages. Each copy ends with
+/// a sync of the database file, and on this project's VM the WAL's syncs wait behind it.
+/// Copying a second of fan-out at 1,000,000 deliveries/s (~17 MB) at once made the
+/// writer's commits wait up to 10 ms each second (`perf sched timehist`): 3.3–5.6 % of
+/// messages took over 10 ms in the server (`natter_send_seconds`), p99 22–30 ms. Copied
+/// every 200 ms (4,000 messages at that rate): p99 12–18 ms. Every 200 ms whatever the
+/// load cost the quiet rates instead (1,000/s: p99 2.1–2.9 → 5–6.5 ms), hence counted in
+/// messages. natter-bench fanout, 2026-12-04.
+const CHECKPOINTS: Checkpoints = Checkpoints {
+    look_every: Duration::from_millis(100),
+    after_messages: 4_000,
+    at_least_every: Duration::from_secs(1),
+};
 /// Bytes of WAL kept on disk once it starts over: a steady 64,000 deliveries/s writes
 /// about 18 MB between checkpoints, so only a burst beyond that is given back.
 const WAL_SIZE_LIMIT: u64 = 64 << 20;
 
-/// Checkpoints the WAL every `period`, in two steps. First beside the writer (PASSIVE:
+/// Checkpoints the WAL when `checkpoints` says, in two steps. First beside the writer (PASSIVE:
 /// nobody waits, and what readers still need stays for a later round), which copies
 /// nearly everything. Then again holding the writer, for the few frames committed
 /// meanwhile: only a checkpoint that has copied the whole WAL lets the next commit start
@@ -136,11 +167,22 @@ const WAL_SIZE_LIMIT: u64 = 64 << 20;
 /// without the second the WAL grew by about 17 MB/s under load, without bound.
 /// Durability does not depend on any of this: a commit is safe once it is in the WAL.
 /// Ends with the store.
-async fn checkpoint(mut db: SqliteConnection, writer: Weak<WriterLock>, period: Duration) {
-    let mut tick = tokio::time::interval(period);
+async fn checkpoint(
+    mut db: SqliteConnection,
+    writer: Weak<WriterLock>,
+    checkpoints: Checkpoints,
+    handed: Arc<AtomicU64>,
+) {
+    let mut tick = tokio::time::interval(checkpoints.look_every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut last_handed, mut last_at) = (handed.load(Ordering::Relaxed), Instant::now());
     loop {
         tick.tick().await;
+        let now_handed = handed.load(Ordering::Relaxed);
+        if !checkpoints.due(now_handed - last_handed, last_at.elapsed()) {
+            continue;
+        }
+        (last_handed, last_at) = (now_handed, Instant::now());
         let result = match wal_checkpoint(&mut db).await {
             Ok(0) => Ok(0),
             Ok(_) => {
@@ -806,11 +848,25 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_wal_is_copied_each_second_or_sooner_when_busy() {
+        let c = CHECKPOINTS;
+        let (quiet, busy) = (Duration::from_millis(300), Duration::from_millis(100));
+        assert!(!c.due(20, quiet), "a quiet server waits for the second");
+        assert!(c.due(20, Duration::from_secs(1)));
+        assert!(c.due(4_000, busy), "a busy one does not");
+    }
+
     #[tokio::test]
     async fn the_wal_starts_over_while_the_writer_never_pauses() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("busy.db");
-        let store = SqliteStore::open_with(&path, Duration::from_millis(50), Durability::Normal)
+        let checkpoints = Checkpoints {
+            look_every: Duration::from_millis(50),
+            after_messages: u64::MAX,
+            at_least_every: Duration::from_millis(50),
+        };
+        let store = SqliteStore::open_with(&path, checkpoints, Durability::Normal)
             .await
             .unwrap();
         let room = room_id(&store, "general").await;

@@ -35,8 +35,9 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -72,6 +73,9 @@ struct Job {
 /// The way to the writing thread; it ends when this is dropped.
 pub(super) struct MessageWriter {
     jobs: mpsc::Sender<Job>,
+    /// Messages handed to the thread so far: the checkpointer copies the WAL sooner when
+    /// they come fast.
+    handed: Arc<AtomicU64>,
 }
 
 impl MessageWriter {
@@ -111,13 +115,18 @@ impl MessageWriter {
             .name("natter-messages".into())
             .spawn(move || run(db, queue, lock, durability))
             .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
-        Ok(MessageWriter { jobs })
+        Ok(MessageWriter {
+            jobs,
+            handed: Arc::default(),
+        })
     }
 
     /// Stores `batch` in `room`, in order, each with the next seq; resolves once that is
     /// committed. Messages the room already holds (retries, also within the batch) come
     /// back as they were stored.
     pub async fn append(&self, room: i64, batch: &[NewMessage]) -> Result<Vec<Appended>, String> {
+        self.handed
+            .fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
         match self.run(room, Work::Messages(batch.to_vec())).await? {
             Done::Messages(out) => Ok(out),
             Done::Updates(_) => Err("the message writer answered changes".to_owned()),
@@ -131,6 +140,11 @@ impl MessageWriter {
             Done::Updates(out) => Ok(out),
             Done::Messages(_) => Err("the message writer answered messages".to_owned()),
         }
+    }
+
+    /// The count of messages handed to the thread so far.
+    pub fn handed(&self) -> Arc<AtomicU64> {
+        self.handed.clone()
     }
 
     async fn run(&self, room: i64, work: Work) -> Outcome {
