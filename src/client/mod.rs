@@ -50,3 +50,28 @@ pub fn effect(run: impl FnMut() + 'static) {
     let run: Box<dyn FnMut()> = Box::new(run);
     leptos::prelude::Effect::new(run);
 }
+
+/// Calls `then` once, `delay` after the open room's timeline changes, however often it
+/// changes meanwhile: what a busy room would otherwise do again for every message.
+#[cfg(feature = "hydrate")]
+pub fn after_timeline_changes(
+    chat: state::Chat,
+    delay: std::time::Duration,
+    then: impl Fn() + Copy + 'static,
+) {
+    use leptos::prelude::*;
+    let waiting = StoredValue::new(false);
+    effect(move || {
+        chat.room.timeline.track();
+        if !waiting.get_value() {
+            waiting.set_value(true);
+            set_timeout(
+                move || {
+                    waiting.set_value(false);
+                    then();
+                },
+                delay,
+            );
+        }
+    });
+}

@@ -45,20 +45,11 @@ mod keeping {
                 }
             })
         });
-        let pending = StoredValue::new(false);
-        crate::client::effect(move || {
-            chat.room.timeline.track();
-            if !pending.get_value() {
-                pending.set_value(true);
-                set_timeout(
-                    move || {
-                        pending.set_value(false);
-                        save_recent(chat);
-                    },
-                    std::time::Duration::from_millis(SAVE_EVERY_MS),
-                );
-            }
-        });
+        crate::client::after_timeline_changes(
+            chat,
+            std::time::Duration::from_millis(SAVE_EVERY_MS),
+            move || save_recent(chat),
+        );
         // A phone may kill a backgrounded app without warning.
         let _ = window_event_listener(leptos::ev::pagehide, move |_| save_recent(chat));
     }

@@ -203,22 +203,7 @@ pub fn MessageList() -> impl IntoView {
 fn redraws(chat: crate::client::state::Chat) -> Trigger {
     let redraw = Trigger::new();
     #[cfg(feature = "hydrate")]
-    {
-        let asked = StoredValue::new(false);
-        crate::client::effect(move || {
-            chat.room.timeline.track();
-            if !asked.get_value() {
-                asked.set_value(true);
-                set_timeout(
-                    move || {
-                        asked.set_value(false);
-                        redraw.notify();
-                    },
-                    std::time::Duration::ZERO,
-                );
-            }
-        });
-    }
+    crate::client::after_timeline_changes(chat, std::time::Duration::ZERO, move || redraw.notify());
     #[cfg(not(feature = "hydrate"))]
     let _ = chat;
     redraw
