@@ -141,6 +141,23 @@ describe('never losing a message', () => {
     assert.deepEqual(problemsBesidesTheSocket(gus.page), []);
   });
 
+  test('a join that fails is asked again, and the room loads', async () => {
+    const person = await newPerson(env.browser);
+    let asked = 0;
+    await person.page.route('**/api/join_room', (route) => {
+      asked += 1;
+      if (asked === 1) {
+        return route.fulfill({ status: 503, contentType: 'text/plain', body: 'busy' });
+      }
+      return route.continue();
+    });
+    await arrive(person.page, env.server.url, '/r/general', 'patient');
+    assert.ok(asked >= 2, `join asked ${asked} time(s)`);
+    await say(person.page, 'in after a retry');
+    await message(person.page, 'in after a retry').waitFor();
+    await person.context.close();
+  });
+
   test('a refused message says why and can be retried or discarded', async () => {
     const eve = await newPerson(env.browser);
     const socket = await controlSocket(eve.context);

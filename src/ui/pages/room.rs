@@ -177,14 +177,19 @@ fn RoomHeader(current: Memo<Option<RoomInfo>>, slug: Memo<String>) -> impl IntoV
 }
 
 /// Joins the room in the URL (`current`, once listed) whenever it changes or the socket
-/// (re)connects, and puts the answer on screen. A rejoin on the same room asks only for what was missed.
+/// (re)connects, and puts the answer on screen; a failed join is asked again. A rejoin on
+/// the same room asks only for what was missed.
 #[cfg(feature = "hydrate")]
 fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<String>>) {
     use crate::api::rooms::{join_room, leave_room};
     use crate::client::timeline::Timeline;
+    use crate::protocol::AppError;
     use leptos::task::spawn_local;
 
+    // A join that failed asks again through this.
+    let retry = Trigger::new();
     crate::client::effect(move || {
+        retry.track();
         let Some(slug) = current.get() else { return };
         let conn = chat.link.conn.get();
         if chat.room.timeline.with_untracked(|t| t.room != slug) {
@@ -237,11 +242,29 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<String>
                 Ok(_) => {
                     let _ = leave_room(conn, slug).await;
                 }
-                Err(err) => chat.link.alert.set(Some(err.to_string())),
+                Err(err) => {
+                    chat.link.alert.set(Some(err.to_string()));
+                    // Asked again in a moment while the page is still here on this
+                    // socket (a reconnect asks anew by itself): a failed join must not
+                    // leave the room unloaded.
+                    if matches!(err, AppError::NoSuchRoom(_)) {
+                        return;
+                    }
+                    gloo_timers::future::sleep(JOIN_RETRY).await;
+                    if chat.room.timeline.with_untracked(|t| t.room == slug)
+                        && chat.link.conn.get_untracked().as_deref() == Some(conn.as_str())
+                    {
+                        retry.notify();
+                    }
+                }
             }
         });
     });
 }
+
+/// How long a failed join waits before it is asked again.
+#[cfg(feature = "hydrate")]
+const JOIN_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// On a phone, a swipe to the right opens the drawer of rooms and people, one to the left
 /// closes it (the menu button does the same).
