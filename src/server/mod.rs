@@ -306,15 +306,29 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     // Each page gets a fresh nonce for its one inline script (see `guard::page_csp`).
     let per_request = leptos::nonce::provide_nonce;
+    // The build's files (`/pkg`, icons, the manifest) from the site root; anything else is
+    // the not-found page.
+    //
+    // Not `leptos_axum::file_and_error_handler` for the files: leptos_axum 0.8.10 serves a
+    // file under `Owner::new()`, a child of the page render that last ran on that worker
+    // thread (`Owner::new_root` stays current), and moves that page's pending response
+    // headers onto the file: the page then arrived without its CSP nonce (the browser
+    // refused its scripts, about one page load in 30 in the e2e suite), and a `Set-Cookie`
+    // meant for one visitor could have gone to another's request.
+    let static_files = {
+        use axum::handler::Handler;
+        let not_found =
+            leptos_axum::file_and_error_handler_with_context::<AppState, _>(per_request, shell);
+        tower_http::services::ServeDir::new(&*options.site_root)
+            .append_index_html_on_directories(false)
+            .fallback(not_found.with_state(state.clone()))
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/sw.js", get(http::pwa::service_worker))
         .route("/previews/{file}", get(previews::serve::thumbnail))
         .leptos_routes_with_context(&state, routes, per_request, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(per_request, shell))
+        .fallback_service(static_files)
         // Pages, files (the WASM shrinks to a third) and server functions; not the socket,
         // added after. Level 4: most of the gain for a fraction of the CPU of the maximum.
         .layer(
