@@ -90,6 +90,11 @@ pub struct RoomInfo {
     pub mentioned: Seq,
     /// The reader owns it (may invite and remove people).
     pub owner: bool,
+    /// The reader moderates it: removes anyone's messages (the page offers it).
+    pub moderator: bool,
+    /// Slow mode: at most one message per this many seconds per person (0: off); the
+    /// composer counts down after each message.
+    pub slow_s: u32,
 }
 
 as_array!(RoomInfo as RoomInfoWire {
@@ -104,6 +109,8 @@ as_array!(RoomInfo as RoomInfoWire {
     read: Option<Seq>,
     mentioned: Seq,
     owner: bool,
+    moderator: bool,
+    slow_s: u32,
 });
 
 impl RoomInfo {
@@ -166,7 +173,8 @@ pub struct ChatMessage {
     /// A file sent with it (its text is then the caption, and may be empty). Boxed:
     /// few messages have one, and every message in memory would pay for it.
     pub file: Option<Box<super::Attachment>>,
-    /// 0 as sent; [`ChatMessage::EDITED`] or [`ChatMessage::DELETED`] since.
+    /// 0 as sent; [`ChatMessage::EDITED`], [`ChatMessage::DELETED`] or
+    /// [`ChatMessage::REMOVED`] since.
     pub state: u8,
     /// The seq of its newest change (0: none): the page draws its line anew when it moves.
     pub rev: Seq,
@@ -184,6 +192,8 @@ impl ChatMessage {
     pub const EDITED: u8 = 1;
     /// Its author took it back: only a "message deleted" line is left.
     pub const DELETED: u8 = 2;
+    /// A moderator took it away: only a "removed by a moderator" line is left.
+    pub const REMOVED: u8 = 3;
 }
 
 as_array!(ChatMessage as ChatMessageWire {

@@ -287,6 +287,8 @@ mod tests {
             read: Some(4),
             mentioned: 3,
             owner: true,
+            moderator: true,
+            slow_s: 30,
         };
         let msg = ChatMessage {
             seq: 9,

@@ -57,10 +57,13 @@ pub enum Change {
     Reacted { emoji: String, names: Vec<String> },
     /// Pinned to its room (`true`) or taken off its pins.
     Pinned(bool),
+    /// A moderator took it away: as [`Change::Deleted`], with a "removed by a moderator"
+    /// line in its place.
+    Removed,
 }
 
 // On the wire: `[kind, …]`, the kind's fields after it — `[1, card]`, `[2]`, `[3, text,
-// doc]`, `[4]`, `[5, emoji, names]`, `[6, pinned]`. Written by hand, not derived: an enum's derived
+// doc]`, `[4]`, `[5, emoji, names]`, `[6, pinned]`, `[7]`. Written by hand, not derived: an enum's derived
 // decoder is several times the size of this one in the page's WASM. Elements after the
 // ones a kind needs are skipped, so `[2, null]` (stored by earlier versions) still reads.
 impl Serialize for Change {
@@ -79,6 +82,7 @@ impl Serialize for Change {
                 seq.serialize_element(doc)?;
             }
             Change::Deleted => seq.serialize_element(&4u8)?,
+            Change::Removed => seq.serialize_element(&7u8)?,
             Change::Reacted { emoji, names } => {
                 seq.serialize_element(&5u8)?;
                 seq.serialize_element(emoji)?;
@@ -127,6 +131,7 @@ impl<'de> Deserialize<'de> for Change {
                         names: next(&mut seq)?,
                     },
                     6 => Change::Pinned(next(&mut seq)?),
+                    7 => Change::Removed,
                     _ => return Err(A::Error::custom("unknown kind of change")),
                 };
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
@@ -179,7 +184,7 @@ impl Update {
     /// deleted (the server refuses changes to it; a card made before arrives after).
     pub fn apply(&self, msg: &mut super::ChatMessage) {
         use super::ChatMessage;
-        if msg.state == ChatMessage::DELETED {
+        if msg.state >= ChatMessage::DELETED {
             return;
         }
         msg.rev = self.seq;
@@ -191,13 +196,17 @@ impl Update {
                 msg.doc = doc.clone();
                 msg.state = ChatMessage::EDITED;
             }
-            Change::Deleted => {
+            Change::Deleted | Change::Removed => {
                 msg.text.clear();
                 msg.mentions.clear();
                 msg.reactions.clear();
                 (msg.doc, msg.preview, msg.file) = (None, None, None);
                 msg.pinned = false;
-                msg.state = ChatMessage::DELETED;
+                msg.state = if self.change == Change::Removed {
+                    ChatMessage::REMOVED
+                } else {
+                    ChatMessage::DELETED
+                };
             }
             Change::Reacted { emoji, names } => set_reaction(&mut msg.reactions, emoji, names),
             Change::Pinned(pinned) => msg.pinned = *pinned,

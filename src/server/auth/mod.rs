@@ -124,6 +124,7 @@ impl Auth {
             return Err(AppError::NameRegistered(trimmed));
         }
         let name = hub.check_name(&user, &trimmed)?;
+        hub.check_visitor(&user, addr, true)?;
         self.sign_up_allowed(addr)?;
         self.replace(current).await?;
         self.open_session(None, user, name).await
@@ -141,6 +142,7 @@ impl Auth {
     ) -> Result<NewSession, AppError> {
         let user = guest_user_id(current);
         let name = hub.check_name(&user, name)?;
+        hub.check_visitor(&user, addr, true)?;
         password::check_policy(&name, &password).map_err(AppError::Invalid)?;
         self.sign_up_allowed(addr)?;
         let hash = tokio::task::spawn_blocking(move || password::hash(&password))
@@ -155,6 +157,10 @@ impl Auth {
             Created::Created(account) => account,
             Created::Taken => return Err(AppError::NameRegistered(name)),
         };
+        // The first account is the server's admin (the store made it so).
+        if !hub.has_admin() {
+            hub.reload_moderation().await?;
+        }
         self.replace(current).await?;
         self.open_session(Some(account.id), account.user_id, account.name)
             .await

@@ -5,6 +5,7 @@
 //! their token to subscribe them to rooms. Online counts for the room list are sent to every
 //! connection at most every [`COUNTS_EVERY`], however many joins happen in between.
 
+use crate::server::store::moderation::{AuditEntry, ModerationChange, RoomRole};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -108,6 +109,8 @@ pub struct Hub {
     pub(super) read_marks: Mutex<HashMap<(String, i64), Seq>>,
     /// Uploads, which messages may carry (set once, at start).
     files: std::sync::OnceLock<Arc<crate::server::files::Files>>,
+    /// Roles, mutes, bans and rooms' rules (`moderation`).
+    pub(super) moderation: super::moderation::Moderation,
 }
 
 #[derive(Default)]
@@ -176,6 +179,14 @@ impl Conn {
     fn joined(&self) -> MutexGuard<'_, Joined> {
         lock(&self.joined)
     }
+
+    pub(super) fn joined_rooms(&self) -> Vec<Arc<Room>> {
+        self.joined().rooms.clone()
+    }
+
+    pub(super) fn addr(&self) -> IpAddr {
+        self.addr
+    }
 }
 
 impl Hub {
@@ -214,6 +225,7 @@ impl Hub {
             .into_iter()
             .map(|(user, name)| (name_key(&name), Person { user, name }))
             .collect();
+        let moderation = super::moderation::Moderation::load(store.moderation().await?);
         let hub = Arc::new(Hub {
             store,
             env,
@@ -229,8 +241,10 @@ impl Hub {
             next_conn: AtomicU64::new(1),
             read_marks: Mutex::default(),
             files: std::sync::OnceLock::new(),
+            moderation,
         });
         tokio::spawn(send_counts(Arc::downgrade(&hub)));
+        tokio::spawn(super::moderation::watch(Arc::downgrade(&hub)));
         Ok(hub)
     }
 
@@ -342,6 +356,21 @@ impl Hub {
             return Err(AppError::RoomExists(slug));
         };
         if room.is_public() {
+            // Its maker owns it: they moderate it, and name its moderators.
+            let owner = ModerationChange::Role {
+                room: room.record.id,
+                user: user.to_owned(),
+                role: Some(RoomRole::Owner),
+            };
+            let audit = AuditEntry {
+                at_ms: now_ms(),
+                actor: name.to_owned(),
+                action: "create room".into(),
+                target: String::new(),
+                room: slug.clone(),
+                detail: String::new(),
+            };
+            self.moderate(owner, audit).await?;
             self.broadcast(&ServerEvent::RoomAdded { room: room.info() }.encode().into());
         }
         Ok(self.info_for(&room, user, None))
@@ -418,6 +447,7 @@ impl Hub {
         } = visitor;
         let user = user.as_str();
         let name = normalize_name(&name).map_err(AppError::BadName)?;
+        self.check_visitor(user, addr, account.is_none())?;
         {
             let mut per_addr = lock(&self.per_addr);
             let count = per_addr.entry(addr).or_insert(0);
@@ -538,6 +568,7 @@ impl Hub {
             return Err(AppError::RateLimited);
         }
         let room = self.room_for(&conn.user, slug)?;
+        self.check_read(&conn.user, &room)?;
         if let Some(old) = leave.filter(|old| *old != slug) {
             self.leave(conn, old);
         }
@@ -610,6 +641,7 @@ impl Hub {
         after: Option<Seq>,
     ) -> Result<HistoryPage, AppError> {
         let room = self.room_for(user, slug)?;
+        self.check_read(user, &room)?;
         let Some(after) = after else {
             return self
                 .store
@@ -683,6 +715,10 @@ impl Hub {
     }
 
     /// The open connections of `user`.
+    pub(super) fn all_conns(&self) -> Vec<Arc<Conn>> {
+        lock(&self.conns).values().cloned().collect()
+    }
+
     pub(super) fn conns_of(&self, user: &str) -> Vec<Arc<Conn>> {
         lock(&self.conns)
             .values()
@@ -770,6 +806,7 @@ pub(super) fn random_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::store::moderation::{AuditEntry, ModerationChange, RoomRole};
     use crate::server::store::SqliteStore;
     use crate::server::ws::send_queue::QueueBound;
 

@@ -5,11 +5,13 @@
 //! which link of a message gets a card ([`links`]);
 //! and who may say they are typing, how often ([`typing`]).
 
+pub mod commands;
 pub mod hub;
 pub mod inbox;
 pub mod links;
 pub mod markdown;
 pub mod mentions;
+pub mod moderation;
 pub mod people;
 pub mod room;
 pub mod typing;

@@ -60,6 +60,8 @@ impl Hub {
         }
         info.notify = room.chosen_level(user);
         info.owner = room.is_owner(user);
+        info.moderator = self.rank(user, room) >= super::moderation::Rank::Moderator;
+        info.slow_s = self.rules(room).slow_s;
         if let Some(reader) = reader {
             info.read = Some(reader.last_read);
             info.mentioned = reader.mentioned;
@@ -285,7 +287,7 @@ impl Hub {
     }
 
     /// Takes `member` out of `room`: stored, their tabs unsubscribed, and told.
-    async fn drop_member(&self, room: &Arc<Room>, member: &str) -> Result<(), AppError> {
+    pub(super) async fn drop_member(&self, room: &Arc<Room>, member: &str) -> Result<(), AppError> {
         self.store
             .remove_member(room.record.id, member)
             .await

@@ -273,6 +273,13 @@ impl Room {
         self.live().present.len() as u32
     }
 
+    /// The user ids of everyone subscribed now, each once.
+    pub fn subscribed_users(&self) -> Vec<String> {
+        let users: std::collections::HashSet<String> =
+            self.live().users.values().cloned().collect();
+        users.into_iter().collect()
+    }
+
     /// Seq of the newest event pushed to subscribers.
     pub fn published(&self) -> Seq {
         self.live().published

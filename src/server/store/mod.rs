@@ -2,6 +2,7 @@
 //! so a PostgreSQL implementation can sit beside [`SqliteStore`] later.
 
 pub mod accounts;
+pub mod moderation;
 pub mod people;
 pub mod previews;
 pub mod push;
@@ -10,12 +11,14 @@ mod sqlite;
 mod sqlite_accounts;
 mod sqlite_files;
 mod sqlite_messages;
+mod sqlite_moderation;
 mod sqlite_people;
 mod sqlite_previews;
 mod sqlite_push;
 mod sqlite_search;
 
 pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
+pub use moderation::ModerationStore;
 pub use people::{MemberRecord, PeopleStore, ReaderRecord};
 pub use previews::PreviewStore;
 pub use push::{PushStore, PushSubscription};
@@ -162,6 +165,9 @@ pub enum Asker {
     /// they may write in the room, and pin in it). For [`Change::Reacted`] the store
     /// toggles this person's reaction and fills in `names` with who reacts now.
     Member { user: String, name: String },
+    /// A moderator of the room (their user id): deletes anyone's message, which then
+    /// shows as removed by a moderator (their own as deleted).
+    Moderator(String),
 }
 
 /// Distinct emoji one message may carry: the 21st is refused.
@@ -240,7 +246,9 @@ impl StoreError {
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait::async_trait]
-pub trait Store: PeopleStore + PreviewStore + SearchStore + Send + Sync + 'static {
+pub trait Store:
+    PeopleStore + PreviewStore + SearchStore + ModerationStore + Send + Sync + 'static
+{
     /// Every room, in a stable order.
     async fn rooms(&self) -> StoreResult<Vec<RoomRecord>>;
 

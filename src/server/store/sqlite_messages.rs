@@ -279,7 +279,7 @@ fn index_for_search(db: &mut Connection, upto: &mut Option<i64>) -> rusqlite::Re
             let mut words =
                 tx.prepare_cached("INSERT INTO search (rowid, text) VALUES (?1, ?2)")?;
             for (id, text, state) in &rows {
-                if *state != i64::from(ChatMessage::DELETED) && !text.is_empty() {
+                if *state < i64::from(ChatMessage::DELETED) && !text.is_empty() {
                     words.execute((id, text))?;
                 }
             }
@@ -533,10 +533,11 @@ fn apply(
     let Some((author, state, file, reactions, search_id)) = row else {
         return Ok(Err(Changed::NoTarget));
     };
-    let allowed = state != i64::from(ChatMessage::DELETED)
+    let own = |user: &str| author.as_deref() == Some(user);
+    let allowed = state < i64::from(ChatMessage::DELETED)
         && match &new.by {
-            Asker::Server | Asker::Member { .. } => true,
-            Asker::Author(user) => author.as_deref() == Some(user.as_str()),
+            Asker::Server | Asker::Member { .. } | Asker::Moderator(_) => true,
+            Asker::Author(user) => own(user),
         };
     if !allowed {
         return Ok(Err(Changed::NoTarget));
@@ -589,13 +590,27 @@ fn apply(
             }
             new.change.clone()
         }
-        (Change::Deleted, _) => {
+        (Change::Deleted | Change::Removed, by) => {
+            // A moderator's delete of someone else's message is a removal.
+            let removed = match by {
+                Asker::Moderator(user) => !own(user),
+                _ => new.change == Change::Removed,
+            };
             tx.prepare_cached(
                 "UPDATE messages SET text = '', doc = NULL, preview = NULL, file = NULL,
                  mentions = '', reactions = NULL, pinned_at = NULL, state = ?4, rev = ?3
                  WHERE room_id = ?1 AND seq = ?2",
             )?
-            .execute((at.0, at.1, at.2, ChatMessage::DELETED))?;
+            .execute((
+                at.0,
+                at.1,
+                at.2,
+                if removed {
+                    ChatMessage::REMOVED
+                } else {
+                    ChatMessage::DELETED
+                },
+            ))?;
             if let Some(id) = search_id {
                 tx.prepare_cached("DELETE FROM search WHERE rowid = ?1")?
                     .execute([id])?;
@@ -607,7 +622,11 @@ fn apply(
                 tx.prepare_cached("DELETE FROM files WHERE id = ?1")?
                     .execute([&file.id])?;
             }
-            Change::Deleted
+            if removed {
+                Change::Removed
+            } else {
+                Change::Deleted
+            }
         }
         (Change::Reacted { emoji, .. }, Asker::Member { user, name }) => {
             let mut all = super::reactions_from_column(reactions);

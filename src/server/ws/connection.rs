@@ -20,14 +20,17 @@ use crate::protocol::{
     is_valid_client_id, normalize_text, AppError, Change, ChatMessage, ClientFrame, Edit,
     ErrorCode, Reply, Seq, ServerEvent, MAX_FRAME_BYTES,
 };
+use crate::server::chat::commands;
 use crate::server::chat::hub::{Conn, Hub, Visitor};
 use crate::server::chat::mentions::{find_mentions, Person};
+use crate::server::chat::moderation::{Actor, Rank};
 use crate::server::chat::room::{ChangeRequest, Room, SendRequest};
 use crate::server::clock::now_ms;
 use crate::server::config::ConnectionLimits;
 use crate::server::http::guard::ClientAddr;
 use crate::server::names::name_key;
 use crate::server::state::AppState;
+use crate::server::store::moderation::{AuditEntry, ModerationChange};
 use crate::server::store::{Asker, NewMessage, NewUpdate};
 use crate::server::ws::send_queue::{CloseReason, SendQueue};
 use crate::server::ws::{handshake, Frame, Incoming, Reader};
@@ -205,7 +208,7 @@ async fn refuse(socket: &TcpStream, queue: &SendQueue, code: ErrorCode, message:
 async fn run(
     socket: &TcpStream,
     reader: &mut Reader,
-    hub: &Hub,
+    hub: &Arc<Hub>,
     conn: &Conn,
     limits: ConnectionLimits,
 ) {
@@ -292,7 +295,7 @@ async fn run(
 
 /// Handles every whole frame the reader holds. Returns false when the connection is to
 /// close.
-fn handle_frames(reader: &mut Reader, hub: &Hub, conn: &Conn) -> bool {
+fn handle_frames(reader: &mut Reader, hub: &Arc<Hub>, conn: &Conn) -> bool {
     loop {
         let incoming = match reader.next_message() {
             Ok(Some(incoming)) => incoming,
@@ -352,7 +355,7 @@ async fn close(socket: &TcpStream, queue: &SendQueue, frame: Frame, patience: Du
     .await;
 }
 
-fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent>> {
+fn handle_text(hub: &Arc<Hub>, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent>> {
     let received = std::time::Instant::now();
     let frame = ClientFrame::decode(text)
         .map_err(|err| refuse_frame(err.code(), &err.to_string(), None))?;
@@ -388,29 +391,17 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             if !hub.may_send(&conn.user) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many messages"));
             }
-            let mentioned = mentioned_in(hub, &target, text);
-            let mentions: Vec<String> = mentioned.iter().map(|p| p.name.clone()).collect();
-            // Parsed once, here: history gives the tree back as it was stored.
-            use crate::protocol::rich::to_nodes;
-            let doc = crate::server::chat::markdown::parse(text, &mentions).map(to_nodes);
-            let request = SendRequest {
-                msg: NewMessage {
-                    cid: cid.clone(),
-                    author: conn.name.clone(),
-                    author_id: conn.user.clone(),
-                    text: text.to_owned(),
-                    at_ms: now_ms(),
-                    mentions,
-                    doc,
-                    file: None,
-                    reply: None,
-                },
-                from: conn.id,
-                user: conn.user.clone(),
-                mentioned: mentioned.into_iter().map(|p| p.user).collect(),
-                reply: conn.queue.clone(),
-                received,
-            };
+            if file.is_none() && reply.is_none() {
+                if let Some(command) = commands::parse(text) {
+                    let command = command.map_err(|why| fail(ErrorCode::BadMessage, &why))?;
+                    run_command(hub, conn, target, cid, command, received);
+                    return Ok(());
+                }
+            }
+            hub.check_write(&conn.user, &target, true)
+                .map_err(|(code, why)| fail(code, &why))?;
+            let request =
+                message_request(hub, Sender::of(conn), &target, cid.clone(), text, received);
             match (file, reply) {
                 (None, None) => target
                     .submit(request)
@@ -433,9 +424,19 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
             if !hub.may_send(&conn.user) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many changes"));
             }
+            let rank = hub.rank(&conn.user, &target_room);
+            // Taking one's own words back is never refused; anything else is writing.
+            if edit != Edit::Delete {
+                hub.check_write(&conn.user, &target_room, false)
+                    .map_err(|(code, why)| fail(code, &why))?;
+            }
             // Whose message it is, the store checks as it applies the change.
             let (change, by) = match edit {
                 Edit::RemovePreview => (Change::RemovePreview, Asker::Author(conn.user.clone())),
+                Edit::Delete if rank >= Rank::Moderator => {
+                    log_removal(hub, conn, &target_room, target);
+                    (Change::Deleted, Asker::Moderator(conn.user.clone()))
+                }
                 Edit::Delete => (Change::Deleted, Asker::Author(conn.user.clone())),
                 Edit::Text(text) => {
                     let text =
@@ -464,14 +465,9 @@ fn handle_text(hub: &Hub, conn: &Conn, text: &str) -> Result<(), Box<ServerEvent
                     (change, member(conn))
                 }
                 Edit::Pin(pinned) => {
-                    // A room with an owner (a private room) is theirs to pin in; a
+                    // A private room is its owner's and moderators' to pin in; a
                     // conversation, and the rooms everyone shares, everyone's.
-                    if target_room
-                        .record
-                        .owner
-                        .as_ref()
-                        .is_some_and(|owner| *owner != conn.user)
-                    {
+                    if target_room.record.owner.is_some() && rank < Rank::Moderator {
                         return Err(fail(
                             ErrorCode::NotAllowed,
                             "only the room's owner pins messages here",
@@ -559,7 +555,7 @@ fn send_looked_up(
                 Err(_) => return refuse(ErrorCode::Unavailable, "try again"),
             };
             match quoted {
-                Some(m) if m.state != ChatMessage::DELETED => {
+                Some(m) if m.state < ChatMessage::DELETED => {
                     let line = crate::server::chat::markdown::plain_text(&m.text);
                     request.msg.reply = Some(Box::new(Reply::of(seq, m.author, &line, m.state)));
                 }
@@ -589,6 +585,117 @@ fn send_looked_up(
         if let Err(code) = target.submit(request) {
             let event = refuse_frame(code, "the room is busy; try again", Some(cid));
             reply.push(&event.encode().into());
+        }
+    });
+}
+
+/// What a message needs of the connection that sends it.
+struct Sender {
+    id: crate::server::chat::inbox::ConnId,
+    user: String,
+    name: String,
+    queue: SendQueue,
+}
+
+impl Sender {
+    fn of(conn: &Conn) -> Sender {
+        Sender {
+            id: conn.id,
+            user: conn.user.clone(),
+            name: conn.name.clone(),
+            queue: conn.queue.clone(),
+        }
+    }
+}
+
+/// The message `text` of `sender` to `target`, its mentions found and its markdown parsed.
+fn message_request(
+    hub: &Hub,
+    sender: Sender,
+    target: &Room,
+    cid: String,
+    text: &str,
+    received: std::time::Instant,
+) -> SendRequest {
+    let mentioned = mentioned_in(hub, target, text);
+    let mentions: Vec<String> = mentioned.iter().map(|p| p.name.clone()).collect();
+    // Parsed once, here: history gives the tree back as it was stored.
+    use crate::protocol::rich::to_nodes;
+    let doc = crate::server::chat::markdown::parse(text, &mentions).map(to_nodes);
+    SendRequest {
+        msg: NewMessage {
+            cid,
+            author: sender.name,
+            author_id: sender.user.clone(),
+            text: text.to_owned(),
+            at_ms: now_ms(),
+            mentions,
+            doc,
+            file: None,
+            reply: None,
+        },
+        from: sender.id,
+        user: sender.user,
+        mentioned: mentioned.into_iter().map(|p| p.user).collect(),
+        reply: sender.queue,
+        received,
+    }
+}
+
+/// Carries out a moderator's command beside the socket's loop (it is stored first); the
+/// room gets its notice as a message of the moderator's under the command's own client
+/// id, so their pending line turns into it. A refusal comes back as the message's error.
+fn run_command(
+    hub: &Arc<Hub>,
+    conn: &Conn,
+    target: Arc<Room>,
+    cid: String,
+    command: commands::Command,
+    received: std::time::Instant,
+) {
+    let hub = hub.clone();
+    let sender = Sender::of(conn);
+    tokio::spawn(async move {
+        let actor = Actor {
+            user: sender.user.clone(),
+            name: sender.name.clone(),
+        };
+        let queue = sender.queue.clone();
+        let refuse = |code, why: &str| {
+            queue.push(&refuse_frame(code, why, Some(cid.clone())).encode().into());
+        };
+        match hub.command(&actor, &target, command).await {
+            Ok(notice) => {
+                let request =
+                    message_request(&hub, sender, &target, cid.clone(), &notice, received);
+                if let Err(code) = target.submit(request) {
+                    refuse(code, "the room is busy; try again");
+                }
+            }
+            Err(why) => refuse(ErrorCode::NotAllowed, &why),
+        }
+    });
+}
+
+/// Keeps a moderator's delete in the audit log (and closes the message's reports),
+/// beside the socket's loop.
+fn log_removal(hub: &Arc<Hub>, conn: &Conn, room: &Room, seq: Seq) {
+    let hub = hub.clone();
+    let change = ModerationChange::Removed {
+        room: room.record.id,
+        seq,
+    };
+    let audit = AuditEntry {
+        at_ms: now_ms(),
+        actor: conn.name.clone(),
+        action: "remove message".into(),
+        target: String::new(),
+        room: room.slug().to_owned(),
+        detail: format!("#{seq}"),
+    };
+    tokio::spawn(async move {
+        if let Err(err) = hub.moderate(change, audit).await {
+            tracing::warn!(%err, "a removal was not logged");
         }
     });
 }

@@ -1,0 +1,686 @@
+//! Who may moderate where, and what mutes, bans, locks and slow mode stop. The hub keeps
+//! a copy of what [`ModerationStore`] holds and consults it on every send and join; each
+//! action is stored (with its audit line) before it takes effect. `natter admin` writes
+//! the same tables beside a running server, which notices by the moderation clock.
+
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use super::commands::{spoken, Command, KICK_MS};
+use super::hub::{Conn, Hub};
+use super::room::Room;
+use crate::protocol::{AppError, ErrorCode, RoomKind, ServerEvent};
+use crate::server::clock::now_ms;
+use crate::server::store::moderation::{
+    AuditEntry, ModerationChange, ModerationRecord, RoomRole, RoomRules, SanctionKind,
+    SanctionRecord, SERVER_WIDE,
+};
+use crate::server::ws::send_queue::CloseReason;
+use crate::server::ws::Frame;
+
+/// How often a running server looks whether `natter admin` changed something.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// The sockets of a person banned from the server.
+pub const BANNED: CloseReason = CloseReason {
+    code: 4003,
+    reason: "banned from this server",
+};
+
+/// What a person may do in a room, lowest first. One may act only on people below.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Rank {
+    Member,
+    Moderator,
+    Owner,
+    Admin,
+}
+
+/// Who acts: a person on a socket, or the command line.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user: String,
+    pub name: String,
+}
+
+#[derive(Default)]
+pub struct Moderation {
+    state: RwLock<State>,
+    /// When each person last posted in each room with slow mode, by (room id, user id):
+    /// per person, so more tabs do not buy a faster pace.
+    last_post: Mutex<HashMap<(i64, String), Instant>>,
+}
+
+#[derive(Default)]
+struct State {
+    admins: HashSet<String>,
+    roles: HashMap<(i64, String), RoomRole>,
+    /// (room id or [`SERVER_WIDE`], user id, kind) → until when (`None`: until lifted).
+    sanctions: HashMap<(i64, String, SanctionKind), Option<i64>>,
+    /// Addresses of guests banned from the server → until when.
+    banned_addrs: HashMap<String, Option<i64>>,
+    rules: HashMap<i64, RoomRules>,
+    clock: i64,
+}
+
+impl State {
+    fn load(record: ModerationRecord) -> State {
+        let mut state = State {
+            admins: record.admins,
+            roles: record.roles,
+            rules: record.rules,
+            clock: record.clock,
+            ..State::default()
+        };
+        for s in record.sanctions {
+            state.apply(&ModerationChange::Sanction(s));
+        }
+        state
+    }
+
+    /// The same change the store made, on the copy.
+    fn apply(&mut self, change: &ModerationChange) {
+        match change {
+            ModerationChange::Admin { user, admin: true } => {
+                self.admins.insert(user.clone());
+            }
+            ModerationChange::Admin { user, admin: false } => {
+                self.admins.remove(user);
+            }
+            ModerationChange::Role { room, user, role } => match role {
+                Some(role) => {
+                    self.roles.insert((*room, user.clone()), *role);
+                }
+                None => {
+                    self.roles.remove(&(*room, user.clone()));
+                }
+            },
+            ModerationChange::Sanction(s) => {
+                self.sanctions
+                    .insert((s.room, s.user.clone(), s.kind), s.until_ms);
+                if let Some(addr) = &s.addr {
+                    self.banned_addrs.insert(addr.clone(), s.until_ms);
+                }
+            }
+            ModerationChange::Lift { room, user, kind } => {
+                self.sanctions.remove(&(*room, user.clone(), *kind));
+            }
+            ModerationChange::Rules { room, rules } => {
+                self.rules.insert(*room, *rules);
+            }
+            ModerationChange::Removed { .. } => {}
+        }
+    }
+
+    /// Until when `user` is under `kind` in `room` (or everywhere), if they are now:
+    /// `Some(None)` until lifted.
+    fn under(&self, room: i64, user: &str, kind: SanctionKind, now: i64) -> Option<Option<i64>> {
+        [room, SERVER_WIDE]
+            .into_iter()
+            .filter_map(|r| self.sanctions.get(&(r, user.to_owned(), kind)))
+            .find(|until| until.is_none_or(|until| until > now))
+            .copied()
+    }
+}
+
+impl Moderation {
+    pub fn load(record: ModerationRecord) -> Moderation {
+        Moderation {
+            state: RwLock::new(State::load(record)),
+            last_post: Mutex::default(),
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// "until lifted" or "for 9 more minutes".
+fn remaining(until: Option<i64>, now: i64) -> String {
+    match until {
+        None => "until a moderator lifts it".to_owned(),
+        Some(until) => {
+            let minutes = ((until - now).max(0) + 59_999) / 60_000;
+            format!(
+                "for {minutes} more minute{}",
+                if minutes == 1 { "" } else { "s" }
+            )
+        }
+    }
+}
+
+impl Hub {
+    pub fn has_admin(&self) -> bool {
+        !self.moderation.read().admins.is_empty()
+    }
+
+    pub fn is_admin(&self, user: &str) -> bool {
+        self.moderation.read().admins.contains(user)
+    }
+
+    /// What `user` may do in `room`.
+    pub fn rank(&self, user: &str, room: &Room) -> Rank {
+        let state = self.moderation.read();
+        if state.admins.contains(user) {
+            return Rank::Admin;
+        }
+        match state.roles.get(&(room.record.id, user.to_owned())) {
+            _ if room.is_owner(user) => Rank::Owner,
+            Some(RoomRole::Owner) => Rank::Owner,
+            Some(RoomRole::Moderator) => Rank::Moderator,
+            None => Rank::Member,
+        }
+    }
+
+    pub fn rules(&self, room: &Room) -> RoomRules {
+        self.moderation
+            .read()
+            .rules
+            .get(&room.record.id)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Whether `user` may write in `room` now: refused when muted or banned, when the room
+    /// is locked, or (a `message`, not a change) sooner than slow mode allows. Moderators
+    /// are held by none of these.
+    pub fn check_write(
+        &self,
+        user: &str,
+        room: &Room,
+        message: bool,
+    ) -> Result<(), (ErrorCode, String)> {
+        if self.rank(user, room) >= Rank::Moderator {
+            return Ok(());
+        }
+        let now = now_ms();
+        let (rules, muted) = {
+            let state = self.moderation.read();
+            let id = room.record.id;
+            let muted = state
+                .under(id, user, SanctionKind::Ban, now)
+                .or_else(|| state.under(id, user, SanctionKind::Mute, now));
+            (state.rules.get(&id).copied().unwrap_or_default(), muted)
+        };
+        if let Some(until) = muted {
+            return Err((
+                ErrorCode::NotAllowed,
+                format!(
+                    "You are muted in #{} {}.",
+                    room.slug(),
+                    remaining(until, now)
+                ),
+            ));
+        }
+        if rules.locked {
+            return Err((
+                ErrorCode::NotAllowed,
+                format!(
+                    "#{} is locked: only its moderators write in it.",
+                    room.slug()
+                ),
+            ));
+        }
+        if message && rules.slow_s > 0 {
+            let pace = Duration::from_secs(rules.slow_s.into());
+            let mut last = self
+                .moderation
+                .last_post
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let at = Instant::now();
+            let key = (room.record.id, user.to_owned());
+            if let Some(wait) = last.get(&key).map(|t| pace.saturating_sub(at - *t)) {
+                if !wait.is_zero() {
+                    return Err((
+                        ErrorCode::RateLimited,
+                        format!("Slow mode: wait {} s.", wait.as_secs().max(1)),
+                    ));
+                }
+            }
+            last.insert(key, at);
+        }
+        Ok(())
+    }
+
+    /// Refuses `user` a room they are banned from (or the whole server).
+    pub fn check_read(&self, user: &str, room: &Room) -> Result<(), AppError> {
+        let now = now_ms();
+        let state = self.moderation.read();
+        match state.under(room.record.id, user, SanctionKind::Ban, now) {
+            Some(until) => Err(AppError::Invalid(format!(
+                "You are banned from #{} {}.",
+                room.slug(),
+                remaining(until, now)
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses a person banned from the server: by their user id, and a guest also by
+    /// address.
+    pub fn check_visitor(&self, user: &str, addr: IpAddr, guest: bool) -> Result<(), AppError> {
+        let now = now_ms();
+        let state = self.moderation.read();
+        let live = |until: &Option<i64>| until.is_none_or(|until| until > now);
+        let by_user = state
+            .sanctions
+            .get(&(SERVER_WIDE, user.to_owned(), SanctionKind::Ban))
+            .is_some_and(live);
+        let by_addr = guest && state.banned_addrs.get(&addr.to_string()).is_some_and(live);
+        if by_user || by_addr {
+            return Err(AppError::Invalid("You are banned from this server.".into()));
+        }
+        Ok(())
+    }
+
+    /// Carries out a moderator's `command` typed in `room`: checked, stored with its audit
+    /// line, in effect. The room's notice of it, as markdown.
+    pub async fn command(
+        &self,
+        actor: &Actor,
+        room: &Arc<Room>,
+        command: Command,
+    ) -> Result<String, String> {
+        let rank = self.rank(&actor.user, room);
+        let id = room.record.id;
+        let slug = room.slug().to_owned();
+        let need = |at_least: Rank, what: &str| {
+            if rank >= at_least {
+                Ok(())
+            } else {
+                Err(format!("Only {what} may do that."))
+            }
+        };
+        let now = now_ms();
+        let until = |for_ms: Option<i64>| for_ms.map(|ms| now + ms);
+        let (change, action, target, detail, notice) = match command {
+            Command::Lock(locked) => {
+                need(Rank::Moderator, "the room's moderators")?;
+                let rules = RoomRules {
+                    locked,
+                    ..self.rules(room)
+                };
+                let what = if locked { "locked" } else { "unlocked" };
+                let notice = if locked {
+                    "locked the room: only its moderators write in it now".to_owned()
+                } else {
+                    "unlocked the room".to_owned()
+                };
+                (
+                    ModerationChange::Rules { room: id, rules },
+                    what,
+                    None,
+                    String::new(),
+                    notice,
+                )
+            }
+            Command::Slow(slow_s) => {
+                need(Rank::Moderator, "the room's moderators")?;
+                let rules = RoomRules {
+                    slow_s,
+                    ..self.rules(room)
+                };
+                let notice = if slow_s == 0 {
+                    "ended slow mode".to_owned()
+                } else {
+                    format!("set slow mode: one message every {slow_s} s per person")
+                };
+                let change = ModerationChange::Rules { room: id, rules };
+                (change, "slow mode", None, format!("{slow_s} s"), notice)
+            }
+            Command::Mute { name, for_ms } => {
+                let who = self.subject(actor, room, rank, &name)?;
+                need(Rank::Moderator, "the room's moderators")?;
+                let sanction = SanctionRecord {
+                    room: id,
+                    user: who.user.clone(),
+                    kind: SanctionKind::Mute,
+                    until_ms: until(for_ms),
+                    addr: None,
+                };
+                let notice = format!("muted @{} {}", who.name, spoken(for_ms));
+                (
+                    ModerationChange::Sanction(sanction),
+                    "mute",
+                    Some(who),
+                    spoken(for_ms),
+                    notice,
+                )
+            }
+            Command::Unmute { name } => {
+                let who = self.subject(actor, room, rank, &name)?;
+                need(Rank::Moderator, "the room's moderators")?;
+                let change = ModerationChange::Lift {
+                    room: id,
+                    user: who.user.clone(),
+                    kind: SanctionKind::Mute,
+                };
+                let notice = format!("unmuted @{}", who.name);
+                (change, "unmute", Some(who), String::new(), notice)
+            }
+            Command::Kick { name }
+            | Command::Ban {
+                name,
+                everywhere: false,
+                ..
+            } if room.kind() == RoomKind::Direct => {
+                let _ = name;
+                return Err("Nobody can be put out of a conversation.".into());
+            }
+            Command::Kick { name } => {
+                let who = self.subject(actor, room, rank, &name)?;
+                need(Rank::Moderator, "the room's moderators")?;
+                let sanction = SanctionRecord {
+                    room: id,
+                    user: who.user.clone(),
+                    kind: SanctionKind::Ban,
+                    until_ms: Some(now + KICK_MS),
+                    addr: None,
+                };
+                let notice = format!("put @{} out of the room", who.name);
+                (
+                    ModerationChange::Sanction(sanction),
+                    "kick",
+                    Some(who),
+                    spoken(Some(KICK_MS)),
+                    notice,
+                )
+            }
+            Command::Ban {
+                name,
+                for_ms,
+                everywhere,
+            } => {
+                let who = self.subject(actor, room, rank, &name)?;
+                let (scope, addr) = if everywhere {
+                    need(Rank::Admin, "server admins")?;
+                    let guest = !self.is_registered(&who.user);
+                    (
+                        SERVER_WIDE,
+                        guest.then(|| self.address_of(&who.user)).flatten(),
+                    )
+                } else {
+                    need(Rank::Moderator, "the room's moderators")?;
+                    (id, None)
+                };
+                let sanction = SanctionRecord {
+                    room: scope,
+                    user: who.user.clone(),
+                    kind: SanctionKind::Ban,
+                    until_ms: until(for_ms),
+                    addr,
+                };
+                let notice = if everywhere {
+                    format!("banned @{} from this server {}", who.name, spoken(for_ms))
+                } else {
+                    format!("banned @{} from the room {}", who.name, spoken(for_ms))
+                };
+                let action = if everywhere { "server ban" } else { "ban" };
+                (
+                    ModerationChange::Sanction(sanction),
+                    action,
+                    Some(who),
+                    spoken(for_ms),
+                    notice,
+                )
+            }
+            Command::Unban { name, everywhere } => {
+                let who = self.person(&name)?;
+                need(
+                    if everywhere {
+                        Rank::Admin
+                    } else {
+                        Rank::Moderator
+                    },
+                    if everywhere {
+                        "server admins"
+                    } else {
+                        "the room's moderators"
+                    },
+                )?;
+                let change = ModerationChange::Lift {
+                    room: if everywhere { SERVER_WIDE } else { id },
+                    user: who.user.clone(),
+                    kind: SanctionKind::Ban,
+                };
+                let notice = format!("lifted the ban on @{}", who.name);
+                (change, "unban", Some(who), String::new(), notice)
+            }
+            Command::Moderator { name, grant } => {
+                let who = self.subject(actor, room, rank, &name)?;
+                need(Rank::Owner, "the room's owner and server admins")?;
+                if !self.is_registered(&who.user) {
+                    return Err(format!(
+                        "{} has no account: only registered people moderate.",
+                        who.name
+                    ));
+                }
+                let change = ModerationChange::Role {
+                    room: id,
+                    user: who.user.clone(),
+                    role: grant.then_some(RoomRole::Moderator),
+                };
+                let notice = if grant {
+                    format!("made @{} a moderator of the room", who.name)
+                } else {
+                    format!("made @{} no longer a moderator of the room", who.name)
+                };
+                let action = if grant { "moderator" } else { "unmoderator" };
+                (change, action, Some(who), String::new(), notice)
+            }
+            Command::Admin { name, grant } => {
+                need(Rank::Admin, "server admins")?;
+                let who = self.person(&name)?;
+                if who.user == actor.user {
+                    return Err("Not on yourself.".into());
+                }
+                if !self.is_registered(&who.user) {
+                    return Err(format!(
+                        "{} has no account: only registered people are admins.",
+                        who.name
+                    ));
+                }
+                let change = ModerationChange::Admin {
+                    user: who.user.clone(),
+                    admin: grant,
+                };
+                let notice = if grant {
+                    format!("made @{} a server admin", who.name)
+                } else {
+                    format!("made @{} no longer a server admin", who.name)
+                };
+                let action = if grant { "admin" } else { "unadmin" };
+                (change, action, Some(who), String::new(), notice)
+            }
+        };
+        let audit = AuditEntry {
+            at_ms: now,
+            actor: actor.name.clone(),
+            action: action.to_owned(),
+            target: target.map(|p| p.name).unwrap_or_default(),
+            room: slug,
+            detail,
+        };
+        // Whose view of the room changes: everyone in it for its rules, the new (or
+        // former) moderator for a role.
+        let told = match &change {
+            ModerationChange::Rules { .. } => room.subscribed_users(),
+            ModerationChange::Role { user, .. } => vec![user.clone()],
+            _ => Vec::new(),
+        };
+        let kick_from_private = matches!(&change,
+            ModerationChange::Sanction(s)
+            if s.room == id && s.kind == SanctionKind::Ban && room.kind() == RoomKind::Private)
+        .then(|| audit.target.clone());
+        let subject = match &change {
+            ModerationChange::Sanction(s) => Some(s.user.clone()),
+            _ => None,
+        };
+        self.moderate(change, audit)
+            .await
+            .map_err(|err| err.to_string())?;
+        for user in told {
+            self.tell_info(room, &user);
+        }
+        // Out of a private room is out of its members, too.
+        if let (Some(_), Some(user)) = (kick_from_private, subject) {
+            self.drop_member(room, &user)
+                .await
+                .map_err(|err| err.to_string())?;
+        }
+        Ok(format!("_{notice}_"))
+    }
+
+    /// Stores `change` with its audit line, then puts it in effect here: a ban cuts the
+    /// person off at once.
+    pub async fn moderate(
+        &self,
+        change: ModerationChange,
+        audit: AuditEntry,
+    ) -> Result<(), AppError> {
+        let clock = self
+            .store
+            .moderate(&change, &audit)
+            .await
+            .map_err(AppError::server)?;
+        let in_step = {
+            let mut state = self.moderation.write();
+            state.apply(&change);
+            let in_step = state.clock + 1 == clock;
+            state.clock = clock;
+            in_step
+        };
+        if !in_step {
+            // Someone else (`natter admin`) changed something meanwhile.
+            self.reload_moderation().await?;
+        }
+        if matches!(change, ModerationChange::Sanction(_)) {
+            self.enforce_bans();
+        }
+        Ok(())
+    }
+
+    /// Loads moderation anew from the store, and puts it in effect.
+    pub async fn reload_moderation(&self) -> Result<(), AppError> {
+        let record = self.store.moderation().await.map_err(AppError::server)?;
+        *self.moderation.write() = State::load(record);
+        self.enforce_bans();
+        Ok(())
+    }
+
+    /// Cuts off everyone banned: out of the rooms they are banned from (told by a
+    /// `room_removed`), off the server (their sockets closed) when banned from it.
+    fn enforce_bans(&self) {
+        let now = now_ms();
+        for conn in self.all_conns() {
+            let banned_everywhere = self
+                .check_visitor(&conn.user, conn.addr(), conn.account.is_none())
+                .is_err();
+            if banned_everywhere {
+                conn.queue.close(BANNED);
+                continue;
+            }
+            for room in conn.rooms() {
+                let banned = self
+                    .moderation
+                    .read()
+                    .under(room.record.id, &conn.user, SanctionKind::Ban, now)
+                    .is_some();
+                if banned {
+                    self.leave(&conn, room.slug());
+                    self.tell_removed(&conn.user, room.slug());
+                }
+            }
+        }
+    }
+
+    /// Sends `user` the room's line as they see it now.
+    fn tell_info(&self, room: &Room, user: &str) {
+        let frame: Frame = ServerEvent::RoomAdded {
+            room: self.info_for(room, user, None),
+        }
+        .encode()
+        .into();
+        self.inboxes().send(user, &frame);
+    }
+
+    pub(super) fn tell_removed(&self, user: &str, slug: &str) {
+        let frame: Frame = ServerEvent::RoomRemoved {
+            room: slug.to_owned(),
+        }
+        .encode()
+        .into();
+        self.inboxes().send(user, &frame);
+    }
+
+    /// The person named `name`, who must rank below `actor` here and not be them.
+    fn subject(
+        &self,
+        actor: &Actor,
+        room: &Room,
+        rank: Rank,
+        name: &str,
+    ) -> Result<super::mentions::Person, String> {
+        let who = self.person(name)?;
+        if who.user == actor.user {
+            return Err("Not on yourself.".into());
+        }
+        if self.rank(&who.user, room) >= rank {
+            return Err(format!(
+                "{} is a moderator here as much as you are, or more.",
+                who.name
+            ));
+        }
+        Ok(who)
+    }
+
+    fn person(&self, name: &str) -> Result<super::mentions::Person, String> {
+        self.find_person(name)
+            .ok_or_else(|| format!("There is nobody called “{name}” online or registered."))
+    }
+
+    fn is_registered(&self, user: &str) -> bool {
+        self.registered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .any(|p| p.user == user)
+    }
+
+    /// The address a person's sockets come from now, if online.
+    fn address_of(&self, user: &str) -> Option<String> {
+        self.conns_of(user).first().map(|c| c.addr().to_string())
+    }
+}
+
+/// Reloads moderation whenever its clock moves under the server (`natter admin`).
+pub async fn watch(hub: std::sync::Weak<Hub>) {
+    let mut tick = tokio::time::interval(WATCH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(hub) = hub.upgrade() else { return };
+        let Ok(clock) = hub.store.moderation_clock().await else {
+            continue;
+        };
+        if clock != hub.moderation.read().clock {
+            if let Err(err) = hub.reload_moderation().await {
+                tracing::warn!(%err, "moderation could not be reloaded");
+            }
+        }
+    }
+}
+
+impl Conn {
+    fn rooms(&self) -> Vec<Arc<Room>> {
+        self.joined_rooms()
+    }
+}
