@@ -115,11 +115,16 @@ async fn a_ban_ends_the_persons_sockets_in_the_room_and_they_cannot_come_back() 
     let (mut cy, cy_conn) = guest(&server, "cy", "general").await;
     let notice = say(&mut ana, "ana-ban-cy-1", "/ban @cy").await.unwrap();
     assert_eq!(notice, "_banned @cy from the room until lifted_");
-    // Cy's socket is told, and hears the room no more.
+    // Cy's socket is told why, and hears the room no more.
     loop {
         match next_event(&mut cy).await {
-            ServerEvent::RoomRemoved { room } => {
-                assert_eq!(room, "general");
+            ServerEvent::Error {
+                code,
+                message,
+                cid: None,
+            } => {
+                assert_eq!(code, ErrorCode::NotAllowed);
+                assert!(message.contains("banned from #general"), "{message}");
                 break;
             }
             _ => continue,

@@ -16,7 +16,11 @@ use crate::server::http::request as web;
 #[server(endpoint = "me", input = Json)]
 pub async fn who_am_i() -> Result<Option<Me>, AppError> {
     crate::server::http::status::answer(
-        async move { Ok(web::current_session().await?.map(|s| s.me())) }.await,
+        async move {
+            let hub = &crate::server::state::app_state()?.hub;
+            Ok(web::current_session().await?.map(|s| s.me(hub)))
+        }
+        .await,
     )
 }
 
@@ -110,7 +114,7 @@ pub async fn change_password(old: String, new: String) -> Result<Me, AppError> {
             let fresh = state.auth.change_password(&current, old, new, addr).await?;
             state.hub.sign_out(&current.key, current.record.account_id);
             web::set_cookie(&fresh).await;
-            Ok(fresh.session.me())
+            Ok(fresh.session.me(&state.hub))
         }
         .await,
     )

@@ -16,10 +16,16 @@ pub async fn search(query: String) -> Result<Vec<SearchHit>, AppError> {
     crate::server::http::status::answer(
         async move {
             use crate::server::store::SearchQuery;
-            let parsed = SearchQuery::parse(&query).map_err(|why| AppError::Invalid(why.into()))?;
             let state = crate::server::state::app_state()?;
             let session = crate::server::http::request::current_session().await?;
             let user = session.as_ref().map_or("", |s| s.record.user_id.as_str());
+            // The admins' views: the report queue and the audit log.
+            match query.trim() {
+                "is:reported" => return state.hub.report_queue(user, MAX_HITS).await,
+                "is:audit" => return state.hub.audit_log(user, MAX_HITS).await,
+                _ => {}
+            }
+            let parsed = SearchQuery::parse(&query).map_err(|why| AppError::Invalid(why.into()))?;
             state
                 .store
                 .search(user, &parsed, MAX_HITS)

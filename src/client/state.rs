@@ -327,7 +327,10 @@ impl Chat {
                 }
                 // The session ended (logged out elsewhere, password changed, expired).
                 (None, ErrorCode::SignedOut) => self.account.signed_out(),
-                (None, ErrorCode::TooManyConnections) => self.link.alert.set(Some(message)),
+                // Too many tabs; put out of a room by a moderator.
+                (None, ErrorCode::TooManyConnections | ErrorCode::NotAllowed) => {
+                    self.link.alert.set(Some(message))
+                }
                 (None, _) => leptos::logging::warn!("server refused a frame: {message}"),
             },
             ServerEvent::Typing { room, name } => {
@@ -367,7 +370,7 @@ impl Chat {
     /// server decides; this only hides what it would refuse).
     pub fn may_pin(&self, slug: &str) -> bool {
         self.rooms
-            .info(slug, |r| r.kind != RoomKind::Private || r.owner)
+            .info(slug, |r| r.kind != RoomKind::Private || r.owner || r.moderator)
             .unwrap_or(true)
     }
 
@@ -562,6 +565,7 @@ mod tests {
         chat.account.me.set(Some(Me {
             name: "ana".into(),
             registered: false,
+            admin: false,
         }));
         chat.room.timeline.set(Timeline::for_room("general"));
         chat

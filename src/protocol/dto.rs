@@ -292,6 +292,9 @@ pub struct Me {
     pub name: String,
     /// Signed in to an account (rather than a guest name).
     pub registered: bool,
+    /// A server admin: the page offers the report queue and the audit log.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 /// A page of older messages, oldest first. An array on the wire (`protocol::wire`).

@@ -52,10 +52,12 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn me(&self) -> Me {
+    /// Who this session is, as the page is told (`hub` knows who is an admin).
+    pub fn me(&self, hub: &Hub) -> Me {
         Me {
             name: self.record.name.clone(),
             registered: self.record.account_id.is_some(),
+            admin: hub.is_admin(&self.record.user_id),
         }
     }
 }
@@ -387,10 +389,11 @@ mod tests {
         let new = f.register("Ana").await;
         let session = f.auth.session(&cookie(&new)).await.unwrap().unwrap();
         assert_eq!(
-            session.me(),
+            session.me(&f.hub),
             Me {
                 name: "Ana".into(),
-                registered: true
+                registered: true,
+                admin: true
             }
         );
 

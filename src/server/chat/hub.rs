@@ -806,7 +806,6 @@ pub(super) fn random_token() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::store::moderation::{AuditEntry, ModerationChange, RoomRole};
     use crate::server::store::SqliteStore;
     use crate::server::ws::send_queue::QueueBound;
 

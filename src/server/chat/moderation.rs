@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::commands::{spoken, Command, KICK_MS};
 use super::hub::{Conn, Hub};
 use super::room::Room;
-use crate::protocol::{AppError, ErrorCode, RoomKind, ServerEvent};
+use crate::protocol::{AppError, ChatMessage, ErrorCode, RoomKind, SearchHit, Seq, ServerEvent};
 use crate::server::clock::now_ms;
 use crate::server::store::moderation::{
     AuditEntry, ModerationChange, ModerationRecord, RoomRole, RoomRules, SanctionKind,
@@ -579,7 +579,6 @@ impl Hub {
     /// Cuts off everyone banned: out of the rooms they are banned from (told by a
     /// `room_removed`), off the server (their sockets closed) when banned from it.
     fn enforce_bans(&self) {
-        let now = now_ms();
         for conn in self.all_conns() {
             let banned_everywhere = self
                 .check_visitor(&conn.user, conn.addr(), conn.account.is_none())
@@ -589,13 +588,20 @@ impl Hub {
                 continue;
             }
             for room in conn.rooms() {
-                let banned = self
-                    .moderation
-                    .read()
-                    .under(room.record.id, &conn.user, SanctionKind::Ban, now)
-                    .is_some();
-                if banned {
-                    self.leave(&conn, room.slug());
+                let Err(why) = self.check_read(&conn.user, &room) else {
+                    continue;
+                };
+                self.leave(&conn, room.slug());
+                if room.is_public() {
+                    // Still listed (anyone may see it is there); the page says why it
+                    // went quiet, as a join would.
+                    let refusal = ServerEvent::Error {
+                        code: ErrorCode::NotAllowed,
+                        message: why.to_string(),
+                        cid: None,
+                    };
+                    conn.queue.push(&refusal.encode().into());
+                } else {
                     self.tell_removed(&conn.user, room.slug());
                 }
             }
@@ -683,4 +689,104 @@ impl Conn {
     fn rooms(&self) -> Vec<Arc<Room>> {
         self.joined_rooms()
     }
+}
+
+/// Reports, and what admins read of them and of the audit log.
+impl Hub {
+    /// `user` reports message `seq` of `slug`.
+    pub async fn report(&self, user: &str, slug: &str, seq: Seq) -> Result<(), AppError> {
+        let room = self.room_for(user, slug)?;
+        self.check_read(user, &room)?;
+        if !self.may_send(user) {
+            return Err(AppError::RateLimited);
+        }
+        if self.message(&room, seq).await?.is_none() {
+            return Err(AppError::Invalid("That message is not there.".into()));
+        }
+        let filed = self
+            .store
+            .report(room.record.id, seq, user, "", now_ms())
+            .await
+            .map_err(AppError::server)?;
+        if filed {
+            Ok(())
+        } else {
+            Err(AppError::Invalid("You reported it already.".into()))
+        }
+    }
+
+    /// Message `seq` of `room` as it is now, unless deleted or removed.
+    async fn message(&self, room: &Room, seq: Seq) -> Result<Option<ChatMessage>, AppError> {
+        let page = self
+            .store
+            .page_before(room.record.id, seq.saturating_add(1), 1)
+            .await
+            .map_err(AppError::server)?;
+        Ok(page
+            .messages
+            .into_iter()
+            .find(|m| m.seq == seq && m.state < ChatMessage::DELETED))
+    }
+
+    fn admin_only(&self, user: &str) -> Result<(), AppError> {
+        if self.is_admin(user) {
+            Ok(())
+        } else {
+            Err(AppError::Invalid("Only server admins see that.".into()))
+        }
+    }
+
+    /// The report queue, oldest first, as links to the messages: how many reported each.
+    pub async fn report_queue(&self, user: &str, limit: u32) -> Result<Vec<SearchHit>, AppError> {
+        self.admin_only(user)?;
+        let reports = self.store.open_reports(limit).await.map_err(AppError::server)?;
+        let mut hits = Vec::with_capacity(reports.len());
+        for report in reports {
+            let room = read_rooms(self).into_iter().find(|r| r.record.id == report.room);
+            let Some(room) = room else { continue };
+            // Removed or deleted since: nothing left to look at.
+            let Some(msg) = self.message(&room, report.seq).await? else {
+                continue;
+            };
+            let times = if report.reporters == 1 {
+                "reported once".to_owned()
+            } else {
+                format!("reported {} times", report.reporters)
+            };
+            hits.push(SearchHit {
+                room: room.slug().to_owned(),
+                seq: report.seq,
+                author: msg.author,
+                text: format!("({times}) {}", crate::server::chat::markdown::plain_text(&msg.text)),
+                at_ms: report.at_ms,
+            });
+        }
+        Ok(hits)
+    }
+
+    /// The newest lines of the audit log: who did what to whom, where, when.
+    pub async fn audit_log(&self, user: &str, limit: u32) -> Result<Vec<SearchHit>, AppError> {
+        self.admin_only(user)?;
+        let lines = self.store.audit_log(limit).await.map_err(AppError::server)?;
+        Ok(lines
+            .into_iter()
+            .map(|line| {
+                let words: Vec<&str> = [line.action.as_str(), &line.target, &line.detail]
+                    .into_iter()
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                SearchHit {
+                    room: line.room,
+                    seq: 0,
+                    author: line.actor,
+                    text: words.join(" "),
+                    at_ms: line.at_ms,
+                }
+            })
+            .collect())
+    }
+}
+
+fn read_rooms(hub: &Hub) -> Vec<Arc<Room>> {
+    hub.rooms.read().unwrap_or_else(|e| e.into_inner()).list.clone()
 }

@@ -72,5 +72,5 @@ pub async fn sign_in(
         caller.state.hub.sign_out(&old.key, None);
     }
     set_cookie(&new).await;
-    Ok(new.session.me())
+    Ok(new.session.me(&caller.state.hub))
 }

@@ -225,6 +225,8 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<String>
                     }
                     chat.link.joined_room.set(Some(slug.clone()));
                     chat.link.alert.set(None);
+                    // The room as this reader may use it now (a moderator, slow mode).
+                    chat.rooms.learn(vec![joined.room.clone()]);
                     chat.room.online.set(joined.online.clone());
                     let private = joined.room.kind != crate::protocol::RoomKind::Public;
                     chat.room.timeline.update(|t| t.apply_join(joined, after));
@@ -248,6 +250,12 @@ fn join_on_change(chat: crate::client::state::Chat, current: Memo<Option<String>
                     // socket (a reconnect asks anew by itself): a failed join must not
                     // leave the room unloaded.
                     if matches!(err, AppError::NoSuchRoom(_)) {
+                        return;
+                    }
+                    // Nor a refusal that stands (a ban): what this device kept of the
+                    // room goes from the screen too.
+                    if matches!(err, AppError::Invalid(_)) {
+                        chat.room.timeline.set(Timeline::for_room(&slug));
                         return;
                     }
                     gloo_timers::future::sleep(JOIN_RETRY).await;

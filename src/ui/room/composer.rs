@@ -78,10 +78,22 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
     let upload = chat.screen.upload;
 
     let replying = chat.room.replying;
+    // Slow mode: seconds until the next message may go (the server refuses it sooner).
+    let wait = RwSignal::new(0u32);
     let send = move || {
+        if wait.get_untracked() > 0 {
+            return;
+        }
         let Ok(message) = text.with_untracked(|t| normalize_text(t).map(str::to_owned)) else {
             return;
         };
+        let slow = chat
+            .rooms
+            .info(&room.get_untracked(), |r| if r.moderator { 0 } else { r.slow_s })
+            .unwrap_or(0);
+        if slow > 0 && !message.starts_with('/') {
+            count_down(wait, slow);
+        }
         let reply = replying.get_untracked();
         #[cfg(feature = "hydrate")]
         crate::client::live::send_message(chat, &room.get_untracked(), message, reply);
@@ -179,7 +191,7 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
                     <path d="M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z" fill="currentColor"/>
                 </svg>
             </label>
-            <button type="submit" class="send" disabled=move || !can_send() aria-label="Send">
+            <button type="submit" class="send" disabled=move || { !can_send() || wait.get() > 0 } aria-label="Send">
                 <svg viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
                     <path d="M3 20.5 21 12 3 3.5v6.6l12 1.9-12 1.9z" fill="currentColor"/>
                 </svg>
@@ -197,6 +209,10 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
             {move || {
                 problem()
                     .or_else(|| {
+                        let left = wait.get();
+                        (left > 0).then(|| format!("Slow mode: wait {left} s"))
+                    })
+                    .or_else(|| {
                         let n = chars.get();
                         (n > COUNT_FROM).then(|| format!("{n} / {MAX_MESSAGE_CHARS}"))
                     })
@@ -204,6 +220,18 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
             }}
         </p>
     }
+}
+
+/// Counts `wait` down from `seconds` to 0, a second at a time.
+fn count_down(wait: RwSignal<u32>, seconds: u32) {
+    wait.set(seconds);
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        while wait.try_get_untracked().is_some_and(|left| left > 0) {
+            gloo_timers::future::sleep(std::time::Duration::from_secs(1)).await;
+            wait.try_update(|left| *left = left.saturating_sub(1));
+        }
+    });
 }
 
 /// Puts the cursor in the message box (Reply does, to write the answer).

@@ -247,7 +247,12 @@ fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyV
                     <time>{clock(msg.at_ms)}</time>
                 </a>
             };
-            if msg.state == ChatMessage::DELETED {
+            if msg.state >= ChatMessage::DELETED {
+                let gone = if msg.state == ChatMessage::REMOVED {
+                    "removed by a moderator"
+                } else {
+                    "message deleted"
+                };
                 return view! {
                     {divider}
                     <li class="msg deleted" class:continued=row.continued data-seq=seq>
@@ -255,7 +260,7 @@ fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyV
                             {author}
                             {time}
                         </div>
-                        <p class="text gone">"message deleted"</p>
+                        <p class="text gone">{gone}</p>
                     </li>
                 }
                 .into_any();
@@ -281,6 +286,7 @@ fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyV
                 .pinned
                 .then(|| view! { <span class="pinned">"pinned"</span> });
             let may_pin = chat.may_pin(&room);
+            let moderator = chat.rooms.info(&room, |r| r.moderator).unwrap_or(false);
             view! {
                 {divider}
                 <li class="msg" class:continued=row.continued class:mentions-me=for_me data-seq=seq>
@@ -290,7 +296,7 @@ fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyV
                         {edited}
                         {pinned}
                     </div>
-                    {super::message_tools::menu(mine, may_pin.then_some(msg.pinned))}
+                    {super::message_tools::menu(mine, may_pin.then_some(msg.pinned), moderator)}
                     {msg.reply.map(|reply| super::message_tools::quote(*reply))}
                     {body}
                     {msg.file.map(|file| super::attachment::attachment(*file))}

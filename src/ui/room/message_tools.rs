@@ -26,6 +26,8 @@ const DELETE: &str = "delete";
 const REPLY: &str = "reply";
 const PIN: &str = "pin";
 const UNPIN: &str = "unpin";
+/// `data-act` of Report, on others' messages.
+const REPORT: &str = "report";
 const JUMP: &str = "jump";
 /// `data-act` of the editor's buttons.
 const SAVE: &str = "save";
@@ -77,9 +79,10 @@ pub fn quote(reply: crate::protocol::Reply) -> AnyView {
 
 /// The message's menu (a native `<details>`: opens by tap, click or keyboard with no
 /// state of ours): the common emoji, a box for any other, Reply, Pin or Unpin where the
-/// reader may pin (`pinned` is then whether it is), and Edit and Delete on the reader's
-/// own messages. The line is drawn anew once the change is back, which closes it.
-pub fn menu(mine: bool, pinned: Option<bool>) -> AnyView {
+/// reader may pin (`pinned` is then whether it is), Edit and Delete on the reader's own
+/// messages; on others', Report, and Remove for the room's moderators. The line is drawn
+/// anew once the change is back, which closes it.
+pub fn menu(mine: bool, pinned: Option<bool>, moderator: bool) -> AnyView {
     let picks = COMMON
         .into_iter()
         .map(|emoji| {
@@ -87,13 +90,19 @@ pub fn menu(mine: bool, pinned: Option<bool>) -> AnyView {
                 .into_any()
         })
         .collect::<Vec<_>>();
-    let own = mine.then(|| {
+    let own = if mine {
         view! {
             <button class="link-button" data-act=EDIT>"Edit"</button>
             <button class="link-button danger" data-act=DELETE>"Delete"</button>
         }
         .into_any()
-    });
+    } else {
+        view! {
+            <button class="link-button" data-act=REPORT>"Report"</button>
+            {moderator.then(|| view! { <button class="link-button danger" data-act=DELETE>"Remove"</button> })}
+        }
+        .into_any()
+    };
     let pin = pinned.map(|pinned| {
         let (act, label) = if pinned {
             (UNPIN, "Unpin")
@@ -157,6 +166,7 @@ pub fn on_click(ev: web_sys::MouseEvent, editing: RwSignal<Option<Seq>>) {
         UNPIN => change(seq, Edit::Pin(false)),
         EDIT => editing.set(Some(seq)),
         DELETE => change(seq, Edit::Delete),
+        REPORT => report(seq),
         SAVE => save(&button, seq, editing),
         CANCEL => editing.set(None),
         emoji => change(seq, Edit::React(emoji.to_owned())),
@@ -231,6 +241,25 @@ fn close_menu(within: &web_sys::Element) {
     if let Some(menu) = within.closest("details").ok().flatten() {
         let _ = menu.remove_attribute("open");
     }
+}
+
+/// Reports the message `seq` of the open room to the server's admins; the room's alert
+/// line says it went (or why not).
+fn report(seq: Seq) {
+    #[cfg(feature = "hydrate")]
+    {
+        let chat = crate::client::state::use_chat();
+        let room = chat.room.timeline.with_untracked(|t| t.room.clone());
+        leptos::task::spawn_local(async move {
+            let said = match crate::api::moderation::report_message(room, seq).await {
+                Ok(()) => "Reported: the server's admins will look at it.".to_owned(),
+                Err(err) => err.to_string(),
+            };
+            chat.link.alert.set(Some(said));
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = seq;
 }
 
 /// Asks the server to change the message `seq` of the open room.

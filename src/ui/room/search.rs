@@ -62,6 +62,19 @@ pub fn SearchPanel(room: String) -> impl IntoView {
         let _ = heading;
     };
     let label = chat.room_label(&room);
+    // An admin's views: the report queue and the audit log (answered by `search` too).
+    let admin = chat.account.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.admin));
+    let views = admin.then(|| {
+        let view_of = move |query: &'static str, some: &'static str, none: &'static str| {
+            move |_| run(query.into(), Some((some.into(), none.into())))
+        };
+        view! {
+            <p class="admin-views">
+                <button type="button" class="link-button" on:click=view_of("is:reported", "Reported messages, oldest first", "No reports waiting.")>"Reports"</button>
+                <button type="button" class="link-button" on:click=view_of("is:audit", "Moderation, newest first", "Nothing in the audit log.")>"Audit log"</button>
+            </p>
+        }
+    });
     run(
         format!("in:{room} is:pinned"),
         Some((
@@ -75,9 +88,14 @@ pub fn SearchPanel(room: String) -> impl IntoView {
             .map(|hit| {
                 let (_, day) = super::message_list::day_of(hit.at_ms);
                 let when = format!("{day} {}", super::message_list::clock(hit.at_ms));
+                // A line of the audit log names no message (seq 0), perhaps no room.
+                let href = match hit.seq {
+                    0 => format!("/r/{}", hit.room),
+                    seq => message_path(&hit.room, seq),
+                };
                 view! {
                     <li>
-                        <a href=message_path(&hit.room, hit.seq)>
+                        <a href=href>
                             <span class="hit-meta">
                                 <b>{hit.author}</b> " in " {chat.room_label(&hit.room)} " · " {when}
                             </span>
@@ -100,6 +118,7 @@ pub fn SearchPanel(room: String) -> impl IntoView {
                     autofocus
                 />
             </form>
+            {views}
             <p class="search-note" role="status">{move || note.get()}</p>
             <ol class="hits">{list}</ol>
         </section>
