@@ -70,3 +70,18 @@ CREATE TABLE audit (
 -- server that sees it move reloads what it keeps in memory.
 CREATE TABLE moderation_clock (v INTEGER NOT NULL);
 INSERT INTO moderation_clock (v) VALUES (0);
+
+-- An archived room: read-only for everyone, and left out of room lists.
+ALTER TABLE rooms ADD COLUMN archived INTEGER NOT NULL DEFAULT 0;
+
+-- What `natter admin` asks of the server (JSON, `server::admin::request`): the running
+-- server carries each out through the same code as the page's moderators, and writes
+-- its outcome; one asked while no server runs is carried out when it starts.
+CREATE TABLE admin_requests (
+    id       INTEGER PRIMARY KEY,
+    at_ms    INTEGER NOT NULL,
+    request  TEXT    NOT NULL,
+    done_ms  INTEGER,
+    outcome  TEXT
+);
+CREATE INDEX admin_requests_pending ON admin_requests (id) WHERE done_ms IS NULL;

@@ -7,7 +7,7 @@ async fn main() -> Result<(), natter::server::Error> {
     use clap::Parser;
     let config = natter::server::config::Config::parse();
     if let Some(natter::server::config::Command::Admin(admin)) = &config.command {
-        return match admin.run(&config.database) {
+        return match admin.run(&config.database).await {
             Ok(done) => {
                 println!("{done}");
                 Ok(())

@@ -370,7 +370,9 @@ impl Chat {
     /// server decides; this only hides what it would refuse).
     pub fn may_pin(&self, slug: &str) -> bool {
         self.rooms
-            .info(slug, |r| r.kind != RoomKind::Private || r.owner || r.moderator)
+            .info(slug, |r| {
+                r.kind != RoomKind::Private || r.owner || r.moderator
+            })
             .unwrap_or(true)
     }
 

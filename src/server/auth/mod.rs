@@ -159,6 +159,7 @@ impl Auth {
             Created::Created(account) => account,
             Created::Taken => return Err(AppError::NameRegistered(name)),
         };
+        hub.note_registered(&account.user_id, &account.name);
         // The first account is the server's admin (the store made it so).
         if !hub.has_admin() {
             hub.reload_moderation().await?;

@@ -355,7 +355,7 @@ impl Hub {
         let Some(room) = room else {
             return Err(AppError::RoomExists(slug));
         };
-        if room.is_public() {
+        if room.is_public() && !user.is_empty() {
             // Its maker owns it: they moderate it, and name its moderators.
             let owner = ModerationChange::Role {
                 room: room.record.id,
@@ -371,6 +371,8 @@ impl Hub {
                 detail: String::new(),
             };
             self.moderate(owner, audit).await?;
+        }
+        if room.is_public() {
             self.broadcast(&ServerEvent::RoomAdded { room: room.info() }.encode().into());
         }
         Ok(self.info_for(&room, user, None))
@@ -715,6 +717,35 @@ impl Hub {
     }
 
     /// The open connections of `user`.
+    /// Everyone connected, each once.
+    pub(super) fn all_users(&self) -> Vec<String> {
+        let users: std::collections::HashSet<String> =
+            lock(&self.conns).values().map(|c| c.user.clone()).collect();
+        users.into_iter().collect()
+    }
+
+    pub(super) fn room_by_id(&self, id: i64) -> Option<Arc<Room>> {
+        read(&self.rooms)
+            .list
+            .iter()
+            .find(|r| r.record.id == id)
+            .cloned()
+    }
+
+    /// `user` registered `name`: found by it from now on, online or not.
+    pub fn note_registered(&self, user: &str, name: &str) {
+        let person = Person {
+            user: user.to_owned(),
+            name: name.to_owned(),
+        };
+        lock(&self.registered).insert(name_key(name), person);
+    }
+
+    /// `user` is registered no more (their account is gone): their name is free.
+    pub(super) fn unregister(&self, user: &str) {
+        lock(&self.registered).retain(|_, person| person.user != user);
+    }
+
     pub(super) fn all_conns(&self) -> Vec<Arc<Conn>> {
         lock(&self.conns).values().cloned().collect()
     }

@@ -12,6 +12,7 @@ pub mod links;
 pub mod markdown;
 pub mod mentions;
 pub mod moderation;
+pub mod operator;
 pub mod people;
 pub mod room;
 pub mod typing;

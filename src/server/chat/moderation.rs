@@ -21,7 +21,7 @@ use crate::server::ws::send_queue::CloseReason;
 use crate::server::ws::Frame;
 
 /// How often a running server looks whether `natter admin` changed something.
-const WATCH_EVERY: Duration = Duration::from_secs(2);
+const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// The sockets of a person banned from the server.
 pub const BANNED: CloseReason = CloseReason {
@@ -43,6 +43,8 @@ pub enum Rank {
 pub struct Actor {
     pub user: String,
     pub name: String,
+    /// The command line (`natter admin`): above every role, in every room.
+    pub operator: bool,
 }
 
 #[derive(Default)]
@@ -62,6 +64,8 @@ struct State {
     /// Addresses of guests banned from the server → until when.
     banned_addrs: HashMap<String, Option<i64>>,
     rules: HashMap<i64, RoomRules>,
+    /// Every room's title and topic now, by room id.
+    names: HashMap<i64, (String, String)>,
     clock: i64,
 }
 
@@ -71,6 +75,7 @@ impl State {
             admins: record.admins,
             roles: record.roles,
             rules: record.rules,
+            names: record.names,
             clock: record.clock,
             ..State::default()
         };
@@ -110,7 +115,10 @@ impl State {
             ModerationChange::Rules { room, rules } => {
                 self.rules.insert(*room, *rules);
             }
-            ModerationChange::Removed { .. } => {}
+            ModerationChange::Rename { room, title, topic } => {
+                self.names.insert(*room, (title.clone(), topic.clone()));
+            }
+            ModerationChange::Removed { .. } | ModerationChange::Note => {}
         }
     }
 
@@ -179,6 +187,16 @@ impl Hub {
         }
     }
 
+    /// The room's title and topic now (renamed by `natter admin` since it started).
+    pub fn names_of(&self, room: &Room) -> (String, String) {
+        self.moderation
+            .read()
+            .names
+            .get(&room.record.id)
+            .cloned()
+            .unwrap_or_else(|| (room.record.title.clone(), room.record.topic.clone()))
+    }
+
     pub fn rules(&self, room: &Room) -> RoomRules {
         self.moderation
             .read()
@@ -197,6 +215,12 @@ impl Hub {
         room: &Room,
         message: bool,
     ) -> Result<(), (ErrorCode, String)> {
+        if self.rules(room).archived {
+            return Err((
+                ErrorCode::NotAllowed,
+                format!("#{} is archived: it is read-only.", room.slug()),
+            ));
+        }
         if self.rank(user, room) >= Rank::Moderator {
             return Ok(());
         }
@@ -289,7 +313,11 @@ impl Hub {
         room: &Arc<Room>,
         command: Command,
     ) -> Result<String, String> {
-        let rank = self.rank(&actor.user, room);
+        let rank = if actor.operator {
+            Rank::Admin
+        } else {
+            self.rank(&actor.user, room)
+        };
         let id = room.record.id;
         let slug = room.slug().to_owned();
         let need = |at_least: Rank, what: &str| {
@@ -667,13 +695,17 @@ impl Hub {
     }
 }
 
-/// Reloads moderation whenever its clock moves under the server (`natter admin`).
+/// Carries out what `natter admin` asks (at start too: asked while no server ran), and
+/// reloads moderation whenever its clock moves under the server.
 pub async fn watch(hub: std::sync::Weak<Hub>) {
     let mut tick = tokio::time::interval(WATCH_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
         let Some(hub) = hub.upgrade() else { return };
+        if let Err(err) = hub.carry_out_requests().await {
+            tracing::warn!(%err, "requests of natter admin could not be carried out");
+        }
         let Ok(clock) = hub.store.moderation_clock().await else {
             continue;
         };
@@ -739,10 +771,16 @@ impl Hub {
     /// The report queue, oldest first, as links to the messages: how many reported each.
     pub async fn report_queue(&self, user: &str, limit: u32) -> Result<Vec<SearchHit>, AppError> {
         self.admin_only(user)?;
-        let reports = self.store.open_reports(limit).await.map_err(AppError::server)?;
+        let reports = self
+            .store
+            .open_reports(limit)
+            .await
+            .map_err(AppError::server)?;
         let mut hits = Vec::with_capacity(reports.len());
         for report in reports {
-            let room = read_rooms(self).into_iter().find(|r| r.record.id == report.room);
+            let room = read_rooms(self)
+                .into_iter()
+                .find(|r| r.record.id == report.room);
             let Some(room) = room else { continue };
             // Removed or deleted since: nothing left to look at.
             let Some(msg) = self.message(&room, report.seq).await? else {
@@ -757,7 +795,10 @@ impl Hub {
                 room: room.slug().to_owned(),
                 seq: report.seq,
                 author: msg.author,
-                text: format!("({times}) {}", crate::server::chat::markdown::plain_text(&msg.text)),
+                text: format!(
+                    "({times}) {}",
+                    crate::server::chat::markdown::plain_text(&msg.text)
+                ),
                 at_ms: report.at_ms,
             });
         }
@@ -767,7 +808,11 @@ impl Hub {
     /// The newest lines of the audit log: who did what to whom, where, when.
     pub async fn audit_log(&self, user: &str, limit: u32) -> Result<Vec<SearchHit>, AppError> {
         self.admin_only(user)?;
-        let lines = self.store.audit_log(limit).await.map_err(AppError::server)?;
+        let lines = self
+            .store
+            .audit_log(limit)
+            .await
+            .map_err(AppError::server)?;
         Ok(lines
             .into_iter()
             .map(|line| {
@@ -788,5 +833,9 @@ impl Hub {
 }
 
 fn read_rooms(hub: &Hub) -> Vec<Arc<Room>> {
-    hub.rooms.read().unwrap_or_else(|e| e.into_inner()).list.clone()
+    hub.rooms
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .list
+        .clone()
 }

@@ -30,6 +30,8 @@ impl Hub {
         Ok(self
             .rooms_for(user)
             .iter()
+            // Archived: listed no more (an old link still opens it, read-only).
+            .filter(|room| !self.rules(room).archived)
             .map(|room| {
                 let reader = readers.iter().find(|r| r.room_id == room.record.id);
                 let mut info = self.info_for(room, user, reader);
@@ -49,6 +51,7 @@ impl Hub {
         reader: Option<&ReaderRecord>,
     ) -> RoomInfo {
         let mut info = room.info();
+        (info.title, info.topic) = self.names_of(room);
         if room.kind() == RoomKind::Direct {
             let others: Vec<String> = room
                 .members()

@@ -388,6 +388,17 @@ impl Room {
             .map_err(|_| ErrorCode::Unavailable)
     }
 
+    /// [`Room::submit_change`], giving the request back when the queue is full, for a
+    /// caller that would rather wait than drop it.
+    pub fn submit_change_or_return(&self, request: ChangeRequest) -> Result<(), ChangeRequest> {
+        self.writer
+            .try_send(Request::Change(request))
+            .map_err(|err| match err.into_inner() {
+                Request::Change(request) => request,
+                Request::Send(_) => unreachable!("a change was sent"),
+            })
+    }
+
     /// Sends newly stored messages to every subscriber, in seq order. Each subscriber's
     /// socket gets the whole batch in one write. A sender learns its message is stored
     /// from that same event or, when not subscribed, from an `ack`.

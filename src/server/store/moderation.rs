@@ -79,6 +79,8 @@ pub struct RoomRules {
     pub locked: bool,
     /// At most one message per this many seconds per person (0: any pace).
     pub slow_s: u32,
+    /// Read-only for everyone, and left out of room lists.
+    pub archived: bool,
 }
 
 /// Everything moderation keeps, as loaded at start (and again whenever
@@ -89,6 +91,8 @@ pub struct ModerationRecord {
     pub roles: HashMap<(i64, String), RoomRole>,
     pub sanctions: Vec<SanctionRecord>,
     pub rules: HashMap<i64, RoomRules>,
+    /// Every room's title and topic as they are now (a room renamed since start).
+    pub names: HashMap<i64, (String, String)>,
     pub clock: i64,
 }
 
@@ -116,6 +120,14 @@ pub enum ModerationChange {
         room: i64,
         rules: RoomRules,
     },
+    /// A room's new title and topic.
+    Rename {
+        room: i64,
+        title: String,
+        topic: String,
+    },
+    /// Nothing changes but the audit log (an act recorded elsewhere: a purge).
+    Note,
     /// A message was removed: its reports are resolved.
     Removed {
         room: i64,
@@ -179,4 +191,22 @@ pub trait ModerationStore: Send + Sync + 'static {
 
     /// Closes the reports of message `seq` of `room` (an admin looked and let it be).
     async fn dismiss_reports(&self, room: i64, seq: Seq, now_ms: i64) -> StoreResult<()>;
+
+    /// Every message `user` wrote that is still there, as (room id, seq).
+    async fn messages_of(&self, user: &str) -> StoreResult<Vec<(i64, Seq)>>;
+
+    /// Forgets `user`: their account, sessions, push subscriptions, read marks,
+    /// memberships and roles. Their messages stay, signed "deleted user".
+    async fn forget_person(&self, user: &str) -> StoreResult<()>;
+
+    /// Files a request of `natter admin` (JSON); its id.
+    async fn file_request(&self, request: &str, now_ms: i64) -> StoreResult<i64>;
+
+    /// Requests not carried out yet, oldest first, as (id, JSON).
+    async fn pending_requests(&self) -> StoreResult<Vec<(i64, String)>>;
+
+    async fn finish_request(&self, id: i64, outcome: &str, now_ms: i64) -> StoreResult<()>;
+
+    /// What became of request `id`, once carried out.
+    async fn request_outcome(&self, id: i64) -> StoreResult<Option<String>>;
 }

@@ -49,7 +49,7 @@ impl ModerationStore for SqliteStore {
                 });
             }
         }
-        for row in sqlx::query("SELECT id, locked, slow_s FROM rooms WHERE locked OR slow_s > 0")
+        for row in sqlx::query("SELECT id, title, topic, locked, slow_s, archived FROM rooms")
             .fetch_all(&mut *tx)
             .await
             .map_err(StoreError::new)?
@@ -57,8 +57,14 @@ impl ModerationStore for SqliteStore {
             let rules = RoomRules {
                 locked: row.get("locked"),
                 slow_s: row.get::<i64, _>("slow_s").clamp(0, u32::MAX.into()) as u32,
+                archived: row.get("archived"),
             };
-            record.rules.insert(row.get("id"), rules);
+            if rules != RoomRules::default() {
+                record.rules.insert(row.get("id"), rules);
+            }
+            record
+                .names
+                .insert(row.get("id"), (row.get("title"), row.get("topic")));
         }
         record.clock = sqlx::query("SELECT v FROM moderation_clock")
             .fetch_one(&mut *tx)
@@ -80,6 +86,8 @@ impl ModerationStore for SqliteStore {
         let mut writer = self.writer().await;
         let mut tx = writer.begin().await.map_err(StoreError::new)?;
         let q = match change {
+            // Only the audit line below.
+            ModerationChange::Note => sqlx::query("SELECT 1"),
             ModerationChange::Admin { user, admin: true } => sqlx::query(
                 "INSERT INTO admins (user_id, since_ms) VALUES (?, ?) ON CONFLICT DO NOTHING",
             )
@@ -122,9 +130,16 @@ impl ModerationStore for SqliteStore {
             .bind(user)
             .bind(kind.as_str()),
             ModerationChange::Rules { room, rules } => {
-                sqlx::query("UPDATE rooms SET locked = ?, slow_s = ? WHERE id = ?")
+                sqlx::query("UPDATE rooms SET locked = ?, slow_s = ?, archived = ? WHERE id = ?")
                     .bind(rules.locked)
                     .bind(i64::from(rules.slow_s))
+                    .bind(rules.archived)
+                    .bind(room)
+            }
+            ModerationChange::Rename { room, title, topic } => {
+                sqlx::query("UPDATE rooms SET title = ?, topic = ? WHERE id = ?")
+                    .bind(title)
+                    .bind(topic)
                     .bind(room)
             }
             ModerationChange::Removed { room, seq } => sqlx::query(
@@ -246,5 +261,91 @@ impl ModerationStore for SqliteStore {
         .await
         .map_err(StoreError::new)?;
         Ok(())
+    }
+
+    async fn messages_of(&self, user: &str) -> StoreResult<Vec<(i64, Seq)>> {
+        // No index on the author: a scan, for a rare act (a million messages: under a
+        // second), rather than an index every message would pay for.
+        let rows = sqlx::query(
+            "SELECT room_id, seq FROM messages WHERE author_id = ? AND state < 2 ORDER BY room_id, seq",
+        )
+        .bind(user)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(StoreError::new)?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("room_id"), row.get::<i64, _>("seq") as Seq))
+            .collect())
+    }
+
+    async fn forget_person(&self, user: &str) -> StoreResult<()> {
+        let mut writer = self.writer().await;
+        let mut tx = writer.begin().await.map_err(StoreError::new)?;
+        for sql in [
+            "UPDATE messages SET author = 'deleted user', author_id = NULL WHERE author_id = ?",
+            "DELETE FROM sessions WHERE user_id = ?",
+            "DELETE FROM push_subscriptions WHERE user_id = ?",
+            "DELETE FROM readers WHERE user_id = ?",
+            "DELETE FROM members WHERE user_id = ?",
+            "DELETE FROM room_roles WHERE user_id = ?",
+            "DELETE FROM admins WHERE user_id = ?",
+            "DELETE FROM accounts WHERE user_id = ?",
+        ] {
+            sqlx::query(sql)
+                .bind(user)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::new)?;
+        }
+        sqlx::query("UPDATE moderation_clock SET v = v + 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::new)?;
+        tx.commit().await.map_err(StoreError::new)
+    }
+
+    async fn file_request(&self, request: &str, now_ms: i64) -> StoreResult<i64> {
+        let row =
+            sqlx::query("INSERT INTO admin_requests (at_ms, request) VALUES (?, ?) RETURNING id")
+                .bind(now_ms)
+                .bind(request)
+                .fetch_one(&mut *self.writer().await)
+                .await
+                .map_err(StoreError::new)?;
+        Ok(row.get("id"))
+    }
+
+    async fn pending_requests(&self) -> StoreResult<Vec<(i64, String)>> {
+        let rows =
+            sqlx::query("SELECT id, request FROM admin_requests WHERE done_ms IS NULL ORDER BY id")
+                .fetch_all(&self.reader)
+                .await
+                .map_err(StoreError::new)?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("id"), row.get("request")))
+            .collect())
+    }
+
+    async fn finish_request(&self, id: i64, outcome: &str, now_ms: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE admin_requests SET done_ms = ?, outcome = ? WHERE id = ?")
+            .bind(now_ms)
+            .bind(outcome)
+            .bind(id)
+            .execute(&mut *self.writer().await)
+            .await
+            .map_err(StoreError::new)?;
+        Ok(())
+    }
+
+    async fn request_outcome(&self, id: i64) -> StoreResult<Option<String>> {
+        let row =
+            sqlx::query("SELECT outcome FROM admin_requests WHERE id = ? AND done_ms IS NOT NULL")
+                .bind(id)
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(StoreError::new)?;
+        Ok(row.map(|row| row.get("outcome")))
     }
 }

@@ -659,6 +659,7 @@ fn run_command(
         let actor = Actor {
             user: sender.user.clone(),
             name: sender.name.clone(),
+            operator: false,
         };
         let queue = sender.queue.clone();
         let refuse = |code, why: &str| {

@@ -89,7 +89,13 @@ pub fn Composer(room: Memo<String>) -> impl IntoView {
         };
         let slow = chat
             .rooms
-            .info(&room.get_untracked(), |r| if r.moderator { 0 } else { r.slow_s })
+            .info(&room.get_untracked(), |r| {
+                if r.moderator {
+                    0
+                } else {
+                    r.slow_s
+                }
+            })
             .unwrap_or(0);
         if slow > 0 && !message.starts_with('/') {
             count_down(wait, slow);

@@ -63,7 +63,10 @@ pub fn SearchPanel(room: String) -> impl IntoView {
     };
     let label = chat.room_label(&room);
     // An admin's views: the report queue and the audit log (answered by `search` too).
-    let admin = chat.account.me.with_untracked(|me| me.as_ref().is_some_and(|me| me.admin));
+    let admin = chat
+        .account
+        .me
+        .with_untracked(|me| me.as_ref().is_some_and(|me| me.admin));
     let views = admin.then(|| {
         let view_of = move |query: &'static str, some: &'static str, none: &'static str| {
             move |_| run(query.into(), Some((some.into(), none.into())))
