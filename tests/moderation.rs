@@ -259,3 +259,63 @@ async fn a_moderator_removes_anyones_message_and_it_stays_removed() {
         ("", natter::protocol::ChatMessage::REMOVED)
     );
 }
+
+#[tokio::test]
+async fn deleting_ones_account_keeps_its_messages_as_a_deleted_users_and_frees_the_name() {
+    use natter::api::accounts::DeleteAccount;
+    let server = start().await;
+    let (mut ana, ana_conn) = registered(&server, "ana", "general").await;
+    let guest = guest_cookie(&server, None, "bo").await.unwrap();
+    let register = Register {
+        name: "bo".into(),
+        password: "correct horse battery".into(),
+    };
+    let (_, _, bo_cookie) = call_with_cookie(&server, Some(&guest), register).await;
+    let bo_cookie = bo_cookie.unwrap();
+    let (mut bo, _) = socket_in(&server, &bo_cookie, "general").await;
+    say(&mut bo, "bo-says-0001", "remember me").await.unwrap();
+
+    // The wrong password changes nothing.
+    let wrong = DeleteAccount {
+        password: "not my password".into(),
+        remove_messages: false,
+    };
+    let (status, body, _) = call_with_cookie(&server, Some(&bo_cookie), wrong).await;
+    assert_ne!(status, 200);
+    assert!(body.contains("WrongPassword"), "{body}");
+
+    // Kept: the message stays, signed "deleted user"; the name is free; the socket ends.
+    let right = DeleteAccount {
+        password: "correct horse battery".into(),
+        remove_messages: false,
+    };
+    let (status, body, _) = call_with_cookie(&server, Some(&bo_cookie), right).await;
+    assert_eq!(status, 200, "{body}");
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        use futures_util::StreamExt;
+        loop {
+            match bo.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    });
+    assert_eq!(closed.await.unwrap(), Some(4001));
+    let page = join(&server, &ana_conn, "general").await;
+    let kept = page
+        .messages
+        .iter()
+        .find(|m| m.cid == "bo-says-0001")
+        .unwrap();
+    assert_eq!(
+        (kept.author.as_str(), kept.text.as_str()),
+        ("deleted user", "remember me")
+    );
+    // Free once the closed socket's grace is over, as after any goodbye.
+    tokio::time::sleep(natter::server::chat::hub::LEAVE_GRACE + Duration::from_millis(300)).await;
+    guest_cookie(&server, None, "bo")
+        .await
+        .expect("the name is free");
+    say(&mut ana, "ana-after-bo", "bye bo").await.unwrap();
+}

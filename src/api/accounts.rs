@@ -73,6 +73,33 @@ pub async fn register(name: String, password: String) -> Result<Me, AppError> {
     crate::server::http::status::answer(signed_in.await)
 }
 
+/// Deletes the caller's account, after its password once more: sessions, settings and
+/// name go; its messages are removed (each an event of its room), or kept signed
+/// "deleted user", as `remove_messages` says.
+#[server(endpoint = "delete_account", input = Json)]
+pub async fn delete_account(password: String, remove_messages: bool) -> Result<(), AppError> {
+    crate::server::http::status::answer(
+        async move {
+            let state = crate::server::state::app_state()?;
+            let session = web::current_session().await?.ok_or(AppError::SignedOut)?;
+            let addr = web::client_addr().await;
+            state
+                .auth
+                .confirm_password(&session, password, addr)
+                .await?;
+            let removed = state
+                .hub
+                .forget(&session.record.user_id, remove_messages)
+                .await?;
+            state
+                .hub
+                .note_deleted_account(&session.record.name, remove_messages, removed)
+                .await
+        }
+        .await,
+    )
+}
+
 #[server(endpoint = "log_in", input = Json)]
 pub async fn log_in(name: String, password: String) -> Result<Me, AppError> {
     let signed_in = web::sign_in(async |c| {

@@ -32,6 +32,8 @@ pub enum Dialog {
     LogIn,
     Register,
     ChangePassword,
+    /// Delete one's own account (the password again, and what becomes of the messages).
+    DeleteAccount,
 }
 
 /// The live connection, as the user should see it.

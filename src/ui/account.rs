@@ -23,6 +23,8 @@ struct Fields {
     name: RwSignal<String>,
     password: RwSignal<String>,
     new_password: RwSignal<String>,
+    /// Deleting the account removes its messages too (or keeps them as "deleted user").
+    remove_messages: RwSignal<bool>,
 }
 
 #[component]
@@ -33,6 +35,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
         name: RwSignal::new(me.as_ref().map(|m| m.name.clone()).unwrap_or_default()),
         password: RwSignal::new(String::new()),
         new_password: RwSignal::new(String::new()),
+        remove_messages: RwSignal::new(false),
     };
     let error = RwSignal::new(chat.account.name_problem.get_untracked());
     let busy = RwSignal::new(false);
@@ -72,7 +75,9 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
             let answer = send(dialog, fields).await;
             busy.set(false);
             match answer {
-                Ok(me) => crate::client::live::signed_in(chat, me),
+                Ok(Some(me)) => crate::client::live::signed_in(chat, me),
+                // The account is gone: a name to go on as a guest.
+                Ok(None) => chat.account.signed_out(),
                 Err(err) => error.set(Some(err.to_string())),
             }
         });
@@ -104,6 +109,11 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
             "Every other device is logged out.",
             "Change password",
         ),
+        Dialog::DeleteAccount => (
+            "Delete your account",
+            "Your name becomes free for anyone, everywhere you are logged in. This cannot be undone.",
+            "Delete my account",
+        ),
     };
     let on_input = move |signal: RwSignal<String>| {
         move |ev| {
@@ -133,7 +143,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
         });
     let password_field = matches!(
         dialog,
-        Dialog::LogIn | Dialog::Register | Dialog::ChangePassword
+        Dialog::LogIn | Dialog::Register | Dialog::ChangePassword | Dialog::DeleteAccount
     )
     .then(|| {
         let (label, autocomplete) = match dialog {
@@ -155,6 +165,14 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
         }
         .into_any()
     });
+    let remove_field = (dialog == Dialog::DeleteAccount).then(|| {
+        view! {
+            <label class="check">
+                <input type="checkbox" prop:checked=move || fields.remove_messages.get() on:change=move |ev| fields.remove_messages.set(event_target_checked(&ev))/>
+                "Remove my messages too (else they stay, signed “deleted user”)"
+            </label>
+        }
+    });
     let new_password_field = (dialog == Dialog::ChangePassword).then(|| {
         view! {
             <label for="new-password-input">"New password (at least 10 characters)"</label>
@@ -171,30 +189,31 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
         .into_any()
     });
     // Guests (and newcomers) can switch between the three ways in.
-    let tabs = (!registered && dialog != Dialog::ChangePassword).then(|| {
-        let tab = move |to: Dialog, label: &'static str| {
+    let tabs = (!registered && !matches!(dialog, Dialog::ChangePassword | Dialog::DeleteAccount))
+        .then(|| {
+            let tab = move |to: Dialog, label: &'static str| {
+                view! {
+                    <button
+                        type="button"
+                        role="tab"
+                        class="tab"
+                        aria-selected=(dialog == to).to_string()
+                        on:click=move |_| {
+                            chat.account.name_problem.set(None);
+                            chat.account.dialog.set(Some(to));
+                        }
+                    >{label}</button>
+                }
+            };
             view! {
-                <button
-                    type="button"
-                    role="tab"
-                    class="tab"
-                    aria-selected=(dialog == to).to_string()
-                    on:click=move |_| {
-                        chat.account.name_problem.set(None);
-                        chat.account.dialog.set(Some(to));
-                    }
-                >{label}</button>
+                <div class="tabs" role="tablist">
+                    {tab(Dialog::Guest, "Guest")}
+                    {tab(Dialog::LogIn, "Log in")}
+                    {tab(Dialog::Register, "Register")}
+                </div>
             }
-        };
-        view! {
-            <div class="tabs" role="tablist">
-                {tab(Dialog::Guest, "Guest")}
-                {tab(Dialog::LogIn, "Log in")}
-                {tab(Dialog::Register, "Register")}
-            </div>
-        }
-        .into_any()
-    });
+            .into_any()
+        });
 
     view! {
         <div class="modal-backdrop" role="dialog" aria-modal="true" aria-labelledby="account-title">
@@ -206,6 +225,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
                 {name_field}
                 {password_field}
                 {new_password_field}
+                {remove_field}
                 <p id="name-error" class="form-error" role="alert">{move || error.get()}</p>
                 <div class="actions">
                     {can_cancel.then(|| view! {
@@ -221,7 +241,7 @@ fn AccountForm(dialog: Dialog) -> impl IntoView {
 
 /// What can be told before asking the server.
 fn check(dialog: Dialog, fields: Fields) -> Result<(), String> {
-    if dialog != Dialog::ChangePassword {
+    if !matches!(dialog, Dialog::ChangePassword | Dialog::DeleteAccount) {
         normalize_name(&fields.name.get_untracked())?;
     }
     let short = |p: RwSignal<String>| p.with_untracked(|p| p.chars().count() < MIN_PASSWORD_CHARS);
@@ -240,22 +260,25 @@ fn check(dialog: Dialog, fields: Fields) -> Result<(), String> {
 }
 
 #[cfg(feature = "hydrate")]
-async fn send(dialog: Dialog, fields: Fields) -> Result<Me, AppError> {
-    use crate::api::accounts::{change_password, enter_as_guest, log_in, register};
+async fn send(dialog: Dialog, fields: Fields) -> Result<Option<Me>, AppError> {
+    use crate::api::accounts::{change_password, delete_account, enter_as_guest, log_in, register};
     let name = fields.name.get_untracked();
     let password = fields.password.get_untracked();
     match dialog {
-        Dialog::Guest => enter_as_guest(name).await,
-        Dialog::LogIn => log_in(name, password).await,
-        Dialog::Register => register(name, password).await,
-        Dialog::ChangePassword => {
-            change_password(password, fields.new_password.get_untracked()).await
-        }
+        Dialog::Guest => enter_as_guest(name).await.map(Some),
+        Dialog::LogIn => log_in(name, password).await.map(Some),
+        Dialog::Register => register(name, password).await.map(Some),
+        Dialog::ChangePassword => change_password(password, fields.new_password.get_untracked())
+            .await
+            .map(Some),
+        Dialog::DeleteAccount => delete_account(password, fields.remove_messages.get_untracked())
+            .await
+            .map(|()| None),
     }
 }
 
 #[cfg(not(feature = "hydrate"))]
 #[allow(dead_code)]
-async fn send(_dialog: Dialog, _fields: Fields) -> Result<Me, AppError> {
+async fn send(_dialog: Dialog, _fields: Fields) -> Result<Option<Me>, AppError> {
     Err(AppError::SignedOut)
 }

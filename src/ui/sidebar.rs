@@ -156,6 +156,7 @@ fn WhoAmI() -> impl IntoView {
                         <button class="link-button" on:click=open(Dialog::ChangePassword)>"Change password"</button>
                         <button class="link-button" on:click=log_out(false)>"Log out"</button>
                         <button class="link-button" on:click=log_out(true)>"Log out everywhere"</button>
+                        <button class="link-button danger" on:click=open(Dialog::DeleteAccount)>"Delete account"</button>
                     }
                     .into_any()
                 } else {

@@ -217,6 +217,29 @@ impl Auth {
 
     /// Sets a new password after checking the old one, ends every session of the account
     /// (other devices must sign in again) and opens a fresh one for this browser.
+    /// Checks `password` against the session's account (before deleting it).
+    pub async fn confirm_password(
+        &self,
+        session: &Session,
+        password: String,
+        addr: IpAddr,
+    ) -> Result<(), AppError> {
+        let account_id = session.record.account_id.ok_or(AppError::NotRegistered)?;
+        let account = self
+            .store
+            .account(account_id)
+            .await
+            .map_err(AppError::server)?
+            .ok_or(AppError::NotRegistered)?;
+        if !self.logins_per_address.try_take(&addr, Instant::now()) {
+            return Err(AppError::RateLimited);
+        }
+        if !self.password_matches(Some(&account), password).await? {
+            return Err(AppError::WrongPassword);
+        }
+        Ok(())
+    }
+
     pub async fn change_password(
         &self,
         session: &Session,

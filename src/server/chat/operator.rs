@@ -16,6 +16,27 @@ use crate::server::store::moderation::{AuditEntry, ModerationChange, RoomRules};
 use crate::server::store::{Asker, NewUpdate};
 use crate::server::ws::Frame;
 
+impl Hub {
+    /// Keeps a person's deletion of their own account in the audit log.
+    pub async fn note_deleted_account(
+        &self,
+        name: &str,
+        remove_messages: bool,
+        removed: usize,
+    ) -> Result<(), AppError> {
+        let detail = if remove_messages {
+            format!("{removed} messages removed")
+        } else {
+            "messages kept as a deleted user's".to_owned()
+        };
+        let line = AuditEntry {
+            actor: name.to_owned(),
+            ..audit("delete account", "", &detail)
+        };
+        self.moderate(ModerationChange::Note, line).await
+    }
+}
+
 /// Who `natter admin` acts as: above every role, in every room.
 fn operator() -> Actor {
     Actor {
