@@ -223,7 +223,7 @@ impl Hub {
                     match room.submit_change_or_return(request) {
                         Ok(()) => break,
                         Err(back) => {
-                            request = back;
+                            request = *back;
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }
                     }

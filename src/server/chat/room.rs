@@ -390,11 +390,14 @@ impl Room {
 
     /// [`Room::submit_change`], giving the request back when the queue is full, for a
     /// caller that would rather wait than drop it.
-    pub fn submit_change_or_return(&self, request: ChangeRequest) -> Result<(), ChangeRequest> {
+    pub fn submit_change_or_return(
+        &self,
+        request: ChangeRequest,
+    ) -> Result<(), Box<ChangeRequest>> {
         self.writer
             .try_send(Request::Change(request))
             .map_err(|err| match err.into_inner() {
-                Request::Change(request) => request,
+                Request::Change(request) => Box::new(request),
                 Request::Send(_) => unreachable!("a change was sent"),
             })
     }
