@@ -319,3 +319,72 @@ async fn deleting_ones_account_keeps_its_messages_as_a_deleted_users_and_frees_t
         .expect("the name is free");
     say(&mut ana, "ana-after-bo", "bye bo").await.unwrap();
 }
+
+/// A ban racing a flood of sends: whatever the person sent is stored before the ban's
+/// notice or refused, never after it.
+#[tokio::test]
+async fn nothing_from_a_banned_person_is_stored_after_the_ban() {
+    // No flood limit: every send is in flight when the ban lands.
+    let server =
+        support::in_process::start_with(&["--send-rate", "10000", "--send-burst", "10000"]).await;
+    let (mut ana, ana_conn) = registered(&server, "ana", "general").await;
+    let (mut cy, _) = guest(&server, "cy", "general").await;
+    say(&mut ana, "ana-anchor-01", "anchor").await.unwrap();
+    // Replies: each waits on a look-up of the message it answers between the socket's
+    // check and the room's queue, the widest window a ban can fall into.
+    let flood = tokio::spawn(async move {
+        for i in 0..400 {
+            let frame = ClientFrame::Send {
+                room: "general".into(),
+                cid: format!("cy-flood-{i:05}"),
+                text: "spam".into(),
+                file: None,
+                reply: Some(1),
+            };
+            cy.send(Message::text(frame.encode())).await.unwrap();
+            if i % 50 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        cy
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let notice = say(&mut ana, "ana-bans-cy-1", "/ban @cy").await.unwrap();
+    assert!(notice.contains("banned @cy"), "{notice}");
+    let _cy = flood.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut messages = Vec::new();
+    let mut before = None;
+    loop {
+        let args = natter::api::messages::History {
+            room: "general".into(),
+            before: before.unwrap_or(u64::MAX),
+            after: None,
+        };
+        let (status, body) = call(&server, args).await;
+        assert_eq!(status, 200, "{body}");
+        let page: natter::protocol::HistoryPage = serde_json::from_str(&body).unwrap();
+        before = page.messages.first().map(|m| m.seq);
+        messages.extend(page.messages);
+        if !page.has_more {
+            break;
+        }
+    }
+    let ban = messages
+        .iter()
+        .find(|m| m.cid == "ana-bans-cy-1")
+        .unwrap()
+        .seq;
+    let late: Vec<_> = messages
+        .iter()
+        .filter(|m| m.author == "cy" && m.seq > ban)
+        .map(|m| m.seq)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "{} stored after the ban (seq {ban}), first {:?}",
+        late.len(),
+        &late[..late.len().min(5)]
+    );
+    let _ = ana_conn;
+}

@@ -110,7 +110,7 @@ pub struct Hub {
     /// Uploads, which messages may carry (set once, at start).
     files: std::sync::OnceLock<Arc<crate::server::files::Files>>,
     /// Roles, mutes, bans and rooms' rules (`moderation`).
-    pub(super) moderation: super::moderation::Moderation,
+    pub(super) moderation: Arc<super::moderation::Moderation>,
 }
 
 #[derive(Default)]
@@ -193,8 +193,12 @@ impl Hub {
     /// Loads the rooms, their members and who hears what, starts the rooms' writers and
     /// the counts ticker.
     pub async fn start(store: Arc<dyn Store>, limits: HubLimits) -> StoreResult<Arc<Hub>> {
+        let moderation = Arc::new(super::moderation::Moderation::load(
+            store.moderation().await?,
+        ));
         let env = RoomEnv {
             store: store.clone(),
+            gate: moderation.clone(),
             counts_dirty: Arc::new(AtomicBool::new(false)),
             inboxes: Arc::new(Inboxes::default()),
             links: Links::default(),
@@ -225,7 +229,6 @@ impl Hub {
             .into_iter()
             .map(|(user, name)| (name_key(&name), Person { user, name }))
             .collect();
-        let moderation = super::moderation::Moderation::load(store.moderation().await?);
         let hub = Arc::new(Hub {
             store,
             env,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::commands::{spoken, Command, KICK_MS};
 use super::hub::{Conn, Hub};
-use super::room::Room;
+use super::room::{Room, WriteGate};
 use crate::protocol::{AppError, ChatMessage, ErrorCode, RoomKind, SearchHit, Seq, ServerEvent};
 use crate::server::clock::now_ms;
 use crate::server::store::moderation::{
@@ -141,12 +141,73 @@ impl Moderation {
         }
     }
 
+    /// What `user` may do in `room`.
+    pub fn rank(&self, user: &str, room: &Room) -> Rank {
+        let state = self.read();
+        if state.admins.contains(user) {
+            return Rank::Admin;
+        }
+        match state.roles.get(&(room.record.id, user.to_owned())) {
+            _ if room.is_owner(user) => Rank::Owner,
+            Some(RoomRole::Owner) => Rank::Owner,
+            Some(RoomRole::Moderator) => Rank::Moderator,
+            None => Rank::Member,
+        }
+    }
+
+    /// Why `user` may not write in `room` now, if not: the room archived (for everyone),
+    /// or (for all but its moderators) a ban, a mute, a lock.
+    fn refuses(&self, room: &Room, user: &str) -> Option<String> {
+        let id = room.record.id;
+        let rules = self.read().rules.get(&id).copied().unwrap_or_default();
+        if rules.archived {
+            return Some(format!("#{} is archived: it is read-only.", room.slug()));
+        }
+        if self.rank(user, room) >= Rank::Moderator {
+            return None;
+        }
+        let now = now_ms();
+        let (banned, muted) = {
+            let state = self.read();
+            (
+                state.under(id, user, SanctionKind::Ban, now),
+                state.under(id, user, SanctionKind::Mute, now),
+            )
+        };
+        if let Some(until) = banned {
+            let slug = room.slug();
+            return Some(format!(
+                "You are banned from #{slug} {}.",
+                remaining(until, now)
+            ));
+        }
+        if let Some(until) = muted {
+            let slug = room.slug();
+            return Some(format!(
+                "You are muted in #{slug} {}.",
+                remaining(until, now)
+            ));
+        }
+        rules.locked.then(|| {
+            format!(
+                "#{} is locked: only its moderators write in it.",
+                room.slug()
+            )
+        })
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl WriteGate for Moderation {
+    fn refuses(&self, room: &Room, user: &str) -> Option<String> {
+        Moderation::refuses(self, room, user)
     }
 }
 
@@ -175,16 +236,7 @@ impl Hub {
 
     /// What `user` may do in `room`.
     pub fn rank(&self, user: &str, room: &Room) -> Rank {
-        let state = self.moderation.read();
-        if state.admins.contains(user) {
-            return Rank::Admin;
-        }
-        match state.roles.get(&(room.record.id, user.to_owned())) {
-            _ if room.is_owner(user) => Rank::Owner,
-            Some(RoomRole::Owner) => Rank::Owner,
-            Some(RoomRole::Moderator) => Rank::Moderator,
-            None => Rank::Member,
-        }
+        self.moderation.rank(user, room)
     }
 
     /// The room's title and topic now (renamed by `natter admin` since it started).
@@ -215,42 +267,12 @@ impl Hub {
         room: &Room,
         message: bool,
     ) -> Result<(), (ErrorCode, String)> {
-        if self.rules(room).archived {
-            return Err((
-                ErrorCode::NotAllowed,
-                format!("#{} is archived: it is read-only.", room.slug()),
-            ));
+        if let Some(why) = self.moderation.refuses(room, user) {
+            return Err((ErrorCode::NotAllowed, why));
         }
+        let rules = self.rules(room);
         if self.rank(user, room) >= Rank::Moderator {
             return Ok(());
-        }
-        let now = now_ms();
-        let (rules, muted) = {
-            let state = self.moderation.read();
-            let id = room.record.id;
-            let muted = state
-                .under(id, user, SanctionKind::Ban, now)
-                .or_else(|| state.under(id, user, SanctionKind::Mute, now));
-            (state.rules.get(&id).copied().unwrap_or_default(), muted)
-        };
-        if let Some(until) = muted {
-            return Err((
-                ErrorCode::NotAllowed,
-                format!(
-                    "You are muted in #{} {}.",
-                    room.slug(),
-                    remaining(until, now)
-                ),
-            ));
-        }
-        if rules.locked {
-            return Err((
-                ErrorCode::NotAllowed,
-                format!(
-                    "#{} is locked: only its moderators write in it.",
-                    room.slug()
-                ),
-            ));
         }
         if message && rules.slow_s > 0 {
             let pace = Duration::from_secs(rules.slow_s.into());

@@ -80,9 +80,18 @@ enum Request {
 }
 
 /// What every room shares with the hub.
+/// Whether a person may write in a room now (a ban, a mute, a lock): asked once more by
+/// the room's writer as it stores each message, so one that passed the socket's check
+/// just before a ban is stored after the ban's notice never.
+pub trait WriteGate: Send + Sync + 'static {
+    /// Why `user` may not write in `room` now, if not.
+    fn refuses(&self, room: &Room, user: &str) -> Option<String>;
+}
+
 #[derive(Clone)]
 pub struct RoomEnv {
     pub store: Arc<dyn Store>,
+    pub gate: Arc<dyn WriteGate>,
     /// Set when any room's online count or newest seq changes.
     pub counts_dirty: Arc<AtomicBool>,
     pub inboxes: Arc<Inboxes>,
@@ -103,6 +112,7 @@ pub struct Room {
     active_ms: AtomicI64,
     inboxes: Arc<Inboxes>,
     store: Arc<dyn Store>,
+    gate: Arc<dyn WriteGate>,
     links: Links,
     /// Set when the room's online count or newest seq changes...
     changed: AtomicBool,
@@ -156,6 +166,7 @@ impl Room {
             prefs: Mutex::default(),
             inboxes: env.inboxes.clone(),
             store: env.store.clone(),
+            gate: env.gate.clone(),
             links: env.links.clone(),
             changed: AtomicBool::new(false),
             counts_dirty: env.counts_dirty.clone(),
@@ -761,6 +772,15 @@ async fn run_writer(room: Arc<Room>, store: Arc<dyn Store>, mut queue: mpsc::Rec
         for request in requests.drain(..) {
             match request {
                 Request::Send(send) => {
+                    if let Some(why) = room.gate.refuses(&room, &send.user) {
+                        let event = ServerEvent::Error {
+                            code: ErrorCode::NotAllowed,
+                            message: why,
+                            cid: Some(send.msg.cid),
+                        };
+                        send.reply.push(&event.encode().into());
+                        continue;
+                    }
                     if !changes.is_empty() {
                         store_changes(&room, &store, std::mem::take(&mut changes)).await;
                     }
