@@ -226,6 +226,8 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     let leptos_options = leptos_options(config)?;
     let push = push::Push::start(sqlite.clone(), config.push()).await?;
     let hub = Hub::start(store.clone(), config.hub_limits()).await?;
+    // What `natter admin` asks, and moderation changed beside this server.
+    tokio::spawn(chat::moderation::watch(Arc::downgrade(&hub)));
     // Mentions, conversations and rooms heard in full reach people with no tab open.
     hub.inboxes().set_push(push.clone());
     if let Some(previews) = config.previews() {

@@ -110,7 +110,7 @@ pub struct Hub {
     /// Uploads, which messages may carry (set once, at start).
     files: std::sync::OnceLock<Arc<crate::server::files::Files>>,
     /// Roles, mutes, bans and rooms' rules (`moderation`).
-    pub(super) moderation: Arc<super::moderation::Moderation>,
+    pub(super) moderation: Arc<super::sanctions::Moderation>,
 }
 
 #[derive(Default)]
@@ -193,7 +193,7 @@ impl Hub {
     /// Loads the rooms, their members and who hears what, starts the rooms' writers and
     /// the counts ticker.
     pub async fn start(store: Arc<dyn Store>, limits: HubLimits) -> StoreResult<Arc<Hub>> {
-        let moderation = Arc::new(super::moderation::Moderation::load(
+        let moderation = Arc::new(super::sanctions::Moderation::load(
             store.moderation().await?,
         ));
         let env = RoomEnv {
@@ -247,7 +247,6 @@ impl Hub {
             moderation,
         });
         tokio::spawn(send_counts(Arc::downgrade(&hub)));
-        tokio::spawn(super::moderation::watch(Arc::downgrade(&hub)));
         Ok(hub)
     }
 

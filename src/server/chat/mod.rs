@@ -15,4 +15,5 @@ pub mod moderation;
 pub mod operator;
 pub mod people;
 pub mod room;
+pub mod sanctions;
 pub mod typing;

@@ -3,19 +3,18 @@
 //! action is stored (with its audit line) before it takes effect. `natter admin` writes
 //! the same tables beside a running server, which notices by the moderation clock.
 
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::commands::{spoken, Command, KICK_MS};
 use super::hub::{Conn, Hub};
-use super::room::{Room, WriteGate};
+use super::room::Room;
+use super::sanctions::{remaining, Rank, State};
 use crate::protocol::{AppError, ChatMessage, ErrorCode, RoomKind, SearchHit, Seq, ServerEvent};
 use crate::server::clock::now_ms;
 use crate::server::store::moderation::{
-    AuditEntry, ModerationChange, ModerationRecord, RoomRole, RoomRules, SanctionKind,
-    SanctionRecord, SERVER_WIDE,
+    AuditEntry, ModerationChange, RoomRole, RoomRules, SanctionKind, SanctionRecord, SERVER_WIDE,
 };
 use crate::server::ws::send_queue::CloseReason;
 use crate::server::ws::Frame;
@@ -29,15 +28,6 @@ pub const BANNED: CloseReason = CloseReason {
     reason: "banned from this server",
 };
 
-/// What a person may do in a room, lowest first. One may act only on people below.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Rank {
-    Member,
-    Moderator,
-    Owner,
-    Admin,
-}
-
 /// Who acts: a person on a socket, or the command line.
 #[derive(Clone, Debug)]
 pub struct Actor {
@@ -45,184 +35,6 @@ pub struct Actor {
     pub name: String,
     /// The command line (`natter admin`): above every role, in every room.
     pub operator: bool,
-}
-
-#[derive(Default)]
-pub struct Moderation {
-    state: RwLock<State>,
-    /// When each person last posted in each room with slow mode, by (room id, user id):
-    /// per person, so more tabs do not buy a faster pace.
-    last_post: Mutex<HashMap<(i64, String), Instant>>,
-}
-
-#[derive(Default)]
-struct State {
-    admins: HashSet<String>,
-    roles: HashMap<(i64, String), RoomRole>,
-    /// (room id or [`SERVER_WIDE`], user id, kind) → until when (`None`: until lifted).
-    sanctions: HashMap<(i64, String, SanctionKind), Option<i64>>,
-    /// Addresses of guests banned from the server → until when.
-    banned_addrs: HashMap<String, Option<i64>>,
-    rules: HashMap<i64, RoomRules>,
-    /// Every room's title and topic now, by room id.
-    names: HashMap<i64, (String, String)>,
-    clock: i64,
-}
-
-impl State {
-    fn load(record: ModerationRecord) -> State {
-        let mut state = State {
-            admins: record.admins,
-            roles: record.roles,
-            rules: record.rules,
-            names: record.names,
-            clock: record.clock,
-            ..State::default()
-        };
-        for s in record.sanctions {
-            state.apply(&ModerationChange::Sanction(s));
-        }
-        state
-    }
-
-    /// The same change the store made, on the copy.
-    fn apply(&mut self, change: &ModerationChange) {
-        match change {
-            ModerationChange::Admin { user, admin: true } => {
-                self.admins.insert(user.clone());
-            }
-            ModerationChange::Admin { user, admin: false } => {
-                self.admins.remove(user);
-            }
-            ModerationChange::Role { room, user, role } => match role {
-                Some(role) => {
-                    self.roles.insert((*room, user.clone()), *role);
-                }
-                None => {
-                    self.roles.remove(&(*room, user.clone()));
-                }
-            },
-            ModerationChange::Sanction(s) => {
-                self.sanctions
-                    .insert((s.room, s.user.clone(), s.kind), s.until_ms);
-                if let Some(addr) = &s.addr {
-                    self.banned_addrs.insert(addr.clone(), s.until_ms);
-                }
-            }
-            ModerationChange::Lift { room, user, kind } => {
-                self.sanctions.remove(&(*room, user.clone(), *kind));
-            }
-            ModerationChange::Rules { room, rules } => {
-                self.rules.insert(*room, *rules);
-            }
-            ModerationChange::Rename { room, title, topic } => {
-                self.names.insert(*room, (title.clone(), topic.clone()));
-            }
-            ModerationChange::Removed { .. } | ModerationChange::Note => {}
-        }
-    }
-
-    /// Until when `user` is under `kind` in `room` (or everywhere), if they are now:
-    /// `Some(None)` until lifted.
-    fn under(&self, room: i64, user: &str, kind: SanctionKind, now: i64) -> Option<Option<i64>> {
-        [room, SERVER_WIDE]
-            .into_iter()
-            .filter_map(|r| self.sanctions.get(&(r, user.to_owned(), kind)))
-            .find(|until| until.is_none_or(|until| until > now))
-            .copied()
-    }
-}
-
-impl Moderation {
-    pub fn load(record: ModerationRecord) -> Moderation {
-        Moderation {
-            state: RwLock::new(State::load(record)),
-            last_post: Mutex::default(),
-        }
-    }
-
-    /// What `user` may do in `room`.
-    pub fn rank(&self, user: &str, room: &Room) -> Rank {
-        let state = self.read();
-        if state.admins.contains(user) {
-            return Rank::Admin;
-        }
-        match state.roles.get(&(room.record.id, user.to_owned())) {
-            _ if room.is_owner(user) => Rank::Owner,
-            Some(RoomRole::Owner) => Rank::Owner,
-            Some(RoomRole::Moderator) => Rank::Moderator,
-            None => Rank::Member,
-        }
-    }
-
-    /// Why `user` may not write in `room` now, if not: the room archived (for everyone),
-    /// or (for all but its moderators) a ban, a mute, a lock.
-    fn refuses(&self, room: &Room, user: &str) -> Option<String> {
-        let id = room.record.id;
-        let rules = self.read().rules.get(&id).copied().unwrap_or_default();
-        if rules.archived {
-            return Some(format!("#{} is archived: it is read-only.", room.slug()));
-        }
-        if self.rank(user, room) >= Rank::Moderator {
-            return None;
-        }
-        let now = now_ms();
-        let (banned, muted) = {
-            let state = self.read();
-            (
-                state.under(id, user, SanctionKind::Ban, now),
-                state.under(id, user, SanctionKind::Mute, now),
-            )
-        };
-        if let Some(until) = banned {
-            let slug = room.slug();
-            return Some(format!(
-                "You are banned from #{slug} {}.",
-                remaining(until, now)
-            ));
-        }
-        if let Some(until) = muted {
-            let slug = room.slug();
-            return Some(format!(
-                "You are muted in #{slug} {}.",
-                remaining(until, now)
-            ));
-        }
-        rules.locked.then(|| {
-            format!(
-                "#{} is locked: only its moderators write in it.",
-                room.slug()
-            )
-        })
-    }
-
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.state.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl WriteGate for Moderation {
-    fn refuses(&self, room: &Room, user: &str) -> Option<String> {
-        Moderation::refuses(self, room, user)
-    }
-}
-
-/// "until lifted" or "for 9 more minutes".
-fn remaining(until: Option<i64>, now: i64) -> String {
-    match until {
-        None => "until a moderator lifts it".to_owned(),
-        Some(until) => {
-            let minutes = ((until - now).max(0) + 59_999) / 60_000;
-            format!(
-                "for {minutes} more minute{}",
-                if minutes == 1 { "" } else { "s" }
-            )
-        }
-    }
 }
 
 impl Hub {
@@ -271,10 +83,7 @@ impl Hub {
             return Err((ErrorCode::NotAllowed, why));
         }
         let rules = self.rules(room);
-        if self.rank(user, room) >= Rank::Moderator {
-            return Ok(());
-        }
-        if message && rules.slow_s > 0 {
+        if message && rules.slow_s > 0 && self.rank(user, room) < Rank::Moderator {
             let pace = Duration::from_secs(rules.slow_s.into());
             let mut last = self
                 .moderation

@@ -63,7 +63,7 @@ impl Hub {
         }
         info.notify = room.chosen_level(user);
         info.owner = room.is_owner(user);
-        info.moderator = self.rank(user, room) >= super::moderation::Rank::Moderator;
+        info.moderator = self.rank(user, room) >= super::sanctions::Rank::Moderator;
         info.slow_s = self.rules(room).slow_s;
         if let Some(reader) = reader {
             info.read = Some(reader.last_read);

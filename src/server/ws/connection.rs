@@ -23,8 +23,9 @@ use crate::protocol::{
 use crate::server::chat::commands;
 use crate::server::chat::hub::{Conn, Hub, Visitor};
 use crate::server::chat::mentions::{find_mentions, Person};
-use crate::server::chat::moderation::{Actor, Rank};
+use crate::server::chat::moderation::Actor;
 use crate::server::chat::room::{ChangeRequest, Room, SendRequest};
+use crate::server::chat::sanctions::Rank;
 use crate::server::clock::now_ms;
 use crate::server::config::ConnectionLimits;
 use crate::server::http::guard::ClientAddr;
