@@ -87,6 +87,18 @@ async fn the_first_account_is_admin_and_moderators_act_only_below_them() {
         why.contains("muted") && why.contains("5 more minutes"),
         "{why}"
     );
+    // A moderator's reach ends at the room: no server bans, no naming moderators or
+    // admins; a member locks nothing.
+    for (cid, text) in [
+        ("bo-sban-cy-1", "/ban @cy everywhere"),
+        ("bo-mod-cy-01", "/mod @cy"),
+        ("bo-admin-cy1", "/admin @cy"),
+    ] {
+        let (code, _) = say(&mut bo, cid, text).await.unwrap_err();
+        assert_eq!(code, ErrorCode::NotAllowed, "{text}");
+    }
+    let (code, _) = say(&mut cy, "cy-locks-it1", "/lock").await.unwrap_err();
+    assert_eq!(code, ErrorCode::NotAllowed);
     // Not on an admin, not on oneself, not by a command used wrongly.
     for (cid, text) in [("bo-on-ana-1", "/mute @ana"), ("bo-on-bo-01", "/kick @bo")] {
         let (code, _) = say(&mut bo, cid, text).await.unwrap_err();
