@@ -400,3 +400,35 @@ async fn nothing_from_a_banned_person_is_stored_after_the_ban() {
     );
     let _ = ana_conn;
 }
+
+#[tokio::test]
+async fn a_report_is_acknowledged_once_and_one_of_nothing_refused() {
+    let server = start().await;
+    let (mut ana, _) = registered(&server, "ana", "general").await;
+    let (mut cy, _) = guest(&server, "cy", "general").await;
+    say(&mut ana, "ana-says-0001", "something").await.unwrap();
+    let report = |cid: &str, target| ClientFrame::Change {
+        room: "general".into(),
+        cid: cid.into(),
+        target,
+        edit: Edit::Report,
+    };
+    let ack = |event: ServerEvent, want: &str| matches!(event, ServerEvent::Ack { cid, .. } if cid == want);
+    // A retry (same cid) and a second report by the same person are both acknowledged.
+    for cid in ["cy-report-01", "cy-report-01", "cy-report-02"] {
+        cy.send(Message::text(report(cid, 1).encode()))
+            .await
+            .unwrap();
+        loop {
+            if ack(next_event(&mut cy).await, cid) {
+                break;
+            }
+        }
+    }
+    cy.send(Message::text(report("cy-report-03", 99).encode()))
+        .await
+        .unwrap();
+    let (code, why) = outcome(&mut cy, "cy-report-03").await.unwrap_err();
+    assert_eq!(code, ErrorCode::BadMessage);
+    assert!(why.contains("not there"), "{why}");
+}

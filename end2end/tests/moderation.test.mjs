@@ -30,15 +30,25 @@ const problems = (page) =>
 describe('moderation: remove and ban', () => {
   const env = serverAndBrowser();
 
-  test('the admin removes a message and bans its author, who is cut off and cannot come back', async () => {
+  test('a moderator removes a message and bans its author, who is cut off and cannot come back', async () => {
+    const chief = await newPerson(env.browser);
+    await register(chief.page, env.server.url, '/r/random', 'Chief');
     const admin = await newPerson(env.browser);
     await register(admin.page, env.server.url, '/r/random', 'Warden');
     const spammer = await newPerson(env.browser, { viewport: PHONE, hasTouch: true, isMobile: true });
     await arrive(spammer.page, env.server.url, '/r/random', 'spammer');
     await say(spammer.page, 'cheap pills here');
     await message(admin.page, 'cheap pills here').waitFor();
+    // Not a moderator yet: Report, no Remove.
+    await line(admin.page, 'cheap pills here').locator('.msg-menu > summary').click();
+    await line(admin.page, 'cheap pills here').getByRole('button', { name: 'Report' }).waitFor();
+    assert.equal(await line(admin.page, 'cheap pills here').getByRole('button', { name: 'Remove' }).count(), 0);
+    await line(admin.page, 'cheap pills here').locator('.msg-menu > summary').click();
 
-    // The admin moderates every room: Remove is in the menu of others' messages.
+    // The server's admin (the first account) makes Warden a moderator of #random; Warden's
+    // page learns it at once: Remove is in the menu of others' messages.
+    await say(chief.page, '/mod @Warden ');
+    await message(admin.page, 'made @Warden a moderator of the room').waitFor();
     await fromMenu(admin.page, 'cheap pills here', 'Remove');
     for (const page of [admin.page, spammer.page]) {
       await page.locator('.lines .msg.deleted .text', { hasText: 'removed by a moderator' }).waitFor();
@@ -61,7 +71,7 @@ describe('moderation: remove and ban', () => {
     await spammer.page.locator('.alert', { hasText: 'You are banned from #random' }).waitFor();
     assert.equal(await spammer.page.locator('.timeline[data-loaded=true]').count(), 0);
     await admin.page.screenshot({ path: join(artifacts, 'desktop-moderated.png') });
-    assert.deepEqual(problems(admin.page), []);
+    for (const p of [chief.page, admin.page]) assert.deepEqual(problems(p), []);
   });
 
 });

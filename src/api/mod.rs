@@ -10,7 +10,6 @@
 pub mod accounts;
 pub mod files;
 pub mod messages;
-pub mod moderation;
 pub mod people;
 pub mod push;
 pub mod rooms;

@@ -235,7 +235,17 @@ impl Chat {
                 self.remove_from_outbox(&cid);
             }
             ServerEvent::Pong => {}
-            ServerEvent::RoomAdded { room } => self.rooms.learn(vec![room]),
+            ServerEvent::RoomAdded { room } => {
+                // Made a moderator of the open room, or no longer: its lines are drawn
+                // anew, with Remove in their menus or without.
+                let moderator = room.moderator;
+                let flips = self.rooms.info(&room.slug, |r| r.moderator != moderator);
+                let open = self.room.is(&room.slug);
+                self.rooms.learn(vec![room]);
+                if open && flips == Some(true) {
+                    self.room.timeline.update(|_| {});
+                }
+            }
             ServerEvent::RoomRemoved { room } => self.rooms.list.update(|list| {
                 list.retain(|r| r.slug != room);
             }),

@@ -158,6 +158,9 @@ pub enum Edit {
     React(String),
     /// Pin the message to the room (`true`), or take it off the room's pins.
     Pin(bool),
+    /// Report the message to the server's admins. Kept as a report, not a change of the
+    /// message: answered by an `ack` (a second report of it by the same person too).
+    Report,
 }
 
 /// A stored change of the message `target`.

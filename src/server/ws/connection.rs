@@ -426,13 +426,18 @@ fn handle_text(hub: &Arc<Hub>, conn: &Conn, text: &str) -> Result<(), Box<Server
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many changes"));
             }
             let rank = hub.rank(&conn.user, &target_room);
-            // Taking one's own words back is never refused; anything else is writing.
-            if edit != Edit::Delete {
+            // Taking one's own words back, or reporting, is never refused (a muted person
+            // may still report); anything else is writing.
+            if !matches!(edit, Edit::Delete | Edit::Report) {
                 hub.check_write(&conn.user, &target_room, false)
                     .map_err(|(code, why)| fail(code, &why))?;
             }
             // Whose message it is, the store checks as it applies the change.
             let (change, by) = match edit {
+                Edit::Report => {
+                    report_beside(hub, conn, target_room, target, cid);
+                    return Ok(());
+                }
                 Edit::RemovePreview => (Change::RemovePreview, Asker::Author(conn.user.clone())),
                 Edit::Delete if rank >= Rank::Moderator => {
                     log_removal(hub, conn, &target_room, target);
@@ -676,6 +681,23 @@ fn run_command(
             }
             Err(why) => refuse(ErrorCode::NotAllowed, &why),
         }
+    });
+}
+
+/// Files a report of message `seq` beside the socket's loop (it takes a look in the
+/// database); answered by an `ack`, or the refusal.
+fn report_beside(hub: &Arc<Hub>, conn: &Conn, room: Arc<Room>, seq: Seq, cid: String) {
+    let (hub, user, queue) = (hub.clone(), conn.user.clone(), conn.queue.clone());
+    tokio::spawn(async move {
+        let event = match hub.report(&user, room.slug(), seq).await {
+            Ok(()) => ServerEvent::Ack {
+                room: room.slug().to_owned(),
+                cid,
+                seq,
+            },
+            Err(err) => *refuse_frame(ErrorCode::BadMessage, &err.to_string(), Some(cid)),
+        };
+        queue.push(&event.encode().into());
     });
 }
 

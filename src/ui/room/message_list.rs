@@ -31,8 +31,10 @@ pub(crate) struct Row {
     line: Line,
     continued: bool,
     day: Option<String>,
-    /// The message's revision (the seq of its newest change): the line is drawn anew when
-    /// a change (a card, an edit, a reaction) arrives.
+    /// The message's revision (the seq of its newest change) times two, plus one when the
+    /// reader moderates the room: the line is drawn anew when a change (a card, an edit, a
+    /// reaction) arrives, and when the reader becomes a moderator (its menu offers Remove)
+    /// or stops. One number, not two: the list's key stays the type it was.
     rev: crate::protocol::Seq,
 }
 
@@ -51,6 +53,12 @@ pub fn MessageList() -> impl IntoView {
     let rows = Memo::new(move |_| {
         redraw.track();
         chat.room.timeline.with_untracked(|t| {
+            // Not tracked: the listing changes with every message. A change of this
+            // flag touches the timeline instead (`Chat::apply`).
+            let moderator = chat
+                .rooms
+                .list
+                .with_untracked(|l| l.iter().any(|r| r.slug == t.room && r.moderator));
             let mut previous: Option<&ChatMessage> = None;
             let mut last_day = None;
             t.drawn(window_start(t))
@@ -78,7 +86,7 @@ pub fn MessageList() -> impl IntoView {
                         continued,
                         day,
                         rev: match line {
-                            Line::Message(m) => m.rev,
+                            Line::Message(m) => m.rev * 2 + u64::from(moderator),
                             Line::Notice(_) => 0,
                         },
                     }
@@ -286,7 +294,7 @@ fn render_row(row: Row, editing: RwSignal<Option<crate::protocol::Seq>>) -> AnyV
                 .pinned
                 .then(|| view! { <span class="pinned">"pinned"</span> });
             let may_pin = chat.may_pin(&room);
-            let moderator = chat.rooms.info(&room, |r| r.moderator).unwrap_or(false);
+            let moderator = row.rev % 2 == 1;
             view! {
                 {divider}
                 <li class="msg" class:continued=row.continued class:mentions-me=for_me data-seq=seq>

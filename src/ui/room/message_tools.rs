@@ -243,23 +243,13 @@ fn close_menu(within: &web_sys::Element) {
     }
 }
 
-/// Reports the message `seq` of the open room to the server's admins; the room's alert
-/// line says it went (or why not).
+/// Reports the message `seq` of the open room to the server's admins, through the
+/// outbox like a change (offline too); a refusal replaces this line in the alert.
 fn report(seq: Seq) {
-    #[cfg(feature = "hydrate")]
-    {
-        let chat = crate::client::state::use_chat();
-        let room = chat.room.timeline.with_untracked(|t| t.room.clone());
-        leptos::task::spawn_local(async move {
-            let said = match crate::api::moderation::report_message(room, seq).await {
-                Ok(()) => "Reported: the server's admins will look at it.".to_owned(),
-                Err(err) => err.to_string(),
-            };
-            chat.link.alert.set(Some(said));
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = seq;
+    change(seq, Edit::Report);
+    crate::client::state::use_chat().link.alert.set(Some(
+        "Reported: the server's admins will look at it.".into(),
+    ));
 }
 
 /// Asks the server to change the message `seq` of the open room.
