@@ -32,6 +32,13 @@ async fn guest(server: &Server, name: &str, room: &str) -> (Socket, String) {
     socket_in(server, &cookie, room).await
 }
 
+/// Ana (registered first: the admin) and the guest cy, both in #general; ana's conn id.
+async fn admin_and_guest(server: &Server) -> (Socket, String, Socket) {
+    let (ana, ana_conn) = registered(server, "ana", "general").await;
+    let (cy, _) = guest(server, "cy", "general").await;
+    (ana, ana_conn, cy)
+}
+
 async fn socket_in(server: &Server, cookie: &str, room: &str) -> (Socket, String) {
     let mut ws = open_socket(server, Some(cookie)).await;
     let conn = match next_event(&mut ws).await {
@@ -240,8 +247,7 @@ async fn lock_and_slow_mode_hold_everyone_but_moderators_across_tabs() {
 #[tokio::test]
 async fn a_moderator_removes_anyones_message_and_it_stays_removed() {
     let server = start().await;
-    let (mut ana, ana_conn) = registered(&server, "ana", "general").await;
-    let (mut cy, _) = guest(&server, "cy", "general").await;
+    let (mut ana, ana_conn, mut cy) = admin_and_guest(&server).await;
     say(&mut cy, "cy-spam-0001", "buy my stuff").await.unwrap();
     let seq = loop {
         if let ServerEvent::Message { msg, .. } = next_event(&mut ana).await {
@@ -404,8 +410,7 @@ async fn nothing_from_a_banned_person_is_stored_after_the_ban() {
 #[tokio::test]
 async fn a_report_is_acknowledged_once_and_one_of_nothing_refused() {
     let server = start().await;
-    let (mut ana, _) = registered(&server, "ana", "general").await;
-    let (mut cy, _) = guest(&server, "cy", "general").await;
+    let (mut ana, _, mut cy) = admin_and_guest(&server).await;
     say(&mut ana, "ana-says-0001", "something").await.unwrap();
     let report = |cid: &str, target| ClientFrame::Change {
         room: "general".into(),
