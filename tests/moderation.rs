@@ -320,6 +320,13 @@ async fn deleting_ones_account_keeps_its_messages_as_a_deleted_users_and_frees_t
         }
     });
     assert_eq!(closed.await.unwrap(), Some(4001));
+    // Open pages learn it as an event of the room, like any change.
+    loop {
+        if let ServerEvent::Update { update, .. } = next_event(&mut ana).await {
+            assert_eq!(update.change, natter::protocol::Change::Disowned);
+            break;
+        }
+    }
     let page = join(&server, &ana_conn, "general").await;
     let kept = page
         .messages

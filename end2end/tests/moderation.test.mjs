@@ -145,3 +145,42 @@ describe('moderation: reports', () => {
     for (const p of [admin.page, reader.page]) assert.deepEqual(problems(p), []);
   });
 });
+
+describe('deleting one’s account', () => {
+  const env = serverAndBrowser();
+
+  test('keeps the messages as a deleted user’s and frees the name', async () => {
+    const leaver = await newPerson(env.browser, { viewport: PHONE, hasTouch: true, isMobile: true });
+    await register(leaver.page, env.server.url, '/r/music', 'Leaver');
+    const other = await newPerson(env.browser);
+    await arrive(other.page, env.server.url, '/r/music', 'stayer');
+    await say(leaver.page, 'goodbye all');
+    await message(other.page, 'goodbye all').waitFor();
+
+    await leaver.page.locator('.menu-button').click();
+    await leaver.page.getByRole('button', { name: 'Delete account' }).click();
+    // The wrong password changes nothing.
+    await leaver.page.locator('#password-input').fill('not the password');
+    await leaver.page.locator('.name-form button[type=submit]').click();
+    await leaver.page.locator('.form-error', { hasText: 'Wrong name or password' }).waitFor();
+    await leaver.page.locator('#password-input').fill('plum tractor violin');
+    await leaver.page.screenshot({ path: join(artifacts, 'phone-delete-account.png') });
+    await leaver.page.locator('.name-form button[type=submit]').click();
+    // Signed out: the name form, as for a newcomer.
+    await leaver.page.locator('#name-input').waitFor();
+
+    // The message stays, signed "deleted user": live (an event of the room), and after a
+    // reload.
+    const author = () => line(other.page, 'goodbye all').locator('.author');
+    await author().filter({ hasText: 'deleted user' }).waitFor();
+    await other.page.reload();
+    await roomReady(other.page);
+    await author().filter({ hasText: 'deleted user' }).waitFor();
+    // The name is free again, once the closed sockets' grace (3 s, as after any goodbye)
+    // is over.
+    await leaver.page.waitForTimeout(3_500);
+    await leaver.page.locator('#name-input').fill('Leaver');
+    await leaver.page.locator('.name-form button[type=submit]').click();
+    await leaver.page.locator('.name-form').waitFor({ state: 'detached' });
+  });
+});

@@ -48,7 +48,7 @@ pub use dto::{
 };
 pub use error::AppError;
 pub use events::{ClientFrame, DecodeError, ErrorCode, ServerEvent};
-pub use update::{set_reaction, Change, Edit, Preview, Reaction, Update};
+pub use update::{set_reaction, Change, Edit, Preview, Reaction, Update, DELETED_USER};
 pub use validate::{is_valid_client_id, name_key, normalize_name, normalize_room, normalize_text};
 
 /// Position of an event (a message or a change) in its room's stream; 1 is the first,

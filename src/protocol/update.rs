@@ -60,10 +60,16 @@ pub enum Change {
     /// A moderator took it away: as [`Change::Deleted`], with a "removed by a moderator"
     /// line in its place.
     Removed,
+    /// Its author deleted their account and kept their messages: it is signed
+    /// [`DELETED_USER`] now.
+    Disowned,
 }
 
+/// Who wrote the messages of a deleted account that kept them.
+pub const DELETED_USER: &str = "deleted user";
+
 // On the wire: `[kind, …]`, the kind's fields after it — `[1, card]`, `[2]`, `[3, text,
-// doc]`, `[4]`, `[5, emoji, names]`, `[6, pinned]`, `[7]`. Written by hand, not derived: an enum's derived
+// doc]`, `[4]`, `[5, emoji, names]`, `[6, pinned]`, `[7]`, `[8]`. Written by hand, not derived: an enum's derived
 // decoder is several times the size of this one in the page's WASM. Elements after the
 // ones a kind needs are skipped, so `[2, null]` (stored by earlier versions) still reads.
 impl Serialize for Change {
@@ -83,6 +89,7 @@ impl Serialize for Change {
             }
             Change::Deleted => seq.serialize_element(&4u8)?,
             Change::Removed => seq.serialize_element(&7u8)?,
+            Change::Disowned => seq.serialize_element(&8u8)?,
             Change::Reacted { emoji, names } => {
                 seq.serialize_element(&5u8)?;
                 seq.serialize_element(emoji)?;
@@ -132,6 +139,7 @@ impl<'de> Deserialize<'de> for Change {
                     },
                     6 => Change::Pinned(next(&mut seq)?),
                     7 => Change::Removed,
+                    8 => Change::Disowned,
                     _ => return Err(A::Error::custom("unknown kind of change")),
                 };
                 while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
@@ -213,6 +221,7 @@ impl Update {
             }
             Change::Reacted { emoji, names } => set_reaction(&mut msg.reactions, emoji, names),
             Change::Pinned(pinned) => msg.pinned = *pinned,
+            Change::Disowned => msg.author = DELETED_USER.to_owned(),
         }
     }
 }

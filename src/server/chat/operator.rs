@@ -194,11 +194,17 @@ impl Hub {
     }
 
     /// Forgets the person `user`: their messages removed (each an event of its room, as
-    /// a moderator's removal is) or kept under "deleted user", then everything else of
-    /// theirs, and their sockets closed. How many messages were removed.
+    /// a moderator's removal is) or signed "deleted user" (each an event too, so open
+    /// pages and resumes see it), then everything else of theirs, and their sockets
+    /// closed. How many messages were removed or signed anew.
     pub async fn forget(&self, user: &str, remove_messages: bool) -> Result<usize, AppError> {
         let mut removed = 0;
-        if remove_messages {
+        let change = if remove_messages {
+            Change::Removed
+        } else {
+            Change::Disowned
+        };
+        {
             let messages = self
                 .store
                 .messages_of(user)
@@ -212,7 +218,7 @@ impl Hub {
                     update: NewUpdate {
                         cid: format!("forget-{seq}"),
                         target: seq,
-                        change: Change::Removed,
+                        change: change.clone(),
                         at_ms: now_ms(),
                         by: Asker::Server,
                     },

@@ -675,6 +675,14 @@ fn apply(
             .execute((at.0, at.1, at.2, pinned, new.at_ms))?;
             new.change.clone()
         }
+        (Change::Disowned, _) => {
+            tx.prepare_cached(
+                "UPDATE messages SET author = ?4, author_id = NULL, rev = ?3
+                 WHERE room_id = ?1 AND seq = ?2",
+            )?
+            .execute((at.0, at.1, at.2, crate::protocol::DELETED_USER))?;
+            Change::Disowned
+        }
         // A reaction is only ever asked for by a member (`ws::connection`).
         (Change::Reacted { .. }, _) => return Ok(Err(Changed::NoTarget)),
     };

@@ -282,6 +282,8 @@ impl ModerationStore for SqliteStore {
     async fn forget_person(&self, user: &str) -> StoreResult<()> {
         let mut writer = self.writer().await;
         let mut tx = writer.begin().await.map_err(StoreError::new)?;
+        // Their messages were signed anew by events already (`Change::Disowned`); this
+        // catches the deleted ones, which no event changes.
         for sql in [
             "UPDATE messages SET author = 'deleted user', author_id = NULL WHERE author_id = ?",
             "DELETE FROM sessions WHERE user_id = ?",
