@@ -21,6 +21,12 @@ async function register(page, url, path, name) {
   await roomReady(page);
 }
 
+/// Sends the account form with `password` typed in it.
+async function withPassword(page, password) {
+  await page.locator('#password-input').fill(password);
+  await page.locator('.name-form button[type=submit]').click();
+}
+
 /// Problems a page reported, leaving out the browser's note on each refused request (a
 /// banned person's join answers 4xx on purpose).
 const problems = (page) =>
@@ -159,13 +165,11 @@ describe('deleting one’s account', () => {
 
     await leaver.page.locator('.menu-button').click();
     await leaver.page.getByRole('button', { name: 'Delete account' }).click();
-    // The wrong password changes nothing.
-    await leaver.page.locator('#password-input').fill('not the password');
-    await leaver.page.locator('.name-form button[type=submit]').click();
-    await leaver.page.locator('.form-error', { hasText: 'Wrong name or password' }).waitFor();
-    await leaver.page.locator('#password-input').fill('plum tractor violin');
     await leaver.page.screenshot({ path: join(artifacts, 'phone-delete-account.png') });
-    await leaver.page.locator('.name-form button[type=submit]').click();
+    // The wrong password changes nothing.
+    await withPassword(leaver.page, 'not the password');
+    await leaver.page.locator('.form-error', { hasText: 'Wrong name or password' }).waitFor();
+    await withPassword(leaver.page, 'plum tractor violin');
     // Signed out: the name form, as for a newcomer.
     await leaver.page.locator('#name-input').waitFor();
 
