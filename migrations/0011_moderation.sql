@@ -48,7 +48,6 @@ CREATE TABLE reports (
     room_id     INTEGER NOT NULL REFERENCES rooms (id),
     seq         INTEGER NOT NULL,
     reporter    TEXT    NOT NULL,
-    reason      TEXT    NOT NULL,
     at_ms       INTEGER NOT NULL,
     resolved_ms INTEGER,
     UNIQUE (room_id, seq, reporter)

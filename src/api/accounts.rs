@@ -87,14 +87,19 @@ pub async fn delete_account(password: String, remove_messages: bool) -> Result<(
                 .auth
                 .confirm_password(&session, password, addr)
                 .await?;
-            let removed = state
-                .hub
-                .forget(&session.record.user_id, remove_messages)
-                .await?;
+            let line = crate::server::store::moderation::AuditEntry {
+                at_ms: crate::server::clock::now_ms(),
+                actor: session.record.name.clone(),
+                action: "delete account".into(),
+                target: String::new(),
+                room: String::new(),
+                detail: String::new(),
+            };
             state
                 .hub
-                .note_deleted_account(&session.record.name, remove_messages, removed)
+                .forget(&session.record.user_id, remove_messages, line)
                 .await
+                .map(drop)
         }
         .await,
     )

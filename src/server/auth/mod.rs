@@ -217,13 +217,14 @@ impl Auth {
 
     /// Sets a new password after checking the old one, ends every session of the account
     /// (other devices must sign in again) and opens a fresh one for this browser.
-    /// Checks `password` against the session's account (before deleting it).
+    /// Checks `password` against the session's account (before changing the password,
+    /// or deleting the account), limited per address like a log-in; the account.
     pub async fn confirm_password(
         &self,
         session: &Session,
         password: String,
         addr: IpAddr,
-    ) -> Result<(), AppError> {
+    ) -> Result<AccountRecord, AppError> {
         let account_id = session.record.account_id.ok_or(AppError::NotRegistered)?;
         let account = self
             .store
@@ -237,7 +238,7 @@ impl Auth {
         if !self.password_matches(Some(&account), password).await? {
             return Err(AppError::WrongPassword);
         }
-        Ok(())
+        Ok(account)
     }
 
     pub async fn change_password(
@@ -247,19 +248,7 @@ impl Auth {
         new: String,
         addr: IpAddr,
     ) -> Result<NewSession, AppError> {
-        let account_id = session.record.account_id.ok_or(AppError::NotRegistered)?;
-        let account = self
-            .store
-            .account(account_id)
-            .await
-            .map_err(AppError::server)?
-            .ok_or(AppError::NotRegistered)?;
-        if !self.logins_per_address.try_take(&addr, Instant::now()) {
-            return Err(AppError::RateLimited);
-        }
-        if !self.password_matches(Some(&account), old).await? {
-            return Err(AppError::WrongPassword);
-        }
+        let account = self.confirm_password(session, old, addr).await?;
         password::check_policy(&account.name, &new).map_err(AppError::Invalid)?;
         let hash = tokio::task::spawn_blocking(move || password::hash(&new))
             .await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::commands::{spoken, Command, KICK_MS};
-use super::hub::{Conn, Hub};
+use super::hub::Hub;
 use super::room::Room;
 use super::sanctions::{remaining, Rank, State};
 use crate::protocol::{AppError, ChatMessage, ErrorCode, RoomKind, SearchHit, Seq, ServerEvent};
@@ -17,7 +17,6 @@ use crate::server::store::moderation::{
     AuditEntry, ModerationChange, RoomRole, RoomRules, SanctionKind, SanctionRecord, SERVER_WIDE,
 };
 use crate::server::ws::send_queue::CloseReason;
-use crate::server::ws::Frame;
 
 /// How often a running server looks whether `natter admin` changed something.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -225,13 +224,10 @@ impl Hub {
                 let notice = format!("unmuted @{}", who.name);
                 (change, "unmute", Some(who), String::new(), notice)
             }
-            Command::Kick { name }
+            Command::Kick { .. }
             | Command::Ban {
-                name,
-                everywhere: false,
-                ..
+                everywhere: false, ..
             } if room.kind() == RoomKind::Direct => {
-                let _ = name;
                 return Err("Nobody can be put out of a conversation.".into());
             }
             Command::Kick { name } => {
@@ -375,22 +371,24 @@ impl Hub {
             ModerationChange::Role { user, .. } => vec![user.clone()],
             _ => Vec::new(),
         };
-        let kick_from_private = matches!(&change,
+        // Banned (or kicked) from a private room is out of its members, too.
+        let put_out = match &change {
             ModerationChange::Sanction(s)
-            if s.room == id && s.kind == SanctionKind::Ban && room.kind() == RoomKind::Private)
-        .then(|| audit.target.clone());
-        let subject = match &change {
-            ModerationChange::Sanction(s) => Some(s.user.clone()),
+                if s.room == id
+                    && s.kind == SanctionKind::Ban
+                    && room.kind() == RoomKind::Private =>
+            {
+                Some(s.user.clone())
+            }
             _ => None,
         };
         self.moderate(change, audit)
             .await
             .map_err(|err| err.to_string())?;
         for user in told {
-            self.tell_info(room, &user);
+            self.tell_added(room, &user);
         }
-        // Out of a private room is out of its members, too.
-        if let (Some(_), Some(user)) = (kick_from_private, subject) {
+        if let Some(user) = put_out {
             self.drop_member(room, &user)
                 .await
                 .map_err(|err| err.to_string())?;
@@ -446,7 +444,7 @@ impl Hub {
                 conn.queue.close(BANNED);
                 continue;
             }
-            for room in conn.rooms() {
+            for room in conn.joined_rooms() {
                 let Err(why) = self.check_read(&conn.user, &room) else {
                     continue;
                 };
@@ -465,25 +463,6 @@ impl Hub {
                 }
             }
         }
-    }
-
-    /// Sends `user` the room's line as they see it now.
-    fn tell_info(&self, room: &Room, user: &str) {
-        let frame: Frame = ServerEvent::RoomAdded {
-            room: self.info_for(room, user, None),
-        }
-        .encode()
-        .into();
-        self.inboxes().send(user, &frame);
-    }
-
-    pub(super) fn tell_removed(&self, user: &str, slug: &str) {
-        let frame: Frame = ServerEvent::RoomRemoved {
-            room: slug.to_owned(),
-        }
-        .encode()
-        .into();
-        self.inboxes().send(user, &frame);
     }
 
     /// The person named `name`, who must rank below `actor` here and not be them.
@@ -548,12 +527,6 @@ pub async fn watch(hub: std::sync::Weak<Hub>) {
     }
 }
 
-impl Conn {
-    fn rooms(&self) -> Vec<Arc<Room>> {
-        self.joined_rooms()
-    }
-}
-
 /// Reports, and what admins read of them and of the audit log.
 impl Hub {
     /// `user` reports message `seq` of `slug`.
@@ -565,7 +538,7 @@ impl Hub {
         }
         // Once per person: a second report (a retry) changes nothing, and is no error.
         self.store
-            .report(room.record.id, seq, user, "", now_ms())
+            .report(room.record.id, seq, user, now_ms())
             .await
             .map_err(AppError::server)?;
         Ok(())
@@ -602,10 +575,9 @@ impl Hub {
             .map_err(AppError::server)?;
         let mut hits = Vec::with_capacity(reports.len());
         for report in reports {
-            let room = read_rooms(self)
-                .into_iter()
-                .find(|r| r.record.id == report.room);
-            let Some(room) = room else { continue };
+            let Some(room) = self.room_by_id(report.room) else {
+                continue;
+            };
             // Removed or deleted since: nothing left to look at.
             let Some(msg) = self.message(&room, report.seq).await? else {
                 continue;
@@ -654,12 +626,4 @@ impl Hub {
             })
             .collect())
     }
-}
-
-fn read_rooms(hub: &Hub) -> Vec<Arc<Room>> {
-    hub.rooms
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .list
-        .clone()
 }

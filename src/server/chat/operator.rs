@@ -9,33 +9,11 @@ use std::time::Duration;
 use super::hub::Hub;
 use super::moderation::Actor;
 use super::room::{ChangeRequest, Room};
-use crate::protocol::{AppError, Change, RoomKind, ServerEvent};
+use crate::protocol::{AppError, Change, RoomKind};
 use crate::server::admin::request::AdminRequest;
 use crate::server::clock::now_ms;
 use crate::server::store::moderation::{AuditEntry, ModerationChange, RoomRules};
 use crate::server::store::{Asker, NewUpdate};
-use crate::server::ws::Frame;
-
-impl Hub {
-    /// Keeps a person's deletion of their own account in the audit log.
-    pub async fn note_deleted_account(
-        &self,
-        name: &str,
-        remove_messages: bool,
-        removed: usize,
-    ) -> Result<(), AppError> {
-        let detail = if remove_messages {
-            format!("{removed} messages removed")
-        } else {
-            "messages kept as a deleted user's".to_owned()
-        };
-        let line = AuditEntry {
-            actor: name.to_owned(),
-            ..audit("delete account", "", &detail)
-        };
-        self.moderate(ModerationChange::Note, line).await
-    }
-}
 
 /// Who `natter admin` acts as: above every role, in every room.
 fn operator() -> Actor {
@@ -147,20 +125,12 @@ impl Hub {
                 let who = self
                     .find_person(&name)
                     .ok_or_else(|| format!("there is nobody called “{name}”"))?;
-                let removed = self
-                    .forget(&who.user, remove_messages)
-                    .await
-                    .map_err(|err| err.to_string())?;
-                let detail = if remove_messages {
-                    format!("{removed} messages removed")
-                } else {
-                    "messages kept as a deleted user's".to_owned()
-                };
                 let line = AuditEntry {
                     target: who.name.clone(),
-                    ..audit("purge", "", &detail)
+                    ..audit("purge", "", "")
                 };
-                self.moderate(ModerationChange::Note, line)
+                let detail = self
+                    .forget(&who.user, remove_messages, line)
                     .await
                     .map_err(|err| err.to_string())?;
                 Ok(format!("forgot {} ({detail})", who.name))
@@ -179,25 +149,25 @@ impl Hub {
             if !room.admits(&user) {
                 continue;
             }
-            let event = if self.rules(room).archived {
-                ServerEvent::RoomRemoved {
-                    room: room.slug().to_owned(),
-                }
+            if self.rules(room).archived {
+                self.tell_removed(&user, room.slug());
             } else {
-                ServerEvent::RoomAdded {
-                    room: self.info_for(room, &user, None),
-                }
-            };
-            let frame: Frame = event.encode().into();
-            self.inboxes().send(&user, &frame);
+                self.tell_added(room, &user);
+            }
         }
     }
 
     /// Forgets the person `user`: their messages removed (each an event of its room, as
     /// a moderator's removal is) or signed "deleted user" (each an event too, so open
     /// pages and resumes see it), then everything else of theirs, and their sockets
-    /// closed. How many messages were removed or signed anew.
-    pub async fn forget(&self, user: &str, remove_messages: bool) -> Result<usize, AppError> {
+    /// closed; kept in the audit log as `line` says, with what became of the messages
+    /// as its detail, which is returned.
+    pub async fn forget(
+        &self,
+        user: &str,
+        remove_messages: bool,
+        line: AuditEntry,
+    ) -> Result<String, AppError> {
         let mut removed = 0;
         let change = if remove_messages {
             Change::Removed
@@ -251,7 +221,17 @@ impl Hub {
             }
         }
         self.reload_moderation().await?;
-        Ok(removed)
+        let detail = if remove_messages {
+            format!("{removed} messages removed")
+        } else {
+            format!("{removed} messages kept as a deleted user's")
+        };
+        let line = AuditEntry {
+            detail: detail.clone(),
+            ..line
+        };
+        self.moderate(ModerationChange::Note, line).await?;
+        Ok(detail)
     }
 }
 

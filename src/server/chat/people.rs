@@ -299,17 +299,23 @@ impl Hub {
         for conn in self.conns_of(member) {
             self.leave(&conn, room.slug());
         }
-        let frame: Frame = ServerEvent::RoomRemoved {
-            room: room.slug().to_owned(),
-        }
-        .encode()
-        .into();
-        self.inboxes().send(member, &frame);
+        self.tell_removed(member, room.slug());
         Ok(())
     }
 
-    /// Tells `user`'s tabs of a room they were just let into.
-    fn tell_added(&self, room: &Room, user: &str) {
+    /// Tells `user`'s tabs that they may no longer see the room `slug`.
+    pub(super) fn tell_removed(&self, user: &str, slug: &str) {
+        let frame: Frame = ServerEvent::RoomRemoved {
+            room: slug.to_owned(),
+        }
+        .encode()
+        .into();
+        self.inboxes().send(user, &frame);
+    }
+
+    /// Tells `user`'s tabs of a room they were just let into, or how they see it now (a
+    /// moderator made, a room's rules or name changed).
+    pub(super) fn tell_added(&self, room: &Room, user: &str) {
         let frame: Frame = ServerEvent::RoomAdded {
             room: self.info_for(room, user, None),
         }

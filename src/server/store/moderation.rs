@@ -156,9 +156,8 @@ pub struct AuditEntry {
 pub struct ReportRecord {
     pub room: i64,
     pub seq: Seq,
-    /// How many people reported it, and the first one's reason.
+    /// How many people reported it; when the first did.
     pub reporters: u32,
-    pub reason: String,
     pub at_ms: i64,
 }
 
@@ -175,22 +174,12 @@ pub trait ModerationStore: Send + Sync + 'static {
     /// The newest `limit` lines of the audit log, newest first.
     async fn audit_log(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
 
-    /// Files a report of message `seq` of `room`; `false` when this person reported it
-    /// already.
-    async fn report(
-        &self,
-        room: i64,
-        seq: Seq,
-        reporter: &str,
-        reason: &str,
-        now_ms: i64,
-    ) -> StoreResult<bool>;
+    /// Files a report of message `seq` of `room` by `reporter`, once: a second one of
+    /// the same person changes nothing.
+    async fn report(&self, room: i64, seq: Seq, reporter: &str, now_ms: i64) -> StoreResult<()>;
 
     /// Reports nobody acted on yet, one per message, oldest first.
     async fn open_reports(&self, limit: u32) -> StoreResult<Vec<ReportRecord>>;
-
-    /// Closes the reports of message `seq` of `room` (an admin looked and let it be).
-    async fn dismiss_reports(&self, room: i64, seq: Seq, now_ms: i64) -> StoreResult<()>;
 
     /// Every message `user` wrote that is still there, as (room id, seq).
     async fn messages_of(&self, user: &str) -> StoreResult<Vec<(i64, Seq)>>;

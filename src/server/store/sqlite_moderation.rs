@@ -203,35 +203,25 @@ impl ModerationStore for SqliteStore {
             .collect())
     }
 
-    async fn report(
-        &self,
-        room: i64,
-        seq: Seq,
-        reporter: &str,
-        reason: &str,
-        now_ms: i64,
-    ) -> StoreResult<bool> {
-        let done = sqlx::query(
-            "INSERT INTO reports (room_id, seq, reporter, reason, at_ms) VALUES (?, ?, ?, ?, ?)
+    async fn report(&self, room: i64, seq: Seq, reporter: &str, now_ms: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO reports (room_id, seq, reporter, at_ms) VALUES (?, ?, ?, ?)
              ON CONFLICT DO NOTHING",
         )
         .bind(room)
         .bind(seq as i64)
         .bind(reporter)
-        .bind(reason)
         .bind(now_ms)
         .execute(&mut *self.writer().await)
         .await
         .map_err(StoreError::new)?;
-        Ok(done.rows_affected() == 1)
+        Ok(())
     }
 
     async fn open_reports(&self, limit: u32) -> StoreResult<Vec<ReportRecord>> {
         let rows = sqlx::query(
-            "SELECT room_id, seq, COUNT(*) AS reporters, MIN(at_ms) AS at_ms,
-                 (SELECT reason FROM reports r2 WHERE r2.room_id = r.room_id AND r2.seq = r.seq
-                  AND r2.resolved_ms IS NULL ORDER BY id LIMIT 1) AS reason
-             FROM reports r WHERE resolved_ms IS NULL
+            "SELECT room_id, seq, COUNT(*) AS reporters, MIN(at_ms) AS at_ms
+             FROM reports WHERE resolved_ms IS NULL
              GROUP BY room_id, seq ORDER BY at_ms LIMIT ?",
         )
         .bind(limit)
@@ -244,23 +234,9 @@ impl ModerationStore for SqliteStore {
                 room: row.get("room_id"),
                 seq: row.get::<i64, _>("seq") as Seq,
                 reporters: row.get::<i64, _>("reporters") as u32,
-                reason: row.get("reason"),
                 at_ms: row.get("at_ms"),
             })
             .collect())
-    }
-
-    async fn dismiss_reports(&self, room: i64, seq: Seq, now_ms: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE reports SET resolved_ms = ? WHERE room_id = ? AND seq = ? AND resolved_ms IS NULL",
-        )
-        .bind(now_ms)
-        .bind(room)
-        .bind(seq as i64)
-        .execute(&mut *self.writer().await)
-        .await
-        .map_err(StoreError::new)?;
-        Ok(())
     }
 
     async fn messages_of(&self, user: &str) -> StoreResult<Vec<(i64, Seq)>> {

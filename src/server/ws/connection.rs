@@ -425,7 +425,8 @@ fn handle_text(hub: &Arc<Hub>, conn: &Conn, text: &str) -> Result<(), Box<Server
             if !hub.may_send(&conn.user) {
                 return Err(fail(ErrorCode::RateLimited, "slow down: too many changes"));
             }
-            let rank = hub.rank(&conn.user, &target_room);
+            // Looked up only by the edits it decides (a delete, a pin): not per reaction.
+            let moderates = || hub.rank(&conn.user, &target_room) >= Rank::Moderator;
             // Taking one's own words back, or reporting, is never refused (a muted person
             // may still report); anything else is writing.
             if !matches!(edit, Edit::Delete | Edit::Report) {
@@ -439,7 +440,7 @@ fn handle_text(hub: &Arc<Hub>, conn: &Conn, text: &str) -> Result<(), Box<Server
                     return Ok(());
                 }
                 Edit::RemovePreview => (Change::RemovePreview, Asker::Author(conn.user.clone())),
-                Edit::Delete if rank >= Rank::Moderator => {
+                Edit::Delete if moderates() => {
                     log_removal(hub, conn, &target_room, target);
                     (Change::Deleted, Asker::Moderator(conn.user.clone()))
                 }
@@ -473,7 +474,7 @@ fn handle_text(hub: &Arc<Hub>, conn: &Conn, text: &str) -> Result<(), Box<Server
                 Edit::Pin(pinned) => {
                     // A private room is its owner's and moderators' to pin in; a
                     // conversation, and the rooms everyone shares, everyone's.
-                    if target_room.record.owner.is_some() && rank < Rank::Moderator {
+                    if target_room.record.owner.is_some() && !moderates() {
                         return Err(fail(
                             ErrorCode::NotAllowed,
                             "only the room's owner pins messages here",
