@@ -29,7 +29,9 @@ pub struct Config {
     #[arg(long, env = "NATTER_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
 
-    /// SQLite database file; created, with its schema, on first start.
+    /// SQLite database file; created, with its schema, on first start. Or a PostgreSQL
+    /// database, `postgres://user:password@host/name`, for several nodes: its schema is
+    /// brought up to date on start.
     #[arg(long, env = "NATTER_DATABASE", default_value = "natter.db")]
     pub database: PathBuf,
 
@@ -183,11 +185,40 @@ impl Config {
 
     /// Where uploaded files are kept.
     pub fn files_dir(&self) -> PathBuf {
-        self.files.clone().unwrap_or_else(|| {
-            let mut dir = self.database.clone().into_os_string();
-            dir.push(".files");
-            dir.into()
-        })
+        self.files
+            .clone()
+            .unwrap_or_else(|| self.beside_database(".files"))
+    }
+
+    /// A local path named after the database: the SQLite file's with `suffix` added, or
+    /// `natter<suffix>` in the working folder when the database is PostgreSQL's.
+    pub fn beside_database(&self, suffix: &str) -> PathBuf {
+        let mut path = match self.postgres() {
+            Some(_) => "natter".into(),
+            None => self.database.clone().into_os_string(),
+        };
+        path.push(suffix);
+        path.into()
+    }
+
+    /// The PostgreSQL URL `--database` names, if it names one.
+    pub fn postgres(&self) -> Option<&str> {
+        self.database
+            .to_str()
+            .filter(|url| crate::server::store::postgres::is_url(url))
+    }
+
+    /// `--database` as a log may show it: without a URL's password.
+    pub fn database_shown(&self) -> String {
+        match self.postgres().and_then(|url| url::Url::parse(url).ok()) {
+            Some(mut url) => {
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("…"));
+                }
+                url.to_string()
+            }
+            None => self.database.display().to_string(),
+        }
     }
 
     pub fn file_limits(&self) -> FileLimits {

@@ -66,7 +66,6 @@ use auth::Auth;
 use chat::hub::Hub;
 use config::Config;
 use state::AppState;
-use store::{SqliteStore, Store};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -83,7 +82,7 @@ pub async fn run(config: Config) -> Result<(), Error> {
     tracing::info!(
         "natter listening on http://{} (database {})",
         listener.local_addr()?,
-        config.database.display()
+        config.database_shown()
     );
     let shutdown = {
         let hub = hub.clone();
@@ -216,15 +215,14 @@ async fn accept_failed(err: std::io::Error) {
 
 /// Opens the database and starts the hub: everything the router needs.
 pub async fn app_state(config: &Config) -> Result<AppState, Error> {
-    let sqlite = Arc::new(SqliteStore::open_durable(&config.database, config.durability).await?);
-    let store: Arc<dyn Store> = sqlite.clone();
+    let store = store::open(&config.database, config.durability).await?;
     // Accounts registered before names were compared by how they look get their key.
-    let rekeyed = store::accounts::AccountStore::rekey_accounts(&*sqlite, &names::name_key).await?;
+    let rekeyed = store.rekey_accounts(&names::name_key).await?;
     if rekeyed > 0 {
         tracing::info!(rekeyed, "account names now compared by how they look");
     }
     let leptos_options = leptos_options(config)?;
-    let push = push::Push::start(sqlite.clone(), config.push()).await?;
+    let push = push::Push::start(store.clone(), config.push()).await?;
     let hub = Hub::start(store.clone(), config.hub_limits()).await?;
     // What `natter admin` asks, and moderation changed beside this server.
     tokio::spawn(chat::moderation::watch(Arc::downgrade(&hub)));
@@ -236,7 +234,7 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     let blobs = files::store::LocalFolder::open(&config.files_dir())?;
     let files = Arc::new(files::Files::new(
         Arc::new(blobs),
-        sqlite.clone(),
+        store.clone(),
         config.file_limits(),
     ));
     hub.set_files(files.clone());
@@ -244,7 +242,7 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
         release: Arc::new(http::pwa::Release::load(&leptos_options)),
         leptos_options,
         hub,
-        auth: Arc::new(Auth::new(sqlite)),
+        auth: Arc::new(Auth::new(store.clone())),
         limits: config.limits(),
         push,
         store,
@@ -275,11 +273,7 @@ pub fn leptos_options(config: &Config) -> Result<LeptosOptions, Error> {
     // The front end inside the binary, unless a folder is named.
     let unpacked = match &config.site_root {
         Some(_) => None,
-        None => {
-            let mut root = config.database.clone().into_os_string();
-            root.push(".site");
-            http::site::unpack(std::path::Path::new(&root), &options.output_name)?
-        }
+        None => http::site::unpack(&config.beside_database(".site"), &options.output_name)?,
     };
     match unpacked {
         Some(site) => {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use crate::protocol::Attachment;
 use crate::server::rate_limit::keyed::KeyedLimiter;
 use crate::server::rate_limit::Rate;
-use crate::server::store::{SqliteStore, StoreResult};
+use crate::server::store::{Store, StoreResult};
 use store::FileStore;
 
 /// The limits on uploads (flags).
@@ -55,7 +55,7 @@ impl Default for FileLimits {
 /// Everything uploads and downloads share.
 pub struct Files {
     pub blobs: Arc<dyn FileStore>,
-    pub db: Arc<SqliteStore>,
+    pub db: Arc<dyn Store>,
     pub limits: FileLimits,
     uploads: KeyedLimiter<String>,
     /// Images decoded at once: each may take [`images::MAX_ALLOC`] of memory.
@@ -63,7 +63,7 @@ pub struct Files {
 }
 
 impl Files {
-    pub fn new(blobs: Arc<dyn FileStore>, db: Arc<SqliteStore>, limits: FileLimits) -> Self {
+    pub fn new(blobs: Arc<dyn FileStore>, db: Arc<dyn Store>, limits: FileLimits) -> Self {
         Files {
             blobs,
             db,

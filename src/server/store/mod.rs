@@ -2,8 +2,10 @@
 //! so a PostgreSQL implementation can sit beside [`SqliteStore`] later.
 
 pub mod accounts;
+pub mod files;
 pub mod moderation;
 pub mod people;
+pub mod postgres;
 pub mod previews;
 pub mod push;
 pub mod search;
@@ -16,15 +18,18 @@ mod sqlite_people;
 mod sqlite_previews;
 mod sqlite_push;
 mod sqlite_search;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
+pub use files::{FileRecord, FileRecordStore};
 pub use moderation::ModerationStore;
 pub use people::{MemberRecord, PeopleStore, ReaderRecord};
+pub use postgres::PgStore;
 pub use previews::PreviewStore;
 pub use push::{PushStore, PushSubscription};
 pub use search::{SearchQuery, SearchStore};
 pub use sqlite::SqliteStore;
-pub use sqlite_files::FileRecord;
 
 use crate::protocol::{Attachment, Change, ChatMessage, HistoryPage, RoomKind, Seq, Update};
 
@@ -233,6 +238,19 @@ pub(crate) fn preview_from_column(column: Option<String>) -> Option<Box<crate::p
     column.and_then(|json| serde_json::from_str(&json).ok())
 }
 
+/// Opens the store `database` names: a PostgreSQL URL, or else a SQLite file.
+pub async fn open(
+    database: &std::path::Path,
+    durability: Durability,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
+    Ok(
+        match database.to_str().filter(|url| postgres::is_url(url)) {
+            Some(url) => std::sync::Arc::new(PgStore::open(url, durability).await?),
+            None => std::sync::Arc::new(SqliteStore::open_durable(database, durability).await?),
+        },
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("storage failed: {0}")]
 pub struct StoreError(String);
@@ -247,7 +265,16 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait::async_trait]
 pub trait Store:
-    PeopleStore + PreviewStore + SearchStore + ModerationStore + Send + Sync + 'static
+    AccountStore
+    + PeopleStore
+    + PreviewStore
+    + PushStore
+    + SearchStore
+    + ModerationStore
+    + FileRecordStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Every room, in a stable order.
     async fn rooms(&self) -> StoreResult<Vec<RoomRecord>>;

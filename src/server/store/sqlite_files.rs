@@ -3,34 +3,13 @@
 
 use sqlx::Row;
 
+use super::files::{kind_from_str, FileRecord, FileRecordStore};
 use super::{SqliteStore, StoreError, StoreResult};
-use crate::protocol::{Attachment, AttachmentKind};
+use crate::protocol::Attachment;
 
-/// One upload, as stored.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FileRecord {
-    /// What messages and pages know it by (its `Attachment`'s id).
-    pub file: Attachment,
-    /// Where its bytes are in the file store (their SHA-256, hex).
-    pub hash: String,
-    /// An image's thumbnail, in the file store.
-    pub thumb: Option<String>,
-    pub room_id: i64,
-    /// The user id of whoever sent it.
-    pub uploader: String,
-    pub created_ms: i64,
-}
-
-fn kind_from_str(kind: &str) -> AttachmentKind {
-    match kind {
-        "image" => AttachmentKind::Image,
-        "video" => AttachmentKind::Video,
-        _ => AttachmentKind::File,
-    }
-}
-
-impl SqliteStore {
-    pub async fn add_file(&self, record: &FileRecord) -> StoreResult<()> {
+#[async_trait::async_trait]
+impl FileRecordStore for SqliteStore {
+    async fn add_file(&self, record: &FileRecord) -> StoreResult<()> {
         let file = &record.file;
         sqlx::query(
             "INSERT OR IGNORE INTO files (id, hash, thumb, room_id, uploader, name, mime, size, kind,
@@ -56,7 +35,7 @@ impl SqliteStore {
     }
 
     /// The upload `id`, and the slug of its room.
-    pub async fn file(&self, id: &str) -> StoreResult<Option<(FileRecord, String)>> {
+    async fn file(&self, id: &str) -> StoreResult<Option<(FileRecord, String)>> {
         let row = sqlx::query(
             "SELECT files.*, rooms.slug AS slug FROM files JOIN rooms ON rooms.id = files.room_id
              WHERE files.id = ?",
@@ -87,7 +66,7 @@ impl SqliteStore {
     }
 
     /// Bytes `user` has uploaded since `since_ms`.
-    pub async fn uploaded_since(&self, user: &str, since_ms: i64) -> StoreResult<u64> {
+    async fn uploaded_since(&self, user: &str, since_ms: i64) -> StoreResult<u64> {
         let total: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(size), 0) FROM files WHERE uploader = ? AND created_ms >= ?",
         )
