@@ -15,6 +15,13 @@ as_postgres() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
+# What the several-node tests need: PostgreSQL, started here, and NATS, which each test
+# starts on a port of its own (tests/support/cluster.rs).
+setup_services() {
+  apt_install nats-server
+  start_postgres
+}
+
 # Debian's PostgreSQL in a fresh data directory, trusting loopback only; exports
 # NATTER_TEST_POSTGRES, the URL the store tests make their databases through.
 start_postgres() {

@@ -32,7 +32,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use natter::api::rooms::JoinRoom;
 use natter::protocol::{ChatMessage, ClientFrame, JoinedRoom, Seq, ServerEvent};
-use natter::server::store::{SqliteStore, Store};
+use natter::server::store::Durability;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
@@ -68,6 +68,26 @@ const HARD_DEADLINE: Duration = Duration::from_secs(45);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("natter.db");
+    storm(&database, &[], 1).await;
+}
+
+/// The same storm on three nodes sharing PostgreSQL and NATS, clients spread over them.
+/// Each SIGKILL takes one node down (in turn); its clients come back through the next
+/// node, as behind a balancer, while the killed one restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_one_killed_at_a_time_lose_nothing_and_duplicate_nothing() {
+    let Some(services) = support::cluster::start().await else {
+        return;
+    };
+    storm(&services.database, &["--nats", &services.nats_url], 3).await;
+}
+
+/// Clients send in every room while the nodes (`nodes` of them on `database`, with the
+/// extra flags `args`) are killed with SIGKILL and restarted, one at a time; then the
+/// database is the truth every client's view is held to.
+async fn storm(database: &std::path::Path, args: &[&str], nodes: usize) {
     let test_started = Instant::now();
     let seed: u64 = std::env::var("KILL_SEED")
         .ok()
@@ -76,19 +96,24 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
     println!("kill: seed {seed} (set KILL_SEED to replay the same schedule)");
     let mut rng = StdRng::seed_from_u64(seed);
 
-    let dir = tempfile::tempdir().unwrap();
-    let database = dir.path().join("natter.db");
     // High send limits: this test is about crashes, not about the rate limiter.
-    let mut server =
-        Natter::start(&database, &["--send-rate", "1000", "--send-burst", "1000"]).await;
-    let addr = server.addr;
+    let mut flags = vec!["--send-rate", "1000", "--send-burst", "1000"];
+    flags.extend_from_slice(args);
+    // One after another: the first brings the schema up to date.
+    let mut servers = Vec::new();
+    for _ in 0..nodes {
+        servers.push(Natter::start(database, &flags).await);
+    }
+    let addrs: Vec<SocketAddr> = servers.iter().map(|s| s.addr).collect();
 
     // Everyone is signed in, connected and in their room before the first message is sent.
     let mut clients = Vec::new();
     for index in 0..ROOMS.len() * CLIENTS_PER_ROOM {
-        let spec = ClientSpec::new(index, &server).await;
-        let (mut ws, conn) = support::welcome(&server, &spec.user, &spec.name).await;
-        let joined = support::join_after(&server, &conn, spec.room, None).await;
+        // Spread over the nodes; the session, signed in on the first, is valid on all.
+        let spec = ClientSpec::new(index, &servers[0]).await;
+        let server = &servers[index % nodes];
+        let (mut ws, conn) = support::welcome(server, &spec.user, &spec.name).await;
+        let joined = support::join_after(server, &conn, spec.room, None).await;
         assert!(
             joined.messages.is_empty() && !joined.has_more,
             "{} found messages in a fresh room: {joined:?}",
@@ -115,12 +140,14 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
     let handles: Vec<_> = clients
         .into_iter()
         .map(|(spec, ws)| {
+            let home = spec.index % nodes;
             let room_progress = progress[spec.room_index].clone();
             let rng = StdRng::seed_from_u64(seed ^ (spec.index as u64 + 1).wrapping_mul(0x9E37));
             tokio::spawn(run_client(Client {
                 state: ClientState::new(spec, counters.clone()),
                 ws,
-                addr,
+                addrs: addrs.clone(),
+                home,
                 rng,
                 started: sending_started,
                 deadline: client_deadline,
@@ -154,7 +181,7 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
         sends_at_restart.push(counters.made.load(Ordering::Relaxed));
         unconfirmed_at_restart.push(counters.unconfirmed.load(Ordering::Relaxed));
         let restart_started = Instant::now();
-        server.restart().await;
+        servers[sends_at_restart.len() % nodes].restart().await;
         restart_took = restart_took.max(restart_started.elapsed());
         previous = Instant::now();
     }
@@ -169,10 +196,14 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
         reports.push(report);
     }
     let settled_at = sending_started.elapsed();
-    server.kill9();
+    for server in &mut servers {
+        server.kill9();
+    }
 
     // The truth: what the database holds after the last SIGKILL.
-    let store = SqliteStore::open(&database).await.unwrap();
+    let store = natter::server::store::open(database, Durability::Full)
+        .await
+        .unwrap();
     let room_ids: HashMap<String, i64> = store
         .rooms()
         .await
@@ -281,7 +312,7 @@ async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
     let order_violations: usize = reports.iter().map(|r| r.violations.len()).sum();
     let restarts = sends_at_restart.len();
     println!(
-        "kill: {} clients in {} rooms; {sent} messages sent, {stored_total} stored; \
+        "kill: {nodes} node(s); {} clients in {} rooms; {sent} messages sent, {stored_total} stored; \
          {restarts} SIGKILL restarts (messages sent before each: {sends_at_restart:?} of \
          {total_planned}, unconfirmed at each kill: {unconfirmed_at_restart:?}; slowest \
          restart {} ms; last at {:.1} s); {reconnects} reconnects, {resends} resends, \
@@ -538,7 +569,10 @@ struct Client {
     state: ClientState,
     /// Connected, welcomed and joined.
     ws: Socket,
-    addr: SocketAddr,
+    /// Every node; the client is on `home` first, and tries the next on a lost
+    /// connection, as a balancer would send it elsewhere.
+    addrs: Vec<SocketAddr>,
+    home: usize,
     rng: StdRng,
     /// When the sending schedule starts.
     started: Instant,
@@ -552,7 +586,8 @@ async fn run_client(client: Client) -> ClientState {
     let Client {
         mut state,
         mut ws,
-        addr,
+        addrs,
+        home,
         mut rng,
         started,
         deadline,
@@ -623,7 +658,7 @@ async fn run_client(client: Client) -> ClientState {
         // Lost: come back as the browser does.
         state.reconnects += 1;
         retry_at = None;
-        match reconnect(&mut state, addr, &mut rng, deadline).await {
+        match reconnect(&mut state, &addrs, home, &mut rng, deadline).await {
             Ok(socket) => ws = socket,
             Err(why) => {
                 state.violations.push(format!(
@@ -642,12 +677,15 @@ async fn run_client(client: Client) -> ClientState {
 /// past the deadline, or at once when the server refuses the session (it was lost).
 async fn reconnect(
     state: &mut ClientState,
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
+    home: usize,
     rng: &mut StdRng,
     deadline: Instant,
 ) -> Result<Socket, String> {
     let mut failures: u32 = 0;
     while Instant::now() < deadline {
+        // Another node first (the one it was on has most likely died), then around.
+        let addr = addrs[(home + state.reconnects + failures as usize) % addrs.len()];
         match try_resume(state, addr).await {
             Ok(socket) => return Ok(socket),
             Err(Some(event)) => return Err(format!("the server refused the session: {event:?}")),

@@ -35,6 +35,11 @@ pub struct Config {
     #[arg(long, env = "NATTER_DATABASE", default_value = "natter.db")]
     pub database: PathBuf,
 
+    /// NATS server, `nats://host:4222`, for several nodes sharing one PostgreSQL
+    /// `--database`: each node rings the others when it stores events.
+    #[arg(long, env = "NATTER_NATS")]
+    pub nats: Option<String>,
+
     /// Folder with the built front end, instead of the one inside the binary (which is
     /// unpacked beside the database); without either, `target/site`.
     #[arg(long, env = "LEPTOS_SITE_ROOT")]

@@ -29,6 +29,7 @@ pub mod admin;
 pub mod auth;
 pub mod chat;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod files;
 pub mod http;
@@ -224,6 +225,13 @@ pub async fn app_state(config: &Config) -> Result<AppState, Error> {
     let leptos_options = leptos_options(config)?;
     let push = push::Push::start(store.clone(), config.push()).await?;
     let hub = Hub::start(store.clone(), config.hub_limits()).await?;
+    // Several nodes: stored events ring the others, and theirs ring here.
+    if let Some(nats) = &config.nats {
+        if config.postgres().is_none() {
+            return Err("--nats needs a PostgreSQL --database that every node shares".into());
+        }
+        hub.set_relay(cluster::join(nats, &hub).await?);
+    }
     // What `natter admin` asks, and moderation changed beside this server.
     tokio::spawn(chat::moderation::watch(Arc::downgrade(&hub)));
     // Mentions, conversations and rooms heard in full reach people with no tab open.

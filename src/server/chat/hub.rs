@@ -20,7 +20,9 @@ use crate::protocol::{
 };
 use crate::server::chat::inbox::Inboxes;
 use crate::server::chat::mentions::Person;
+use crate::server::chat::relay::{Relay, Relays};
 use crate::server::chat::room::{ConnId, LinkSink, Links, Member, Room, RoomEnv};
+use crate::server::chat::sequencer::Event;
 use crate::server::clock::now_ms;
 use crate::server::names::name_key;
 use crate::server::rate_limit::keyed::KeyedLimiter;
@@ -202,6 +204,7 @@ impl Hub {
             counts_dirty: Arc::new(AtomicBool::new(false)),
             inboxes: Arc::new(Inboxes::default()),
             links: Links::default(),
+            relay: Relays::default(),
         };
         let mut members: HashMap<i64, Vec<MemberRecord>> = HashMap::new();
         for (room, member) in store.memberships().await? {
@@ -253,6 +256,77 @@ impl Hub {
     /// Links in new messages go to `sink` for their cards from now on.
     pub fn set_links(&self, sink: Arc<dyn LinkSink>) {
         let _ = self.env.links.set(sink);
+    }
+
+    /// Stored events go to the other nodes through `relay` from now on.
+    pub fn set_relay(&self, relay: Arc<dyn Relay>) {
+        let _ = self.env.relay.set(relay);
+    }
+
+    /// Events another node stored in room `id`. A room made on another node since this
+    /// one started is loaded first.
+    pub async fn receive_relayed(&self, id: i64, events: Vec<Event<String>>) {
+        let room = read(&self.rooms)
+            .list
+            .iter()
+            .find(|r| r.record.id == id)
+            .cloned();
+        let room = match room {
+            Some(room) => room,
+            None => match self.load_room(id).await {
+                Ok(Some(room)) => room,
+                Ok(None) => return,
+                Err(err) => {
+                    tracing::warn!(%err, room = id, "loading a room made elsewhere failed");
+                    return;
+                }
+            },
+        };
+        room.receive(events);
+    }
+
+    /// Starts room `id` as the store has it (made on another node): `None` if there is
+    /// no such room.
+    async fn load_room(&self, id: i64) -> StoreResult<Option<Arc<Room>>> {
+        let Some(record) = self.store.rooms().await?.into_iter().find(|r| r.id == id) else {
+            return Ok(None);
+        };
+        let members: Vec<MemberRecord> = self
+            .store
+            .memberships()
+            .await?
+            .into_iter()
+            .filter(|(room, _)| *room == id)
+            .map(|(_, member)| member)
+            .collect();
+        let newest = self.store.newest(id).await?;
+        let mut rooms = write(&self.rooms);
+        // Loaded meanwhile by another event.
+        if let Some(room) = rooms.list.iter().find(|r| r.record.id == id) {
+            return Ok(Some(room.clone()));
+        }
+        let room = Room::start(record, newest, members, &self.env);
+        rooms.add(room.clone());
+        Ok(Some(room))
+    }
+
+    /// Brings every room's stream up to the store's: after the relay was cut off, what
+    /// the other nodes stored meanwhile never rang here.
+    pub async fn catch_up_all(&self) {
+        let rooms = read(&self.rooms).list.clone();
+        for room in rooms {
+            let result = async {
+                let newest = self.store.newest(room.record.id).await?;
+                let published = room.published();
+                if newest.seq > published {
+                    room.catch_up(published, newest.seq).await?;
+                }
+                StoreResult::Ok(())
+            };
+            if let Err(err) = result.await {
+                tracing::warn!(%err, room = %room.record.slug, "catching up failed");
+            }
+        }
     }
 
     /// The room at `slug`, whoever asks: for the server's own use. What a person asks

@@ -3,7 +3,9 @@
 //! subscribers, presence and message writer ([`room`]); events for one person wherever
 //! they are ([`inbox`]); `@name` mentions ([`mentions`]); formatting ([`markdown`]);
 //! which link of a message gets a card ([`links`]);
-//! and who may say they are typing, how often ([`typing`]).
+//! who may say they are typing, how often ([`typing`]); and, with several nodes, a
+//! room's events in seq order whoever stored them ([`sequencer`]), rung to the other
+//! nodes ([`relay`]).
 
 pub mod commands;
 pub mod hub;
@@ -14,6 +16,8 @@ pub mod mentions;
 pub mod moderation;
 pub mod operator;
 pub mod people;
+pub mod relay;
 pub mod room;
 pub mod sanctions;
+pub mod sequencer;
 pub mod typing;

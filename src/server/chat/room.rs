@@ -16,11 +16,13 @@ use crate::protocol::{
 };
 use crate::server::chat::inbox::{Inboxes, Notice};
 use crate::server::chat::links::first_web_link;
+use crate::server::chat::relay::{self, Relays};
+use crate::server::chat::sequencer::{Event, Sequencer};
 use crate::server::chat::typing::TypingThrottle;
 use crate::server::metrics::counters::{FANOUT_SECONDS, SEND_SECONDS};
 use crate::server::names::name_key;
 use crate::server::store::{
-    Appended, Changed, MemberRecord, NewMessage, NewUpdate, Newest, RoomRecord, Store,
+    Appended, Changed, MemberRecord, NewMessage, NewUpdate, Newest, RoomRecord, Store, StoreResult,
 };
 use crate::server::ws::send_queue::{Frame, SendQueue};
 
@@ -97,6 +99,8 @@ pub struct RoomEnv {
     pub inboxes: Arc<Inboxes>,
     /// Where links in new messages go to get their cards.
     pub links: Links,
+    /// Where stored events go for the other nodes, when there are any.
+    pub relay: Relays,
 }
 
 pub struct Room {
@@ -114,6 +118,9 @@ pub struct Room {
     store: Arc<dyn Store>,
     gate: Arc<dyn WriteGate>,
     links: Links,
+    relay: Relays,
+    /// A task is filling a gap in the stream from the store (several nodes).
+    filling: AtomicBool,
     /// Set when the room's online count or newest seq changes...
     changed: AtomicBool,
     /// ...and this one, shared by all rooms, so the hub's counts ticker looks at rooms
@@ -122,10 +129,10 @@ pub struct Room {
 }
 
 struct Live {
-    /// Seq of the newest event (message or change) published to subscribers.
-    published: Seq,
-    /// Number of the newest message published (`ChatMessage::n`).
-    messages: Seq,
+    /// The events published to subscribers, in seq order: up to which seq, and up to
+    /// which message number (`ChatMessage::n`); with several nodes, also those held
+    /// behind a gap.
+    stream: Sequencer<Frame>,
     subscribers: HashMap<ConnId, SendQueue>,
     /// Present people by [`presence_key`], with how many of their tabs are here: two tabs
     /// count once.
@@ -154,8 +161,7 @@ impl Room {
             active_ms: AtomicI64::new(record.active_ms),
             record,
             live: Mutex::new(Live {
-                published: newest.seq,
-                messages: newest.n,
+                stream: Sequencer::new(newest.seq, newest.n),
                 subscribers: HashMap::new(),
                 present: HashMap::new(),
                 users: HashMap::new(),
@@ -168,6 +174,8 @@ impl Room {
             store: env.store.clone(),
             gate: env.gate.clone(),
             links: env.links.clone(),
+            relay: env.relay.clone(),
+            filling: AtomicBool::new(false),
             changed: AtomicBool::new(false),
             counts_dirty: env.counts_dirty.clone(),
         });
@@ -265,7 +273,7 @@ impl Room {
         RoomCount {
             slug: self.record.slug.clone(),
             online: live.present.len() as u32,
-            latest: live.messages,
+            latest: live.stream.messages(),
         }
     }
 
@@ -293,12 +301,12 @@ impl Room {
 
     /// Seq of the newest event pushed to subscribers.
     pub fn published(&self) -> Seq {
-        self.live().published
+        self.live().stream.published()
     }
 
     /// Number of the newest message pushed to subscribers: read marks go no further.
     pub fn newest_message(&self) -> Seq {
-        self.live().messages
+        self.live().stream.messages()
     }
 
     /// Names of the users here now, sorted case-insensitively.
@@ -331,14 +339,14 @@ impl Room {
         if presence.tabs == 1 {
             let event = ServerEvent::Joined {
                 room: self.record.slug.clone(),
-                seq: live.published,
+                seq: live.stream.published(),
                 name: member.name.to_owned(),
             };
             live.queue_all(&event.encode().into());
             recipients = live.recipients();
             self.mark_changed();
         }
-        let published = live.published;
+        let published = live.stream.published();
         drop(live);
         send_all(recipients, None);
         published
@@ -372,7 +380,7 @@ impl Room {
                 .unwrap_or_default();
             let event = ServerEvent::Left {
                 room: self.record.slug.clone(),
-                seq: live.published,
+                seq: live.stream.published(),
                 name,
             };
             live.queue_all(&event.encode().into());
@@ -416,7 +424,7 @@ impl Room {
     /// Sends newly stored messages to every subscriber, in seq order. Each subscriber's
     /// socket gets the whole batch in one write. A sender learns its message is stored
     /// from that same event or, when not subscribed, from an `ack`.
-    fn publish(&self, stored: Vec<Stored>) {
+    fn publish(self: &Arc<Self>, stored: Vec<Stored>) {
         let mut timing = Timing {
             stored_at: Instant::now(),
             received: Vec::with_capacity(stored.len()),
@@ -429,7 +437,9 @@ impl Room {
                 .values()
                 .any(|level| *level == NotifyLevel::Everything);
         // Encoded once, outside the lock; every subscriber gets the same bytes.
-        let frames: Vec<(Seq, Seq, Frame)> = stored
+        let relay = self.relay.get();
+        let mut relayed = Vec::new();
+        let events: Vec<Event<Frame>> = stored
             .into_iter()
             .map(|stored| {
                 let Stored {
@@ -447,25 +457,30 @@ impl Room {
                 if anyone_listens || !mentioned.is_empty() {
                     attention.push((msg.clone(), user, mentioned));
                 }
-                let event = ServerEvent::Message {
+                let json = ServerEvent::Message {
                     room: self.record.slug.clone(),
                     msg,
-                };
-                (seq, n, event.encode().into())
+                }
+                .encode();
+                let frame = Frame::text(&json);
+                if relay.is_some() {
+                    relayed.push((seq, Some(n), json));
+                }
+                Event {
+                    seq,
+                    n: Some(n),
+                    frame,
+                }
             })
             .collect();
+        self.relay_out(relay, &relayed);
         let recipients = {
             let mut live = self.live();
-            crate::server::metrics::counters::DELIVERIES
-                .increment((frames.len() * live.subscribers.len()) as u64);
-            for (seq, n, frame) in &frames {
-                live.published = *seq;
-                live.messages = *n;
-                live.queue_all(frame);
-            }
+            live.admit(events);
             unconfirmed.retain(|(from, ..)| !live.subscribers.contains_key(from));
             live.recipients()
         };
+        self.fill_gaps();
         // Readers elsewhere count them as unread.
         self.mark_changed();
         for (_, reply, cid, seq) in unconfirmed {
@@ -479,33 +494,41 @@ impl Room {
 
     /// Sends newly stored changes to every subscriber, in seq order, like messages. One
     /// asked for by a connection not subscribed here is confirmed to it by an `ack`.
-    fn publish_changes(&self, stored: Vec<(Update, Option<(ConnId, SendQueue)>)>) {
+    fn publish_changes(self: &Arc<Self>, stored: Vec<(Update, Option<(ConnId, SendQueue)>)>) {
         let mut askers = Vec::new();
-        let frames: Vec<(Seq, Frame)> = stored
+        let relay = self.relay.get();
+        let mut relayed = Vec::new();
+        let events: Vec<Event<Frame>> = stored
             .into_iter()
             .map(|(update, reply)| {
                 let seq = update.seq;
                 if let Some((from, queue)) = reply {
                     askers.push((from, queue, update.cid.clone(), seq));
                 }
-                let event = ServerEvent::Update {
+                let json = ServerEvent::Update {
                     room: self.record.slug.clone(),
                     update,
-                };
-                (seq, event.encode().into())
+                }
+                .encode();
+                let frame = Frame::text(&json);
+                if relay.is_some() {
+                    relayed.push((seq, None, json));
+                }
+                Event {
+                    seq,
+                    n: None,
+                    frame,
+                }
             })
             .collect();
+        self.relay_out(relay, &relayed);
         let recipients = {
             let mut live = self.live();
-            crate::server::metrics::counters::DELIVERIES
-                .increment((frames.len() * live.subscribers.len()) as u64);
-            for (seq, frame) in &frames {
-                live.published = *seq;
-                live.queue_all(frame);
-            }
+            live.admit(events);
             askers.retain(|(from, ..)| !live.subscribers.contains_key(from));
             live.recipients()
         };
+        self.fill_gaps();
         for (_, queue, cid, seq) in askers {
             self.ack(&queue, cid, seq);
         }
@@ -617,6 +640,110 @@ impl Room {
         true
     }
 
+    /// Rings the other nodes with events this node stored, once per batch.
+    fn relay_out(
+        &self,
+        relay: Option<&Arc<dyn relay::Relay>>,
+        events: &[(Seq, Option<Seq>, String)],
+    ) {
+        if let Some(relay) = relay.filter(|_| !events.is_empty()) {
+            let batch = relay::encode(
+                events
+                    .iter()
+                    .map(|(seq, n, json)| (*seq, *n, json.as_str())),
+            );
+            relay.stored(self.record.id, batch);
+        }
+    }
+
+    /// Events another node stored in this room (relayed): published in seq order with
+    /// this node's own, each once.
+    pub fn receive(self: &Arc<Self>, events: Vec<Event<String>>) {
+        let events: Vec<Event<Frame>> = events
+            .into_iter()
+            .map(|e| Event {
+                seq: e.seq,
+                n: e.n,
+                frame: Frame::text(&e.frame),
+            })
+            .collect();
+        if events.iter().any(|e| e.n.is_some()) {
+            self.active_ms
+                .fetch_max(crate::server::clock::now_ms(), Ordering::Relaxed);
+        }
+        let recipients = {
+            let mut live = self.live();
+            live.admit(events);
+            live.recipients()
+        };
+        self.mark_changed();
+        send_all(recipients, None);
+        self.fill_gaps();
+    }
+
+    /// Fills a gap in the stream from the store, when events wait behind one: after a
+    /// moment (the relay may still bring what is missing), then until none is left.
+    /// One task at a time per room.
+    fn fill_gaps(self: &Arc<Self>) {
+        if self.live().stream.gap().is_none() || self.filling.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let room = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(GAP_WAIT).await;
+            loop {
+                let gap = room.live().stream.gap();
+                let Some((after, upto)) = gap else {
+                    break;
+                };
+                if let Err(err) = room.catch_up(after, upto).await {
+                    tracing::warn!(room = %room.record.slug, %err, "filling a gap failed");
+                    tokio::time::sleep(GAP_WAIT).await;
+                }
+            }
+            room.filling.store(false, Ordering::Release);
+            // An event held while the flag was still set would have found it taken.
+            if room.live().stream.gap().is_some() {
+                room.fill_gaps();
+            }
+        });
+    }
+
+    /// Publishes the events with `after` < seq <= `upto` from the store, in seq order.
+    pub async fn catch_up(self: &Arc<Self>, after: Seq, upto: Seq) -> StoreResult<()> {
+        let id = self.record.id;
+        let limit = (upto - after).min(CATCH_UP_PAGE as Seq) as u32;
+        let messages = self.store.range(id, after, upto, limit).await?;
+        let updates = self.store.updates(id, after, upto, limit).await?;
+        let mut events: Vec<Event<String>> = messages
+            .into_iter()
+            .map(|msg| Event {
+                seq: msg.seq,
+                n: Some(msg.n),
+                frame: ServerEvent::Message {
+                    room: self.record.slug.clone(),
+                    msg,
+                }
+                .encode(),
+            })
+            .chain(updates.into_iter().map(|update| {
+                Event {
+                    seq: update.seq,
+                    n: None,
+                    frame: ServerEvent::Update {
+                        room: self.record.slug.clone(),
+                        update,
+                    }
+                    .encode(),
+                }
+            }))
+            .collect();
+        events.sort_by_key(|e| e.seq);
+        // A page cut short by its limit ends where both kinds are complete.
+        self.receive(events);
+        Ok(())
+    }
+
     fn ack(&self, reply: &SendQueue, cid: String, seq: Seq) {
         let event = ServerEvent::Ack {
             room: self.record.slug.clone(),
@@ -659,7 +786,33 @@ fn presence_key(user: &str, name: &str) -> String {
     format!("{user}/{}", name_key(name))
 }
 
+/// How long events wait behind a gap for the relay to bring what is missing, before
+/// it is read from the store.
+const GAP_WAIT: std::time::Duration = std::time::Duration::from_millis(25);
+/// Events read from the store at once when filling a gap.
+const CATCH_UP_PAGE: usize = 512;
+
 impl Live {
+    /// Publishes `events` in seq order (see [`Sequencer`]): each subscriber's queue gets
+    /// those that are next, to be sent once the lock is let go.
+    fn admit(&mut self, events: Vec<Event<Frame>>) {
+        let Live {
+            stream,
+            subscribers,
+            ..
+        } = self;
+        let mut passed = 0;
+        for event in events {
+            stream.admit(event, |ready| {
+                passed += 1;
+                for queue in subscribers.values() {
+                    queue.queue(&ready.frame);
+                }
+            });
+        }
+        crate::server::metrics::counters::DELIVERIES.increment((passed * subscribers.len()) as u64);
+    }
+
     /// Queues `frame` for every subscriber, to be sent once the lock is let go (see
     /// [`send_all`]). Never blocks: a full queue cuts that one subscriber off, and its
     /// connection task cleans up.

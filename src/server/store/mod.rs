@@ -20,6 +20,8 @@ mod sqlite_push;
 mod sqlite_search;
 #[cfg(test)]
 pub(crate) mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use accounts::{AccountRecord, AccountStore, Created, SessionRecord};
 pub use files::{FileRecord, FileRecordStore};

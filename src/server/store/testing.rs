@@ -60,6 +60,12 @@ pub async fn postgres() -> Option<(Arc<dyn Store>, Keep)> {
 }
 
 pub async fn postgres_store() -> Option<(PgStore, Keep)> {
+    let (mut stores, keep) = postgres_nodes(1).await?;
+    Some((stores.remove(0), keep))
+}
+
+/// `nodes` stores on one fresh database, as several servers would share it.
+pub async fn postgres_nodes(nodes: usize) -> Option<(Vec<PgStore>, Keep)> {
     let Ok(server) = std::env::var("NATTER_TEST_POSTGRES") else {
         assert!(
             std::env::var_os("NATTER_REQUIRE_POSTGRES").is_none(),
@@ -87,10 +93,14 @@ pub async fn postgres_store() -> Option<(PgStore, Keep)> {
     };
     let mut url = url::Url::parse(&server).expect("NATTER_TEST_POSTGRES is a URL");
     url.set_path(&database);
-    let store = PgStore::open_with(url.as_str(), Durability::Full, 4)
-        .await
-        .expect("the test database opens");
-    Some((store, keep))
+    let mut stores = Vec::with_capacity(nodes);
+    for _ in 0..nodes {
+        let store = PgStore::open_with(url.as_str(), Durability::Full, 4)
+            .await
+            .expect("the test database opens");
+        stores.push(store);
+    }
+    Some((stores, keep))
 }
 
 /// Two tests of each `async fn name(store: Arc<dyn Store>)` listed: `on_sqlite::name`

@@ -1,0 +1,4 @@
+//! Tests of the storage seam, each run on SQLite and on PostgreSQL
+//! ([`super::testing::on_both_stores`]).
+
+mod stream;
