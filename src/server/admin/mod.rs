@@ -162,18 +162,21 @@ fn command(room: Option<String>, line: String) -> AdminRequest {
     AdminRequest::Command { room, line }
 }
 
-async fn open(database: &Path) -> Result<crate::server::store::SqliteStore, String> {
-    if !database.exists() {
+/// The store `database` names: a SQLite file that must exist, or a PostgreSQL URL.
+async fn open(database: &Path) -> Result<std::sync::Arc<dyn crate::server::store::Store>, String> {
+    let url = database
+        .to_str()
+        .filter(|d| crate::server::store::postgres::is_url(d));
+    if url.is_none() && !database.exists() {
         return Err(format!("there is no database at {}", database.display()));
     }
-    crate::server::store::SqliteStore::open(database)
+    crate::server::store::open(database, crate::server::store::Durability::Full)
         .await
-        .map_err(|err| format!("cannot open the database {}: {err}", database.display()))
+        .map_err(|err| format!("cannot open the database: {err}"))
 }
 
 /// Files `request` and waits for the running server's outcome.
 async fn ask(database: &Path, request: &AdminRequest) -> Result<String, String> {
-    use crate::server::store::ModerationStore;
     let store = open(database).await?;
     let json = serde_json::to_string(request).map_err(|err| err.to_string())?;
     let id = store
@@ -198,7 +201,6 @@ async fn ask(database: &Path, request: &AdminRequest) -> Result<String, String> 
 }
 
 async fn audit(database: &Path, limit: u32) -> Result<String, String> {
-    use crate::server::store::ModerationStore;
     let lines = open(database)
         .await?
         .audit_log(limit)
@@ -218,7 +220,6 @@ async fn audit(database: &Path, limit: u32) -> Result<String, String> {
 }
 
 async fn reports(database: &Path) -> Result<String, String> {
-    use crate::server::store::{ModerationStore, Store};
     let store = open(database).await?;
     let rooms = store.rooms().await.map_err(|err| err.to_string())?;
     let open = store

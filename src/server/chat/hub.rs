@@ -20,9 +20,9 @@ use crate::protocol::{
 };
 use crate::server::chat::inbox::Inboxes;
 use crate::server::chat::mentions::Person;
-use crate::server::chat::relay::{Relay, Relays};
+use crate::server::chat::presence::NodeId;
+use crate::server::chat::relay::{Relay, Relays, Signal};
 use crate::server::chat::room::{ConnId, LinkSink, Links, Member, Room, RoomEnv};
-use crate::server::chat::sequencer::Event;
 use crate::server::clock::now_ms;
 use crate::server::names::name_key;
 use crate::server::rate_limit::keyed::KeyedLimiter;
@@ -96,6 +96,8 @@ pub struct Hub {
     pub(super) rooms: RwLock<Rooms>,
     conns: Mutex<HashMap<String, Arc<Conn>>>,
     names: Mutex<HashMap<String, NameClaim>>,
+    /// Names held on the other nodes (several nodes), by node, then by [`name_key`].
+    pub(super) names_elsewhere: Mutex<HashMap<NodeId, HashMap<String, Person>>>,
     /// Registered names (by [`name_key`]) with their user ids: who can be found by name
     /// while offline.
     pub(super) registered: Mutex<HashMap<String, Person>>,
@@ -198,13 +200,14 @@ impl Hub {
         let moderation = Arc::new(super::sanctions::Moderation::load(
             store.moderation().await?,
         ));
+        let relay = Relays::default();
         let env = RoomEnv {
             store: store.clone(),
             gate: moderation.clone(),
             counts_dirty: Arc::new(AtomicBool::new(false)),
-            inboxes: Arc::new(Inboxes::default()),
+            inboxes: Arc::new(Inboxes::with_relay(relay.clone())),
             links: Links::default(),
-            relay: Relays::default(),
+            relay,
         };
         let mut members: HashMap<i64, Vec<MemberRecord>> = HashMap::new();
         for (room, member) in store.memberships().await? {
@@ -238,6 +241,7 @@ impl Hub {
             rooms: RwLock::new(rooms),
             conns: Mutex::default(),
             names: Mutex::default(),
+            names_elsewhere: Mutex::default(),
             registered: Mutex::new(registered),
             per_addr: Mutex::default(),
             sends: KeyedLimiter::new(limits.sends),
@@ -261,72 +265,6 @@ impl Hub {
     /// Stored events go to the other nodes through `relay` from now on.
     pub fn set_relay(&self, relay: Arc<dyn Relay>) {
         let _ = self.env.relay.set(relay);
-    }
-
-    /// Events another node stored in room `id`. A room made on another node since this
-    /// one started is loaded first.
-    pub async fn receive_relayed(&self, id: i64, events: Vec<Event<String>>) {
-        let room = read(&self.rooms)
-            .list
-            .iter()
-            .find(|r| r.record.id == id)
-            .cloned();
-        let room = match room {
-            Some(room) => room,
-            None => match self.load_room(id).await {
-                Ok(Some(room)) => room,
-                Ok(None) => return,
-                Err(err) => {
-                    tracing::warn!(%err, room = id, "loading a room made elsewhere failed");
-                    return;
-                }
-            },
-        };
-        room.receive(events);
-    }
-
-    /// Starts room `id` as the store has it (made on another node): `None` if there is
-    /// no such room.
-    async fn load_room(&self, id: i64) -> StoreResult<Option<Arc<Room>>> {
-        let Some(record) = self.store.rooms().await?.into_iter().find(|r| r.id == id) else {
-            return Ok(None);
-        };
-        let members: Vec<MemberRecord> = self
-            .store
-            .memberships()
-            .await?
-            .into_iter()
-            .filter(|(room, _)| *room == id)
-            .map(|(_, member)| member)
-            .collect();
-        let newest = self.store.newest(id).await?;
-        let mut rooms = write(&self.rooms);
-        // Loaded meanwhile by another event.
-        if let Some(room) = rooms.list.iter().find(|r| r.record.id == id) {
-            return Ok(Some(room.clone()));
-        }
-        let room = Room::start(record, newest, members, &self.env);
-        rooms.add(room.clone());
-        Ok(Some(room))
-    }
-
-    /// Brings every room's stream up to the store's: after the relay was cut off, what
-    /// the other nodes stored meanwhile never rang here.
-    pub async fn catch_up_all(&self) {
-        let rooms = read(&self.rooms).list.clone();
-        for room in rooms {
-            let result = async {
-                let newest = self.store.newest(room.record.id).await?;
-                let published = room.published();
-                if newest.seq > published {
-                    room.catch_up(published, newest.seq).await?;
-                }
-                StoreResult::Ok(())
-            };
-            if let Err(err) = result.await {
-                tracing::warn!(%err, room = %room.record.slug, "catching up failed");
-            }
-        }
     }
 
     /// The room at `slug`, whoever asks: for the server's own use. What a person asks
@@ -470,7 +408,18 @@ impl Hub {
             rooms.by_people.insert(people.clone(), room.clone());
         }
         rooms.add(room.clone());
+        drop(rooms);
+        self.signal(Signal::RoomMade {
+            room: room.record.id,
+        });
         Ok(Some(room))
+    }
+
+    /// Tells the other nodes, when there are any.
+    pub(super) fn signal(&self, signal: Signal) {
+        if let Some(relay) = self.env.relay.get() {
+            relay.signal(signal);
+        }
     }
 
     /// Takes one of `user`'s message tokens, shared by all their connections.
@@ -507,10 +456,22 @@ impl Hub {
     /// Checks that `name` is valid and free for `user`; returns it trimmed.
     pub fn check_name(&self, user: &str, name: &str) -> Result<String, AppError> {
         let name = normalize_name(name).map_err(AppError::BadName)?;
-        match lock(&self.names).get(&name_key(&name)) {
-            Some(claim) if claim.user != user => Err(AppError::NameTaken(name)),
-            _ => Ok(name),
+        let key = name_key(&name);
+        let held_here = match lock(&self.names).get(&key) {
+            Some(claim) => claim.user != user,
+            None => false,
+        };
+        if held_here || self.held_elsewhere(&key, user) {
+            return Err(AppError::NameTaken(name));
         }
+        Ok(name)
+    }
+
+    /// Whether another node has someone other than `user` online under the name `key`.
+    fn held_elsewhere(&self, key: &str, user: &str) -> bool {
+        lock(&self.names_elsewhere)
+            .values()
+            .any(|names| names.get(key).is_some_and(|p| p.user != user))
     }
 
     /// Registers a connection under the visitor's name, which no other user may hold
@@ -534,19 +495,32 @@ impl Hub {
             }
             *count += 1;
         }
-        {
+        let first_claim = {
+            let key = name_key(&name);
+            let elsewhere = self.held_elsewhere(&key, user);
             let mut names = lock(&self.names);
-            let claim = names.entry(name_key(&name)).or_insert_with(|| NameClaim {
+            let claim = names.entry(key).or_insert_with(|| NameClaim {
                 user: user.to_owned(),
                 name: name.clone(),
                 conns: 0,
             });
-            if claim.user != user {
+            if claim.user != user || elsewhere {
+                if claim.conns == 0 {
+                    names.remove(&name_key(&name));
+                }
                 drop(names);
                 self.release_addr(addr);
                 return Err(AppError::NameTaken(name));
             }
             claim.conns += 1;
+            claim.conns == 1
+        };
+        if first_claim {
+            self.signal(Signal::Online {
+                user: user.to_owned(),
+                name: name.clone(),
+                here: true,
+            });
         }
         let conn = Arc::new(Conn {
             id: self.next_conn.fetch_add(1, Ordering::Relaxed),
@@ -621,12 +595,28 @@ impl Hub {
     fn release_name(&self, name: &str) {
         let mut names = lock(&self.names);
         let key = name_key(name);
-        if let Some(claim) = names.get_mut(&key) {
-            claim.conns -= 1;
-            if claim.conns == 0 {
-                names.remove(&key);
-            }
+        let Some(claim) = names.get_mut(&key) else {
+            return;
+        };
+        claim.conns -= 1;
+        if claim.conns > 0 {
+            return;
         }
+        let claim = names.remove(&key).expect("just found");
+        drop(names);
+        self.signal(Signal::Online {
+            user: claim.user,
+            name: claim.name,
+            here: false,
+        });
+    }
+
+    /// Everyone online here, (user, name): part of this node's lease.
+    pub(super) fn names_here(&self) -> Vec<(String, String)> {
+        lock(&self.names)
+            .values()
+            .map(|claim| (claim.user.clone(), claim.name.clone()))
+            .collect()
     }
 
     /// Subscribes `conn` to `slug` (leaving `leave` first, if given) and returns what the
@@ -786,8 +776,9 @@ impl Hub {
             }
             .encode()
             .into();
+            // Every node sends its own people the counts it works out.
             for (user, _) in room.members() {
-                self.env.inboxes.send(&user, &frame);
+                self.env.inboxes.send_here(&user, &frame);
             }
         }
     }
@@ -810,6 +801,15 @@ impl Hub {
 
     /// `user` registered `name`: found by it from now on, online or not.
     pub fn note_registered(&self, user: &str, name: &str) {
+        self.remember_registered(user, name);
+        self.signal(Signal::Registered {
+            user: user.to_owned(),
+            name: name.to_owned(),
+        });
+    }
+
+    /// [`Hub::note_registered`] on this node only (another node told it).
+    pub(super) fn remember_registered(&self, user: &str, name: &str) {
         let person = Person {
             user: user.to_owned(),
             name: name.to_owned(),
@@ -819,6 +819,14 @@ impl Hub {
 
     /// `user` is registered no more (their account is gone): their name is free.
     pub(super) fn unregister(&self, user: &str) {
+        self.forget_registered(user);
+        self.signal(Signal::Unregistered {
+            user: user.to_owned(),
+        });
+    }
+
+    /// [`Hub::unregister`] on this node only.
+    pub(super) fn forget_registered(&self, user: &str) {
         lock(&self.registered).retain(|_, person| person.user != user);
     }
 
@@ -844,11 +852,16 @@ impl Hub {
                 name: claim.name.clone(),
             });
         }
-        lock(&self.registered).get(&key).cloned()
+        if let Some(person) = lock(&self.registered).get(&key) {
+            return Some(person.clone());
+        }
+        lock(&self.names_elsewhere)
+            .values()
+            .find_map(|names| names.get(&key).cloned())
     }
 
     /// Queues `frame` for every connection.
-    fn broadcast(&self, frame: &Frame) {
+    pub(super) fn broadcast(&self, frame: &Frame) {
         // Send queues are collected first so the lock is not held while pushing.
         let queues: Vec<SendQueue> = lock(&self.conns)
             .values()
@@ -874,7 +887,7 @@ async fn send_counts(hub: std::sync::Weak<Hub>) {
 }
 
 impl Rooms {
-    fn add(&mut self, room: Arc<Room>) {
+    pub(super) fn add(&mut self, room: Arc<Room>) {
         if room.kind() == RoomKind::Direct {
             let people = people_key(room.members().iter().map(|(user, _)| user.as_str()));
             self.by_people.insert(people, room.clone());

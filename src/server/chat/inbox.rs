@@ -6,10 +6,12 @@
 //! Whether a person has a tab in front of them is known here too: while one is, they get
 //! no push notification.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::presence::NodeId;
+use super::relay::Relays;
 use crate::server::push::{Push, PushNotice};
 use crate::server::ws::send_queue::{Frame, SendQueue};
 
@@ -42,9 +44,21 @@ struct Tab {
 pub struct Inboxes {
     tabs: Mutex<HashMap<String, Vec<Tab>>>,
     push: OnceLock<Arc<dyn PushSink>>,
+    /// The other nodes, when there are any: they have tabs too.
+    relay: Relays,
+    /// Who has a tab in front of them on another node, by node (from their leases).
+    looking_elsewhere: Mutex<HashMap<NodeId, HashSet<String>>>,
 }
 
 impl Inboxes {
+    /// Inboxes whose events also go to the other nodes through `relay`, once it is set.
+    pub fn with_relay(relay: Relays) -> Self {
+        Inboxes {
+            relay,
+            ..Inboxes::default()
+        }
+    }
+
     /// Push notifications go to `sink` from now on.
     pub fn set_push(&self, sink: Arc<dyn PushSink>) {
         let _ = self.push.set(sink);
@@ -68,8 +82,17 @@ impl Inboxes {
         }
     }
 
-    /// Queues `frame` for every tab of `user`.
+    /// Queues `frame` for every tab of `user`, on every node.
     pub fn send(&self, user: &str, frame: &Frame) {
+        if let Some(relay) = self.relay.get() {
+            relay.to_user(user, frame);
+        }
+        self.send_here(user, frame);
+    }
+
+    /// Queues `frame` for the tabs of `user` on this node only: what every node works
+    /// out for itself (counts), or what another node sent.
+    pub fn send_here(&self, user: &str, frame: &Frame) {
         // Collected first: no socket is written while the lock is held.
         let queues: Vec<SendQueue> = self
             .lock()
@@ -81,11 +104,35 @@ impl Inboxes {
         }
     }
 
-    /// Whether `user` has a tab open in front of them.
+    /// Whether `user` has a tab open in front of them, here or (as last heard) on
+    /// another node.
     pub fn is_looking(&self, user: &str) -> bool {
-        self.lock()
+        let here = self
+            .lock()
             .get(user)
-            .is_some_and(|tabs| tabs.iter().any(|tab| tab.visible.load(Ordering::Relaxed)))
+            .is_some_and(|tabs| tabs.iter().any(|tab| tab.visible.load(Ordering::Relaxed)));
+        here || lock(&self.looking_elsewhere)
+            .values()
+            .any(|users| users.contains(user))
+    }
+
+    /// The people with a tab in front of them on this node: part of its lease.
+    pub fn looking_here(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .filter(|(_, tabs)| tabs.iter().any(|tab| tab.visible.load(Ordering::Relaxed)))
+            .map(|(user, _)| user.clone())
+            .collect()
+    }
+
+    /// Node `node` has tabs in front of `users` (none: it is gone).
+    pub fn set_looking_elsewhere(&self, node: NodeId, users: Vec<String>) {
+        let mut elsewhere = lock(&self.looking_elsewhere);
+        if users.is_empty() {
+            elsewhere.remove(&node);
+        } else {
+            elsewhere.insert(node, users.into_iter().collect());
+        }
     }
 
     pub fn is_online(&self, user: &str) -> bool {
@@ -104,8 +151,12 @@ impl Inboxes {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Tab>>> {
-        self.tabs.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.tabs)
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use crate::protocol::{
 };
 use crate::server::chat::hub::{lock, people_key, random_token, read, Conn, Hub};
 use crate::server::chat::mentions::Person;
+use crate::server::chat::relay::Signal;
 use crate::server::chat::room::Room;
 use crate::server::clock::now_ms;
 use crate::server::store::{MemberRecord, NewRoom, ReaderRecord};
@@ -165,6 +166,12 @@ impl Hub {
             .await
             .map_err(AppError::server)?;
         room.add_member(&person.user, &person.name);
+        self.signal(Signal::Member {
+            room: room.record.id,
+            user: person.user.clone(),
+            name: person.name.clone(),
+            added: true,
+        });
         self.tell_added(&room, &person.user);
         Ok(MemberInfo {
             online: self.inboxes().is_online(&person.user),
@@ -296,6 +303,12 @@ impl Hub {
             .await
             .map_err(AppError::server)?;
         room.remove_member(member);
+        self.signal(Signal::Member {
+            room: room.record.id,
+            user: member.to_owned(),
+            name: String::new(),
+            added: false,
+        });
         for conn in self.conns_of(member) {
             self.leave(&conn, room.slug());
         }

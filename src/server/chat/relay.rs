@@ -1,20 +1,80 @@
-//! Stored events rung to the other nodes (`server::cluster` carries them over NATS).
+//! What the other nodes of a server must hear (`server::cluster` carries it over NATS):
+//! stored events, what is live but not stored ([`Signal`]: presence, typing, members),
+//! and events for one person's tabs wherever they are.
 //!
 //! A room's writer hands each stored batch to the [`Relay`] once, encoded once: one
 //! message per batch and room, never one per recipient. Receivers put the events
 //! through the room's [`super::sequencer::Sequencer`], so a lost or late batch only
-//! delays delivery until the gap is filled from the store.
+//! delays delivery until the gap is filled from the store. Signals are not stored: a
+//! lost one is made good by the next lease (presence) or not at all (typing).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
 
 use super::sequencer::Event;
 use crate::protocol::Seq;
+use crate::server::ws::send_queue::Frame;
 
-/// Where a node's stored events go for the other nodes. It never waits: a full queue
-/// drops the batch, which the other nodes then read from the store.
+/// Where a node's news goes for the other nodes. It never waits: a full queue drops
+/// what it is given (a batch is then read from the store).
 pub trait Relay: Send + Sync + 'static {
     /// Room `room` stored these events (encoded by [`encode`]).
     fn stored(&self, room: i64, batch: Bytes);
+    /// Something live, not stored, that the other nodes must know.
+    fn signal(&self, signal: Signal);
+    /// `frame` is for every tab of `user`, on whichever node.
+    fn to_user(&self, user: &str, frame: &Frame);
+}
+
+/// What nodes tell each other beside stored events. Each arrives with the node that
+/// sent it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Signal {
+    /// `user`, as `name`, has a first tab in `room` on the sending node (`here`), or no
+    /// longer any.
+    Presence {
+        room: i64,
+        user: String,
+        name: String,
+        here: bool,
+    },
+    /// `user`, as `name`, is typing in `room`.
+    Typing {
+        room: i64,
+        user: String,
+        name: String,
+    },
+    /// `user` was let into (`added`) or taken out of the private room or conversation
+    /// `room`.
+    Member {
+        room: i64,
+        user: String,
+        name: String,
+        added: bool,
+    },
+    /// `user` is online on the sending node under `name` (`here`), or no longer.
+    Online {
+        user: String,
+        name: String,
+        here: bool,
+    },
+    /// `user` registered the name `name`: people may find them by it.
+    Registered { user: String, name: String },
+    /// `user`'s account is gone, and its name free.
+    Unregistered { user: String },
+    /// The room `room` was made: load it from the store.
+    RoomMade { room: i64 },
+    /// Everything the sending node has, renewed every few seconds: who is present in
+    /// which room (room, user, name), who is online under which name (user, name), and
+    /// who has a tab in front of them. A node whose
+    /// lease is not renewed is taken as gone, and its people leave.
+    Lease {
+        present: Vec<(i64, String, String)>,
+        online: Vec<(String, String)>,
+        looking: Vec<String>,
+    },
+    /// A node started: the others answer with their leases.
+    Hello,
 }
 
 /// The relay, once the server has one (several nodes).

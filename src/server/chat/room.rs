@@ -16,7 +16,8 @@ use crate::protocol::{
 };
 use crate::server::chat::inbox::{Inboxes, Notice};
 use crate::server::chat::links::first_web_link;
-use crate::server::chat::relay::{self, Relays};
+use crate::server::chat::presence::{NodeId, Present, Seen};
+use crate::server::chat::relay::{self, Relays, Signal};
 use crate::server::chat::sequencer::{Event, Sequencer};
 use crate::server::chat::typing::TypingThrottle;
 use crate::server::metrics::counters::{FANOUT_SECONDS, SEND_SECONDS};
@@ -134,18 +135,12 @@ struct Live {
     /// behind a gap.
     stream: Sequencer<Frame>,
     subscribers: HashMap<ConnId, SendQueue>,
-    /// Present people by [`presence_key`], with how many of their tabs are here: two tabs
-    /// count once.
-    present: HashMap<String, Presence>,
+    /// Present people by [`presence_key`], here or on other nodes: two tabs count once.
+    present: Present,
     /// The user of each subscriber, so a user's typing goes to everyone but their own tabs.
     users: HashMap<ConnId, String>,
     /// When each user's typing was last passed on.
     typing: TypingThrottle,
-}
-
-struct Presence {
-    name: String,
-    tabs: u32,
 }
 
 impl Room {
@@ -163,7 +158,7 @@ impl Room {
             live: Mutex::new(Live {
                 stream: Sequencer::new(newest.seq, newest.n),
                 subscribers: HashMap::new(),
-                present: HashMap::new(),
+                present: Present::default(),
                 users: HashMap::new(),
                 typing: TypingThrottle::default(),
             }),
@@ -311,12 +306,7 @@ impl Room {
 
     /// Names of the users here now, sorted case-insensitively.
     pub fn online(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .live()
-            .present
-            .values()
-            .map(|p| p.name.clone())
-            .collect();
+        let mut names: Vec<String> = self.live().present.names().map(str::to_owned).collect();
         names.sort_by_key(|n| n.to_lowercase());
         names
     }
@@ -324,32 +314,77 @@ impl Room {
     /// Adds a subscriber and returns the seq it starts after: every message with a higher
     /// seq will be pushed to it. Announces the user when this is their first tab here.
     pub fn subscribe(&self, member: Member<'_>) -> Seq {
-        let mut recipients = Vec::new();
         let mut live = self.live();
         live.subscribers.insert(member.conn, member.queue.clone());
         live.users.insert(member.conn, member.user.to_owned());
-        let presence = live
-            .present
-            .entry(presence_key(member.user, member.name))
-            .or_insert_with(|| Presence {
-                name: member.name.to_owned(),
-                tabs: 0,
-            });
-        presence.tabs += 1;
-        if presence.tabs == 1 {
-            let event = ServerEvent::Joined {
-                room: self.record.slug.clone(),
-                seq: live.stream.published(),
-                name: member.name.to_owned(),
-            };
-            live.queue_all(&event.encode().into());
-            recipients = live.recipients();
-            self.mark_changed();
-        }
+        let key = presence_key(member.user, member.name);
+        let (seen, first_here) = live.present.open_tab(key, member.user, member.name);
+        let recipients = self.announce(&mut live, seen);
         let published = live.stream.published();
         drop(live);
         send_all(recipients, None);
+        if first_here {
+            self.signal_presence(member.user, member.name, true);
+        }
         published
+    }
+
+    /// Queues the announcement of someone's arrival or leaving for every subscriber;
+    /// returns who to write to.
+    fn announce(&self, live: &mut Live, seen: Seen) -> Vec<SendQueue> {
+        let seq = live.stream.published();
+        let room = self.record.slug.clone();
+        let event = match seen {
+            Seen::Same => return Vec::new(),
+            Seen::Arrived(name) => ServerEvent::Joined { room, seq, name },
+            Seen::Left(name) => ServerEvent::Left { room, seq, name },
+        };
+        live.queue_all(&event.encode().into());
+        self.mark_changed();
+        live.recipients()
+    }
+
+    /// Tells the other nodes that `user` has a first tab here, or no longer any.
+    fn signal_presence(&self, user: &str, name: &str, here: bool) {
+        if let Some(relay) = self.relay.get() {
+            relay.signal(Signal::Presence {
+                room: self.record.id,
+                user: user.to_owned(),
+                name: name.to_owned(),
+                here,
+            });
+        }
+    }
+
+    /// Node `node` has (`here`) or no longer has tabs of `user`, as `name`, in this room.
+    pub fn remote_presence(&self, node: NodeId, user: &str, name: &str, here: bool) {
+        let mut live = self.live();
+        let seen = live
+            .present
+            .remote(node, presence_key(user, name), user, name, here);
+        let recipients = self.announce(&mut live, seen);
+        drop(live);
+        send_all(recipients, None);
+    }
+
+    /// Node `node` has tabs of exactly `people` (presence key → (user, name)) here.
+    pub fn remote_lease(&self, node: NodeId, people: &HashMap<String, (String, String)>) {
+        let mut live = self.live();
+        let mut recipients = Vec::new();
+        for seen in live.present.lease(node, people) {
+            recipients = self.announce(&mut live, seen);
+        }
+        drop(live);
+        send_all(recipients, None);
+    }
+
+    /// The people with a tab in this room on this node, (user, name).
+    pub fn here(&self) -> Vec<(String, String)> {
+        self.live()
+            .present
+            .here()
+            .map(|(user, name)| (user.to_owned(), name.to_owned()))
+            .collect()
     }
 
     /// Stops pushing events to `conn`. Returns whether it was subscribed; if so, the
@@ -367,28 +402,13 @@ impl Room {
     pub fn release(&self, user: &str, name: &str) {
         let key = presence_key(user, name);
         let mut live = self.live();
-        let Some(presence) = live.present.get_mut(&key) else {
-            return;
-        };
-        let mut recipients = Vec::new();
-        presence.tabs -= 1;
-        if presence.tabs == 0 {
-            let name = live
-                .present
-                .remove(&key)
-                .map(|p| p.name)
-                .unwrap_or_default();
-            let event = ServerEvent::Left {
-                room: self.record.slug.clone(),
-                seq: live.stream.published(),
-                name,
-            };
-            live.queue_all(&event.encode().into());
-            recipients = live.recipients();
-            self.mark_changed();
-        }
+        let (seen, last_here) = live.present.close_tab(&key);
+        let recipients = self.announce(&mut live, seen);
         drop(live);
         send_all(recipients, None);
+        if last_here {
+            self.signal_presence(user, name, false);
+        }
     }
 
     /// Hands a message to the writer. Fails at once, rather than waiting, when the room's
@@ -617,11 +637,27 @@ impl Room {
     ///
     /// [`TYPING_EVERY`]: crate::server::chat::typing::TYPING_EVERY
     pub fn typing(&self, conn: ConnId, user: &str, name: &str, now: std::time::Instant) -> bool {
-        let others: Vec<SendQueue> = {
+        {
             let mut live = self.live();
             if !live.subscribers.contains_key(&conn) || !live.typing.may_pass(user, now) {
                 return false;
             }
+        }
+        if let Some(relay) = self.relay.get() {
+            relay.signal(Signal::Typing {
+                room: self.record.id,
+                user: user.to_owned(),
+                name: name.to_owned(),
+            });
+        }
+        self.tell_typing(user, name);
+        true
+    }
+
+    /// Tells this node's subscribers but `user`'s own tabs that `user` is typing.
+    pub fn tell_typing(&self, user: &str, name: &str) {
+        let others: Vec<SendQueue> = {
+            let live = self.live();
             live.subscribers
                 .iter()
                 .filter(|(id, _)| live.users.get(*id).is_none_or(|u| u != user))
@@ -637,7 +673,6 @@ impl Room {
         for queue in others {
             queue.offer(&frame);
         }
-        true
     }
 
     /// Rings the other nodes with events this node stored, once per batch.
@@ -781,7 +816,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// One person under one name: someone who renames shows up under the new name at once
 /// while the old one leaves like any closed tab.
-fn presence_key(user: &str, name: &str) -> String {
+pub(super) fn presence_key(user: &str, name: &str) -> String {
     // User ids never contain '/', so the key is unambiguous.
     format!("{user}/{}", name_key(name))
 }

@@ -81,6 +81,11 @@ impl Frame {
     pub fn as_bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// A frame as [`Frame::as_bytes`] gave it, on another node of this server.
+    pub fn from_encoded(bytes: Bytes) -> Frame {
+        Frame(bytes)
+    }
 }
 
 /// An encoded event, as a text frame.

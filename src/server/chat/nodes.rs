@@ -1,0 +1,204 @@
+//! The hub's side of several nodes: what the other nodes stored, signalled and sent to
+//! one person (`server::cluster` brings it), and this node's lease.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::hub::{lock, read, write, Hub};
+use super::mentions::Person;
+use super::presence::NodeId;
+use super::relay::Signal;
+use super::room::Room;
+use super::sequencer::Event;
+use crate::protocol::ServerEvent;
+use crate::server::names::name_key;
+use crate::server::store::{MemberRecord, StoreResult};
+use crate::server::ws::send_queue::Frame;
+
+impl Hub {
+    /// Events another node stored in room `id`. A room made on another node since this
+    /// one started is loaded first.
+    pub async fn receive_relayed(&self, id: i64, events: Vec<Event<String>>) {
+        if let Some(room) = self.room_or_load(id).await {
+            room.receive(events);
+        }
+    }
+
+    /// Starts room `id` as the store has it (made on another node): `None` if there is
+    /// no such room.
+    async fn load_room(&self, id: i64) -> StoreResult<Option<Arc<Room>>> {
+        let Some(record) = self.store.rooms().await?.into_iter().find(|r| r.id == id) else {
+            return Ok(None);
+        };
+        let members: Vec<MemberRecord> = self
+            .store
+            .memberships()
+            .await?
+            .into_iter()
+            .filter(|(room, _)| *room == id)
+            .map(|(_, member)| member)
+            .collect();
+        let newest = self.store.newest(id).await?;
+        let mut rooms = write(&self.rooms);
+        // Loaded meanwhile by another event.
+        if let Some(room) = rooms.list.iter().find(|r| r.record.id == id) {
+            return Ok(Some(room.clone()));
+        }
+        let room = Room::start(record, newest, members, &self.env);
+        rooms.add(room.clone());
+        Ok(Some(room))
+    }
+
+    /// Brings every room's stream up to the store's: after the relay was cut off, what
+    /// the other nodes stored meanwhile never rang here.
+    pub async fn catch_up_all(&self) {
+        let rooms = read(&self.rooms).list.clone();
+        for room in rooms {
+            let result = async {
+                let newest = self.store.newest(room.record.id).await?;
+                let published = room.published();
+                if newest.seq > published {
+                    room.catch_up(published, newest.seq).await?;
+                }
+                StoreResult::Ok(())
+            };
+            if let Err(err) = result.await {
+                tracing::warn!(%err, room = %room.record.slug, "catching up failed");
+            }
+        }
+    }
+
+    /// What node `node` signalled.
+    pub async fn receive_signal(&self, node: NodeId, signal: Signal) {
+        match signal {
+            Signal::Presence {
+                room,
+                user,
+                name,
+                here,
+            } => {
+                if let Some(room) = self.room_or_load(room).await {
+                    room.remote_presence(node, &user, &name, here);
+                }
+            }
+            Signal::Typing { room, user, name } => {
+                if let Some(room) = self.room_or_load(room).await {
+                    room.tell_typing(&user, &name);
+                }
+            }
+            Signal::Member {
+                room,
+                user,
+                name,
+                added,
+            } => {
+                let Some(room) = self.room_or_load(room).await else {
+                    return;
+                };
+                if added {
+                    room.add_member(&user, &name);
+                } else if room.remove_member(&user) {
+                    for conn in self.conns_of(&user) {
+                        self.leave(&conn, room.slug());
+                    }
+                }
+            }
+            Signal::RoomMade { room } => {
+                let known = read(&self.rooms).list.iter().any(|r| r.record.id == room);
+                if known {
+                    return;
+                }
+                match self.load_room(room).await {
+                    Ok(Some(room)) if room.is_public() => self
+                        .broadcast(&ServerEvent::RoomAdded { room: room.info() }.encode().into()),
+                    Ok(_) => {}
+                    Err(err) => tracing::warn!(%err, room, "loading a room made elsewhere failed"),
+                }
+            }
+            Signal::Registered { user, name } => self.remember_registered(&user, &name),
+            Signal::Unregistered { user } => self.forget_registered(&user),
+            Signal::Online { user, name, here } => {
+                let mut elsewhere = lock(&self.names_elsewhere);
+                let names = elsewhere.entry(node).or_default();
+                match here {
+                    true => names.insert(name_key(&name), Person { user, name }),
+                    false => names.remove(&name_key(&name)),
+                };
+            }
+            Signal::Lease {
+                present,
+                online,
+                looking,
+            } => self.apply_lease(node, present, online, looking),
+            // Answered by the cluster, which sends this node's lease.
+            Signal::Hello => {}
+        }
+    }
+
+    /// `frame` for `user`'s tabs, from another node.
+    pub fn receive_for_user(&self, user: &str, frame: Frame) {
+        self.inboxes().send_here(user, &frame);
+    }
+
+    /// What this node has, for the others: who is present where, and who is looking.
+    pub fn lease(&self) -> Signal {
+        let rooms = read(&self.rooms).list.clone();
+        let present = rooms
+            .iter()
+            .flat_map(|room| {
+                let id = room.record.id;
+                room.here()
+                    .into_iter()
+                    .map(move |(user, name)| (id, user, name))
+            })
+            .collect();
+        Signal::Lease {
+            present,
+            online: self.names_here(),
+            looking: self.inboxes().looking_here(),
+        }
+    }
+
+    /// Node `node` has exactly these people present, and looking.
+    fn apply_lease(
+        &self,
+        node: NodeId,
+        present: Vec<(i64, String, String)>,
+        online: Vec<(String, String)>,
+        looking: Vec<String>,
+    ) {
+        let names: HashMap<String, Person> = online
+            .into_iter()
+            .map(|(user, name)| (name_key(&name), Person { user, name }))
+            .collect();
+        let mut elsewhere = lock(&self.names_elsewhere);
+        match names.is_empty() {
+            true => elsewhere.remove(&node),
+            false => elsewhere.insert(node, names),
+        };
+        drop(elsewhere);
+        let mut by_room: HashMap<i64, HashMap<String, (String, String)>> = HashMap::new();
+        for (room, user, name) in present {
+            let key = super::room::presence_key(&user, &name);
+            by_room.entry(room).or_default().insert(key, (user, name));
+        }
+        let none = HashMap::new();
+        for room in read(&self.rooms).list.clone() {
+            room.remote_lease(node, by_room.get(&room.record.id).unwrap_or(&none));
+        }
+        self.inboxes().set_looking_elsewhere(node, looking);
+    }
+
+    /// Node `node` is gone (its lease ran out): its people leave.
+    pub fn forget_node(&self, node: NodeId) {
+        self.apply_lease(node, Vec::new(), Vec::new(), Vec::new());
+    }
+
+    /// The room with id `id`, loaded from the store when it was made elsewhere.
+    async fn room_or_load(&self, id: i64) -> Option<Arc<Room>> {
+        match self.room_by_id(id) {
+            Some(room) => Some(room),
+            None => self.load_room(id).await.ok().flatten(),
+        }
+    }
+}
