@@ -70,7 +70,7 @@ const HARD_DEADLINE: Duration = Duration::from_secs(45);
 async fn sigkill_restarts_lose_nothing_and_duplicate_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("natter.db");
-    storm(&database, &[], 1).await;
+    storm(&database, &[], 1, Chaos::KillNodes).await;
 }
 
 /// The same storm on three nodes sharing PostgreSQL and NATS, clients spread over them.
@@ -81,13 +81,54 @@ async fn three_nodes_one_killed_at_a_time_lose_nothing_and_duplicate_nothing() {
     let Some(services) = support::cluster::start().await else {
         return;
     };
-    storm(&services.database, &["--nats", &services.nats_url], 3).await;
+    let args = ["--nats", services.nats_url.as_str()];
+    storm(&services.database, &args, 3, Chaos::KillNodes).await;
 }
 
-/// Clients send in every room while the nodes (`nodes` of them on `database`, with the
-/// extra flags `args`) are killed with SIGKILL and restarted, one at a time; then the
-/// database is the truth every client's view is held to.
-async fn storm(database: &std::path::Path, args: &[&str], nodes: usize) {
+/// Three nodes again, but NATS dies and comes back, several times: whatever it was
+/// carrying is lost, and the nodes fill the gaps from PostgreSQL once they resubscribe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_lose_nothing_when_nats_restarts() {
+    let Some(mut services) = support::cluster::start().await else {
+        return;
+    };
+    let (database, args) = (
+        services.database.clone(),
+        ["--nats".to_owned(), services.nats_url.clone()],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    storm(&database, &args, 3, Chaos::RestartNats(&mut services)).await;
+}
+
+/// Three nodes, and PostgreSQL crashes and restarts, several times: sends in flight are
+/// refused as retryable, clients send them again, and nothing is lost or stored twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_lose_nothing_when_postgres_restarts() {
+    let Some(mut services) = support::cluster::start_with_own_postgres().await else {
+        return;
+    };
+    let (database, args) = (
+        services.database.clone(),
+        ["--nats".to_owned(), services.nats_url.clone()],
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    storm(&database, &args, 3, Chaos::RestartPostgres(&mut services)).await;
+}
+
+/// What goes wrong, again and again, during the storm.
+enum Chaos<'a> {
+    /// A node dies (SIGKILL), one after another, and starts again.
+    KillNodes,
+    /// NATS dies and starts again.
+    RestartNats(&'a mut support::cluster::Services),
+    /// PostgreSQL crashes and starts again.
+    RestartPostgres(&'a mut support::cluster::Services),
+}
+
+/// Clients send in every room while `chaos` strikes (`nodes` nodes on `database`, with
+/// the extra flags `args`); then the database is the truth every client's view is held
+/// to.
+async fn storm(database: &std::path::Path, args: &[&str], nodes: usize, mut chaos: Chaos<'_>) {
     let test_started = Instant::now();
     let seed: u64 = std::env::var("KILL_SEED")
         .ok()
@@ -181,7 +222,11 @@ async fn storm(database: &std::path::Path, args: &[&str], nodes: usize) {
         sends_at_restart.push(counters.made.load(Ordering::Relaxed));
         unconfirmed_at_restart.push(counters.unconfirmed.load(Ordering::Relaxed));
         let restart_started = Instant::now();
-        servers[sends_at_restart.len() % nodes].restart().await;
+        match &mut chaos {
+            Chaos::KillNodes => servers[sends_at_restart.len() % nodes].restart().await,
+            Chaos::RestartNats(services) => services.restart_nats().await,
+            Chaos::RestartPostgres(services) => services.restart_postgres(),
+        }
         restart_took = restart_took.max(restart_started.elapsed());
         previous = Instant::now();
     }

@@ -294,6 +294,11 @@ impl Room {
         users.into_iter().collect()
     }
 
+    /// Whether anyone on this node is subscribed.
+    pub fn has_subscribers(&self) -> bool {
+        !self.live().subscribers.is_empty()
+    }
+
     /// Seq of the newest event pushed to subscribers.
     pub fn published(&self) -> Seq {
         self.live().stream.published()
@@ -744,38 +749,63 @@ impl Room {
         });
     }
 
+    /// Makes sure every event up to `seq` is published, reading what is missing from
+    /// the store (in the background).
+    pub fn catch_up_to(self: &Arc<Self>, seq: Seq) {
+        let published = self.published();
+        if seq <= published {
+            return;
+        }
+        let room = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) = room.catch_up(published, seq).await {
+                tracing::warn!(room = %room.record.slug, %err, "catching up failed");
+            }
+        });
+    }
+
     /// Publishes the events with `after` < seq <= `upto` from the store, in seq order.
-    pub async fn catch_up(self: &Arc<Self>, after: Seq, upto: Seq) -> StoreResult<()> {
+    pub async fn catch_up(self: &Arc<Self>, mut after: Seq, upto: Seq) -> StoreResult<()> {
         let id = self.record.id;
-        let limit = (upto - after).min(CATCH_UP_PAGE as Seq) as u32;
-        let messages = self.store.range(id, after, upto, limit).await?;
-        let updates = self.store.updates(id, after, upto, limit).await?;
-        let mut events: Vec<Event<String>> = messages
-            .into_iter()
-            .map(|msg| Event {
-                seq: msg.seq,
-                n: Some(msg.n),
-                frame: ServerEvent::Message {
-                    room: self.record.slug.clone(),
-                    msg,
-                }
-                .encode(),
-            })
-            .chain(updates.into_iter().map(|update| {
-                Event {
-                    seq: update.seq,
-                    n: None,
-                    frame: ServerEvent::Update {
+        while after < upto {
+            let limit = (upto - after).min(CATCH_UP_PAGE as Seq) as u32;
+            let messages = self.store.range(id, after, upto, limit).await?;
+            let updates = self.store.updates(id, after, upto, limit).await?;
+            // A kind cut short by the limit is complete only up to its last seq.
+            let complete = |seqs: Vec<Seq>| match seqs.len() as u32 == limit {
+                true => seqs.last().copied().unwrap_or(upto),
+                false => upto,
+            };
+            let end = complete(messages.iter().map(|m| m.seq).collect())
+                .min(complete(updates.iter().map(|u| u.seq).collect()));
+            let mut events: Vec<Event<String>> = messages
+                .into_iter()
+                .filter(|msg| msg.seq <= end)
+                .map(|msg| Event {
+                    seq: msg.seq,
+                    n: Some(msg.n),
+                    frame: ServerEvent::Message {
                         room: self.record.slug.clone(),
-                        update,
+                        msg,
                     }
                     .encode(),
-                }
-            }))
-            .collect();
-        events.sort_by_key(|e| e.seq);
-        // A page cut short by its limit ends where both kinds are complete.
-        self.receive(events);
+                })
+                .chain(updates.into_iter().filter(|u| u.seq <= end).map(|update| {
+                    Event {
+                        seq: update.seq,
+                        n: None,
+                        frame: ServerEvent::Update {
+                            room: self.record.slug.clone(),
+                            update,
+                        }
+                        .encode(),
+                    }
+                }))
+                .collect();
+            events.sort_by_key(|e| e.seq);
+            self.receive(events);
+            after = end;
+        }
         Ok(())
     }
 
@@ -1025,9 +1055,13 @@ async fn store_sends(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<Sen
                         reply,
                         received,
                     }),
-                    // A retry of a message the room already has (and has published):
-                    // confirm it to the sender only.
-                    Appended::Duplicate(msg) => room.ack(&reply, msg.cid, msg.seq),
+                    // A retry of a message the room already has: confirm it to the
+                    // sender only. (With several nodes, it may have been stored by a node
+                    // that died before telling the others: read it from the store.)
+                    Appended::Duplicate(msg) => {
+                        room.catch_up_to(msg.seq);
+                        room.ack(&reply, msg.cid, msg.seq);
+                    }
                 }
             }
             // Links are looked for only where cards are made (not with previews off).
@@ -1079,6 +1113,7 @@ async fn store_changes(room: &Arc<Room>, store: &Arc<dyn Store>, requests: Vec<C
                 match outcome {
                     Changed::Stored(update) => stored.push((update, reply)),
                     Changed::Duplicate(update) => {
+                        room.catch_up_to(update.seq);
                         if let Some((_, queue)) = reply {
                             room.ack(&queue, update.cid, update.seq);
                         }

@@ -39,6 +39,9 @@ const LEASE_EVERY: Duration = Duration::from_secs(10);
 /// within this (plus a sweep).
 const LEASE_LIFE: Duration = Duration::from_secs(25);
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
+/// How often the rooms people are in are compared with the store: the longest a lost
+/// batch at the end of a burst stays unseen.
+const TAIL_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// This node's way to the others.
 pub struct Cluster {
@@ -115,6 +118,7 @@ pub async fn join(url: &str, hub: &Arc<Hub>) -> Result<Arc<Cluster>, crate::serv
     let cluster = Arc::new(Cluster { node, outbox });
     tokio::spawn(receive(subscription, Arc::downgrade(hub), cluster.clone()));
     tokio::spawn(renew_lease(Arc::downgrade(hub), cluster.clone()));
+    tokio::spawn(check_tails(Arc::downgrade(hub)));
     cluster.signal(Signal::Hello);
     tracing::info!(node, "joined the other nodes over NATS");
     Ok(cluster)
@@ -129,6 +133,19 @@ async fn renew_lease(hub: Weak<Hub>, cluster: Arc<Cluster>) {
             return;
         };
         cluster.signal(hub.lease());
+    }
+}
+
+/// Compares the active rooms with the store every [`TAIL_CHECK_EVERY`].
+async fn check_tails(hub: Weak<Hub>) {
+    let mut tick = tokio::time::interval(TAIL_CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(hub) = hub.upgrade() else {
+            return;
+        };
+        hub.catch_up_active().await;
     }
 }
 

@@ -317,4 +317,14 @@ pub trait Store:
 
     /// The room's newest seq and message number (0 when empty).
     async fn newest(&self, room: i64) -> StoreResult<Newest>;
+
+    /// [`Store::newest`] of each of `rooms` (several nodes look often, for all their
+    /// rooms at once).
+    async fn newest_of(&self, rooms: &[i64]) -> StoreResult<Vec<(i64, Newest)>> {
+        let mut out = Vec::with_capacity(rooms.len());
+        for &room in rooms {
+            out.push((room, self.newest(room).await?));
+        }
+        Ok(out)
+    }
 }

@@ -222,6 +222,24 @@ impl Store for PgStore {
             .collect())
     }
 
+    async fn newest_of(&self, rooms: &[i64]) -> StoreResult<Vec<(i64, Newest)>> {
+        let rows = sqlx::query("SELECT id, last_seq, last_n FROM rooms WHERE id = ANY($1)")
+            .bind(rooms)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed)?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let newest = Newest {
+                    seq: row.get::<i64, _>("last_seq") as Seq,
+                    n: row.get::<i64, _>("last_n") as Seq,
+                };
+                (row.get("id"), newest)
+            })
+            .collect())
+    }
+
     async fn newest(&self, room: i64) -> StoreResult<Newest> {
         // The counters are the room's stream as committed: every seq up to `last_seq`
         // is stored, since it was taken in the transaction that stored it.
