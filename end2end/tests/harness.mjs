@@ -1,7 +1,7 @@
 // Starts a real natter server (the release build) on a free loopback port with its own
 // database, and headless Chromium from Debian, for the tests in this folder.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,48 +30,118 @@ function freePort() {
 /// natter trusts it as its proxy.
 export const behindNginx = process.env.NATTER_E2E_PROXY === 'nginx';
 
+/// With `NATTER_E2E_NODES=2` as well, natter runs as that many nodes behind nginx
+/// (`docs/deploy/nginx-cluster.conf`), sharing a PostgreSQL database (made on the
+/// server `NATTER_TEST_POSTGRES` names) and a NATS server of the test's own. Each new
+/// person is pinned to the next node (a cookie this test's nginx routes by), so two
+/// people are on two nodes.
+export const nodes = behindNginx ? Number(process.env.NATTER_E2E_NODES || 1) : 1;
+
 export async function startServer(extraArgs = []) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'natter-e2e-'));
   const url = `http://127.0.0.1:${port}`;
-  let natterPort = port;
+  const natterPorts = [port];
   let proxy = null;
+  let database = join(dir, 'e2e.db');
+  let cluster = null;
   if (behindNginx) {
-    natterPort = await freePort();
-    proxy = startNginx(port, natterPort, dir);
+    natterPorts.length = 0;
+    for (let i = 0; i < nodes; i++) natterPorts.push(await freePort());
     extraArgs = [...extraArgs, '--trusted-proxy', '127.0.0.1/32'];
+    if (nodes > 1) {
+      cluster = await startClusterServices(dir);
+      database = cluster.database;
+      extraArgs = [...extraArgs, '--nats', cluster.nats, '--files', join(dir, 'files')];
+    }
+    proxy = startNginx(port, natterPorts, dir);
   }
-  let child = await spawnNatter(url, natterPort, dir, extraArgs);
+  const spawnAll = async () => {
+    const children = [];
+    // One after another: the first brings the schema up to date.
+    for (const natterPort of natterPorts) {
+      children.push(await spawnNatter(url, natterPort, database, extraArgs));
+    }
+    return children;
+  };
+  let children = await spawnAll();
+  const stopAll = (signal) => Promise.all(children.map((child) => stop(child, signal)));
   return {
     url,
-    /// Kills the process and starts a new one on the same port and database.
+    /// Kills the process (every node) and starts it again on the same port and database.
     async restart() {
-      await stop(child, 'SIGKILL');
-      child = await spawnNatter(url, natterPort, dir, extraArgs);
+      await stopAll('SIGKILL');
+      children = await spawnAll();
     },
     /// Stops the process, keeping its database, until `resume`.
     async halt() {
-      await stop(child, 'SIGTERM');
+      await stopAll('SIGTERM');
     },
     /// Starts it again on the same port and database, with other flags if given.
     async resume(args = extraArgs) {
       extraArgs = behindNginx ? [...args, '--trusted-proxy', '127.0.0.1/32'] : args;
-      child = await spawnNatter(url, natterPort, dir, extraArgs);
+      if (cluster) extraArgs = [...extraArgs, '--nats', cluster.nats, '--files', join(dir, 'files')];
+      children = await spawnAll();
     },
     async stop() {
-      await stop(child, 'SIGTERM');
+      await stopAll('SIGTERM');
       if (proxy) await stop(proxy, 'SIGTERM');
+      if (cluster) await cluster.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-/// nginx on `port`, in front of natter on `natterPort`, with `docs/deploy/nginx.conf`
-/// inside a minimal configuration of its own (files under `dir`, in the foreground).
-function startNginx(port, natterPort, dir) {
-  const site = readFileSync(join(root, 'docs', 'deploy', 'nginx.conf'), 'utf8')
-    .replace('listen 80;', `listen 127.0.0.1:${port};`)
-    .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${natterPort};`);
+/// A NATS server on a free port and a fresh PostgreSQL database, for several nodes.
+async function startClusterServices(dir) {
+  const server = process.env.NATTER_TEST_POSTGRES;
+  if (!server) throw new Error('NATTER_E2E_NODES needs NATTER_TEST_POSTGRES (scripts/test sets it)');
+  const name = `natter_e2e_${process.pid}_${Date.now()}`;
+  const psql = (sql) => {
+    const done = spawnSync('psql', ['-q', server, '-c', sql], { stdio: 'inherit' });
+    if (done.status !== 0) throw new Error(`psql failed: ${sql}`);
+  };
+  psql(`CREATE DATABASE ${name}`);
+  const natsPort = await freePort();
+  const nats = spawn(process.env.NATTER_NATS_SERVER || 'nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)], {
+    stdio: 'ignore',
+  });
+  return {
+    database: server.replace(/\/[^/]*$/, `/${name}`),
+    nats: `nats://127.0.0.1:${natsPort}`,
+    async stop() {
+      await stop(nats, 'SIGTERM');
+      psql(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    },
+  };
+}
+
+/// nginx on `port`, in front of natter on `natterPorts`, with `docs/deploy/nginx.conf`
+/// (or, for several nodes, `nginx-cluster.conf`) inside a minimal configuration of its
+/// own (files under `dir`, in the foreground).
+function startNginx(port, natterPorts, dir) {
+  let site;
+  if (natterPorts.length === 1) {
+    site = readFileSync(join(root, 'docs', 'deploy', 'nginx.conf'), 'utf8')
+      .replace('listen 80;', `listen 127.0.0.1:${port};`)
+      .replace('server 127.0.0.1:3000;', `server 127.0.0.1:${natterPorts[0]};`);
+  } else {
+    const servers = natterPorts.map((p) => `    server 127.0.0.1:${p} max_fails=1 fail_timeout=5s;`).join('\n');
+    // The test's own routing on top: a person whose `natter_node` cookie says n goes to
+    // node n; anyone else as the deployed file says.
+    const pinned = [
+      'map $cookie_natter_node $natter_pinned {',
+      '    default natter;',
+      ...natterPorts.map((_, i) => `    "${i + 1}" natter_${i + 1};`),
+      '}',
+      ...natterPorts.map((p, i) => `upstream natter_${i + 1} { server 127.0.0.1:${p}; }`),
+    ].join('\n');
+    site = readFileSync(join(root, 'docs', 'deploy', 'nginx-cluster.conf'), 'utf8')
+      .replace('listen 80;', `listen 127.0.0.1:${port};`)
+      .replace(/( *server 127\.0\.0\.1:300\d[^\n]*\n)+/, `${servers}\n`)
+      .replace('proxy_pass http://natter;', 'proxy_pass http://$natter_pinned;')
+      .concat('\n', pinned, '\n');
+  }
   const temp = (what) => `${what}_temp_path ${join(dir, `nginx-${what}`)};`;
   const conf = [
     'worker_processes 1;',
@@ -93,10 +163,10 @@ function startNginx(port, natterPort, dir) {
   );
 }
 
-async function spawnNatter(url, port, dir, extraArgs) {
+async function spawnNatter(url, port, database, extraArgs) {
   const child = spawn(
     join(root, 'target', 'release', 'natter'),
-    ['--addr', `127.0.0.1:${port}`, '--database', join(dir, 'e2e.db'), ...extraArgs],
+    ['--addr', `127.0.0.1:${port}`, '--database', database, ...extraArgs],
     {
       cwd: root,
       env: { ...process.env, LEPTOS_SITE_ROOT: join(root, 'target', 'site'), NATTER_LOG: 'warn' },
@@ -107,7 +177,7 @@ async function spawnNatter(url, port, dir, extraArgs) {
   for (;;) {
     if (child.exitCode !== null) throw new Error(`natter exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return child;
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
     } catch {}
     if (Date.now() > deadline) throw new Error('natter did not start within 15 s');
     await new Promise((r) => setTimeout(r, 100));
@@ -157,8 +227,14 @@ export const DESKTOP = { width: 1280, height: 800 };
 
 /// A new browser context (a new person) whose page records script errors and dialogs.
 /// `options` go to the context as well (colorScheme, hasTouch, bypassCSP, …).
+let nextNode = 0;
+
 export async function newPerson(browser, { viewport = DESKTOP, ...options } = {}) {
   const context = await browser.newContext({ viewport, ...options });
+  if (nodes > 1) {
+    const node = String((nextNode++ % nodes) + 1);
+    await context.addCookies([{ name: 'natter_node', value: node, domain: '127.0.0.1', path: '/' }]);
+  }
   const page = await context.newPage();
   page.problems = [];
   page.on('pageerror', (err) => page.problems.push(`pageerror: ${err.message}`));
