@@ -102,7 +102,15 @@ impl Admin {
     /// Runs the command against the database at `database`; what it did, for the person
     /// who asked.
     pub async fn run(&self, database: &Path) -> Result<String, String> {
+        let postgres = database
+            .to_str()
+            .is_some_and(crate::server::store::postgres::is_url);
         let request = match self {
+            Admin::Backup { .. } | Admin::Export { .. } if postgres => {
+                return Err(
+                    "backup and export read a SQLite file; on PostgreSQL, use pg_dump".into(),
+                )
+            }
             Admin::Backup { to } => {
                 return backup::backup(database, to).map(|done| done.to_string())
             }
