@@ -68,6 +68,8 @@ CREATE TABLE admin_requests (
     at_ms    BIGINT NOT NULL,
     request  TEXT   NOT NULL,
     done_ms  BIGINT,
-    outcome  TEXT
+    outcome  TEXT,
+    -- When a node took it to carry out (every node watches for requests).
+    taken_ms BIGINT
 );
 CREATE INDEX admin_requests_pending ON admin_requests (id) WHERE done_ms IS NULL;
