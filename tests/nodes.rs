@@ -52,7 +52,14 @@ async fn people_on_two_nodes_talk_see_each_other_and_type() {
     .await;
 
     // A message sent on B reaches A, with the seq the store gave it.
-    send(&mut bo, "general", "bo-1", "hello from B").await;
+    send(&mut bo, "general", "bo-000001", "hello from B").await;
+    // Bo's own copy first: stored.
+    wait_for(
+        &mut bo,
+        "Bo's own message",
+        |e| matches!(e, ServerEvent::Message { msg, .. } if msg.cid == "bo-000001"),
+    )
+    .await;
     let on_a = wait_for(&mut ana, "Bo's message", |e| {
         matches!(e, ServerEvent::Message { .. })
     })
@@ -65,11 +72,11 @@ async fn people_on_two_nodes_talk_see_each_other_and_type() {
         (1, "hello from B", "Bo")
     );
     // And one sent on A reaches B, next in seq.
-    send(&mut ana, "general", "ana-1", "and from A").await;
+    send(&mut ana, "general", "ana-000001", "and from A").await;
     let on_b = wait_for(
         &mut bo,
         "Ana's message",
-        |e| matches!(e, ServerEvent::Message { msg, .. } if msg.cid == "ana-1"),
+        |e| matches!(e, ServerEvent::Message { msg, .. } if msg.cid == "ana-000001"),
     )
     .await;
     assert!(matches!(on_b, ServerEvent::Message { msg, .. } if msg.seq == 2));
@@ -106,7 +113,7 @@ async fn people_on_two_nodes_talk_see_each_other_and_type() {
     .await;
     let (mut bo_tab, bo_conn) = support::welcome(&b, "bo", "Bo").await;
     join(&b, &bo_conn, &room.slug).await;
-    send(&mut ana, &room.slug, "dm-1", "just us").await;
+    send(&mut ana, &room.slug, "dm-0000001", "just us").await;
     wait_for(
         &mut bo_tab,
         "the conversation's message",

@@ -72,7 +72,12 @@ impl Natter {
             .args(&self.args)
             .env("NATTER_LOG", "warn")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
+            // NATTER_TEST_LOG=<filter>: the servers' logs, for a failing test.
+            .envs(std::env::var("NATTER_TEST_LOG").map(|log| ("NATTER_LOG", log)))
+            .stdout(match std::env::var_os("NATTER_TEST_LOG") {
+                Some(_) => Stdio::inherit(),
+                None => Stdio::null(),
+            })
             .spawn()
             .unwrap();
         self.child = Some(child);
