@@ -153,7 +153,9 @@ async fn storm(database: &std::path::Path, args: &[&str], nodes: usize, mut chao
         // Spread over the nodes; the session, signed in on the first, is valid on all.
         let spec = ClientSpec::new(index, &servers[0]).await;
         let server = &servers[index % nodes];
-        let (mut ws, conn) = support::welcome(server, &spec.user, &spec.name).await;
+        let (mut ws, conn) = try_welcome(server.addr, &spec.cookie, &spec.name)
+            .await
+            .unwrap_or_else(|refused| panic!("{} not welcomed: {refused:?}", spec.name));
         let joined = support::join_after(server, &conn, spec.room, None).await;
         assert!(
             joined.messages.is_empty() && !joined.has_more,
@@ -396,7 +398,6 @@ struct ClientSpec {
     index: usize,
     room_index: usize,
     room: &'static str,
-    user: String,
     name: String,
     /// The session cookie it signed in with, before the first kill; every reconnect uses
     /// it.
@@ -414,7 +415,6 @@ impl ClientSpec {
             index,
             room_index,
             room: ROOMS[room_index],
-            user,
             name,
             cookie,
         }

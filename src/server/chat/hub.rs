@@ -640,6 +640,21 @@ impl Hub {
         if let Some(old) = leave.filter(|old| *old != slug) {
             self.leave(conn, old);
         }
+        // A client coming from another node may have seen events this node has not
+        // published yet (still on their way over NATS): this node catches up first, so
+        // that the live stream starts after what the client has.
+        if let Some(after) = after.filter(|&a| a > room.published()) {
+            let newest = self
+                .store
+                .newest(room.record.id)
+                .await
+                .map_err(AppError::server)?;
+            if newest.seq >= after {
+                room.catch_up(room.published(), newest.seq)
+                    .await
+                    .map_err(AppError::server)?;
+            }
+        }
         let start = {
             let mut joined = conn.joined();
             if joined.closed {
