@@ -360,7 +360,7 @@ async fn storm(database: &std::path::Path, args: &[&str], nodes: usize, mut chao
     let restarts = sends_at_restart.len();
     println!(
         "kill: {nodes} node(s); {} clients in {} rooms; {sent} messages sent, {stored_total} stored; \
-         {restarts} SIGKILL restarts (messages sent before each: {sends_at_restart:?} of \
+         {restarts} restarts of {} (SIGKILL) (messages sent before each: {sends_at_restart:?} of \
          {total_planned}, unconfirmed at each kill: {unconfirmed_at_restart:?}; slowest \
          restart {} ms; last at {:.1} s); {reconnects} reconnects, {resends} resends, \
          {acks} acks, {found_in_catch_up} confirmed by catch-up; {lost} lost, {duplicated} \
@@ -368,6 +368,11 @@ async fn storm(database: &std::path::Path, args: &[&str], nodes: usize, mut chao
          in all",
         reports.len(),
         ROOMS.len(),
+        match chaos {
+            Chaos::KillNodes => "a node",
+            Chaos::RestartNats(_) => "NATS",
+            Chaos::RestartPostgres(_) => "PostgreSQL",
+        },
         restart_took.as_millis(),
         last_restart_at.as_secs_f64(),
         settled_at.as_secs_f64(),
