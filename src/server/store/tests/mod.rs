@@ -1,4 +1,8 @@
 //! Tests of the storage seam, each run on SQLite and on PostgreSQL
 //! ([`super::testing::on_both_stores`]).
 
+mod accounts;
+mod previews;
+mod push;
+mod search;
 mod stream;
