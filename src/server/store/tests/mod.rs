@@ -2,6 +2,7 @@
 //! ([`super::testing::on_both_stores`]).
 
 mod accounts;
+mod moderation;
 mod previews;
 mod push;
 mod search;
