@@ -68,6 +68,8 @@ export async function startServer(extraArgs = []) {
   const stopAll = (signal) => Promise.all(children.map((child) => stop(child, signal)));
   return {
     url,
+    /// Each node's own address (behind the proxy, the browser never sees them).
+    nodeUrls: natterPorts.map((p) => `http://127.0.0.1:${p}`),
     /// Kills the process (every node) and starts it again on the same port and database.
     async restart() {
       await stopAll('SIGKILL');
