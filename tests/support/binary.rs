@@ -66,7 +66,10 @@ impl Natter {
     async fn spawn(&mut self) {
         // A node on PostgreSQL keeps its local files (the unpacked front end, uploads)
         // in its working folder: not this repository's.
-        let on_postgres = self.database.to_str().is_some_and(|d| d.starts_with("postgres"));
+        let on_postgres = self
+            .database
+            .to_str()
+            .is_some_and(|d| d.starts_with("postgres"));
         let folder = match on_postgres {
             true => std::env::temp_dir().join("natter-test-nodes"),
             false => std::env::current_dir().unwrap(),

@@ -45,6 +45,10 @@ impl Present {
         self.people.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.people.is_empty()
+    }
+
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.people.values().map(|p| p.name.as_str())
     }
