@@ -736,8 +736,13 @@ impl Room {
                 let Some((after, upto)) = gap else {
                     break;
                 };
-                if let Err(err) = room.catch_up(after, upto).await {
+                let result = room.catch_up(after, upto).await;
+                if let Err(err) = &result {
                     tracing::warn!(room = %room.record.slug, %err, "filling a gap failed");
+                }
+                // The store cannot have fallen short (an event is relayed once committed,
+                // after every lower seq), but if it did, it is asked again calmly.
+                if result.is_err() || room.live().stream.gap() == gap {
                     tokio::time::sleep(GAP_WAIT).await;
                 }
             }
