@@ -230,3 +230,153 @@ impl Hub {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::protocol::Seq;
+    use crate::server::chat::hub::{HubLimits, Visitor};
+    use crate::server::chat::relay::{self, Relay};
+    use crate::server::chat::room::SendRequest;
+    use crate::server::store::{NewMessage, SqliteStore, Store};
+    use crate::server::ws::send_queue::{QueueBound, SendQueue};
+
+    /// What this node told the others.
+    #[derive(Default)]
+    struct Recorder {
+        batches: Mutex<Vec<(i64, Bytes)>>,
+    }
+
+    impl Relay for Recorder {
+        fn stored(&self, room: i64, batch: Bytes) {
+            self.batches.lock().unwrap().push((room, batch));
+        }
+        fn signal(&self, _: Signal) {}
+        fn to_user(&self, _: &str, _: &Frame) {}
+    }
+
+    fn new(cid: &str) -> NewMessage {
+        NewMessage {
+            cid: cid.into(),
+            author: "Ana".into(),
+            author_id: "user-ana-0001".into(),
+            text: format!("text of {cid}"),
+            at_ms: 1,
+            mentions: Vec::new(),
+            doc: None,
+            file: None,
+            reply: None,
+        }
+    }
+
+    /// The seqs of the messages queued for a subscriber, in order.
+    fn seqs_queued(queue: &SendQueue) -> Vec<Seq> {
+        std::iter::from_fn(|| queue.try_take())
+            .filter_map(|frame| {
+                // A server's text frame: its header (RFC 6455 §5.2, unmasked), then the event.
+                let bytes = frame.as_bytes();
+                let header = match bytes[1] & 0x7f {
+                    126 => 4,
+                    127 => 10,
+                    _ => 2,
+                };
+                let json = std::str::from_utf8(&bytes[header..]).ok()?;
+                match ServerEvent::decode(json).ok()? {
+                    ServerEvent::Message { msg, .. } => Some(msg.seq),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_stored_batch_rings_once_and_a_relayed_one_arrives_in_order_gaps_filled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(&dir.path().join("t.db")).await.unwrap());
+        let hub = Hub::start(store.clone(), HubLimits::default())
+            .await
+            .unwrap();
+        let recorder = Arc::new(Recorder::default());
+        hub.set_relay(recorder.clone());
+        let bound = QueueBound {
+            frames: 64,
+            bytes: 1 << 20,
+        };
+        let mut queues = Vec::new();
+        for (user, name) in [("user-ana-0001", "Ana"), ("user-bo-00001", "Bo")] {
+            let queue = SendQueue::detached(bound);
+            let visitor = Visitor {
+                user: user.into(),
+                name: name.into(),
+                session: user.as_bytes().to_vec(),
+                account: None,
+                addr: [127, 0, 0, 1].into(),
+            };
+            let conn = hub.connect(visitor, queue.clone()).unwrap();
+            hub.join(&conn, "general", None, None).await.unwrap();
+            queues.push(queue);
+        }
+        let room = hub.room("general").unwrap();
+        // Three sends queued together: one batch, one transaction, one ring for both
+        // subscribers.
+        for cid in ["c-000001", "c-000002", "c-000003"] {
+            let request = SendRequest {
+                msg: new(cid),
+                from: 0,
+                user: "user-ana-0001".into(),
+                mentioned: Vec::new(),
+                reply: queues[0].clone(),
+                received: Instant::now(),
+            };
+            room.submit(request).unwrap();
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while room.published() < 3 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let rung = recorder.batches.lock().unwrap().clone();
+        assert_eq!(rung.len(), 1, "one message to the other nodes per batch");
+        let events = relay::decode(rung[0].1.clone()).unwrap();
+        assert_eq!(events.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+        for queue in &queues {
+            assert_eq!(seqs_queued(queue), [1, 2, 3]);
+        }
+
+        // Another node stored 4 and 5; only 5 rings here (4's ring was lost): 5 waits,
+        // 4 is read from the store, and both arrive in order, once.
+        let id = room.record.id;
+        store
+            .append(id, &[new("c-000004"), new("c-000005")])
+            .await
+            .unwrap();
+        let stored = store.range(id, 4, 5, 1).await.unwrap().remove(0);
+        let json = ServerEvent::Message {
+            room: "general".into(),
+            msg: stored,
+        }
+        .encode();
+        let five = relay::decode(relay::encode([(5, Some(5), json.as_str())])).unwrap();
+        hub.receive_relayed(room.record.id, five).await;
+        assert_eq!(room.published(), 3, "5 is held behind the gap");
+        while room.published() < 5 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(room.published(), 5);
+        for queue in &queues {
+            assert_eq!(
+                seqs_queued(queue),
+                [4, 5],
+                "4 from the store, then 5 as relayed"
+            );
+        }
+        // 4 again, late: dropped.
+        let four = relay::decode(relay::encode([(4, Some(4), "{}")])).unwrap();
+        hub.receive_relayed(room.record.id, four).await;
+        assert!(queues[0].try_take().is_none());
+    }
+}

@@ -448,7 +448,7 @@ impl SendQueue {
     }
 
     #[cfg(test)]
-    fn try_take(&self) -> Option<Frame> {
+    pub(crate) fn try_take(&self) -> Option<Frame> {
         let frame = self.inner.pending().frames.pop_front()?;
         self.inner.bytes.fetch_sub(frame.len(), Ordering::Relaxed);
         Some(frame)
