@@ -8,6 +8,7 @@ pub mod people;
 pub mod postgres;
 pub mod previews;
 pub mod push;
+pub(crate) mod rows;
 pub mod search;
 mod sqlite;
 mod sqlite_accounts;

@@ -225,34 +225,6 @@ fn kind_from_str(kind: &str) -> RoomKind {
     }
 }
 
-fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> ChatMessage {
-    ChatMessage {
-        seq: row.get::<i64, _>("seq") as Seq,
-        n: row.get::<i64, _>("n") as Seq,
-        cid: row.get("cid"),
-        author: row.get("author"),
-        text: row.get("text"),
-        at_ms: row.get("at_ms"),
-        mentions: super::split_mentions(row.get("mentions")),
-        doc: super::doc_from_column(row.get("doc")),
-        preview: super::preview_from_column(row.get("preview")),
-        file: super::file_from_column(row.get("file")),
-        state: row.get::<i64, _>("state") as u8,
-        rev: row.get::<i64, _>("rev") as Seq,
-        reactions: super::reactions_from_column(row.get("reactions")),
-        reply: row.get::<Option<i64>, _>("q_seq").map(|seq| {
-            let text: &str = row.get("q_text");
-            Box::new(crate::protocol::Reply::of(
-                seq as Seq,
-                row.get("q_author"),
-                &crate::server::chat::markdown::plain_text(text),
-                row.get::<i64, _>("q_state") as u8,
-            ))
-        }),
-        pinned: row.get::<Option<i64>, _>("pinned_at").is_some(),
-    }
-}
-
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn rooms(&self) -> StoreResult<Vec<RoomRecord>> {
@@ -356,7 +328,7 @@ impl Store for SqliteStore {
         let mut messages: Vec<ChatMessage> = rows
             .iter()
             .take(limit as usize)
-            .map(message_from_row)
+            .map(super::rows::message)
             .collect();
         messages.reverse();
         Ok(HistoryPage { messages, has_more })
@@ -371,7 +343,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<ChatMessage>> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} WHERE {MESSAGES_BETWEEN}");
         let rows = self.rows_between(&sql, room, after, upto, limit).await?;
-        Ok(rows.iter().map(message_from_row).collect())
+        Ok(rows.iter().map(super::rows::message).collect())
     }
 
     async fn updates(

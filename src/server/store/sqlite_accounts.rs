@@ -5,15 +5,6 @@ use sqlx::Row;
 use super::accounts::{AccountRecord, AccountStore, Created, SessionRecord};
 use super::{SqliteStore, StoreError, StoreResult};
 
-fn account_from_row(row: &sqlx::sqlite::SqliteRow) -> AccountRecord {
-    AccountRecord {
-        id: row.get("id"),
-        user_id: row.get("user_id"),
-        name: row.get("name"),
-        password_hash: row.get("password_hash"),
-    }
-}
-
 #[async_trait::async_trait]
 impl AccountStore for SqliteStore {
     async fn create_account(
@@ -54,7 +45,7 @@ impl AccountStore for SqliteStore {
                 .fetch_optional(&self.reader)
                 .await
                 .map_err(StoreError::new)?;
-        Ok(row.as_ref().map(account_from_row))
+        Ok(row.as_ref().map(crate::server::store::rows::account))
     }
 
     async fn rekey_accounts(
@@ -93,7 +84,7 @@ impl AccountStore for SqliteStore {
             .fetch_optional(&self.reader)
             .await
             .map_err(StoreError::new)?;
-        Ok(row.as_ref().map(account_from_row))
+        Ok(row.as_ref().map(crate::server::store::rows::account))
     }
 
     async fn set_password(&self, account_id: i64, password_hash: &str) -> StoreResult<()> {

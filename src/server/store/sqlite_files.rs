@@ -1,11 +1,8 @@
 //! The `files` table on SQLite: one row per upload, read on every request for a file
 //! (who may read it is the room's business, checked each time).
 
-use sqlx::Row;
-
-use super::files::{kind_from_str, FileRecord, FileRecordStore};
+use super::files::{FileRecord, FileRecordStore};
 use super::{SqliteStore, StoreError, StoreResult};
-use crate::protocol::Attachment;
 
 #[async_trait::async_trait]
 impl FileRecordStore for SqliteStore {
@@ -44,25 +41,7 @@ impl FileRecordStore for SqliteStore {
         .fetch_optional(&self.reader)
         .await
         .map_err(StoreError::new)?;
-        Ok(row.map(|row| {
-            let record = FileRecord {
-                file: Attachment {
-                    id: row.get("id"),
-                    name: row.get("name"),
-                    mime: row.get("mime"),
-                    size: row.get::<i64, _>("size") as u64,
-                    kind: kind_from_str(row.get("kind")),
-                    width: row.get::<i64, _>("width") as u32,
-                    height: row.get::<i64, _>("height") as u32,
-                },
-                hash: row.get("hash"),
-                thumb: row.get("thumb"),
-                room_id: row.get("room_id"),
-                uploader: row.get("uploader"),
-                created_ms: row.get("created_ms"),
-            };
-            (record, row.get("slug"))
-        }))
+        Ok(row.as_ref().map(crate::server::store::rows::file))
     }
 
     /// Bytes `user` has uploaded since `since_ms`.

@@ -90,15 +90,7 @@ impl PeopleStore for SqliteStore {
         .map_err(StoreError::new)?;
         Ok(rows
             .iter()
-            .map(|row| ReaderRecord {
-                room_id: row.get("room_id"),
-                notify: row
-                    .get::<Option<String>, _>("notify")
-                    .as_deref()
-                    .and_then(NotifyLevel::parse),
-                last_read: row.get::<i64, _>("last_read") as Seq,
-                mentioned: row.get::<i64, _>("mentioned") as Seq,
-            })
+            .map(crate::server::store::rows::reader)
             .collect())
     }
 

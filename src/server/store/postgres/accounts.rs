@@ -1,20 +1,10 @@
 //! [`AccountStore`] on PostgreSQL: accounts and sessions, every statement on the pool.
 
-use sqlx::postgres::PgRow;
 use sqlx::Row;
 
 use super::super::accounts::{AccountRecord, AccountStore, Created, SessionRecord};
 use super::super::StoreResult;
 use super::{failed, PgStore};
-
-fn account_from_row(row: &PgRow) -> AccountRecord {
-    AccountRecord {
-        id: row.get("id"),
-        user_id: row.get("user_id"),
-        name: row.get("name"),
-        password_hash: row.get("password_hash"),
-    }
-}
 
 #[async_trait::async_trait]
 impl AccountStore for PgStore {
@@ -58,7 +48,7 @@ impl AccountStore for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(failed)?;
-        Ok(row.as_ref().map(account_from_row))
+        Ok(row.as_ref().map(crate::server::store::rows::account))
     }
 
     async fn rekey_accounts(
@@ -104,7 +94,7 @@ impl AccountStore for PgStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(failed)?;
-        Ok(row.as_ref().map(account_from_row))
+        Ok(row.as_ref().map(crate::server::store::rows::account))
     }
 
     async fn set_password(&self, account_id: i64, password_hash: &str) -> StoreResult<()> {

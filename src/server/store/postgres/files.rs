@@ -1,11 +1,8 @@
 //! [`FileRecordStore`] on PostgreSQL: one row per upload.
 
-use sqlx::Row;
-
-use super::super::files::{kind_from_str, FileRecord, FileRecordStore};
+use super::super::files::{FileRecord, FileRecordStore};
 use super::super::StoreResult;
 use super::{failed, PgStore};
-use crate::protocol::Attachment;
 
 #[async_trait::async_trait]
 impl FileRecordStore for PgStore {
@@ -44,25 +41,7 @@ impl FileRecordStore for PgStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(failed)?;
-        Ok(row.map(|row| {
-            let record = FileRecord {
-                file: Attachment {
-                    id: row.get("id"),
-                    name: row.get("name"),
-                    mime: row.get("mime"),
-                    size: row.get::<i64, _>("size") as u64,
-                    kind: kind_from_str(row.get("kind")),
-                    width: row.get::<i64, _>("width") as u32,
-                    height: row.get::<i64, _>("height") as u32,
-                },
-                hash: row.get("hash"),
-                thumb: row.get("thumb"),
-                room_id: row.get("room_id"),
-                uploader: row.get("uploader"),
-                created_ms: row.get("created_ms"),
-            };
-            (record, row.get("slug"))
-        }))
+        Ok(row.as_ref().map(crate::server::store::rows::file))
     }
 
     async fn uploaded_since(&self, user: &str, since_ms: i64) -> StoreResult<u64> {

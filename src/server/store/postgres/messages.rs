@@ -10,13 +10,13 @@
 
 use std::collections::HashMap;
 
-use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Postgres, Row, Transaction};
 
 use super::super::{
     Appended, Asker, Changed, NewMessage, NewUpdate, Newest, StoreError, StoreResult,
 };
 use super::failed;
+use super::rooms::{MESSAGES, MESSAGE_COLUMNS};
 use crate::protocol::{Change, ChatMessage, Seq, Update};
 
 type Tx = Transaction<'static, Postgres>;
@@ -57,18 +57,16 @@ pub(super) async fn append(
 ) -> StoreResult<Vec<Appended>> {
     let (mut tx, mut last) = lock_room(pool, room).await?;
     let cids: Vec<&str> = batch.iter().map(|m| m.cid.as_str()).collect();
-    let mut known: HashMap<String, ChatMessage> = sqlx::query(
-        "SELECT seq, n, cid, author, text, at_ms, mentions, doc, preview, file, state, rev,
-                reactions
-         FROM messages WHERE room_id = $1 AND cid = ANY($2)",
-    )
+    let mut known: HashMap<String, ChatMessage> = sqlx::query(&format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} WHERE m.room_id = $1 AND m.cid = ANY($2)"
+    ))
     .bind(room)
     .bind(&cids)
     .fetch_all(&mut *tx)
     .await
     .map_err(failed)?
     .iter()
-    .map(|row| (row.get("cid"), stored_message(row)))
+    .map(|row| (row.get("cid"), super::super::rows::message(row)))
     .collect();
     let mut out = Vec::with_capacity(batch.len());
     let mut fresh: Vec<(&NewMessage, Newest)> = Vec::with_capacity(batch.len());
@@ -138,26 +136,6 @@ async fn insert(tx: &mut Tx, room: i64, rows: &[(&NewMessage, Newest)]) -> Store
     .await
     .map_err(failed)?;
     Ok(())
-}
-
-/// A message found by its client id: a retry is only acknowledged, with what it was.
-fn stored_message(row: &PgRow) -> ChatMessage {
-    ChatMessage {
-        seq: row.get::<i64, _>("seq") as Seq,
-        n: row.get::<i64, _>("n") as Seq,
-        cid: row.get("cid"),
-        author: row.get("author"),
-        text: row.get("text"),
-        at_ms: row.get("at_ms"),
-        mentions: super::super::split_mentions(row.get("mentions")),
-        doc: super::super::doc_from_column(row.get("doc")),
-        preview: super::super::preview_from_column(row.get("preview")),
-        file: super::super::file_from_column(row.get("file")),
-        state: row.get::<i64, _>("state") as u8,
-        rev: row.get::<i64, _>("rev") as Seq,
-        reactions: super::super::reactions_from_column(row.get("reactions")),
-        ..ChatMessage::default()
-    }
 }
 
 /// [`super::super::Store::change`]: changes are rare next to messages, so one by one.

@@ -1,7 +1,6 @@
 //! [`Store`] on PostgreSQL: rooms, and reading a room's stream. Writing it is
 //! [`super::messages`].
 
-use sqlx::postgres::PgRow;
 use sqlx::Row;
 
 use super::super::{
@@ -39,34 +38,6 @@ pub(super) fn kind_from_str(kind: &str) -> RoomKind {
 /// A seq as a column holds it.
 pub(super) fn col(seq: Seq) -> i64 {
     seq.min(i64::MAX as u64) as i64
-}
-
-pub(super) fn message_from_row(row: &PgRow) -> ChatMessage {
-    ChatMessage {
-        seq: row.get::<i64, _>("seq") as Seq,
-        n: row.get::<i64, _>("n") as Seq,
-        cid: row.get("cid"),
-        author: row.get("author"),
-        text: row.get("text"),
-        at_ms: row.get("at_ms"),
-        mentions: super::super::split_mentions(row.get("mentions")),
-        doc: super::super::doc_from_column(row.get("doc")),
-        preview: super::super::preview_from_column(row.get("preview")),
-        file: super::super::file_from_column(row.get("file")),
-        state: row.get::<i64, _>("state") as u8,
-        rev: row.get::<i64, _>("rev") as Seq,
-        reactions: super::super::reactions_from_column(row.get("reactions")),
-        reply: row.get::<Option<i64>, _>("q_seq").map(|seq| {
-            let text: &str = row.get("q_text");
-            Box::new(crate::protocol::Reply::of(
-                seq as Seq,
-                row.get("q_author"),
-                &crate::server::chat::markdown::plain_text(text),
-                row.get::<i64, _>("q_state") as u8,
-            ))
-        }),
-        pinned: row.get::<Option<i64>, _>("pinned_at").is_some(),
-    }
 }
 
 #[async_trait::async_trait]
@@ -164,7 +135,7 @@ impl Store for PgStore {
         let mut messages: Vec<ChatMessage> = rows
             .iter()
             .take(limit as usize)
-            .map(message_from_row)
+            .map(super::super::rows::message)
             .collect();
         messages.reverse();
         Ok(HistoryPage { messages, has_more })
@@ -188,7 +159,7 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(failed)?;
-        Ok(rows.iter().map(message_from_row).collect())
+        Ok(rows.iter().map(super::super::rows::message).collect())
     }
 
     async fn updates(
