@@ -24,8 +24,14 @@
 //! Live events flow one way: a send goes over the tab's WebSocket to the room's writer,
 //! which stores it (that assigns its seq), then pushes the encoded event to every
 //! subscriber's bounded send queue. A change of a stored message (a link's card, made in
-//! the background by `server::previews`) takes the same way, with a seq of its own. Events for one person wherever they are (mentions,
-//! read marks, rooms they were let into) take the per-person path of the hub's inbox.
+//! the background by `server::previews`) takes the same way, with a seq of its own.
+//! Events for one person wherever they are (mentions, read marks, rooms they were let
+//! into) take the per-person path of the hub's inbox.
+//!
+//! On several nodes (PostgreSQL and NATS, `server::cluster`), each node's writers store
+//! into PostgreSQL, where the room's counter row hands out the seqs, and ring the other
+//! nodes with the batch; every node publishes a room's events through its sequencer, in
+//! seq order whoever stored them, filling any gap from the store.
 #![recursion_limit = "256"]
 
 pub mod api;
