@@ -38,9 +38,10 @@ impl Crowd {
 }
 
 /// Connects `rooms_of.len()` clients with the session `cookie`, client `i` joining room
-/// `slugs[rooms_of[i]]`, at most `parallel` in progress at once.
+/// `slugs[rooms_of[i]]` through `servers[i % servers.len()]`, at most `parallel` in
+/// progress at once.
 pub async fn connect_all(
-    server: SocketAddr,
+    servers: &[SocketAddr],
     cookie: &str,
     slugs: &[String],
     rooms_of: &[usize],
@@ -61,9 +62,11 @@ pub async fn connect_all(
             failures.clone(),
         );
         let (cookie, slugs, rooms_of) = (cookie.to_owned(), slugs.to_vec(), rooms_of.to_vec());
+        let servers = servers.to_vec();
         workers.push(tokio::task::spawn_local(async move {
-            // One kept-alive HTTP connection per worker, as a browser keeps one per tab.
-            let mut http = HttpClient::new(server);
+            // One kept-alive HTTP connection per worker and node, as a browser keeps one
+            // per tab.
+            let mut https: Vec<HttpClient> = servers.iter().map(|&s| HttpClient::new(s)).collect();
             loop {
                 let i = next.get();
                 if i >= count {
@@ -72,7 +75,10 @@ pub async fn connect_all(
                 next.set(i + 1);
                 let begun = Instant::now();
                 let room = rooms_of[i];
-                match join_one(server, &mut http, source_addr(i), &cookie, &slugs[room]).await {
+                // Client i on node i mod N: most deliveries cross between nodes.
+                let node = i % servers.len();
+                let (server, http) = (servers[node], &mut https[node]);
+                match join_one(server, http, source_addr(i), &cookie, &slugs[room]).await {
                     Ok(socket) => {
                         let us = begun.elapsed().as_micros() as u64;
                         latency.borrow_mut().saturating_record(us);

@@ -9,9 +9,10 @@ use serde::Serialize;
 use tokio::task::JoinHandle;
 
 use crate::clients::connect_all;
+use crate::nodes::Nodes;
 use crate::proc_stats;
 use crate::receive::{self, SendPlan, Shared, Tally};
-use crate::server::{Server, Stage};
+use crate::server::Stage;
 use crate::Options;
 
 /// After the senders stop, how long delivery may stall before the rest counts as lost.
@@ -79,6 +80,12 @@ pub struct Step {
     /// (`natter_send_seconds`): the mean, and the share of messages over 10 ms.
     pub server_send_mean_ms: f64,
     pub server_send_over_10ms_pct: f64,
+    /// Nodes the step ran on, the batches they stored and published
+    /// (`natter_fanout_seconds`' count) and the messages NATS took in between them: one
+    /// per batch, whatever the number of recipients.
+    pub nodes: usize,
+    pub server_batches: u64,
+    pub nats_messages: u64,
 }
 
 impl Step {
@@ -92,26 +99,27 @@ impl Step {
     }
 }
 
-/// A server with every client connected, joined and listening.
+/// The nodes with every client connected, joined and listening.
 pub struct Fanout {
     pub shape: Shape,
-    server: Server,
+    nodes: Nodes,
     shared: Rc<Shared>,
     plans: Vec<Rc<SendPlan>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// The unreported step that warms every node's connections to PostgreSQL: a rate at
+/// which each node opens several.
+const WARM_UP_RATE: f64 = 64_000.0;
+const WARM_UP_FOR: Duration = Duration::from_secs(2);
+
 impl Fanout {
     pub async fn start(options: &Options, shape: Shape, name: &str) -> Result<Fanout, String> {
-        let Stage {
-            slugs,
-            server,
-            cookie,
-        } = Stage::set(options, name, shape.rooms).await?;
+        let (slugs, nodes, cookie) = Stage::set_nodes(options, name, shape.rooms).await?;
         let rooms_of: Vec<usize> = (0..shape.rooms * shape.clients)
             .map(|i| i / shape.clients)
             .collect();
-        let crowd = connect_all(server.addr, &cookie, &slugs, &rooms_of, 64).await;
+        let crowd = connect_all(&nodes.addrs(), &cookie, &slugs, &rooms_of, 64).await;
         if let Some(failure) = crowd.failures.first() {
             return Err(format!(
                 "{} of {} clients could not join; first: {failure}",
@@ -134,13 +142,21 @@ impl Fanout {
         // Presence and online counts of the joins go out first; they are not measured.
         tokio::time::sleep(Duration::from_millis(700)).await;
         shared.next_phase();
-        Ok(Fanout {
+        let mut bench = Fanout {
             shape,
-            server,
+            nodes,
             shared,
             plans,
             tasks,
-        })
+        };
+        if bench.nodes.on_postgres() {
+            // A PostgreSQL session's first append compiles `natter_append`'s plans and
+            // loads the search dictionaries: 5-20 ms, once per pooled connection, which
+            // a running deployment paid long ago. Unwarmed, the first step's p99 was 8.7
+            // ms at 1,000/s on one node, 2.7 ms warmed (a second step right after).
+            bench.step(WARM_UP_RATE, WARM_UP_FOR).await;
+        }
+        Ok(bench)
     }
 
     /// Sends for `duration` at `target` deliveries per second in all, waits until every
@@ -158,17 +174,18 @@ impl Fanout {
             let offset = (interval * k as u32 / senders).min(duration / 2);
             plan.arm(rate, start + offset, end);
         }
-        let counted_before = self.server.scrape().await;
-        let (server_before, self_before) = (self.server.sample(), proc_stats::sample(0));
+        let counted_before = self.nodes.scrape().await;
+        let nats_before = self.nodes.nats_messages().await;
+        let (server_before, self_before) = (self.nodes.sample(), proc_stats::sample(0));
         tokio::time::sleep_until(end.into()).await;
         self.drain().await;
         let sent = self.sent();
         let expected = sent * self.shape.fan() as u64;
-        let (server_after, self_after) = (self.server.sample(), proc_stats::sample(0));
+        let (server_after, self_after) = (self.nodes.sample(), proc_stats::sample(0));
         let tally = self.shared.next_phase();
         let server = proc_stats::since(server_before, server_after);
         let generator = proc_stats::since(self_before, self_after);
-        let counted = Counted::between(&counted_before, &self.server.scrape().await);
+        let counted = Counted::between(&counted_before, &self.nodes.scrape().await);
         let mut step = step_report(target, rate, sent, expected, tally, server, generator);
         step.server_deliveries = counted.deliveries;
         step.server_commits = counted.commits;
@@ -176,6 +193,9 @@ impl Fanout {
         step.server_fanout_mean_ms = counted.fanout_mean_ms;
         step.server_send_mean_ms = counted.send_mean_ms;
         step.server_send_over_10ms_pct = counted.send_over_10ms_pct;
+        step.nodes = self.nodes.servers.len();
+        step.nats_messages = self.nodes.nats_messages().await - nats_before;
+        step.server_batches = counted.batches;
         step
     }
 
@@ -252,12 +272,16 @@ fn step_report(
         server_fanout_mean_ms: 0.0,
         server_send_mean_ms: 0.0,
         server_send_over_10ms_pct: 0.0,
+        nodes: 1,
+        server_batches: 0,
+        nats_messages: 0,
     }
 }
 
 /// What the server's `/metrics` moved by over a step.
 struct Counted {
     deliveries: u64,
+    batches: u64,
     commits: u64,
     commit_mean_ms: f64,
     fanout_mean_ms: f64,
@@ -279,6 +303,7 @@ impl Counted {
         let within_10ms = moved("natter_send_seconds_bucket{le=\"0.01\"}");
         Counted {
             deliveries: moved("natter_deliveries_total") as u64,
+            batches: fanouts as u64,
             commits: commits as u64,
             commit_mean_ms: moved("natter_commit_seconds_sum") * 1e3 / commits.max(1.0),
             fanout_mean_ms: moved("natter_fanout_seconds_sum") * 1e3 / fanouts.max(1.0),

@@ -29,12 +29,12 @@ pub async fn idle(options: &Options) -> Result<Idle, String> {
     } = Stage::set(options, "idle", options.shape.rooms).await?;
     // The baseline includes one connection's worth of first-use allocations (the runtime's
     // worker buffers, the database pools), which are no part of the per-connection cost.
-    let warm = connect_all(server.addr, &cookie, &slugs, &[0], 1).await;
+    let warm = connect_all(&[server.addr], &cookie, &slugs, &[0], 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = server.sample().rss_kib;
     let count = options.idle_connections;
     let rooms_of: Vec<usize> = (0..count).map(|i| i % slugs.len()).collect();
-    let crowd = connect_all(server.addr, &cookie, &slugs, &rooms_of, 128).await;
+    let crowd = connect_all(&[server.addr], &cookie, &slugs, &rooms_of, 128).await;
     let shared = Shared::new();
     let tasks: Vec<_> = crowd
         .members

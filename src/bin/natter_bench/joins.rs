@@ -34,7 +34,7 @@ pub async fn joins(options: &Options) -> Result<Joins, String> {
     let count = options.joins;
     let rooms_of: Vec<usize> = (0..count).map(|i| i % slugs.len()).collect();
     let before = server.sample();
-    let crowd = connect_all(server.addr, &cookie, &slugs, &rooms_of, PARALLEL).await;
+    let crowd = connect_all(&[server.addr], &cookie, &slugs, &rooms_of, PARALLEL).await;
     let usage = proc_stats::since(before, server.sample());
     let ms = |q: f64| crowd.latency.value_at_quantile(q) as f64 / 1000.0;
     let seconds = crowd.elapsed.as_secs_f64();

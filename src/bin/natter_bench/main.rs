@@ -31,6 +31,7 @@ mod history;
 mod http;
 mod idle;
 mod joins;
+mod nodes;
 mod proc_stats;
 mod receive;
 mod report;
@@ -64,6 +65,15 @@ struct Args {
     /// Extra flags for the server, e.g. --server-arg=--queue=2048 (repeatable).
     #[arg(long = "server-arg", allow_hyphen_values = true)]
     server_args: Vec<String>,
+
+    /// fanout/saturate: nodes, on PostgreSQL with NATS between them (the database is made
+    /// on `--postgres`, else on the server NATTER_TEST_POSTGRES names).
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
+
+    /// fanout/saturate: a PostgreSQL server to make the database on (also with one node).
+    #[arg(long)]
+    postgres: Option<String>,
 
     /// fanout/saturate/idle/joins: rooms.
     #[arg(long)]
@@ -135,6 +145,10 @@ enum Scenario {
 /// Every setting a scenario reads, with the defaults of the mode filled in.
 pub struct Options {
     pub server: PathBuf,
+    /// Nodes the fan-out runs on, and the PostgreSQL server (with one node, SQLite
+    /// unless it is given).
+    pub nodes: usize,
+    pub postgres: Option<String>,
     pub server_args: Vec<String>,
     /// This run's databases (removed at the end).
     pub scratch: PathBuf,
@@ -194,6 +208,8 @@ impl Options {
         let target = server::target_dir();
         Options {
             server: args.server.clone().unwrap_or_else(server::default_binary),
+            nodes: args.nodes.max(1),
+            postgres: args.postgres.clone(),
             server_args: args.server_args.clone(),
             scratch: server::scratch_dir(),
             cache: target.join("bench"),

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 /// One reading of a process's counters.
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
-    at: Instant,
+    pub at: Instant,
     /// User plus system CPU time so far.
-    cpu: Duration,
+    pub cpu: Duration,
     pub rss_kib: u64,
 }
 

@@ -37,7 +37,12 @@ impl Server {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         // Any existing folder will do: WebSockets and server functions need no front end.
-        let site_root = database.parent().unwrap_or(Path::new("."));
+        // (A PostgreSQL URL has no folder: the system's temporary one.)
+        let temp = std::env::temp_dir();
+        let site_root = database
+            .parent()
+            .filter(|dir| dir.is_dir())
+            .unwrap_or(&temp);
         let child = Command::new(binary)
             .arg("--addr")
             .arg(addr.to_string())
@@ -147,7 +152,7 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
 }
@@ -177,6 +182,29 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// The fan-out's stage: [`Stage::set`] on SQLite, or on `options.nodes` nodes on
+    /// PostgreSQL (`--nodes`, `--postgres`); the rooms' slugs, the nodes and a session.
+    pub async fn set_nodes(
+        options: &crate::Options,
+        name: &str,
+        rooms: usize,
+    ) -> Result<(Vec<String>, crate::nodes::Nodes, String), String> {
+        if options.nodes == 1 && options.postgres.is_none() {
+            let stage = Stage::set(options, name, rooms).await?;
+            return Ok((
+                stage.slugs,
+                crate::nodes::Nodes::one(stage.server),
+                stage.cookie,
+            ));
+        }
+        let slugs: Vec<String> = (0..rooms).map(|r| format!("bench-{r:03}")).collect();
+        let nodes = crate::nodes::Nodes::start(options, name, &slugs).await?;
+        let cookie = crate::http::HttpClient::new(nodes.servers[0].addr)
+            .guest("bench")
+            .await?;
+        Ok((slugs, nodes, cookie))
+    }
+
     pub async fn set(options: &crate::Options, name: &str, rooms: usize) -> Result<Stage, String> {
         let slugs: Vec<String> = (0..rooms).map(|r| format!("bench-{r:03}")).collect();
         let database = options.scratch.join(format!("{name}.db"));
