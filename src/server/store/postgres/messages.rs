@@ -1,5 +1,7 @@
 //! Writing a room's stream on PostgreSQL: messages and changes of messages, each batch in
-//! one transaction that first takes the room's counter row (`SELECT … FOR UPDATE`).
+//! one transaction that first takes the room's counter row (`SELECT … FOR NO KEY
+//! UPDATE`: it orders the room's writers without holding up the foreign-key checks of
+//! rows that merely refer to the room, such as memberships).
 //!
 //! That lock is what makes several nodes safe: a room's writers, on any node, go one at
 //! a time; each sees every send committed before it (so a retried send is found by its
@@ -24,7 +26,7 @@ type Tx = Transaction<'static, Postgres>;
 /// Opens the transaction that writes `room`, holding its counter row; and where it stands.
 async fn lock_room(pool: &PgPool, room: i64) -> StoreResult<(Tx, Newest)> {
     let mut tx = pool.begin().await.map_err(failed)?;
-    let row = sqlx::query("SELECT last_seq, last_n FROM rooms WHERE id = $1 FOR UPDATE")
+    let row = sqlx::query("SELECT last_seq, last_n FROM rooms WHERE id = $1 FOR NO KEY UPDATE")
         .bind(room)
         .fetch_optional(&mut *tx)
         .await
@@ -49,93 +51,75 @@ async fn commit(mut tx: Tx, room: i64, last: Newest) -> StoreResult<()> {
     tx.commit().await.map_err(failed)
 }
 
-/// [`super::super::Store::append`].
+/// [`super::super::Store::append`]: one call of `natter_append` (see
+/// `migrations_pg/0012_append_function.sql`), which locks the room's counter row, stores
+/// the batch's new client ids and moves the counters, in one round trip. A client id it
+/// did not store is a retry: read back as stored (rare, so after the commit).
 pub(super) async fn append(
     pool: &PgPool,
     room: i64,
     batch: &[NewMessage],
 ) -> StoreResult<Vec<Appended>> {
-    let (mut tx, mut last) = lock_room(pool, room).await?;
-    let cids: Vec<&str> = batch.iter().map(|m| m.cid.as_str()).collect();
-    let mut known: HashMap<String, ChatMessage> = sqlx::query(&format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} WHERE m.room_id = $1 AND m.cid = ANY($2)"
-    ))
+    let column = |f: fn(&NewMessage) -> Option<String>| -> Vec<Option<String>> {
+        batch.iter().map(f).collect()
+    };
+    let at_ms: Vec<i64> = batch.iter().map(|new| new.at_ms).collect();
+    let replies: Vec<Option<i64>> = batch
+        .iter()
+        .map(|new| new.reply.as_ref().map(|r| r.seq as i64))
+        .collect();
+    let mut stored: HashMap<String, Newest> = sqlx::query(
+        "SELECT o_cid, o_seq, o_n FROM natter_append($1, $2::bigint[], $3::bigint[],
+             $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])",
+    )
     .bind(room)
-    .bind(&cids)
-    .fetch_all(&mut *tx)
+    .bind(at_ms)
+    .bind(replies)
+    .bind(column(|m| Some(m.cid.clone())))
+    .bind(column(|m| Some(m.author.clone())))
+    .bind(column(|m| Some(m.author_id.clone())))
+    .bind(column(|m| Some(m.text.clone())))
+    .bind(column(|m| Some(super::super::join_mentions(&m.mentions))))
+    .bind(column(|m| super::super::doc_to_column(&m.doc)))
+    .bind(column(|m| super::super::file_to_column(&m.file)))
+    .fetch_all(pool)
     .await
     .map_err(failed)?
     .iter()
-    .map(|row| (row.get("cid"), super::super::rows::message(row)))
+    .map(|row| {
+        let at = Newest {
+            seq: row.get::<i64, _>("o_seq") as Seq,
+            n: row.get::<i64, _>("o_n") as Seq,
+        };
+        (row.get("o_cid"), at)
+    })
     .collect();
-    let mut out = Vec::with_capacity(batch.len());
-    let mut fresh: Vec<(&NewMessage, Newest)> = Vec::with_capacity(batch.len());
-    for new in batch {
-        if let Some(msg) = known.get(new.cid.as_str()) {
-            out.push(Appended::Duplicate(msg.clone()));
-            continue;
-        }
-        last = Newest {
-            seq: last.seq + 1,
-            n: last.n + 1,
-        };
-        let msg = ChatMessage {
-            seq: last.seq,
-            n: last.n,
-            cid: new.cid.clone(),
-            author: new.author.clone(),
-            text: new.text.clone(),
-            at_ms: new.at_ms,
-            mentions: new.mentions.clone(),
-            doc: new.doc.clone(),
-            file: new.file.clone(),
-            ..ChatMessage::default()
-        };
-        known.insert(new.cid.clone(), msg);
-        fresh.push((new, last));
-        out.push(Appended::Stored(last));
-    }
-    if !fresh.is_empty() {
-        insert(&mut tx, room, &fresh).await?;
-        commit(tx, room, last).await?;
-    }
-    Ok(out)
-}
-
-/// The batch's new messages in one statement: a row per element of the arrays.
-async fn insert(tx: &mut Tx, room: i64, rows: &[(&NewMessage, Newest)]) -> StoreResult<()> {
-    let column = |f: fn(&NewMessage, Newest) -> Option<String>| -> Vec<Option<String>> {
-        rows.iter().map(|&(new, at)| f(new, at)).collect()
-    };
-    let seqs: Vec<i64> = rows.iter().map(|(_, at)| at.seq as i64).collect();
-    let ns: Vec<i64> = rows.iter().map(|(_, at)| at.n as i64).collect();
-    let at_ms: Vec<i64> = rows.iter().map(|(new, _)| new.at_ms).collect();
-    let replies: Vec<Option<i64>> = rows
+    // The first of a client id in the batch is the one stored; `None`, a retry.
+    let mut out: Vec<Option<Appended>> = batch
         .iter()
-        .map(|(new, _)| new.reply.as_ref().map(|r| r.seq as i64))
+        .map(|new| stored.remove(new.cid.as_str()).map(Appended::Stored))
         .collect();
-    sqlx::query(
-        "INSERT INTO messages
-             (room_id, seq, n, at_ms, reply_to, cid, author, author_id, text, mentions, doc, file)
-         SELECT $1, * FROM UNNEST($2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
-             $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])",
-    )
-    .bind(room)
-    .bind(seqs)
-    .bind(ns)
-    .bind(at_ms)
-    .bind(replies)
-    .bind(column(|m, _| Some(m.cid.clone())))
-    .bind(column(|m, _| Some(m.author.clone())))
-    .bind(column(|m, _| Some(m.author_id.clone())))
-    .bind(column(|m, _| Some(m.text.clone())))
-    .bind(column(|m, _| Some(super::super::join_mentions(&m.mentions))))
-    .bind(column(|m, _| super::super::doc_to_column(&m.doc)))
-    .bind(column(|m, _| super::super::file_to_column(&m.file)))
-    .execute(&mut **tx)
-    .await
-    .map_err(failed)?;
-    Ok(())
+    if out.iter().any(Option::is_none) {
+        let cids: Vec<&str> = batch.iter().map(|m| m.cid.as_str()).collect();
+        let known: HashMap<String, ChatMessage> = sqlx::query(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} WHERE m.room_id = $1 AND m.cid = ANY($2)"
+        ))
+        .bind(room)
+        .bind(&cids)
+        .fetch_all(pool)
+        .await
+        .map_err(failed)?
+        .iter()
+        .map(|row| (row.get("cid"), super::super::rows::message(row)))
+        .collect();
+        for (outcome, new) in out.iter_mut().zip(batch).filter(|(o, _)| o.is_none()) {
+            let msg = known.get(new.cid.as_str()).ok_or_else(|| {
+                StoreError::new(format!("client id {} neither new nor stored", new.cid))
+            })?;
+            *outcome = Some(Appended::Duplicate(msg.clone()));
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
 }
 
 /// [`super::super::Store::change`]: changes are rare next to messages, so one by one.

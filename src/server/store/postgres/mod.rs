@@ -1,6 +1,7 @@
 //! PostgreSQL: the store of several nodes (`--database postgres://…`), the same seam as
 //! [`super::SqliteStore`] with the schema of `migrations_pg/` (one file for each of
-//! `migrations/`, in PostgreSQL's dialect).
+//! `migrations/`, in PostgreSQL's dialect, and a 0012 of its own: the function that
+//! appends a batch in one round trip).
 //!
 //! Every node writes at once, so nothing a node keeps in memory decides what is stored:
 //! a room's seq comes from its counter row, taken in the transaction that stores the
@@ -16,7 +17,10 @@ mod push;
 mod rooms;
 mod search;
 
+use std::time::Duration;
+
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::Connection;
 use sqlx::PgPool;
 
 use super::{Durability, StoreError, StoreResult};
@@ -28,6 +32,9 @@ pub struct PgStore {
 /// Connections one node keeps: writes are short transactions, and PostgreSQL commits
 /// several sessions' transactions with one WAL flush when they arrive together.
 const MAX_CONNECTIONS: u32 = 16;
+
+/// How long a connection may sit in the pool before it is pinged before its next use.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 impl PgStore {
     /// Connects to the database at `url` and brings its schema up to date.
@@ -48,6 +55,18 @@ impl PgStore {
         }
         let pool = PgPoolOptions::new()
             .max_connections(connections)
+            // sqlx pings a connection before each use by default: a round trip more for
+            // every append. A busy connection is known to work; one idle for a while
+            // (perhaps across a restart of PostgreSQL) is still tested first.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(StoreError::new)?;
