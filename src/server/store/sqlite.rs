@@ -423,21 +423,8 @@ impl SqliteStore {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::stream::new;
     use super::*;
-
-    fn new(cid: &str, text: &str) -> NewMessage {
-        NewMessage {
-            cid: cid.into(),
-            author: "ana".into(),
-            author_id: "u-ana".into(),
-            text: text.into(),
-            at_ms: 1_700_000_000_000,
-            mentions: Vec::new(),
-            doc: None,
-            file: None,
-            reply: None,
-        }
-    }
 
     async fn room_id(store: &SqliteStore, slug: &str) -> i64 {
         store

@@ -17,8 +17,8 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 use super::super::{
     Appended, Asker, Changed, NewMessage, NewUpdate, Newest, StoreError, StoreResult,
 };
+use super::columns::{MESSAGES, MESSAGE_COLUMNS};
 use super::failed;
-use super::rooms::{MESSAGES, MESSAGE_COLUMNS};
 use crate::protocol::{Change, ChatMessage, Seq, Update};
 
 type Tx = Transaction<'static, Postgres>;

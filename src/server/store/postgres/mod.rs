@@ -8,6 +8,7 @@
 //! event (see [`messages`]), and PostgreSQL's own locks order the writers.
 
 mod accounts;
+mod columns;
 mod files;
 mod messages;
 mod moderation;

@@ -7,17 +7,9 @@ use super::super::{
     Appended, Changed, Created, MemberRecord, NewMessage, NewRoom, NewUpdate, Newest, RoomRecord,
     Store, StoreResult,
 };
+use super::columns::{MESSAGES, MESSAGE_COLUMNS};
 use super::{failed, PgStore};
 use crate::protocol::{ChatMessage, HistoryPage, RoomKind, Seq, Update};
-
-/// A message's columns, read from [`MESSAGES`] (`m`, the message; `q`, the one it replies to).
-pub(super) const MESSAGE_COLUMNS: &str = "m.seq, m.n, m.cid, m.author, m.text, m.at_ms, \
-     m.mentions, m.doc, m.preview, m.file, m.state, m.rev, m.reactions, m.pinned_at, \
-     q.seq AS q_seq, q.author AS q_author, q.text AS q_text, q.state AS q_state";
-
-/// Messages, each with the one it replies to, quoted as it is now.
-pub(super) const MESSAGES: &str =
-    "messages AS m LEFT JOIN messages AS q ON q.room_id = m.room_id AND q.seq = m.reply_to";
 
 pub(super) fn kind_str(kind: RoomKind) -> &'static str {
     match kind {

@@ -6,4 +6,4 @@ mod moderation;
 mod previews;
 mod push;
 mod search;
-mod stream;
+pub(super) mod stream;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use crate::protocol::Seq;
 use crate::server::store::{Appended, Changed, NewMessage, NewUpdate, Newest, Store};
 
-pub(super) fn new(cid: &str, text: &str) -> NewMessage {
+/// A message of ana's (used by the SQLite-only tests too).
+pub(in crate::server::store) fn new(cid: &str, text: &str) -> NewMessage {
     NewMessage {
         cid: cid.into(),
         author: "ana".into(),
