@@ -99,13 +99,16 @@ pub(super) async fn append(
         .iter()
         .map(|new| stored.remove(new.cid.as_str()).map(Appended::Stored))
         .collect();
-    if out.iter().any(Option::is_none) {
-        let cids: Vec<&str> = batch.iter().map(|m| m.cid.as_str()).collect();
+    let retried: Vec<&str> = (out.iter().zip(batch))
+        .filter(|(outcome, _)| outcome.is_none())
+        .map(|(_, new)| new.cid.as_str())
+        .collect();
+    if !retried.is_empty() {
         let known: HashMap<String, ChatMessage> = sqlx::query(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM {MESSAGES} WHERE m.room_id = $1 AND m.cid = ANY($2)"
         ))
         .bind(room)
-        .bind(&cids)
+        .bind(&retried)
         .fetch_all(pool)
         .await
         .map_err(failed)?
