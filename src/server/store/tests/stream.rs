@@ -59,6 +59,7 @@ crate::server::store::testing::on_both_stores! {
     a_retried_send_is_stored_once,
     history_pages_walk_back_to_the_beginning,
     a_formatted_message_comes_back_with_its_tree,
+    rooms_storing_at_once_each_keep_their_own_stream,
 }
 
 async fn starts_with_the_topic_rooms(store: Arc<dyn Store>) {
@@ -462,4 +463,51 @@ async fn nodes_storing_into_one_room_at_once_leave_no_gap_and_no_duplicate() {
             n: 3 * SENDS as Seq
         }
     );
+}
+
+/// Every room's batch stored at once (one round of the store's group commit), with a
+/// retry racing its first send and a batch for a room that does not exist: each room's
+/// stream is its own, 1..N with no gap; the retry comes back as the stored message; the
+/// missing room's batch fails alone.
+async fn rooms_storing_at_once_each_keep_their_own_stream(store: Arc<dyn Store>) {
+    let rooms: Vec<i64> = store.rooms().await.unwrap().iter().map(|r| r.id).collect();
+    let missing = rooms.iter().max().unwrap() + 1000;
+    const ROUNDS: usize = 10;
+    for k in 0..ROUNDS {
+        let mut sends: Vec<(i64, Vec<NewMessage>)> = (rooms.iter())
+            .map(|&room| {
+                let cid = |part: &str| format!("r{room}-{k:03}-{part}");
+                (room, vec![new(&cid("a"), "a"), new(&cid("b"), "b")])
+            })
+            .collect();
+        let retried = format!("r{}-{k:03}-a", rooms[0]);
+        sends.push((rooms[0], vec![new(&retried, "a")]));
+        sends.push((missing, vec![new(&format!("nowhere-{k:03}"), "x")]));
+        let outcomes = futures::future::join_all(
+            (sends.iter()).map(|(room, batch)| store.append(*room, batch)),
+        )
+        .await;
+        let (stored, rest) = outcomes.split_at(rooms.len());
+        for (room, out) in rooms.iter().zip(stored) {
+            let seqs: Vec<Seq> = out.as_ref().unwrap().iter().map(Appended::seq).collect();
+            let first = 2 * k as Seq + 1;
+            assert_eq!(seqs, [first, first + 1], "room {room}, round {k}");
+        }
+        let again = rest[0].as_ref().expect("a retry is no error");
+        assert!(
+            matches!(&again[..], [Appended::Duplicate(msg)] if msg.cid == retried && msg.seq == 2 * k as Seq + 1),
+            "the retry is the stored message: {again:?}"
+        );
+        assert!(rest[1].is_err(), "no room, no message");
+    }
+    for room in rooms {
+        let all = store.range(room, 0, Seq::MAX, 1000).await.unwrap();
+        let seqs: Vec<Seq> = all.iter().map(|m| m.seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=2 * ROUNDS as Seq).collect::<Vec<_>>(),
+            "room {room}"
+        );
+        assert!(all.iter().all(|m| m.cid.starts_with(&format!("r{room}-"))));
+    }
 }
