@@ -31,7 +31,10 @@ describe('conversation tools', () => {
     // The writer adds theirs by clicking the reaction; the reader sees two.
     await thumbs(writer.page).click();
     await thumbs(reader.page).filter({ hasText: '👍 2' }).waitFor();
-    assert.equal(await thumbs(writer.page).getAttribute('aria-pressed'), 'true');
+    // The writer's own page shows it pressed once its reaction comes back as an event; the
+    // reader may see the event first, so wait rather than read at once.
+    await line(writer.page, 'first draft')
+      .locator('.reaction[aria-pressed="true"]', { hasText: '👍 2' }).waitFor();
     // A long press on a phone says who.
     await thumbs(reader.page).dispatchEvent('contextmenu');
     await reader.page.locator('.alert', { hasText: '👍 toolreader, toolwriter' }).waitFor();
