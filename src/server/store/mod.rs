@@ -18,6 +18,7 @@ mod sqlite_moderation;
 mod sqlite_people;
 mod sqlite_previews;
 mod sqlite_push;
+mod sqlite_readers;
 mod sqlite_search;
 #[cfg(test)]
 pub(crate) mod testing;

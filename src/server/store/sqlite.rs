@@ -3,7 +3,8 @@
 //! SQLite allows one writer at a time, so writes go through one lock (they queue
 //! in-process instead of failing with SQLITE_BUSY): messages through the thread in
 //! [`super::sqlite_messages`], everything else through one sqlx connection. Reads use
-//! their own pool and, thanks to WAL mode, never wait for the writer.
+//! their own connections ([`super::sqlite_readers`]) and, thanks to WAL mode, never wait
+//! for the writer.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -11,10 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{Connection, Row, SqliteConnection};
 
 use super::sqlite_messages::MessageWriter;
+use super::sqlite_readers::Readers;
 use super::{
     Appended, Changed, Created, Durability, NewMessage, NewRoom, NewUpdate, Newest, RoomRecord,
     Store, StoreError, StoreResult,
@@ -27,7 +29,8 @@ pub struct SqliteStore {
     writers: Arc<WriterLock>,
     /// Messages: the hot path, on a thread of its own (which takes the writer lock).
     messages: MessageWriter,
-    pub(super) reader: SqlitePool,
+    /// Reads, on connections of their own: in WAL mode they never wait for the writer.
+    pub(super) reader: Readers,
 }
 
 /// Not a pool of one: a pool tests every connection given back with a round trip to
@@ -38,6 +41,9 @@ struct Writers {
 }
 
 type WriterLock = tokio::sync::Mutex<Writers>;
+
+/// Reading connections: each has a thread of its own, and the machine's cores are few.
+const READERS: usize = 4;
 
 /// A message's columns, read from [`MESSAGES`] (`m`, the message; `q`, the one it replies to).
 const MESSAGE_COLUMNS: &str = "m.seq, m.n, m.cid, m.author, m.text, m.at_ms, m.mentions, m.doc, \
@@ -111,11 +117,7 @@ impl SqliteStore {
             checkpoints,
             messages.handed(),
         ));
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true))
-            .await
-            .map_err(StoreError::new)?;
+        let reader = Readers::open(&options, READERS).await?;
         Ok(SqliteStore {
             writers,
             messages,
@@ -235,7 +237,7 @@ impl Store for SqliteStore {
                  0)) AS active_ms
              FROM rooms ORDER BY id",
         )
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         Ok(rows
@@ -321,7 +323,7 @@ impl Store for SqliteStore {
         .bind(room)
         .bind(before.min(i64::MAX as u64) as i64)
         .bind(limit as i64 + 1)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         let has_more = rows.len() > limit as usize;
@@ -373,14 +375,14 @@ impl Store for SqliteStore {
         let message =
             sqlx::query("SELECT seq, n FROM messages WHERE room_id = ? ORDER BY seq DESC LIMIT 1")
                 .bind(room)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&mut *self.reader.get().await?)
                 .await
                 .map_err(StoreError::new)?;
         let (seq, n) = message.map_or((0, 0), |row| (row.get::<i64, _>("seq"), row.get("n")));
         let changed: i64 =
             sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM updates WHERE room_id = ?")
                 .bind(room)
-                .fetch_one(&self.reader)
+                .fetch_one(&mut *self.reader.get().await?)
                 .await
                 .map_err(StoreError::new)?;
         Ok(Newest {
@@ -410,7 +412,7 @@ impl SqliteStore {
             .bind(after.min(i64::MAX as u64) as i64)
             .bind(upto.min(i64::MAX as u64) as i64)
             .bind(limit as i64)
-            .fetch_all(&self.reader)
+            .fetch_all(&mut *self.reader.get().await?)
             .await
             .map_err(StoreError::new)
     }

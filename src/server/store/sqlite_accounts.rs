@@ -42,7 +42,7 @@ impl AccountStore for SqliteStore {
         let row =
             sqlx::query("SELECT id, user_id, name, password_hash FROM accounts WHERE name_key = ?")
                 .bind(name_key)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&mut *self.reader.get().await?)
                 .await
                 .map_err(StoreError::new)?;
         Ok(row.as_ref().map(crate::server::store::rows::account))
@@ -81,7 +81,7 @@ impl AccountStore for SqliteStore {
     async fn account(&self, id: i64) -> StoreResult<Option<AccountRecord>> {
         let row = sqlx::query("SELECT id, user_id, name, password_hash FROM accounts WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.reader.get().await?)
             .await
             .map_err(StoreError::new)?;
         Ok(row.as_ref().map(crate::server::store::rows::account))
@@ -129,7 +129,7 @@ impl AccountStore for SqliteStore {
         )
         .bind(token_hash)
         .bind(now_ms)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         Ok(row.map(|row| SessionRecord {

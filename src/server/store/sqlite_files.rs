@@ -38,7 +38,7 @@ impl FileRecordStore for SqliteStore {
              WHERE files.id = ?",
         )
         .bind(id)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         Ok(row.as_ref().map(crate::server::store::rows::file))
@@ -51,7 +51,7 @@ impl FileRecordStore for SqliteStore {
         )
         .bind(user)
         .bind(since_ms)
-        .fetch_one(&self.reader)
+        .fetch_one(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         Ok(total.max(0) as u64)

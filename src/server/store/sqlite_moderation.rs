@@ -15,7 +15,8 @@ impl ModerationStore for SqliteStore {
     async fn moderation(&self) -> StoreResult<ModerationRecord> {
         let mut record = ModerationRecord::default();
         // One read transaction: a change made meanwhile is all in, or all out.
-        let mut tx = self.reader.begin().await.map_err(StoreError::new)?;
+        let mut reader = self.reader.get().await?;
+        let mut tx = reader.begin().await.map_err(StoreError::new)?;
         for row in sqlx::query("SELECT user_id FROM admins")
             .fetch_all(&mut *tx)
             .await
@@ -76,7 +77,7 @@ impl ModerationStore for SqliteStore {
 
     async fn moderation_clock(&self) -> StoreResult<i64> {
         sqlx::query("SELECT v FROM moderation_clock")
-            .fetch_one(&self.reader)
+            .fetch_one(&mut *self.reader.get().await?)
             .await
             .map(|row| row.get("v"))
             .map_err(StoreError::new)
@@ -187,7 +188,7 @@ impl ModerationStore for SqliteStore {
             "SELECT at_ms, actor, action, target, room, detail FROM audit ORDER BY id DESC LIMIT ?",
         )
         .bind(limit)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         Ok(rows
@@ -225,7 +226,7 @@ impl ModerationStore for SqliteStore {
              GROUP BY room_id, seq ORDER BY at_ms LIMIT ?",
         )
         .bind(limit)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         Ok(rows
@@ -246,7 +247,7 @@ impl ModerationStore for SqliteStore {
             "SELECT room_id, seq FROM messages WHERE author_id = ? AND state < 2 ORDER BY room_id, seq",
         )
         .bind(user)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         Ok(rows
@@ -297,7 +298,7 @@ impl ModerationStore for SqliteStore {
     async fn pending_requests(&self) -> StoreResult<Vec<(i64, String)>> {
         let rows =
             sqlx::query("SELECT id, request FROM admin_requests WHERE done_ms IS NULL ORDER BY id")
-                .fetch_all(&self.reader)
+                .fetch_all(&mut *self.reader.get().await?)
                 .await
                 .map_err(StoreError::new)?;
         Ok(rows
@@ -321,7 +322,7 @@ impl ModerationStore for SqliteStore {
         let row =
             sqlx::query("SELECT outcome FROM admin_requests WHERE id = ? AND done_ms IS NOT NULL")
                 .bind(id)
-                .fetch_optional(&self.reader)
+                .fetch_optional(&mut *self.reader.get().await?)
                 .await
                 .map_err(StoreError::new)?;
         Ok(row.map(|row| row.get("outcome")))

@@ -11,7 +11,7 @@ use crate::protocol::{NotifyLevel, Seq};
 impl PeopleStore for SqliteStore {
     async fn memberships(&self) -> StoreResult<Vec<(i64, MemberRecord)>> {
         let rows = sqlx::query("SELECT room_id, user_id, name FROM members ORDER BY joined_ms")
-            .fetch_all(&self.reader)
+            .fetch_all(&mut *self.reader.get().await?)
             .await
             .map_err(StoreError::new)?;
         Ok(rows
@@ -54,7 +54,7 @@ impl PeopleStore for SqliteStore {
     async fn notify_settings(&self) -> StoreResult<Vec<(i64, String, NotifyLevel)>> {
         let rows =
             sqlx::query("SELECT room_id, user_id, notify FROM readers WHERE notify IS NOT NULL")
-                .fetch_all(&self.reader)
+                .fetch_all(&mut *self.reader.get().await?)
                 .await
                 .map_err(StoreError::new)?;
         Ok(rows
@@ -85,7 +85,7 @@ impl PeopleStore for SqliteStore {
             "SELECT room_id, notify, last_read, mentioned FROM readers WHERE user_id = ?",
         )
         .bind(user_id)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         Ok(rows
@@ -127,7 +127,7 @@ impl PeopleStore for SqliteStore {
 
     async fn registered_names(&self) -> StoreResult<Vec<(String, String)>> {
         let rows = sqlx::query("SELECT user_id, name FROM accounts")
-            .fetch_all(&self.reader)
+            .fetch_all(&mut *self.reader.get().await?)
             .await
             .map_err(StoreError::new)?;
         Ok(rows

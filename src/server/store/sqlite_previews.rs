@@ -11,7 +11,7 @@ impl PreviewStore for SqliteStore {
     async fn cached_card(&self, url: &str) -> StoreResult<Option<CachedCard>> {
         let row = sqlx::query("SELECT card, fetched_ms FROM previews WHERE url = ?")
             .bind(url)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.reader.get().await?)
             .await
             .map_err(StoreError::new)?;
         Ok(row.map(|row| CachedCard {
@@ -57,7 +57,7 @@ impl PreviewStore for SqliteStore {
     async fn thumbnail(&self, hash: &str) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT bytes FROM preview_images WHERE hash = ?")
             .bind(hash)
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.reader.get().await?)
             .await
             .map_err(StoreError::new)?;
         Ok(row.map(|row| row.get("bytes")))

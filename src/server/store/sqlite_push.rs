@@ -10,7 +10,7 @@ use super::{SqliteStore, StoreError, StoreResult};
 impl PushStore for SqliteStore {
     async fn vapid_key(&self) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query("SELECT private_key FROM vapid_key WHERE id = 1")
-            .fetch_optional(&self.reader)
+            .fetch_optional(&mut *self.reader.get().await?)
             .await
             .map_err(StoreError::new)?;
         Ok(row.map(|r| r.get("private_key")))
@@ -76,7 +76,7 @@ impl PushStore for SqliteStore {
 
     async fn push_subscribers(&self) -> StoreResult<Vec<String>> {
         let rows = sqlx::query("SELECT DISTINCT user_id FROM push_subscriptions")
-            .fetch_all(&self.reader)
+            .fetch_all(&mut *self.reader.get().await?)
             .await
             .map_err(StoreError::new)?;
         Ok(rows.iter().map(|r| r.get("user_id")).collect())
@@ -88,7 +88,7 @@ impl PushStore for SqliteStore {
              ORDER BY created_ms DESC, id DESC",
         )
         .bind(user_id)
-        .fetch_all(&self.reader)
+        .fetch_all(&mut *self.reader.get().await?)
         .await
         .map_err(StoreError::new)?;
         Ok(rows

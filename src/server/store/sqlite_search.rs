@@ -51,7 +51,7 @@ impl SearchStore for SqliteStore {
             .bind(query.room.as_deref())
             .bind(limit)
             .bind(query.pinned)
-            .fetch_all(&self.reader)
+            .fetch_all(&mut *self.reader.get().await?)
             .await
             .map_err(StoreError::new)?;
         Ok(rows
