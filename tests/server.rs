@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use leptos::server_fn::ServerFn;
 use natter::api::accounts::{CheckName, EnterAsGuest, LogOut};
-use natter::api::rooms::{JoinRoom, ListRooms};
+use natter::api::rooms::{JoinRoom, LeaveRoom, ListRooms};
 use natter::protocol::{ErrorCode, JoinedRoom, ServerEvent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -536,6 +536,48 @@ async fn counts_tell_every_socket_each_rooms_newest_seq_for_unread_counts() {
         rooms.iter().find(|r| r.slug == "general").unwrap().latest,
         4
     );
+}
+
+/// A socket in a room follows it live, so counts skip that room (in a room of thousands
+/// they were a second write to every member after each message); leaving, it is told
+/// where the room stands.
+#[tokio::test]
+async fn counts_skip_the_room_a_socket_is_in_until_it_leaves() {
+    let server = start().await;
+    let (mut ana, ana_conn) = arrive(&server, "user-ana-0001", "ana", "general").await;
+    let (mut bo, _bo_conn) = arrive(&server, "user-bo-00001", "bo", "tech").await;
+    send(&mut ana, "general", "cid-skip-0001", "hello").await;
+    assert!(matches!(
+        next_event(&mut ana).await,
+        ServerEvent::Message { .. }
+    ));
+    // Bo, elsewhere, is told of it.
+    let news = |rooms: &[natter::protocol::RoomCount]| {
+        rooms.iter().any(|c| c.slug == "general" && c.latest == 1)
+    };
+    while !news(&next_counts(&mut bo).await) {}
+    // Ana, in the room, is not, over several rounds of counts (one every 500 ms).
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1_500);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, ana.next()).await {
+        if let Message::Text(text) = &frame {
+            if let Ok(ServerEvent::Counts { rooms }) = ServerEvent::decode(text.as_str()) {
+                assert!(!news(&rooms), "counts of the room ana is in: {rooms:?}");
+            }
+        }
+    }
+    // Leaving, she is told at once: one message, nobody left in it.
+    let (status, body) = call(
+        &server,
+        LeaveRoom {
+            conn: ana_conn,
+            room: "general".into(),
+        },
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let rooms = next_counts(&mut ana).await;
+    let general = rooms.iter().find(|c| c.slug == "general").expect("general");
+    assert_eq!((general.latest, general.online), (1, 0), "{rooms:?}");
 }
 
 #[tokio::test]

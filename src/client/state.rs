@@ -227,6 +227,8 @@ impl Chat {
                 }
                 if self.room.is(&room) {
                     self.room.stopped_typing(&msg.author);
+                    // No counts come for the room one is in: its stream moves it up.
+                    self.rooms.touch(std::slice::from_ref(&room));
                 }
                 self.room.change(&room, |t| t.add_message(msg));
             }
@@ -705,6 +707,25 @@ mod tests {
         chat.apply(ServerEvent::RoomAdded { room: room.clone() });
         chat.apply(ServerEvent::RoomAdded { room });
         assert_eq!(chat.rooms.list.with_untracked(Vec::len), 1);
+    }
+
+    #[test]
+    fn a_message_in_the_open_room_moves_it_up_the_list() {
+        // The server sends no counts of the room one is in: its stream does this.
+        let chat = in_general();
+        let listed = |slug: &str, active_ms| RoomInfo {
+            slug: slug.into(),
+            active_ms,
+            ..Default::default()
+        };
+        chat.rooms
+            .learn(vec![listed("general", 1), listed("random", 2)]);
+        chat.apply(ServerEvent::Message {
+            room: "general".into(),
+            msg: message(1, "c1", "hi"),
+        });
+        let active = |slug: &str| chat.rooms.info(slug, |r| r.active_ms);
+        assert!(active("general") > active("random"));
     }
 
     #[test]

@@ -256,9 +256,17 @@ fn RoomLink(room: RoomInfo, current: Memo<String>) -> impl IntoView {
     };
     let count = {
         let slug = slug.clone();
-        // Live counts once the socket has sent any; the server-rendered ones before.
+        let here = here.clone();
+        // Live counts once the socket has sent any; the server-rendered ones before. The
+        // open room's come from who is in it (the server sends no counts of a room one is in).
         let initial = room.online;
         move || {
+            if here() {
+                let people = chat.room.online.with(Vec::len) as u32;
+                if people > 0 {
+                    return people;
+                }
+            }
             chat.rooms
                 .counts
                 .with(|counts| counts.get(&slug).map(|c| c.online))
