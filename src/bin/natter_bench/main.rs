@@ -15,6 +15,8 @@
 //! - `joins`: how fast N clients connect and join.
 //! - `search`: one room of 1,000,000 messages (made once, cached under target/bench);
 //!   latency of searches and of a jump to a message 900,000 back.
+//! - `floor`: the bigroom's members as bare loopback sockets, no server: what the kernel
+//!   alone takes to get a frame to every one of them.
 //!
 //! `--short` runs all of them with tiny numbers in a few seconds and fails on any loss
 //! or failed join: the test command runs it so the benchmark keeps working.
@@ -27,6 +29,7 @@
 mod clients;
 mod db;
 mod fanout;
+mod floor;
 mod history;
 mod http;
 mod idle;
@@ -140,6 +143,7 @@ enum Scenario {
     History,
     Joins,
     Search,
+    Floor,
 }
 
 /// Every setting a scenario reads, with the defaults of the mode filled in.
@@ -248,6 +252,15 @@ fn pick<T>(short: bool, full: T, small: T) -> T {
 }
 
 fn main() {
+    proc_stats::raise_file_limit();
+    // The floor scenario's reader, started by this program itself.
+    if let Ok(spec) = std::env::var(floor::READER_ENV) {
+        if let Err(why) = floor::read_rounds(&spec) {
+            eprintln!("natter-bench floor reader: {why}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let args = Args::parse();
     let options = Options::from(&args);
     let scenarios = if args.scenarios.is_empty() {
@@ -255,7 +268,6 @@ fn main() {
     } else {
         args.scenarios.clone()
     };
-    proc_stats::raise_file_limit();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -301,6 +313,9 @@ async fn run(options: &Options, scenarios: &[Scenario], short: bool) -> Results 
             Scenario::Search => search::search(options)
                 .await
                 .map(|r| results.search = Some(r)),
+            Scenario::Floor => {
+                floor::floor(options.bigroom_members).map(|r| results.floor = Some(r))
+            }
         };
         if let Err(why) = outcome {
             results.broken.push(format!("{scenario:?}: {why}"));

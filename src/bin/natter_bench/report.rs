@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::fanout::{Saturation, Shape, Step};
+use crate::floor::Floor;
 use crate::history::History;
 use crate::idle::Idle;
 use crate::joins::Joins;
@@ -19,6 +20,7 @@ pub struct Results {
     pub history: Option<History>,
     pub joins: Option<Joins>,
     pub search: Option<Search>,
+    pub floor: Option<Floor>,
     pub targets: Vec<Target>,
     /// What failed outright (setup errors, or in short mode any loss or failure).
     pub broken: Vec<String>,
@@ -166,6 +168,21 @@ pub fn print_table(results: &Results) {
             j.joined, j.clients, j.seconds, j.joins_per_s, j.p50_ms, j.p99_ms, j.max_ms, j.server_cpu_pct
         );
     }
+    if let Some(f) = &results.floor {
+        let list = |ms: &[f64]| {
+            ms.iter()
+                .map(|m| format!("{m:.1}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        println!(
+            "floor:    {} bare loopback sockets, one 100-byte write each from 2 threads, one reader: \
+             all read after {} ms; all written after {} ms",
+            f.members,
+            list(&f.delivered_ms),
+            list(&f.written_ms)
+        );
+    }
     if !results.targets.is_empty() {
         println!("\ntargets:");
         for t in &results.targets {
@@ -272,6 +289,16 @@ pub fn targets(results: &Results) -> Vec<Target> {
             });
         }
     }
+    // What the kernel alone takes for as many members, when `floor` ran too.
+    let floor_note = results
+        .floor
+        .as_ref()
+        .and_then(|f| {
+            let mut ms = f.delivered_ms.clone();
+            ms.sort_by(f64::total_cmp);
+            ms.get(ms.len() / 2).copied()
+        })
+        .map_or(String::new(), |ms| format!("; kernel floor {ms:.1} ms"));
     for s in results.bigroom.iter().flatten() {
         let members = (s.target_per_s / s.sender_rate.max(1e-9)).round();
         if members >= 15_000.0 {
@@ -281,8 +308,8 @@ pub fn targets(results: &Results) -> Vec<Target> {
                     s.sender_rate
                 ),
                 measured: format!(
-                    "p50 {:.2} ms, p99 {:.2} ms; server commit to last write {:.2} ms",
-                    s.p50_ms, s.p99_ms, s.server_fanout_mean_ms
+                    "p50 {:.2} ms, p99 {:.2} ms; server commit to last write {:.2} ms{}",
+                    s.p50_ms, s.p99_ms, s.server_fanout_mean_ms, floor_note
                 ),
                 pass: s.passes() && s.p99_ms <= 50.0 && s.p50_ms <= 20.0,
             });
