@@ -227,7 +227,8 @@ impl Options {
             bigroom_members: args.bigroom_members.unwrap_or(pick(short, 15_000, 300)),
             bigroom_rates: args.bigroom_rates.clone().unwrap_or(vec![1.0, 10.0]),
             bigroom_duration: seconds(args.bigroom_duration, 10.0, 1.0),
-            idle_connections: args.idle_connections.unwrap_or(pick(short, 10_000, 300)),
+            // 19,000 (issue 18): as many as the 20,000 open files per process allow.
+            idle_connections: args.idle_connections.unwrap_or(pick(short, 19_000, 300)),
             history_messages: args
                 .history_messages
                 .unwrap_or(pick(short, 1_000_000, 20_000)),
