@@ -252,6 +252,10 @@ fn pick<T>(short: bool, full: T, small: T) -> T {
     }
 }
 
+/// The server's allocator here too (see `src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     proc_stats::raise_file_limit();
     // The floor scenario's reader, started by this program itself.
