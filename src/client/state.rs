@@ -485,7 +485,16 @@ impl Rooms {
 
     /// Puts the rooms `slugs`, which just had news, at the top of "newest first".
     pub fn touch(&self, slugs: &[String]) {
-        if slugs.is_empty() {
+        // Already above every other room (the open room, message after message): the list
+        // is not drawn again for nothing.
+        let on_top = self.list.with_untracked(|list| {
+            let others = list.iter().filter(|r| !slugs.contains(&r.slug));
+            let highest = others.map(|r| r.active_ms).max();
+            list.iter()
+                .filter(|r| slugs.contains(&r.slug))
+                .all(|r| Some(r.active_ms) > highest)
+        });
+        if slugs.is_empty() || on_top {
             return;
         }
         self.list.update(|list| {
@@ -726,6 +735,14 @@ mod tests {
         });
         let active = |slug: &str| chat.rooms.info(slug, |r| r.active_ms);
         assert!(active("general") > active("random"));
+        // Once on top it stays there without the list changing (a busy room would redraw
+        // the list with every message).
+        let before = active("general");
+        chat.apply(ServerEvent::Message {
+            room: "general".into(),
+            msg: message(2, "c2", "again"),
+        });
+        assert_eq!(active("general"), before);
     }
 
     #[test]
