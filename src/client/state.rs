@@ -485,8 +485,8 @@ impl Rooms {
 
     /// Puts the rooms `slugs`, which just had news, at the top of "newest first".
     pub fn touch(&self, slugs: &[String]) {
-        // Already above every other room (the open room, message after message): the list
-        // is not drawn again for nothing.
+        // Already above every other room (the open room, message after message; or no room
+        // at all): the list is not drawn again for nothing.
         let on_top = self.list.with_untracked(|list| {
             let others = list.iter().filter(|r| !slugs.contains(&r.slug));
             let highest = others.map(|r| r.active_ms).max();
@@ -494,7 +494,7 @@ impl Rooms {
                 .filter(|r| slugs.contains(&r.slug))
                 .all(|r| Some(r.active_ms) > highest)
         });
-        if slugs.is_empty() || on_top {
+        if on_top {
             return;
         }
         self.list.update(|list| {

@@ -4,8 +4,10 @@
 //! Not an `sqlx::Pool`: a pool pings every connection it is given back (sqlx 0.8, always),
 //! a round trip to the connection's thread that wakes it and then the task again. A read
 //! costs its query's round trip and no more here. On the 10,000-joins scenario (three
-//! reads per arrival) those pings and the pool's were a quarter of the server's CPU, mostly
-//! thread switches (perf, `natter-bench joins`, 2026-12-05).
+//! reads per arrival) hand-offs to the connections' threads were a quarter of the server's
+//! CPU, mostly thread switches (perf); without the pool's pings the 10,000 joins took
+//! 1.63–1.66 s against 2.31–2.44 s, 238 µs of server CPU per arrival against 345
+//! (`natter-bench joins`, alternating runs, 2026-12-05).
 //!
 //! A connection to a local file has nothing to lose between uses, and a read dropped
 //! half-way leaves nothing behind: the connection's thread finishes it before the next.
